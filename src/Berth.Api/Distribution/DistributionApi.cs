@@ -1,0 +1,183 @@
+using Berth.Core;
+using Berth.Core.Metadata;
+using Berth.Core.Registry;
+using Berth.Oci;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Api.Distribution;
+
+/// <summary>
+/// The OCI distribution API under /v2. One dispatcher parses the path, validates the name and reference, asks
+/// <see cref="IRegistryAuthorizer"/> for exactly the access the request needs, then calls a thin handler.
+/// </summary>
+public static class DistributionApi
+{
+    public const string ApiVersionHeader = "Docker-Distribution-API-Version";
+
+    public static IEndpointRouteBuilder MapDistributionApi(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapMethods("/v2", [HttpMethods.Get, HttpMethods.Head], BaseAsync);
+        endpoints.MapMethods("/v2/_catalog", [HttpMethods.Get], CatalogAsync);
+        endpoints.Map("/v2/{**path}", DispatchAsync).WithOrder(1);
+        return endpoints;
+    }
+
+    private static async Task<IResult> BaseAsync(HttpContext context, IRegistryAuthorizer authorizer)
+    {
+        var denied = await AuthorizeAsync(context, authorizer, []);
+        return denied ?? Results.Json(new { });
+    }
+
+    private static async Task<IResult> CatalogAsync(HttpContext context, IRegistryAuthorizer authorizer, IRepositoryIndex index, IOptions<RegistryOptions> options)
+    {
+        var denied = await AuthorizeAsync(context, authorizer, [RegistryAccess.Catalog]);
+        return denied ?? await ListingEndpoints.CatalogAsync(context, index, options);
+    }
+
+    private static async Task<IResult> DispatchAsync(HttpContext context, string path)
+    {
+        var route = DistributionRoute.Parse(path);
+        if (route.Kind == RouteKind.Unknown)
+        {
+            return new OciErrorResult(new RegistryError(OciErrorCode.Unsupported, $"no API endpoint at /v2/{path}"), StatusCodes.Status404NotFound);
+        }
+
+        if (!RepositoryName.TryParse(route.Repository, out var repository))
+        {
+            return Http.Error(OciErrorCode.NameInvalid, $"'{route.Repository}' is not a valid repository name: lower-case letters, digits and separators (. _ __ -), components joined by '/', at most {RepositoryName.MaxLength} characters",
+                new { name = route.Repository });
+        }
+
+        var method = context.Request.Method;
+        var services = context.RequestServices;
+        var authorizer = services.GetRequiredService<IRegistryAuthorizer>();
+        switch (route.Kind)
+        {
+            case RouteKind.Manifest:
+            {
+                if (!Reference.TryParse(route.Argument, out var reference))
+                {
+                    return route.Argument.Contains(':', StringComparison.Ordinal)
+                        ? Http.Error(OciErrorCode.DigestInvalid, $"'{route.Argument}' is not a valid sha256 or sha512 digest")
+                        : Http.Error(OciErrorCode.TagInvalid, $"'{route.Argument}' is not a valid tag: [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}");
+                }
+
+                var manifests = services.GetRequiredService<ManifestService>();
+                return method switch
+                {
+                    _ when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) =>
+                        await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Pull)]) ?? await ManifestEndpoints.GetAsync(context, repository, reference, manifests),
+                    _ when HttpMethods.IsPut(method) =>
+                        await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Push)]) ?? await ManifestEndpoints.PutAsync(context, repository, reference, manifests),
+                    _ when HttpMethods.IsDelete(method) =>
+                        await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Delete)]) ?? await ManifestEndpoints.DeleteAsync(context, repository, reference, manifests),
+                    _ => MethodNotAllowed(context, "GET, HEAD, PUT, DELETE"),
+                };
+            }
+
+            case RouteKind.Blob:
+            {
+                if (!Digest.TryParse(route.Argument, out var digest))
+                {
+                    return Http.Error(OciErrorCode.DigestInvalid, $"'{route.Argument}' is not a valid sha256 or sha512 digest");
+                }
+
+                var blobs = services.GetRequiredService<BlobService>();
+                return method switch
+                {
+                    _ when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) =>
+                        await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Pull)]) ?? await BlobEndpoints.GetAsync(context, repository, digest, blobs),
+                    _ when HttpMethods.IsDelete(method) =>
+                        await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Delete)]) ?? await BlobEndpoints.DeleteAsync(context, repository, digest, blobs),
+                    _ => MethodNotAllowed(context, "GET, HEAD, DELETE"),
+                };
+            }
+
+            case RouteKind.UploadStart:
+            {
+                if (!HttpMethods.IsPost(method))
+                {
+                    return MethodNotAllowed(context, "POST");
+                }
+
+                var needed = new List<RegistryAccess> { new(repository, RegistryActions.Push | RegistryActions.Pull) };
+                if (context.Request.Query.TryGetValue("from", out var from) && RepositoryName.TryParse(from.ToString(), out var source) && context.Request.Query.ContainsKey("mount"))
+                {
+                    needed.Add(new RegistryAccess(source, RegistryActions.Pull));
+                }
+
+                return await AuthorizeAsync(context, authorizer, needed)
+                    ?? await UploadEndpoints.StartAsync(context, repository, services.GetRequiredService<UploadService>());
+            }
+
+            case RouteKind.Upload:
+            {
+                var uploads = services.GetRequiredService<UploadService>();
+                var denied = await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Push | RegistryActions.Pull)]);
+                if (denied is not null)
+                {
+                    return denied;
+                }
+
+                return method switch
+                {
+                    _ when HttpMethods.IsPatch(method) => await UploadEndpoints.PatchAsync(context, repository, route.Argument, uploads),
+                    _ when HttpMethods.IsPut(method) => await UploadEndpoints.PutAsync(context, repository, route.Argument, uploads),
+                    _ when HttpMethods.IsGet(method) => await UploadEndpoints.GetStatusAsync(context, repository, route.Argument, uploads),
+                    _ when HttpMethods.IsDelete(method) => await UploadEndpoints.CancelAsync(context, repository, route.Argument, uploads),
+                    _ => MethodNotAllowed(context, "GET, PATCH, PUT, DELETE"),
+                };
+            }
+
+            case RouteKind.TagsList:
+                if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
+                {
+                    return MethodNotAllowed(context, "GET");
+                }
+
+                return await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Pull)])
+                    ?? await ListingEndpoints.TagsAsync(context, repository, services.GetRequiredService<IManifestIndex>(), services.GetRequiredService<IOptions<RegistryOptions>>());
+
+            case RouteKind.Referrers:
+            {
+                if (!HttpMethods.IsGet(method))
+                {
+                    return MethodNotAllowed(context, "GET");
+                }
+
+                if (!Digest.TryParse(route.Argument, out var subject))
+                {
+                    return Http.Error(OciErrorCode.DigestInvalid, $"'{route.Argument}' is not a valid sha256 or sha512 digest");
+                }
+
+                return await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Pull)])
+                    ?? await ListingEndpoints.ReferrersAsync(context, repository, subject, services.GetRequiredService<IManifestIndex>());
+            }
+
+            default:
+                return new OciErrorResult(new RegistryError(OciErrorCode.Unsupported, $"no API endpoint at /v2/{path}"), StatusCodes.Status404NotFound);
+        }
+    }
+
+    private static IResult MethodNotAllowed(HttpContext context, string allow)
+    {
+        context.Response.Headers.Allow = allow;
+        return Http.Error(OciErrorCode.Unsupported, $"method {context.Request.Method} is not allowed here; allowed: {allow}");
+    }
+
+    /// <summary>Null when allowed; otherwise the error to return.</summary>
+    private static async ValueTask<IResult?> AuthorizeAsync(HttpContext context, IRegistryAuthorizer authorizer, IReadOnlyList<RegistryAccess> needed)
+    {
+        var outcome = await authorizer.AuthorizeAsync(context, needed);
+        return outcome switch
+        {
+            AuthorizationOutcome.Allowed => null,
+            AuthorizationOutcome.Unauthenticated => Http.Error(OciErrorCode.Unauthorized, "authentication required"),
+            _ => Http.Error(OciErrorCode.Denied, "requested access to the resource is denied"),
+        };
+    }
+}

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Berth.Core;
+using Berth.Core.Metadata;
+using Berth.Oci;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Api.Distribution;
+
+/// <summary>Tags list, catalog and referrers: keyset-paginated listings served from the metadata store.</summary>
+internal static class ListingEndpoints
+{
+    /// <summary>Page size when the client gives no <c>n</c>.</summary>
+    private const int DefaultPageSize = 1000;
+
+    public static async Task<IResult> TagsAsync(HttpContext context, RepositoryName repository, IManifestIndex index, IOptions<RegistryOptions> options)
+    {
+        if (!Http.TryGetPageSize(context.Request, out var n))
+        {
+            return Http.Error(OciErrorCode.PaginationNumberInvalid, "n must be a non-negative integer");
+        }
+
+        var last = context.Request.Query["last"].ToString();
+        var limit = Math.Min(n ?? DefaultPageSize, options.Value.MaxPageSize);
+        var page = limit == 0
+            ? await index.ListTagsAsync(repository, last, 0, context.RequestAborted) is null ? null : new NamePage([], false)
+            : await index.ListTagsAsync(repository, last, limit, context.RequestAborted);
+        if (page is null)
+        {
+            return Http.Error(OciErrorCode.NameUnknown, $"repository {repository} is not known to the registry", new { name = repository.Value });
+        }
+
+        if (page.HasMore)
+        {
+            AddNextLink(context, $"/v2/{repository}/tags/list", limit, page.Names[^1]);
+        }
+
+        return Json(context, writer =>
+        {
+            writer.WriteString("name", repository.Value);
+            WriteNames(writer, "tags", page.Names);
+        });
+    }
+
+    public static async Task<IResult> CatalogAsync(HttpContext context, IRepositoryIndex index, IOptions<RegistryOptions> options)
+    {
+        if (!Http.TryGetPageSize(context.Request, out var n))
+        {
+            return Http.Error(OciErrorCode.PaginationNumberInvalid, "n must be a non-negative integer");
+        }
+
+        var last = context.Request.Query["last"].ToString();
+        var limit = Math.Min(n ?? DefaultPageSize, options.Value.MaxPageSize);
+        var page = limit == 0 ? new NamePage([], false) : await index.ListAsync(last, limit, context.RequestAborted);
+        if (page.HasMore)
+        {
+            AddNextLink(context, "/v2/_catalog", limit, page.Names[^1]);
+        }
+
+        return Json(context, writer => WriteNames(writer, "repositories", page.Names));
+    }
+
+    public static async Task<IResult> ReferrersAsync(HttpContext context, RepositoryName repository, Digest subject, IManifestIndex index)
+    {
+        var artifactType = context.Request.Query["artifactType"].ToString();
+        var filter = artifactType.Length > 0 ? artifactType : null;
+        var referrers = await index.ListReferrersAsync(repository, subject, filter, context.RequestAborted);
+        if (filter is not null)
+        {
+            context.Response.Headers["OCI-Filters-Applied"] = "artifactType";
+        }
+
+        return Json(context, writer =>
+        {
+            writer.WriteNumber("schemaVersion", 2);
+            writer.WriteString("mediaType", MediaTypes.OciIndex);
+            writer.WriteStartArray("manifests");
+            foreach (var referrer in referrers)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("mediaType", referrer.MediaType);
+                writer.WriteString("digest", referrer.Digest.ToString());
+                writer.WriteNumber("size", referrer.Size);
+                if (referrer.ArtifactType is not null)
+                {
+                    writer.WriteString("artifactType", referrer.ArtifactType);
+                }
+
+                if (referrer.AnnotationsJson is not null)
+                {
+                    writer.WritePropertyName("annotations");
+                    writer.WriteRawValue(referrer.AnnotationsJson, skipInputValidation: true);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }, MediaTypes.OciIndex);
+    }
+
+    private static void AddNextLink(HttpContext context, string path, int limit, string last) =>
+        context.Response.Headers.Link = $"<{path}?n={limit}&last={Uri.EscapeDataString(last)}>; rel=\"next\"";
+
+    private static void WriteNames(Utf8JsonWriter writer, string property, IReadOnlyList<string> names)
+    {
+        writer.WriteStartArray(property);
+        foreach (var name in names)
+        {
+            writer.WriteStringValue(name);
+        }
+
+        writer.WriteEndArray();
+    }
+
+    private static IResult Json(HttpContext context, Action<Utf8JsonWriter> writeBody, string contentType = "application/json")
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writeBody(writer);
+            writer.WriteEndObject();
+        }
+
+        context.Response.ContentLength = buffer.WrittenCount;
+        return Results.Bytes(buffer.WrittenMemory.ToArray(), contentType);
+    }
+}

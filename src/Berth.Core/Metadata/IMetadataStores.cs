@@ -1,0 +1,75 @@
+using Berth.Oci;
+
+namespace Berth.Core.Metadata;
+
+/// <summary>Repositories and the catalog.</summary>
+public interface IRepositoryIndex
+{
+    /// <summary>True when the repository exists (it was created by its first blob link or manifest).</summary>
+    Task<bool> ExistsAsync(RepositoryName repository, CancellationToken cancellationToken);
+
+    /// <summary>Repository names after <paramref name="last"/> (exclusive; null for the first page), in lexical order, at most <paramref name="limit"/>.</summary>
+    Task<NamePage> ListAsync(string? last, int limit, CancellationToken cancellationToken);
+}
+
+/// <summary>Which committed blobs each repository may serve.</summary>
+public interface IBlobIndex
+{
+    /// <summary>Size of <paramref name="digest"/> when it is linked to <paramref name="repository"/>; null otherwise.</summary>
+    Task<long?> GetLinkedSizeAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records that the committed blob is visible in the repository (creating the repository and the blob row
+    /// when needed). Linking an already linked blob refreshes nothing and succeeds.
+    /// </summary>
+    Task LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken);
+
+    /// <summary>Removes the link; the bytes stay until garbage collection finds them unreferenced.</summary>
+    Task<DeleteResult> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken);
+}
+
+/// <summary>Manifests, tags and referrers of each repository.</summary>
+public interface IManifestIndex
+{
+    /// <summary>
+    /// In one transaction: checks every reference exists in the repository with the declared size, stores the
+    /// manifest (an existing one with the same digest is kept), records its references, and points
+    /// <paramref name="tag"/> at it when given. Nothing is stored unless the status is <see cref="ManifestPutStatus.Stored"/>.
+    /// </summary>
+    Task<ManifestPutResult> PutAsync(RepositoryName repository, ManifestRecord manifest, IReadOnlyList<ManifestReference> references, Tag? tag, CancellationToken cancellationToken);
+
+    /// <summary>The manifest a tag points at or with that digest in the repository; null when unknown.</summary>
+    Task<ManifestRecord?> GetAsync(RepositoryName repository, Reference reference, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the manifest and every tag that points at it.</summary>
+    Task<DeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken);
+
+    /// <summary>Deletes only the tag; the manifest stays reachable by digest.</summary>
+    Task<DeleteResult> DeleteTagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken);
+
+    /// <summary>Tags after <paramref name="last"/> in lexical order; null when the repository does not exist.</summary>
+    Task<NamePage?> ListTagsAsync(RepositoryName repository, string? last, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Manifests in the repository whose subject is <paramref name="subject"/>, optionally of one artifact type.</summary>
+    Task<IReadOnlyList<ReferrerRecord>> ListReferrersAsync(RepositoryName repository, Digest subject, string? artifactType, CancellationToken cancellationToken);
+
+    /// <summary>Records pull times (last one wins). Unknown manifests are ignored.</summary>
+    Task RecordPullsAsync(IReadOnlyCollection<PullRecord> pulls, CancellationToken cancellationToken);
+}
+
+/// <summary>Upload sessions, shared by every node so an upload can continue wherever the next request lands.</summary>
+public interface IUploadSessionStore
+{
+    Task CreateAsync(UploadSession session, CancellationToken cancellationToken);
+
+    /// <summary>The session, or null when it does not exist (never started, completed, cancelled or expired).</summary>
+    Task<UploadSession?> GetAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Marks activity so the session is not treated as abandoned.</summary>
+    Task TouchAsync(string id, DateTimeOffset at, CancellationToken cancellationToken);
+
+    Task<DeleteResult> DeleteAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Sessions with no activity since <paramref name="before"/>.</summary>
+    Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken);
+}

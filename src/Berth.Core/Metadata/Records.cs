@@ -1,0 +1,48 @@
+using Berth.Oci;
+
+namespace Berth.Core.Metadata;
+
+/// <summary>A stored manifest with its body (bodies are small: at most <see cref="RegistryOptions.MaxManifestBytes"/>).</summary>
+public sealed record ManifestRecord(
+    Digest Digest,
+    string MediaType,
+    byte[] Body,
+    string? ArtifactType,
+    Digest? Subject,
+    string? AnnotationsJson,
+    DateTimeOffset PushedAt);
+
+/// <summary>Something a manifest points at that must already exist in the same repository.</summary>
+/// <param name="IsManifest">True for an index's child manifest, false for a config or layer blob.</param>
+public sealed record ManifestReference(Digest Digest, long Size, bool IsManifest);
+
+/// <summary>A manifest that names a subject, as the referrers API lists it.</summary>
+public sealed record ReferrerRecord(Digest Digest, string MediaType, long Size, string? ArtifactType, string? AnnotationsJson);
+
+/// <summary>One page of names in lexical order; <see cref="HasMore"/> tells whether a next page exists.</summary>
+public sealed record NamePage(IReadOnlyList<string> Names, bool HasMore);
+
+/// <summary>A resumable upload session. Its bytes live in the upload store under <see cref="Id"/>.</summary>
+public sealed record UploadSession(string Id, RepositoryName Repository, DateTimeOffset StartedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>Outcome of putting a manifest.</summary>
+public enum ManifestPutStatus
+{
+    Stored,
+    /// <summary>A referenced blob or child manifest is not in the repository; see <see cref="ManifestPutResult.Missing"/>.</summary>
+    ReferenceUnknown,
+    /// <summary>A referenced blob exists but its size differs from the descriptor.</summary>
+    ReferenceSizeMismatch,
+}
+
+public sealed record ManifestPutResult(ManifestPutStatus Status, ManifestReference? Missing = null, long ActualSize = 0);
+
+/// <summary>Outcome of a delete in the metadata store.</summary>
+public enum DeleteResult
+{
+    Deleted,
+    NotFound,
+}
+
+/// <summary>A pull to be recorded (batched; see <see cref="IManifestIndex.RecordPullsAsync"/>).</summary>
+public sealed record PullRecord(RepositoryName Repository, Digest Manifest, Tag? Tag, DateTimeOffset At);

@@ -1,0 +1,48 @@
+using System.Buffers;
+using System.Security.Cryptography;
+
+namespace Berth.Core.Registry;
+
+/// <summary>Copies a stream through one pooled buffer while feeding a hash: one pass, bounded memory.</summary>
+public static class HashingCopier
+{
+    /// <summary>
+    /// 1 MiB: large enough that a 100 MB push makes ~100 hash/write calls rather than thousands, small enough that
+    /// 32 concurrent uploads hold at most 32 MiB of buffers.
+    /// </summary>
+    public const int BufferSize = 1024 * 1024;
+
+    /// <summary>
+    /// Copies until the source ends or <paramref name="maxBytes"/> would be exceeded. Returns the bytes copied, or -1 when the
+    /// source had more than <paramref name="maxBytes"/> (the destination then holds a prefix the caller must discard).
+    /// </summary>
+    public static async Task<long> CopyAsync(Stream source, Stream destination, IncrementalHash? hash, long maxBytes, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            long total = 0;
+            while (true)
+            {
+                var read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return total;
+                }
+
+                total += read;
+                if (total > maxBytes)
+                {
+                    return -1;
+                }
+
+                hash?.AppendData(buffer, 0, read);
+                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

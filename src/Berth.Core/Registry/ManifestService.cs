@@ -1,0 +1,115 @@
+using Berth.Core.Metadata;
+using Berth.Oci;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Core.Registry;
+
+/// <summary>A manifest that was stored, with what the PUT response reports.</summary>
+public sealed record StoredManifest(Digest Digest, Digest? Subject);
+
+/// <summary>Manifest push, pull and delete: parsing, digest checks and reference validation, over <see cref="IManifestIndex"/>.</summary>
+public sealed class ManifestService
+{
+    private readonly IManifestIndex _index;
+    private readonly PullRecorder _pulls;
+    private readonly TimeProvider _clock;
+    private readonly IOptions<RegistryOptions> _options;
+
+    public ManifestService(IManifestIndex index, PullRecorder pulls, TimeProvider clock, IOptions<RegistryOptions> options)
+    {
+        _index = index;
+        _pulls = pulls;
+        _clock = clock;
+        _options = options;
+    }
+
+    public int MaxManifestBytes => _options.Value.MaxManifestBytes;
+
+    /// <summary>
+    /// Validates and stores <paramref name="body"/> under <paramref name="reference"/>. A digest reference must match the
+    /// body; every blob and child manifest it names must already be in the repository; nothing is stored on failure.
+    /// </summary>
+    public async Task<Result<StoredManifest>> PutAsync(RepositoryName repository, Reference reference, string? contentType, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        if (body.Length > MaxManifestBytes)
+        {
+            return new RegistryError(OciErrorCode.ManifestTooLarge, $"manifest is {body.Length} bytes; the limit is {MaxManifestBytes} bytes");
+        }
+
+        var manifest = Manifest.TryParse(body, contentType, out var problem);
+        if (manifest is null)
+        {
+            return new RegistryError(OciErrorCode.ManifestInvalid, problem);
+        }
+
+        var digest = Digest.Compute(reference.Digest?.Algorithm ?? DigestAlgorithm.Sha256, body.Span);
+        if (reference.Digest is { } expected && expected != digest)
+        {
+            return new RegistryError(OciErrorCode.DigestInvalid, "manifest digest does not match the digest in the URL",
+                new { expected = expected.ToString(), actual = digest.ToString() });
+        }
+
+        var references = new List<ManifestReference>();
+        var seen = new HashSet<Digest>();
+        if (manifest.Config is { } config && seen.Add(config.Digest))
+        {
+            references.Add(new ManifestReference(config.Digest, config.Size, IsManifest: false));
+        }
+
+        foreach (var child in manifest.References)
+        {
+            if (manifest.Kind == ManifestKind.Image && child.HasUrls && MediaTypes.IsForeignLayer(child.MediaType))
+            {
+                continue; // foreign layers are fetched from their URLs, not from us
+            }
+
+            if (seen.Add(child.Digest))
+            {
+                references.Add(new ManifestReference(child.Digest, child.Size, IsManifest: manifest.Kind == ManifestKind.Index));
+            }
+        }
+
+        var record = new ManifestRecord(digest, manifest.MediaType, body.ToArray(), manifest.EffectiveArtifactType,
+            manifest.Subject?.Digest, manifest.AnnotationsJson, _clock.GetUtcNow());
+        var result = await _index.PutAsync(repository, record, references, reference.Tag, cancellationToken).ConfigureAwait(false);
+        return result.Status switch
+        {
+            ManifestPutStatus.Stored => new StoredManifest(digest, manifest.Subject?.Digest),
+            ManifestPutStatus.ReferenceSizeMismatch => new RegistryError(OciErrorCode.ManifestInvalid,
+                $"descriptor of {result.Missing!.Digest} says {result.Missing.Size} bytes but the blob has {result.ActualSize}",
+                new { digest = result.Missing.Digest.ToString(), declared = result.Missing.Size, actual = result.ActualSize }),
+            _ => new RegistryError(OciErrorCode.ManifestBlobUnknown,
+                $"{(result.Missing!.IsManifest ? "manifest" : "blob")} {result.Missing.Digest} is not in repository {repository}; push it first",
+                new { digest = result.Missing.Digest.ToString() }),
+        };
+    }
+
+    /// <summary>The manifest, or <see cref="OciErrorCode.ManifestUnknown"/>. A GET (not a HEAD) counts as a pull.</summary>
+    public async Task<Result<ManifestRecord>> GetAsync(RepositoryName repository, Reference reference, bool countAsPull, CancellationToken cancellationToken)
+    {
+        var record = await _index.GetAsync(repository, reference, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            return new RegistryError(OciErrorCode.ManifestUnknown, $"manifest {reference} is not in repository {repository}",
+                new { repository = repository.Value, reference = reference.ToString() });
+        }
+
+        if (countAsPull)
+        {
+            _pulls.Record(new PullRecord(repository, record.Digest, reference.Tag, _clock.GetUtcNow()));
+        }
+
+        return record;
+    }
+
+    /// <summary>Deletes a manifest (by digest, with its tags) or just a tag.</summary>
+    public async Task<Result<bool>> DeleteAsync(RepositoryName repository, Reference reference, CancellationToken cancellationToken)
+    {
+        var result = reference.Digest is { } digest
+            ? await _index.DeleteManifestAsync(repository, digest, cancellationToken).ConfigureAwait(false)
+            : await _index.DeleteTagAsync(repository, reference.Tag!.Value, cancellationToken).ConfigureAwait(false);
+        return result == DeleteResult.Deleted
+            ? true
+            : new RegistryError(OciErrorCode.ManifestUnknown, $"manifest {reference} is not in repository {repository}");
+    }
+}

@@ -1,0 +1,24 @@
+using Berth.Core.Registry;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Berth.Core;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>Registers the registry services. A blob store, an upload store and a metadata store must be added separately.</summary>
+    public static IServiceCollection AddBerthCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RegistryOptions>().Bind(configuration.GetSection(RegistryOptions.Section));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<UploadService>();
+        services.AddSingleton<BlobService>();
+        services.AddSingleton<ManifestService>();
+        services.AddSingleton<PullRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<PullRecorder>());
+        services.AddSingleton<UploadSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<UploadSweeper>());
+        return services;
+    }
+}

@@ -1,0 +1,20 @@
+using Berth.Core.Metadata;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Berth.Metadata.Sqlite;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>Keeps all metadata in one SQLite database file (WAL mode).</summary>
+    public static IServiceCollection AddSqliteMetadata(this IServiceCollection services, Action<SqliteMetadataOptions> configure)
+    {
+        services.AddOptions<SqliteMetadataOptions>().Configure(configure);
+        services.AddSingleton<SqliteDatabase>();
+        services.AddSingleton<SqliteMetadataStore>();
+        services.AddSingleton<IRepositoryIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
+        services.AddSingleton<IBlobIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
+        services.AddSingleton<IManifestIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
+        services.AddSingleton<IUploadSessionStore>(sp => sp.GetRequiredService<SqliteMetadataStore>());
+        return services;
+    }
+}

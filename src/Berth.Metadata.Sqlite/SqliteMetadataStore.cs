@@ -1,0 +1,335 @@
+using Berth.Core.Metadata;
+using Berth.Oci;
+using Microsoft.Data.Sqlite;
+
+namespace Berth.Metadata.Sqlite;
+
+/// <summary>The metadata contracts on SQLite. Times are stored as Unix milliseconds.</summary>
+public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifestIndex, IUploadSessionStore
+{
+    private readonly SqliteDatabase _db;
+    private readonly TimeProvider _clock;
+
+    public SqliteMetadataStore(SqliteDatabase db, TimeProvider clock)
+    {
+        _db = db;
+        _clock = clock;
+    }
+
+    private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    // ---------------------------------------------------------------- repositories
+
+    public Task<bool> ExistsAsync(RepositoryName repository, CancellationToken cancellationToken) =>
+        Task.FromResult(_db.Read(c => RepositoryId(c, repository) is not null));
+
+    public Task<NamePage> ListAsync(string? last, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(_db.Read(c => Page(c.Command(
+            "SELECT name FROM repositories WHERE name > $last ORDER BY name LIMIT $limit",
+            ("$last", last ?? string.Empty), ("$limit", limit + 1)), limit)));
+
+    // ---------------------------------------------------------------- blobs
+
+    public Task<long?> GetLinkedSizeAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+        Task.FromResult(_db.Read(c => Scalar<long>(c.Command(
+            "SELECT rb.size FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE r.name = $repo AND rb.digest = $digest",
+            ("$repo", repository.Value), ("$digest", digest.ToString())))));
+
+    public Task LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            var repositoryId = EnsureRepository(c, repository);
+            var now = Now;
+            c.Command("INSERT INTO blobs (digest, size, created_at) VALUES ($digest, $size, $now) ON CONFLICT DO NOTHING",
+                ("$digest", digest.ToString()), ("$size", size), ("$now", now)).ExecuteNonQuery();
+            c.Command("INSERT INTO repository_blobs (repository_id, digest, size, linked_at) VALUES ($repo, $digest, $size, $now) ON CONFLICT DO NOTHING",
+                ("$repo", repositoryId), ("$digest", digest.ToString()), ("$size", size), ("$now", now)).ExecuteNonQuery();
+            return (true, true);
+        }, cancellationToken);
+
+    public Task<DeleteResult> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            var deleted = c.Command(
+                "DELETE FROM repository_blobs WHERE digest = $digest AND repository_id = (SELECT id FROM repositories WHERE name = $repo)",
+                ("$repo", repository.Value), ("$digest", digest.ToString())).ExecuteNonQuery();
+            return (deleted > 0 ? DeleteResult.Deleted : DeleteResult.NotFound, true);
+        }, cancellationToken);
+
+    // ---------------------------------------------------------------- manifests and tags
+
+    public Task<ManifestPutResult> PutAsync(RepositoryName repository, ManifestRecord manifest, IReadOnlyList<ManifestReference> references, Tag? tag, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            var repositoryId = EnsureRepository(c, repository);
+            foreach (var reference in references)
+            {
+                var size = Scalar<long>(c.Command(
+                    reference.IsManifest
+                        ? "SELECT size FROM manifests WHERE repository_id = $repo AND digest = $digest"
+                        : "SELECT size FROM repository_blobs WHERE repository_id = $repo AND digest = $digest",
+                    ("$repo", repositoryId), ("$digest", reference.Digest.ToString())));
+                if (size is null)
+                {
+                    return (new ManifestPutResult(ManifestPutStatus.ReferenceUnknown, reference), false);
+                }
+
+                if (size.Value != reference.Size)
+                {
+                    return (new ManifestPutResult(ManifestPutStatus.ReferenceSizeMismatch, reference, size.Value), false);
+                }
+            }
+
+            var digest = manifest.Digest.ToString();
+            var now = manifest.PushedAt.ToUnixTimeMilliseconds();
+            c.Command(
+                """
+                INSERT INTO manifests (repository_id, digest, media_type, size, body, artifact_type, subject, annotations, pushed_at)
+                VALUES ($repo, $digest, $mediaType, $size, $body, $artifactType, $subject, $annotations, $now)
+                ON CONFLICT (repository_id, digest) DO UPDATE SET pushed_at = excluded.pushed_at
+                """,
+                ("$repo", repositoryId), ("$digest", digest), ("$mediaType", manifest.MediaType), ("$size", manifest.Body.LongLength),
+                ("$body", manifest.Body), ("$artifactType", manifest.ArtifactType), ("$subject", manifest.Subject?.ToString()),
+                ("$annotations", manifest.AnnotationsJson), ("$now", now)).ExecuteNonQuery();
+            foreach (var reference in references)
+            {
+                c.Command(
+                    "INSERT INTO manifest_references (repository_id, manifest_digest, digest, is_manifest) VALUES ($repo, $manifest, $digest, $isManifest) ON CONFLICT DO NOTHING",
+                    ("$repo", repositoryId), ("$manifest", digest), ("$digest", reference.Digest.ToString()), ("$isManifest", reference.IsManifest ? 1 : 0)).ExecuteNonQuery();
+            }
+
+            if (tag is { } t)
+            {
+                c.Command(
+                    """
+                    INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES ($repo, $name, $digest, $now)
+                    ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at
+                    """,
+                    ("$repo", repositoryId), ("$name", t.Value), ("$digest", digest), ("$now", now)).ExecuteNonQuery();
+            }
+
+            return (new ManifestPutResult(ManifestPutStatus.Stored), true);
+        }, cancellationToken);
+
+    public Task<ManifestRecord?> GetAsync(RepositoryName repository, Reference reference, CancellationToken cancellationToken) =>
+        Task.FromResult(_db.Read(c =>
+        {
+            var command = reference.Digest is { } digest
+                ? c.Command(
+                    "SELECT m.digest, m.media_type, m.body, m.artifact_type, m.subject, m.annotations, m.pushed_at FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = $repo AND m.digest = $digest",
+                    ("$repo", repository.Value), ("$digest", digest.ToString()))
+                : c.Command(
+                    "SELECT m.digest, m.media_type, m.body, m.artifact_type, m.subject, m.annotations, m.pushed_at FROM tags t JOIN repositories r ON r.id = t.repository_id JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest WHERE r.name = $repo AND t.name = $tag",
+                    ("$repo", repository.Value), ("$tag", reference.Tag!.Value.Value));
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+
+            return new ManifestRecord(
+                Digest.Parse(reader.GetString(0)),
+                reader.GetString(1),
+                (byte[])reader.GetValue(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.IsDBNull(4) ? null : Digest.Parse(reader.GetString(4)),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
+        }));
+
+    public Task<DeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            var repositoryId = RepositoryId(c, repository);
+            if (repositoryId is null)
+            {
+                return (DeleteResult.NotFound, false);
+            }
+
+            var args = new (string, object?)[] { ("$repo", repositoryId.Value), ("$digest", digest.ToString()) };
+            var deleted = c.Command("DELETE FROM manifests WHERE repository_id = $repo AND digest = $digest", args).ExecuteNonQuery();
+            if (deleted == 0)
+            {
+                return (DeleteResult.NotFound, false);
+            }
+
+            c.Command("DELETE FROM tags WHERE repository_id = $repo AND manifest_digest = $digest", args).ExecuteNonQuery();
+            c.Command("DELETE FROM manifest_references WHERE repository_id = $repo AND manifest_digest = $digest", args).ExecuteNonQuery();
+            return (DeleteResult.Deleted, true);
+        }, cancellationToken);
+
+    public Task<DeleteResult> DeleteTagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            var deleted = c.Command(
+                "DELETE FROM tags WHERE name = $tag AND repository_id = (SELECT id FROM repositories WHERE name = $repo)",
+                ("$repo", repository.Value), ("$tag", tag.Value)).ExecuteNonQuery();
+            return (deleted > 0 ? DeleteResult.Deleted : DeleteResult.NotFound, true);
+        }, cancellationToken);
+
+    public Task<NamePage?> ListTagsAsync(RepositoryName repository, string? last, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(_db.Read(c =>
+        {
+            var repositoryId = RepositoryId(c, repository);
+            if (repositoryId is null)
+            {
+                return null;
+            }
+
+            return Page(c.Command(
+                "SELECT name FROM tags WHERE repository_id = $repo AND name > $last ORDER BY name LIMIT $limit",
+                ("$repo", repositoryId.Value), ("$last", last ?? string.Empty), ("$limit", limit + 1)), limit);
+        }));
+
+    public Task<IReadOnlyList<ReferrerRecord>> ListReferrersAsync(RepositoryName repository, Digest subject, string? artifactType, CancellationToken cancellationToken) =>
+        Task.FromResult(_db.Read<IReadOnlyList<ReferrerRecord>>(c =>
+        {
+            var repositoryId = RepositoryId(c, repository);
+            if (repositoryId is null)
+            {
+                return [];
+            }
+
+            var command = c.Command(
+                """
+                SELECT digest, media_type, size, artifact_type, annotations FROM manifests
+                WHERE repository_id = $repo AND subject = $subject AND ($type IS NULL OR artifact_type = $type)
+                ORDER BY digest
+                """,
+                ("$repo", repositoryId.Value), ("$subject", subject.ToString()), ("$type", artifactType));
+            var list = new List<ReferrerRecord>();
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                list.Add(new ReferrerRecord(
+                    Digest.Parse(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+            }
+
+            return list;
+        }));
+
+    public Task RecordPullsAsync(IReadOnlyCollection<PullRecord> pulls, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            foreach (var pull in pulls)
+            {
+                var at = pull.At.ToUnixTimeMilliseconds();
+                var repositoryId = RepositoryId(c, pull.Repository);
+                if (repositoryId is null)
+                {
+                    continue;
+                }
+
+                var digest = pull.Manifest.ToString();
+                c.Command("UPDATE manifests SET last_pulled_at = MAX(COALESCE(last_pulled_at, 0), $at) WHERE repository_id = $repo AND digest = $digest",
+                    ("$repo", repositoryId.Value), ("$digest", digest), ("$at", at)).ExecuteNonQuery();
+
+                // A pull by digest counts as a pull of every tag that points at it.
+                c.Command(
+                    "UPDATE tags SET last_pulled_at = MAX(COALESCE(last_pulled_at, 0), $at) WHERE repository_id = $repo AND manifest_digest = $digest AND ($tag IS NULL OR name = $tag)",
+                    ("$repo", repositoryId.Value), ("$digest", digest), ("$tag", pull.Tag?.Value), ("$at", at)).ExecuteNonQuery();
+            }
+
+            return (true, true);
+        }, cancellationToken);
+
+    // ---------------------------------------------------------------- upload sessions
+
+    public Task CreateAsync(UploadSession session, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            c.Command("INSERT INTO uploads (id, repository, started_at, updated_at) VALUES ($id, $repo, $started, $updated)",
+                ("$id", session.Id), ("$repo", session.Repository.Value),
+                ("$started", session.StartedAt.ToUnixTimeMilliseconds()), ("$updated", session.UpdatedAt.ToUnixTimeMilliseconds())).ExecuteNonQuery();
+            return (true, true);
+        }, cancellationToken);
+
+    public Task<UploadSession?> GetAsync(string id, CancellationToken cancellationToken) =>
+        Task.FromResult(_db.Read(c =>
+        {
+            using var reader = c.Command("SELECT id, repository, started_at, updated_at FROM uploads WHERE id = $id", ("$id", id)).ExecuteReader();
+            return reader.Read() ? ReadSession(reader) : null;
+        }));
+
+    public Task TouchAsync(string id, DateTimeOffset at, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            c.Command("UPDATE uploads SET updated_at = $at WHERE id = $id", ("$id", id), ("$at", at.ToUnixTimeMilliseconds())).ExecuteNonQuery();
+            return (true, true);
+        }, cancellationToken);
+
+    Task<DeleteResult> IUploadSessionStore.DeleteAsync(string id, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            var deleted = c.Command("DELETE FROM uploads WHERE id = $id", ("$id", id)).ExecuteNonQuery();
+            return (deleted > 0 ? DeleteResult.Deleted : DeleteResult.NotFound, true);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(_db.Read<IReadOnlyList<UploadSession>>(c =>
+        {
+            using var reader = c.Command("SELECT id, repository, started_at, updated_at FROM uploads WHERE updated_at < $before ORDER BY updated_at LIMIT $limit",
+                ("$before", before.ToUnixTimeMilliseconds()), ("$limit", limit)).ExecuteReader();
+            var list = new List<UploadSession>();
+            while (reader.Read())
+            {
+                var session = ReadSession(reader);
+                if (session is not null)
+                {
+                    list.Add(session);
+                }
+            }
+
+            return list;
+        }));
+
+    // ---------------------------------------------------------------- helpers
+
+    private static UploadSession? ReadSession(SqliteDataReader reader) =>
+        RepositoryName.TryParse(reader.GetString(1), out var repository)
+            ? new UploadSession(reader.GetString(0), repository,
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)))
+            : null;
+
+    private static long? RepositoryId(SqliteDatabase.Connection c, RepositoryName repository) =>
+        Scalar<long>(c.Command("SELECT id FROM repositories WHERE name = $name", ("$name", repository.Value)));
+
+    private long EnsureRepository(SqliteDatabase.Connection c, RepositoryName repository)
+    {
+        var id = RepositoryId(c, repository);
+        if (id is not null)
+        {
+            return id.Value;
+        }
+
+        return (long)c.Command("INSERT INTO repositories (name, created_at) VALUES ($name, $now) RETURNING id",
+            ("$name", repository.Value), ("$now", Now)).ExecuteScalar()!;
+    }
+
+    private static T? Scalar<T>(SqliteCommand command) where T : struct
+    {
+        var value = command.ExecuteScalar();
+        return value is null or DBNull ? null : (T)Convert.ChangeType(value, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static NamePage Page(SqliteCommand command, int limit)
+    {
+        var names = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                names.Add(reader.GetString(0));
+            }
+        }
+
+        var hasMore = names.Count > limit;
+        if (hasMore)
+        {
+            names.RemoveAt(names.Count - 1);
+        }
+
+        return new NamePage(names, hasMore);
+    }
+}

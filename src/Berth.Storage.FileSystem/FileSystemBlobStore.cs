@@ -1,0 +1,181 @@
+using System.Runtime.CompilerServices;
+using Berth.Core.Storage;
+using Berth.Oci;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Storage.FileSystem;
+
+/// <summary>
+/// Blobs and uploads as plain files:
+/// <c>blobs/&lt;algorithm&gt;/&lt;first two hex&gt;/&lt;hex&gt;</c> for committed content and <c>uploads/&lt;id&gt;</c> for data
+/// in progress. A blob file appears only by an atomic rename of a complete, fsynced upload file.
+/// </summary>
+public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
+{
+    private readonly string _blobRoot;
+    private readonly string _uploadRoot;
+
+    public FileSystemBlobStore(IOptions<FileSystemStorageOptions> options)
+    {
+        var root = Path.GetFullPath(options.Value.RootPath);
+        _blobRoot = Path.Combine(root, "blobs");
+        _uploadRoot = Path.Combine(root, "uploads");
+        Directory.CreateDirectory(_blobRoot);
+        Directory.CreateDirectory(_uploadRoot);
+    }
+
+    public Task<BlobStat> StatAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(BlobPath(digest));
+        return Task.FromResult(info.Exists ? new BlobStat(true, info.Length) : BlobStat.Missing);
+    }
+
+    public Task<Stream?> OpenReadAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Stream stream = new FileStream(BlobPath(digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0, FileOptions.SequentialScan);
+            return Task.FromResult<Stream?>(stream);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Task.FromResult<Stream?>(null);
+        }
+    }
+
+    public string? TryGetLocalPath(Digest digest)
+    {
+        var path = BlobPath(digest);
+        return File.Exists(path) ? path : null;
+    }
+
+    public Task<BlobDeleteResult> DeleteAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        var path = BlobPath(digest);
+        if (!File.Exists(path))
+        {
+            return Task.FromResult(BlobDeleteResult.NotFound);
+        }
+
+        File.Delete(path);
+        return Task.FromResult(BlobDeleteResult.Deleted);
+    }
+
+    public Task CreateAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        using (new FileStream(UploadPath(uploadId), FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite))
+        {
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<long?> GetLengthAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(UploadPath(uploadId));
+        return Task.FromResult(info.Exists ? info.Length : (long?)null);
+    }
+
+    public Task<(UploadAppendStatus Status, Stream? Stream)> OpenAppendAsync(string uploadId, long expectedOffset, CancellationToken cancellationToken)
+    {
+        FileStream stream;
+        try
+        {
+            // Unbuffered: every write goes straight to the OS, so a killed process loses nothing it acknowledged.
+            stream = new FileStream(UploadPath(uploadId), FileMode.Open, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.NotFound, null));
+        }
+
+        if (stream.Length != expectedOffset)
+        {
+            stream.Dispose();
+            return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.OffsetMismatch, null));
+        }
+
+        stream.Seek(expectedOffset, SeekOrigin.Begin);
+        return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.Opened, stream));
+    }
+
+    public Task<Stream?> OpenReadAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Stream stream = new FileStream(UploadPath(uploadId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0, FileOptions.SequentialScan);
+            return Task.FromResult<Stream?>(stream);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Task.FromResult<Stream?>(null);
+        }
+    }
+
+    public Task<UploadCommitResult> CommitAsync(string uploadId, Digest digest, CancellationToken cancellationToken)
+    {
+        var source = UploadPath(uploadId);
+        if (!File.Exists(source))
+        {
+            return Task.FromResult(UploadCommitResult.NotFound);
+        }
+
+        var target = BlobPath(digest);
+        if (File.Exists(target))
+        {
+            File.Delete(source);
+            return Task.FromResult(UploadCommitResult.AlreadyExists);
+        }
+
+        using (var file = new FileStream(source, FileMode.Open, FileAccess.ReadWrite, FileShare.Read))
+        {
+            file.Flush(flushToDisk: true);
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        try
+        {
+            File.Move(source, target, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(target))
+        {
+            // Another upload of the same content won the rename: identical bytes, keep theirs.
+            File.Delete(source);
+            return Task.FromResult(UploadCommitResult.AlreadyExists);
+        }
+
+        return Task.FromResult(UploadCommitResult.Committed);
+    }
+
+    public Task DeleteAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        File.Delete(UploadPath(uploadId));
+        return Task.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<(string Id, DateTimeOffset LastWrite)> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask.ConfigureAwait(false);
+        foreach (var file in new DirectoryInfo(_uploadRoot).EnumerateFiles())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return (file.Name, new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero));
+        }
+    }
+
+    private string BlobPath(Digest digest) => Path.Combine(_blobRoot, digest.AlgorithmName, digest.Hex[..2], digest.Hex);
+
+    private string UploadPath(string uploadId)
+    {
+        // Ids are generated by the server (hex); refuse anything that could escape the folder.
+        foreach (var c in uploadId)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '-')
+            {
+                throw new ArgumentException("invalid upload id", nameof(uploadId));
+            }
+        }
+
+        return Path.Combine(_uploadRoot, uploadId);
+    }
+}

@@ -1,0 +1,114 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Berth.Api;
+using Berth.Core;
+using Berth.Metadata.Sqlite;
+using Berth.Storage.FileSystem;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
+namespace Berth;
+
+/// <summary>The composition root: picks the providers and wires the web server. The only place that knows them all.</summary>
+public static partial class BerthServer
+{
+    /// <summary>Builds the server from already-resolved configuration values (see <see cref="ServeOptions"/>).</summary>
+    public static WebApplication Build(IDictionary<string, string?> settings)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        var services = builder.Services;
+        services.AddOptions<ServeSettings>().Bind(builder.Configuration.GetSection(RegistryOptions.Section));
+        services.AddBerthCore(builder.Configuration);
+        services.AddBerthApi();
+        services.AddFileSystemBlobStore(_ => { });
+        services.AddOptions<FileSystemStorageOptions>().Configure<IOptions<ServeSettings>>((o, s) => o.RootPath = s.Value.Data);
+        services.AddSqliteMetadata(_ => { });
+        services.AddOptions<SqliteMetadataOptions>().Configure<IOptions<ServeSettings>>((o, s) => o.DatabasePath = Path.Combine(s.Value.Data, "berth.db"));
+
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = null; // blobs have no size limit unless --max-blob-size says so
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(30));
+            var serve = context.Configuration.GetSection(RegistryOptions.Section).Get<ServeSettings>() ?? new ServeSettings();
+            foreach (var listen in ParseListen(serve.Listen))
+            {
+                kestrel.Listen(listen.Address, listen.Port, endpoint =>
+                {
+                    endpoint.Protocols = HttpProtocols.Http1;
+                    if (listen.Https)
+                    {
+                        endpoint.Protocols = HttpProtocols.Http1AndHttp2;
+                        if (string.IsNullOrEmpty(serve.TlsCertificate) || string.IsNullOrEmpty(serve.TlsKey))
+                        {
+                            throw new CommandLineException($"{listen.Url} is https: give --tls-cert and --tls-key");
+                        }
+
+                        endpoint.UseHttps(X509Certificate2.CreateFromPemFile(serve.TlsCertificate, serve.TlsKey));
+                    }
+                });
+            }
+        });
+
+        var app = builder.Build();
+        app.UseBerthApi();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Berth");
+            var serve = app.Services.GetRequiredService<IOptions<ServeSettings>>().Value;
+            LogStarted(logger, serve.Listen, Path.GetFullPath(serve.Data));
+            LogOpen(logger);
+        });
+        return app;
+    }
+
+    internal sealed record ListenAddress(string Url, IPAddress Address, int Port, bool Https);
+
+    internal static IReadOnlyList<ListenAddress> ParseListen(string value)
+    {
+        var list = new List<ListenAddress>();
+        foreach (var raw in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var text = raw.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal).Replace("://+:", "://0.0.0.0:", StringComparison.Ordinal);
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https") || uri.AbsolutePath != "/")
+            {
+                throw new CommandLineException($"listen address '{raw}' must look like http://HOST:PORT or https://HOST:PORT");
+            }
+
+            IPAddress address;
+            if (uri.Host is "localhost")
+            {
+                address = IPAddress.Loopback;
+            }
+            else if (!IPAddress.TryParse(uri.Host.Trim('[', ']'), out address!))
+            {
+                throw new CommandLineException($"listen address '{raw}': use an IP address (0.0.0.0 for all IPv4 interfaces, [::] for all IPv6) or localhost");
+            }
+
+            list.Add(new ListenAddress(raw, address, uri.Port, uri.Scheme == "https"));
+        }
+
+        if (list.Count == 0)
+        {
+            throw new CommandLineException("no listen address given");
+        }
+
+        return list;
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Berth registry listening on {Listen}; data folder {Data} (blobs on the file system, metadata in SQLite)")]
+    private static partial void LogStarted(ILogger logger, string listen, string data);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Authentication is not enabled in this version: anyone who can reach the listen address can push, pull and delete. Listen on a trusted interface only.")]
+    private static partial void LogOpen(ILogger logger);
+}

@@ -1,0 +1,89 @@
+using System.Reflection;
+
+namespace Berth;
+
+/// <summary>The <c>berth</c> command line.</summary>
+internal static class Cli
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
+        var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
+        if (args.Length > 0 && args[0] is "--help" or "-h" or "help")
+        {
+            Console.Out.Write(GeneralHelp());
+            return 0;
+        }
+
+        try
+        {
+            switch (command)
+            {
+                case "serve":
+                    if (rest.Any(a => a is "--help" or "-h"))
+                    {
+                        Console.Out.Write(ServeHelp());
+                        return 0;
+                    }
+
+                    var settings = ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable);
+                    var app = BerthServer.Build(settings);
+                    await app.RunAsync();
+                    return 0;
+                case "version" or "--version":
+                    Console.Out.WriteLine(Version());
+                    return 0;
+                default:
+                    Console.Error.WriteLine($"berth: unknown command '{command}'. Run 'berth --help'.");
+                    return 2;
+            }
+        }
+        catch (CommandLineException ex)
+        {
+            Console.Error.WriteLine($"berth: {ex.Message}");
+            return 2;
+        }
+    }
+
+    private static string Version() =>
+        "berth " + (typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "dev");
+
+    private static string GeneralHelp() =>
+        $"""
+        {Version()}: a private container registry (OCI Distribution Spec v1.1).
+
+        Usage:
+          berth [serve] [OPTIONS]   run the registry (the default command)
+          berth version             print the version
+          berth --help              this text; 'berth serve --help' lists every server option
+
+        Quick start:
+          berth serve --listen http://127.0.0.1:5000 --data ./data
+          skopeo copy --dest-tls-verify=false oci:./image:latest docker://127.0.0.1:5000/project/app:v1
+
+        """;
+
+    private static string ServeHelp()
+    {
+        var lines = new System.Text.StringBuilder();
+        lines.AppendLine("Usage: berth serve [OPTIONS]");
+        lines.AppendLine();
+        lines.AppendLine("Runs the registry on the embedded default: blobs as files and metadata in SQLite, in one data folder.");
+        lines.AppendLine("Every option can also be set by an environment variable or a key of a JSON config file");
+        lines.AppendLine("({\"listen\": \"http://0.0.0.0:5000\", \"data\": \"/var/lib/berth\"}); flags win over the environment, which wins over the file.");
+        lines.AppendLine();
+        lines.AppendLine("Options:");
+        foreach (var option in ServeOptions.All)
+        {
+            lines.AppendLine($"  {option.Flag} {option.Placeholder}");
+            lines.AppendLine($"      {option.Help}");
+            lines.AppendLine($"      environment: {option.Environment}; config file key: \"{option.Flag[2..]}\"");
+        }
+
+        lines.AppendLine($"  {ServeOptions.ConfigFlag} FILE");
+        lines.AppendLine($"      JSON config file; environment: {ServeOptions.ConfigEnvironment}");
+        lines.AppendLine("  -h, --help");
+        lines.AppendLine("      this text");
+        return lines.ToString();
+    }
+}

@@ -1,0 +1,6 @@
+using Berth;
+
+return await Cli.RunAsync(args);
+
+/// <summary>Entry point (the class is named so tests can use <c>WebApplicationFactory&lt;Program&gt;</c>).</summary>
+public partial class Program;

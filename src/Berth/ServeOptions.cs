@@ -1,0 +1,188 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Berth;
+
+/// <summary>
+/// The options of <c>berth serve</c>: each has a flag, an environment variable and a config-file key, and maps to one
+/// configuration key. Precedence: flag, then environment, then config file, then the default.
+/// </summary>
+internal static class ServeOptions
+{
+    public sealed record Option(string Flag, string Environment, string ConfigKey, string Placeholder, string Help, Func<string, string>? Convert = null);
+
+    public static readonly Option[] All =
+    [
+        new("--listen", "BERTH_LISTEN", "Berth:Listen", "URL[,URL...]",
+            "where to listen: http://HOST:PORT or https://HOST:PORT (https needs --tls-cert and --tls-key); default http://127.0.0.1:5000"),
+        new("--data", "BERTH_DATA", "Berth:Data", "DIR", "data folder for blobs (files) and metadata (SQLite); default ./data"),
+        new("--tls-cert", "BERTH_TLS_CERT", "Berth:TlsCertificate", "FILE", "TLS certificate chain, PEM"),
+        new("--tls-key", "BERTH_TLS_KEY", "Berth:TlsKey", "FILE", "TLS private key, PEM"),
+        new("--max-manifest-size", "BERTH_MAX_MANIFEST_SIZE", "Berth:MaxManifestBytes", "BYTES", "largest manifest accepted; default 4M", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
+        new("--max-blob-size", "BERTH_MAX_BLOB_SIZE", "Berth:MaxBlobBytes", "BYTES", "largest blob accepted (e.g. 10G); default unlimited", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
+        new("--upload-expiry", "BERTH_UPLOAD_EXPIRY", "Berth:UploadExpiry", "DURATION", "remove uploads idle this long (e.g. 30m, 24h, 7d); default 24h", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        new("--log-level", "BERTH_LOG_LEVEL", "Logging:LogLevel:Default", "LEVEL", "Trace, Debug, Information, Warning or Error; default Information"),
+    ];
+
+    public const string ConfigFlag = "--config";
+
+    private static readonly HashSet<string> HostArguments = new(StringComparer.OrdinalIgnoreCase) { "--environment", "--contentRoot", "--applicationName" };
+    public const string ConfigEnvironment = "BERTH_CONFIG";
+
+    /// <summary>Builds the configuration values from the command line, the environment and an optional JSON config file.</summary>
+    public static Dictionary<string, string?> Resolve(IReadOnlyList<string> args, Func<string, string?> getEnvironment)
+    {
+        var flags = new Dictionary<string, string>(StringComparer.Ordinal);
+        var rawConfiguration = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string name, value;
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                name = arg[..eq];
+                value = arg[(eq + 1)..];
+            }
+            else
+            {
+                name = arg;
+                if (i + 1 >= args.Count)
+                {
+                    throw new CommandLineException($"option {arg} needs a value");
+                }
+
+                value = args[++i];
+            }
+
+            if (HostArguments.Contains(name))
+            {
+                // Generic-host switches (the test host passes these); handled by ASP.NET, not by Berth.
+                continue;
+            }
+
+            if (name.Length > 2 && char.IsUpper(name[2]))
+            {
+                // A raw configuration key such as --Berth:MaxPageSize=10 (power users and the test host).
+                rawConfiguration[name[2..]] = value;
+                continue;
+            }
+
+            if (name != ConfigFlag && All.All(o => o.Flag != name))
+            {
+                throw new CommandLineException($"unknown option '{name}' (see berth serve --help)");
+            }
+
+            flags[name] = value;
+        }
+
+        var file = new Dictionary<string, string>(StringComparer.Ordinal);
+        var configPath = flags.GetValueOrDefault(ConfigFlag) ?? getEnvironment(ConfigEnvironment);
+        if (!string.IsNullOrEmpty(configPath))
+        {
+            file = ReadConfigFile(configPath);
+        }
+
+        var result = new Dictionary<string, string?>(rawConfiguration, StringComparer.OrdinalIgnoreCase);
+        foreach (var option in All)
+        {
+            var raw = flags.GetValueOrDefault(option.Flag) ?? getEnvironment(option.Environment) ?? file.GetValueOrDefault(option.Flag[2..]);
+            if (string.IsNullOrEmpty(raw))
+            {
+                continue;
+            }
+
+            try
+            {
+                result[option.ConfigKey] = option.Convert is null ? raw : option.Convert(raw);
+            }
+            catch (FormatException ex)
+            {
+                throw new CommandLineException($"{option.Flag}: {ex.Message}");
+            }
+        }
+
+        return result;
+    }
+
+    private static Dictionary<string, string> ReadConfigFile(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new CommandLineException($"config file '{path}' does not exist");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            var values = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (All.All(o => o.Flag[2..] != property.Name))
+                {
+                    throw new CommandLineException($"config file '{path}': unknown key '{property.Name}'");
+                }
+
+                values[property.Name] = property.Value.ValueKind switch
+                {
+                    JsonValueKind.String => property.Value.GetString()!,
+                    JsonValueKind.Array => string.Join(',', property.Value.EnumerateArray().Select(e => e.ToString())),
+                    _ => property.Value.GetRawText(),
+                };
+            }
+
+            return values;
+        }
+        catch (JsonException ex)
+        {
+            throw new CommandLineException($"config file '{path}' is not valid JSON: {ex.Message}");
+        }
+    }
+
+    /// <summary>Parses <c>1048576</c>, <c>512K</c>, <c>4M</c>, <c>10G</c> (powers of 1024).</summary>
+    public static long ParseSize(string text)
+    {
+        var t = text.Trim().TrimEnd('B', 'b').TrimEnd('i');
+        long multiplier = 1;
+        if (t.Length > 0 && char.IsLetter(t[^1]))
+        {
+            multiplier = char.ToUpperInvariant(t[^1]) switch
+            {
+                'K' => 1L << 10,
+                'M' => 1L << 20,
+                'G' => 1L << 30,
+                'T' => 1L << 40,
+                _ => throw new FormatException($"'{text}' is not a size (use e.g. 1048576, 512K, 4M, 10G)"),
+            };
+            t = t[..^1];
+        }
+
+        if (!long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+        {
+            throw new FormatException($"'{text}' is not a size (use e.g. 1048576, 512K, 4M, 10G)");
+        }
+
+        return checked(value * multiplier);
+    }
+
+    /// <summary>Parses <c>90s</c>, <c>30m</c>, <c>24h</c>, <c>7d</c>.</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        var t = text.Trim();
+        if (t.Length >= 2 && int.TryParse(t[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0)
+        {
+            switch (t[^1])
+            {
+                case 's': return TimeSpan.FromSeconds(value);
+                case 'm': return TimeSpan.FromMinutes(value);
+                case 'h': return TimeSpan.FromHours(value);
+                case 'd': return TimeSpan.FromDays(value);
+            }
+        }
+
+        throw new FormatException($"'{text}' is not a duration (use e.g. 90s, 30m, 24h, 7d)");
+    }
+}
+
+/// <summary>A command-line mistake; printed without a stack trace.</summary>
+internal sealed class CommandLineException(string message) : Exception(message);

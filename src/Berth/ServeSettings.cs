@@ -1,0 +1,15 @@
+namespace Berth;
+
+/// <summary>Settings of <c>berth serve</c> (configuration section <c>Berth</c>), filled from flags, environment and config file.</summary>
+public sealed class ServeSettings
+{
+    /// <summary>Listen URLs, comma-separated: <c>http://HOST:PORT</c> or <c>https://HOST:PORT</c>.</summary>
+    public string Listen { get; set; } = "http://127.0.0.1:5000";
+
+    /// <summary>The data folder: <c>berth.db</c> and <c>blobs/</c>, <c>uploads/</c> below it.</summary>
+    public string Data { get; set; } = "data";
+
+    public string? TlsCertificate { get; set; }
+
+    public string? TlsKey { get; set; }
+}

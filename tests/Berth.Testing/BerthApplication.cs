@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Berth.Testing;
+
+/// <summary>
+/// The whole server in memory (TestServer) on a fresh temporary data folder, with a controllable clock.
+/// Dispose to delete the folder.
+/// </summary>
+public sealed class BerthApplication : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> _settings;
+
+    public BerthApplication(IDictionary<string, string?>? settings = null, string? dataPath = null)
+    {
+        DataPath = dataPath ?? Path.Combine(Path.GetTempPath(), "berth-test-" + Guid.NewGuid().ToString("N"));
+        _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
+        {
+            ["Berth:Data"] = DataPath,
+        };
+    }
+
+    /// <summary>The temporary data folder (blobs, uploads, berth.db).</summary>
+    public string DataPath { get; }
+
+    /// <summary>The clock every service sees; starts at 2026-01-01T00:00:00Z and moves only when told.</summary>
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureServices(services =>
+        {
+            services.RemoveAll<TimeProvider>();
+            services.AddSingleton<TimeProvider>(Clock);
+        });
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            try
+            {
+                Directory.Delete(DataPath, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
