@@ -14,6 +14,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<UploadService>();
         services.AddSingleton<BlobService>();
+        services.AddSingleton<ManifestCache>();
         services.AddSingleton<ManifestService>();
         services.AddSingleton<PullRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<PullRecorder>());

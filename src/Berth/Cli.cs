@@ -12,6 +12,8 @@ internal static class Cli
         if (args.Length > 0 && args[0] is "--help" or "-h" or "help")
         {
             Console.Out.Write(GeneralHelp());
+            Console.Out.WriteLine();
+            Console.Out.Write(ServeHelp());
             return 0;
         }
 
@@ -48,14 +50,14 @@ internal static class Cli
     private static string Version() =>
         "berth " + (typeof(Cli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "dev");
 
-    private static string GeneralHelp() =>
+    internal static string GeneralHelp() =>
         $"""
         {Version()}: a private container registry (OCI Distribution Spec v1.1).
 
         Usage:
           berth [serve] [OPTIONS]   run the registry (the default command)
           berth version             print the version
-          berth --help              this text; 'berth serve --help' lists every server option
+          berth --help              this text, with every server option below
 
         Quick start:
           berth serve --listen http://127.0.0.1:5000 --data ./data
@@ -63,7 +65,7 @@ internal static class Cli
 
         """;
 
-    private static string ServeHelp()
+    internal static string ServeHelp()
     {
         var lines = new System.Text.StringBuilder();
         lines.AppendLine("Usage: berth serve [OPTIONS]");

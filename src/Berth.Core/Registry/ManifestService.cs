@@ -11,13 +11,15 @@ public sealed record StoredManifest(Digest Digest, Digest? Subject);
 public sealed class ManifestService
 {
     private readonly IManifestIndex _index;
+    private readonly ManifestCache _cache;
     private readonly PullRecorder _pulls;
     private readonly TimeProvider _clock;
     private readonly IOptions<RegistryOptions> _options;
 
-    public ManifestService(IManifestIndex index, PullRecorder pulls, TimeProvider clock, IOptions<RegistryOptions> options)
+    public ManifestService(IManifestIndex index, ManifestCache cache, PullRecorder pulls, TimeProvider clock, IOptions<RegistryOptions> options)
     {
         _index = index;
+        _cache = cache;
         _pulls = pulls;
         _clock = clock;
         _options = options;
@@ -72,6 +74,11 @@ public sealed class ManifestService
         var record = new ManifestRecord(digest, manifest.MediaType, body.ToArray(), manifest.EffectiveArtifactType,
             manifest.Subject?.Digest, manifest.AnnotationsJson, _clock.GetUtcNow());
         var result = await _index.PutAsync(repository, record, references, reference.Tag, cancellationToken).ConfigureAwait(false);
+        if (result.Status == ManifestPutStatus.Stored)
+        {
+            _cache.Invalidate(repository);
+        }
+
         return result.Status switch
         {
             ManifestPutStatus.Stored => new StoredManifest(digest, manifest.Subject?.Digest),
@@ -87,7 +94,16 @@ public sealed class ManifestService
     /// <summary>The manifest, or <see cref="OciErrorCode.ManifestUnknown"/>. A GET (not a HEAD) counts as a pull.</summary>
     public async Task<Result<ManifestRecord>> GetAsync(RepositoryName repository, Reference reference, bool countAsPull, CancellationToken cancellationToken)
     {
-        var record = await _index.GetAsync(repository, reference, cancellationToken).ConfigureAwait(false);
+        if (!_cache.TryGet(repository, reference, out var record))
+        {
+            var generation = _cache.GetGeneration(repository);
+            record = await _index.GetAsync(repository, reference, cancellationToken).ConfigureAwait(false);
+            if (record is not null)
+            {
+                _cache.Set(repository, reference, record, generation);
+            }
+        }
+
         if (record is null)
         {
             return new RegistryError(OciErrorCode.ManifestUnknown, $"manifest {reference} is not in repository {repository}",
@@ -108,6 +124,7 @@ public sealed class ManifestService
         var result = reference.Digest is { } digest
             ? await _index.DeleteManifestAsync(repository, digest, cancellationToken).ConfigureAwait(false)
             : await _index.DeleteTagAsync(repository, reference.Tag!.Value, cancellationToken).ConfigureAwait(false);
+        _cache.Invalidate(repository);
         return result == DeleteResult.Deleted
             ? true
             : new RegistryError(OciErrorCode.ManifestUnknown, $"manifest {reference} is not in repository {repository}");

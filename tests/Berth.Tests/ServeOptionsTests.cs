@@ -1,0 +1,145 @@
+using System.Net;
+
+namespace Berth.Tests;
+
+public sealed class ServeOptionsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("berth-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static Func<string, string?> Env(params (string Name, string Value)[] values) =>
+        name => values.FirstOrDefault(v => v.Name == name).Value;
+
+    [Fact]
+    public void Resolve_NoArguments_LeavesDefaultsToSettings()
+    {
+        var settings = ServeOptions.Resolve([], Env());
+
+        Assert.Empty(settings);
+        var defaults = new ServeSettings();
+        Assert.Equal("http://127.0.0.1:5000", defaults.Listen);
+        Assert.Equal("data", defaults.Data);
+    }
+
+    [Fact]
+    public void Resolve_ListenAndDataFlags_MapToConfiguration()
+    {
+        var settings = ServeOptions.Resolve(["--listen", "http://127.0.0.1:5000", "--data", "/srv/berth"], Env());
+
+        Assert.Equal("http://127.0.0.1:5000", settings["Berth:Listen"]);
+        Assert.Equal("/srv/berth", settings["Berth:Data"]);
+    }
+
+    [Fact]
+    public void Resolve_EnvironmentVariables_AreUsedWhenNoFlag()
+    {
+        var settings = ServeOptions.Resolve([], Env(("BERTH_LISTEN", "http://0.0.0.0:6000"), ("BERTH_DATA", "/var/lib/berth")));
+
+        Assert.Equal("http://0.0.0.0:6000", settings["Berth:Listen"]);
+        Assert.Equal("/var/lib/berth", settings["Berth:Data"]);
+    }
+
+    [Fact]
+    public void Resolve_FlagEnvironmentAndFile_FlagWinsThenEnvironmentThenFile()
+    {
+        var file = Path.Combine(_dir, "berth.json");
+        File.WriteAllText(file, """{ "listen": "http://127.0.0.1:7000", "data": "/from/file", "upload-expiry": "12h" }""");
+
+        var settings = ServeOptions.Resolve(["--config", file, "--listen=http://127.0.0.1:9000"], Env(("BERTH_DATA", "/from/env")));
+
+        Assert.Equal("http://127.0.0.1:9000", settings["Berth:Listen"]);
+        Assert.Equal("/from/env", settings["Berth:Data"]);
+        Assert.Equal("12:00:00", settings["Berth:UploadExpiry"]);
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileFromEnvironment_IsRead()
+    {
+        var file = Path.Combine(_dir, "berth.json");
+        File.WriteAllText(file, """{ "listen": ["http://127.0.0.1:7000", "http://[::1]:7000"] }""");
+
+        var settings = ServeOptions.Resolve([], Env(("BERTH_CONFIG", file)));
+
+        Assert.Equal("http://127.0.0.1:7000,http://[::1]:7000", settings["Berth:Listen"]);
+    }
+
+    [Theory]
+    [InlineData("--bogus", "x", "unknown option")]
+    [InlineData("--upload-expiry", "soon", "not a duration")]
+    [InlineData("--max-blob-size", "lots", "not a size")]
+    public void Resolve_BadInput_ThrowsCommandLineExceptionNamingTheProblem(string flag, string value, string expected)
+    {
+        var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve([flag, value], Env()));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resolve_FlagWithoutValue_Throws()
+    {
+        Assert.Throws<CommandLineException>(() => ServeOptions.Resolve(["--data"], Env()));
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileWithUnknownKey_Throws()
+    {
+        var file = Path.Combine(_dir, "berth.json");
+        File.WriteAllText(file, """{ "lisen": "http://127.0.0.1:7000" }""");
+
+        var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve(["--config", file], Env()));
+
+        Assert.Contains("lisen", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("4M", 4L * 1024 * 1024)]
+    [InlineData("512K", 512L * 1024)]
+    [InlineData("10G", 10L * 1024 * 1024 * 1024)]
+    [InlineData("1048576", 1048576L)]
+    [InlineData("4MiB", 4L * 1024 * 1024)]
+    public void ParseSize_Suffixes_AreBinaryMultiples(string text, long expected) =>
+        Assert.Equal(expected, ServeOptions.ParseSize(text));
+
+    [Theory]
+    [InlineData("90s", 90)]
+    [InlineData("30m", 1800)]
+    [InlineData("24h", 86400)]
+    [InlineData("7d", 604800)]
+    public void ParseDuration_Units_AreUnderstood(string text, int seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), ServeOptions.ParseDuration(text));
+
+    [Fact]
+    public void ParseListen_SeveralAddresses_ParsesSchemeAddressAndPort()
+    {
+        var list = BerthServer.ParseListen("http://127.0.0.1:5000, https://[::1]:5443,http://localhost:8080,http://*:9000");
+
+        Assert.Collection(list,
+            a => Assert.Equal((IPAddress.Loopback, 5000, false), (a.Address, a.Port, a.Https)),
+            a => Assert.Equal((IPAddress.IPv6Loopback, 5443, true), (a.Address, a.Port, a.Https)),
+            a => Assert.Equal((IPAddress.Loopback, 8080, false), (a.Address, a.Port, a.Https)),
+            a => Assert.Equal((IPAddress.Any, 9000, false), (a.Address, a.Port, a.Https)));
+    }
+
+    [Theory]
+    [InlineData("ftp://127.0.0.1:21")]
+    [InlineData("127.0.0.1:5000")]
+    [InlineData("http://registry.example:5000")]
+    [InlineData("")]
+    public void ParseListen_Invalid_Throws(string value) =>
+        Assert.Throws<CommandLineException>(() => BerthServer.ParseListen(value));
+
+    [Fact]
+    public void Help_ListsEveryOptionWithItsEnvironmentVariable()
+    {
+        var help = Cli.ServeHelp();
+
+        foreach (var option in ServeOptions.All)
+        {
+            Assert.Contains(option.Flag, help, StringComparison.Ordinal);
+            Assert.Contains(option.Environment, help, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("--config", help, StringComparison.Ordinal);
+    }
+}
