@@ -38,14 +38,19 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
     public Task LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {
-            var repositoryId = EnsureRepository(c, repository);
-            var now = Now;
-            c.Command("INSERT INTO blobs (digest, size, created_at) VALUES ($digest, $size, $now) ON CONFLICT DO NOTHING",
-                ("$digest", digest.ToString()), ("$size", size), ("$now", now)).ExecuteNonQuery();
-            c.Command("INSERT INTO repository_blobs (repository_id, digest, size, linked_at) VALUES ($repo, $digest, $size, $now) ON CONFLICT DO NOTHING",
-                ("$repo", repositoryId), ("$digest", digest.ToString()), ("$size", size), ("$now", now)).ExecuteNonQuery();
+            Link(c, repository, digest, size);
             return (true, true);
         }, cancellationToken);
+
+    private void Link(SqliteDatabase.Connection c, RepositoryName repository, Digest digest, long size)
+    {
+        var repositoryId = EnsureRepository(c, repository);
+        var now = Now;
+        c.Command("INSERT INTO blobs (digest, size, created_at) VALUES ($digest, $size, $now) ON CONFLICT DO NOTHING",
+            ("$digest", digest.ToString()), ("$size", size), ("$now", now)).ExecuteNonQuery();
+        c.Command("INSERT INTO repository_blobs (repository_id, digest, size, linked_at) VALUES ($repo, $digest, $size, $now) ON CONFLICT DO NOTHING",
+            ("$repo", repositoryId), ("$digest", digest.ToString()), ("$size", size), ("$now", now)).ExecuteNonQuery();
+    }
 
     public Task<DeleteResult> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
@@ -264,6 +269,14 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
         {
             var deleted = c.Command("DELETE FROM uploads WHERE id = $id", ("$id", id)).ExecuteNonQuery();
             return (deleted > 0 ? DeleteResult.Deleted : DeleteResult.NotFound, true);
+        }, cancellationToken);
+
+    public Task CompleteAsync(string id, RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            Link(c, repository, digest, size);
+            c.Command("DELETE FROM uploads WHERE id = $id", ("$id", id)).ExecuteNonQuery();
+            return (true, true);
         }, cancellationToken);
 
     public Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken) =>

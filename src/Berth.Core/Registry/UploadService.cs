@@ -50,7 +50,7 @@ public sealed partial class UploadService
     /// <summary>Starts an empty upload session in <paramref name="repository"/>.</summary>
     public async Task<UploadStatus> StartAsync(RepositoryName repository, CancellationToken cancellationToken)
     {
-        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var id = NewId();
         await _uploads.CreateAsync(id, cancellationToken).ConfigureAwait(false);
         var now = _clock.GetUtcNow();
         await _sessions.CreateAsync(new UploadSession(id, repository, now, now), cancellationToken).ConfigureAwait(false);
@@ -87,7 +87,7 @@ public sealed partial class UploadService
         await state.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await AppendLockedAsync(state, id, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
+            return await AppendLockedAsync(session, state, id, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -111,42 +111,7 @@ public sealed partial class UploadService
         await state.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (body is not null)
-            {
-                var appended = await AppendLockedAsync(state, id, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
-                if (!appended.IsSuccess)
-                {
-                    return appended.Error!;
-                }
-            }
-
-            var length = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
-            if (length is null)
-            {
-                return UnknownUpload(id);
-            }
-
-            var actual = await ComputeDigestAsync(state, id, length.Value, digest.Algorithm, cancellationToken).ConfigureAwait(false);
-            if (actual != digest)
-            {
-                await CancelLockedAsync(id, cancellationToken).ConfigureAwait(false);
-                return new RegistryError(OciErrorCode.DigestInvalid, "provided digest did not match uploaded content",
-                    new { expected = digest.ToString(), actual = actual.ToString(), size = length.Value });
-            }
-
-            var commit = await _uploads.CommitAsync(id, digest, cancellationToken).ConfigureAwait(false);
-            if (commit == UploadCommitResult.NotFound)
-            {
-                return UnknownUpload(id);
-            }
-
-            // Bytes first, then the link, then forget the session: a crash in between leaves at worst an unlinked
-            // blob for garbage collection, never a link to missing bytes.
-            await _blobIndex.LinkAsync(repository, digest, length.Value, cancellationToken).ConfigureAwait(false);
-            await _sessions.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
-            _states.TryRemove(id, out _);
-            LogCommitted(_logger, repository.Value, digest.ToString(), length.Value, commit == UploadCommitResult.AlreadyExists);
-            return new CommittedBlob(digest, length.Value);
+            return await CompleteLockedAsync(repository, session, id, state, digest, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -154,25 +119,81 @@ public sealed partial class UploadService
         }
     }
 
-    /// <summary>Single-request upload (<c>POST ?digest=</c>): start, write, verify and commit in one go.</summary>
+    /// <summary>
+    /// Single-request upload (<c>POST ?digest=</c>): write, verify and commit in one go. No session is recorded (nobody
+    /// else can know the id); if the process dies midway, the sweeper removes the orphaned data.
+    /// </summary>
     public async Task<Result<CommittedBlob>> UploadMonolithicAsync(RepositoryName repository, Digest digest, Stream body, long? declaredLength, CancellationToken cancellationToken)
     {
-        var upload = await StartAsync(repository, cancellationToken).ConfigureAwait(false);
+        var id = NewId();
+        await _uploads.CreateAsync(id, cancellationToken).ConfigureAwait(false);
+        var state = new UploadState();
         try
         {
-            var result = await CompleteAsync(repository, upload.Id, digest, body, null, declaredLength, cancellationToken).ConfigureAwait(false);
+            var result = await CompleteLockedAsync(repository, null, id, state, digest, body, null, declaredLength, cancellationToken).ConfigureAwait(false);
             if (!result.IsSuccess)
             {
-                await CancelAsync(repository, upload.Id, CancellationToken.None).ConfigureAwait(false);
+                await _uploads.DeleteAsync(id, CancellationToken.None).ConfigureAwait(false);
             }
 
             return result;
         }
         catch
         {
-            await CancelAsync(repository, upload.Id, CancellationToken.None).ConfigureAwait(false);
+            await _uploads.DeleteAsync(id, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
+        finally
+        {
+            state.Reset();
+        }
+    }
+
+    private async Task<Result<CommittedBlob>> CompleteLockedAsync(RepositoryName repository, UploadSession? session, string id, UploadState state, Digest digest, Stream? body, ContentRange? range, long? declaredLength, CancellationToken cancellationToken)
+    {
+        if (body is not null)
+        {
+            var appended = await AppendLockedAsync(session, state, id, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
+            if (!appended.IsSuccess)
+            {
+                return appended.Error!;
+            }
+        }
+
+        var length = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
+        if (length is null)
+        {
+            return UnknownUpload(id);
+        }
+
+        var actual = await ComputeDigestAsync(state, id, length.Value, digest.Algorithm, cancellationToken).ConfigureAwait(false);
+        if (actual != digest)
+        {
+            await CancelLockedAsync(id, cancellationToken).ConfigureAwait(false);
+            return new RegistryError(OciErrorCode.DigestInvalid, "provided digest did not match uploaded content",
+                new { expected = digest.ToString(), actual = actual.ToString(), size = length.Value });
+        }
+
+        var commit = await _uploads.CommitAsync(id, digest, cancellationToken).ConfigureAwait(false);
+        if (commit == UploadCommitResult.NotFound)
+        {
+            return UnknownUpload(id);
+        }
+
+        // Bytes first, then the link (and the end of the session, in the same transaction): a crash in between
+        // leaves at worst an unlinked blob for garbage collection, never a link to missing bytes.
+        if (session is null)
+        {
+            await _blobIndex.LinkAsync(repository, digest, length.Value, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await _sessions.CompleteAsync(id, repository, digest, length.Value, cancellationToken).ConfigureAwait(false);
+        }
+
+        _states.TryRemove(id, out _);
+        LogCommitted(_logger, repository.Value, digest.ToString(), length.Value, commit == UploadCommitResult.AlreadyExists);
+        return new CommittedBlob(digest, length.Value);
     }
 
     /// <summary>
@@ -249,7 +270,7 @@ public sealed partial class UploadService
         }
     }
 
-    private async Task<Result<UploadStatus>> AppendLockedAsync(UploadState state, string id, Stream body, ContentRange? range, long? declaredLength, CancellationToken cancellationToken)
+    private async Task<Result<UploadStatus>> AppendLockedAsync(UploadSession? session, UploadState state, string id, Stream body, ContentRange? range, long? declaredLength, CancellationToken cancellationToken)
     {
         var length = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
         if (length is null)
@@ -321,9 +342,19 @@ public sealed partial class UploadService
         }
 
         state.Offset = length.Value + copied;
-        await _sessions.TouchAsync(id, _clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        var now = _clock.GetUtcNow();
+        if (session is not null && now - session.UpdatedAt > TouchInterval)
+        {
+            // Activity is recorded at most once per interval: expiry is measured in hours, and each write costs an fsync.
+            await _sessions.TouchAsync(id, now, cancellationToken).ConfigureAwait(false);
+        }
+
         return new UploadStatus(id, state.Offset);
     }
+
+    private static readonly TimeSpan TouchInterval = TimeSpan.FromSeconds(30);
+
+    private static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
     private RegistryError TooLarge() =>
         new(OciErrorCode.SizeInvalid, $"blob exceeds the server's limit of {_options.Value.MaxBlobBytes} bytes");
