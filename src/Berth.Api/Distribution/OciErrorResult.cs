@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Berth.Core.Registry;
 using Berth.Oci;
@@ -8,7 +9,8 @@ namespace Berth.Api.Distribution;
 /// <summary>The one writer of OCI error bodies: <c>{"errors":[{"code","message","detail"}]}</c> with the code's status.</summary>
 public sealed class OciErrorResult : IResult
 {
-    private static readonly JsonSerializerOptions DetailOptions = new(JsonSerializerDefaults.Web);
+    // Relaxed escaping: bodies are JSON for API clients, never embedded in HTML, so quotes in messages stay readable.
+    private static readonly JsonSerializerOptions DetailOptions = new(JsonSerializerDefaults.Web) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public OciErrorResult(RegistryError error, int? status = null)
     {
@@ -35,7 +37,7 @@ public sealed class OciErrorResult : IResult
         }
 
         using var buffer = new MemoryStream();
-        await using (var writer = new Utf8JsonWriter(buffer))
+        await using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
             writer.WriteStartArray("errors");
