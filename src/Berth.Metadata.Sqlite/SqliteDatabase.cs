@@ -1,18 +1,20 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Metadata.Sqlite;
 
 /// <summary>
-/// The embedded database: one writer connection (SQLite allows one writer at a time; queuing writers here is
-/// cheaper than letting them spin on SQLITE_BUSY) and a pool of reader connections, which WAL mode lets run
+/// The embedded database: one writer connection on its own thread (SQLite allows one writer at a time; queuing
+/// writers here is cheaper than letting them spin on SQLITE_BUSY, and lets them share commits) and a pool of reader connections, which WAL mode lets run
 /// alongside the writer. Each connection keeps its prepared statements.
 /// </summary>
 public sealed class SqliteDatabase : IDisposable
 {
     private readonly string _connectionString;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Channel<IPendingWrite> _queue = Channel.CreateUnbounded<IPendingWrite>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Thread _writerThread;
     private readonly Connection _writer;
     private readonly ConcurrentBag<Connection> _readers = new();
     private bool _disposed;
@@ -36,6 +38,8 @@ public sealed class SqliteDatabase : IDisposable
         }
 
         Migrations.Apply(_writer.Raw);
+        _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "berth-sqlite-writer" };
+        _writerThread.Start();
     }
 
     /// <summary>Runs a read on a pooled connection.</summary>
@@ -60,38 +64,128 @@ public sealed class SqliteDatabase : IDisposable
         }
     }
 
-    /// <summary>Runs <paramref name="write"/> in an immediate transaction on the writer connection; commits unless it throws or returns a result with rollback requested.</summary>
-    public async Task<T> WriteAsync<T>(Func<Connection, SqliteTransaction, (T Result, bool Commit)> write, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="write"/> inside the writer's transaction and returns once it is durably committed. The write
+    /// is kept when it returns <c>Commit = true</c> and rolled back (alone) when it returns false or throws.
+    /// </summary>
+    /// <remarks>
+    /// Group commit: concurrent writes queue up and the writer thread runs every queued write in one transaction, each
+    /// inside its own savepoint, then commits once. With synchronous=FULL a commit costs an fsync (~5 ms on the
+    /// shared machines here, measured with dd oflag=dsync), so one commit per write caps pushes at ~200/s whatever
+    /// the concurrency; one commit per batch lets throughput grow with concurrency while keeping every acknowledged
+    /// write durable.
+    /// </remarks>
+    public Task<T> WriteAsync<T>(Func<Connection, SqliteTransaction, (T Result, bool Commit)> write, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = new PendingWrite<T>(write);
+        if (!_queue.Writer.TryWrite(pending))
         {
-            using var transaction = _writer.Raw.BeginTransaction(deferred: false);
-            _writer.Transaction = transaction;
+            throw new ObjectDisposedException(nameof(SqliteDatabase));
+        }
+
+        return pending.Task;
+    }
+
+    private void WriterLoop()
+    {
+        var batch = new List<IPendingWrite>(MaxBatch);
+        var succeeded = new List<IPendingWrite>(MaxBatch);
+        while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            batch.Clear();
+            succeeded.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
             try
             {
-                var (result, commit) = write(_writer, transaction);
-                if (commit)
+                using var transaction = _writer.Raw.BeginTransaction(deferred: false);
+                _writer.Transaction = transaction;
+                try
                 {
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        var savepoint = "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        transaction.Save(savepoint);
+                        try
+                        {
+                            if (batch[i].Run(_writer, transaction))
+                            {
+                                transaction.Release(savepoint);
+                            }
+                            else
+                            {
+                                transaction.Rollback(savepoint);
+                                transaction.Release(savepoint);
+                            }
+
+                            succeeded.Add(batch[i]);
+                        }
+                        catch (Exception ex)
+                        {
+                            batch[i].Fail(ex);
+                            transaction.Rollback(savepoint);
+                            transaction.Release(savepoint);
+                        }
+                    }
+
                     transaction.Commit();
                 }
-                else
+                finally
                 {
-                    transaction.Rollback();
+                    _writer.Transaction = null;
                 }
 
-                return result;
+                foreach (var write in succeeded)
+                {
+                    write.Complete();
+                }
             }
-            finally
+            catch (Exception ex)
             {
-                _writer.Transaction = null;
+                // The transaction itself failed (disk full, I/O error): none of the batch is stored. Failing an
+                // already-failed write is a no-op, so every caller of the batch gets an answer.
+                foreach (var write in batch)
+                {
+                    write.Fail(ex);
+                }
             }
         }
-        finally
+    }
+
+    private const int MaxBatch = 256;
+
+    private interface IPendingWrite
+    {
+        /// <summary>Runs the write; true to keep it.</summary>
+        bool Run(Connection connection, SqliteTransaction transaction);
+
+        void Complete();
+
+        void Fail(Exception exception);
+    }
+
+    private sealed class PendingWrite<T>(Func<Connection, SqliteTransaction, (T Result, bool Commit)> write) : IPendingWrite
+    {
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T _result = default!;
+
+        public Task<T> Task => _completion.Task;
+
+        public bool Run(Connection connection, SqliteTransaction transaction)
         {
-            _writeLock.Release();
+            var (result, commit) = write(connection, transaction);
+            _result = result;
+            return commit;
         }
+
+        public void Complete() => _completion.TrySetResult(_result);
+
+        public void Fail(Exception exception) => _completion.TrySetException(exception);
     }
 
     public void Dispose()
@@ -102,13 +196,14 @@ public sealed class SqliteDatabase : IDisposable
         }
 
         _disposed = true;
+        _queue.Writer.TryComplete();
+        _writerThread.Join();
         _writer.Dispose();
         while (_readers.TryTake(out var reader))
         {
             reader.Dispose();
         }
 
-        _writeLock.Dispose();
     }
 
     private Connection Open()
