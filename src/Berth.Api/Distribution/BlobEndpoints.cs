@@ -19,6 +19,11 @@ internal static class BlobEndpoints
         var blob = found.Value!;
         context.Response.Headers[Http.ContentDigest] = digest.ToString();
         var etag = new EntityTagHeaderValue($"\"{digest}\"");
+        if (blob.LocalPath is not null && HttpMethods.IsGet(context.Request.Method) && IsPlainGet(context.Request))
+        {
+            return new LocalBlobResult(blob.LocalPath, blob.Size, etag.ToString());
+        }
+
         if (blob.LocalPath is not null)
         {
             // The file result sends the file with the server's zero-copy path where it can, and handles
@@ -30,6 +35,13 @@ internal static class BlobEndpoints
         return stream is null
             ? Http.Error(OciErrorCode.BlobUnknown, $"blob {digest} is not in repository {repository}")
             : Results.Stream(stream, "application/octet-stream", enableRangeProcessing: stream.CanSeek, entityTag: etag);
+    }
+
+    private static bool IsPlainGet(HttpRequest request)
+    {
+        var headers = request.Headers;
+        return headers.Range.Count == 0 && headers.IfNoneMatch.Count == 0 && headers.IfMatch.Count == 0 &&
+               headers.IfModifiedSince.Count == 0 && headers.IfUnmodifiedSince.Count == 0;
     }
 
     public static async Task<IResult> DeleteAsync(HttpContext context, RepositoryName repository, Digest digest, BlobService blobs)
