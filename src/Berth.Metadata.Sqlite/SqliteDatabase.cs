@@ -17,7 +17,9 @@ public sealed class SqliteDatabase : IDisposable
     private readonly Thread _writerThread;
     private readonly Connection _writer;
     private readonly ConcurrentBag<Connection> _readers = new();
-    private bool _disposed;
+    private int _disposedFlag;
+
+    private bool IsDisposed => Volatile.Read(ref _disposedFlag) != 0;
 
     public SqliteDatabase(IOptions<SqliteMetadataOptions> options)
     {
@@ -45,7 +47,7 @@ public sealed class SqliteDatabase : IDisposable
     /// <summary>Runs a read on a pooled connection.</summary>
     public T Read<T>(Func<Connection, T> read)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         var connection = _readers.TryTake(out var pooled) ? pooled : Open();
         try
         {
@@ -77,7 +79,7 @@ public sealed class SqliteDatabase : IDisposable
     /// </remarks>
     public Task<T> WriteAsync<T>(Func<Connection, SqliteTransaction, (T Result, bool Commit)> write, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         cancellationToken.ThrowIfCancellationRequested();
         var pending = new PendingWrite<T>(write);
         if (!_queue.Writer.TryWrite(pending))
@@ -190,12 +192,13 @@ public sealed class SqliteDatabase : IDisposable
 
     public void Dispose()
     {
-        if (_disposed)
+        // The test host may stop the application twice at once; only the first call disposes.
+        if (Interlocked.Exchange(ref _disposedFlag, 1) != 0)
         {
             return;
         }
 
-        _disposed = true;
+        // Completing the queue lets the writer thread finish every write already accepted, then exit.
         _queue.Writer.TryComplete();
         _writerThread.Join();
         _writer.Dispose();
@@ -203,7 +206,6 @@ public sealed class SqliteDatabase : IDisposable
         {
             reader.Dispose();
         }
-
     }
 
     private Connection Open()
