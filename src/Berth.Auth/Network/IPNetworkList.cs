@@ -148,7 +148,8 @@ public sealed class IPNetworkList
         return true;
     }
 
-    private static IPAddress Mask(IPAddress address, int prefix)
+    /// <summary>The address with every bit after the first <paramref name="prefix"/> bits cleared.</summary>
+    internal static IPAddress Mask(IPAddress address, int prefix)
     {
         var bytes = address.GetAddressBytes();
         for (var i = 0; i < bytes.Length; i++)
