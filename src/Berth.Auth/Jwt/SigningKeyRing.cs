@@ -8,7 +8,7 @@ namespace Berth.Auth.Jwt;
 /// verifies, so after <see cref="Rotate"/> tokens signed by older keys stay valid until those keys are removed
 /// (wait at least the token lifetime). With a folder, each key is a PKCS#8 PEM file
 /// <c>token-signing-&lt;generation&gt;.pem</c> there, written with mode 0600 on Unix (the folder, when created,
-/// with 0700). Several nodes may share the folder; each reads it at start. Thread-safe.
+/// with 0700). Several nodes may share the folder: each reads it at start and on <see cref="Reload"/>. Thread-safe.
 /// </summary>
 public sealed class SigningKeyRing : IDisposable
 {
@@ -114,6 +114,48 @@ public sealed class SigningKeyRing : IDisposable
 
             _keys = [key, .. _keys];
             return key;
+        }
+    }
+
+    /// <summary>
+    /// Re-reads the folder so keys rotated or removed by another node sharing it take effect here: new files are
+    /// added, keys whose files are gone are dropped, the highest generation signs. Keys already held are kept as they
+    /// are. No-op for an in-memory ring, and when the folder holds no key at all (a ring is never empty). A corrupt
+    /// file throws <see cref="InvalidDataException"/> and leaves the ring unchanged. Call it periodically, or when a
+    /// token names an unknown <c>kid</c> (at most every few seconds).
+    /// </summary>
+    public void Reload()
+    {
+        if (Folder is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var read = ReadFolder(Folder);
+            if (read.Count == 0)
+            {
+                return;
+            }
+
+            var keys = new List<SigningKey>(read.Count);
+            foreach (var key in read)
+            {
+                var held = _keys.FirstOrDefault(k => k.Generation == key.Generation && string.Equals(k.Id, key.Id, StringComparison.Ordinal));
+                if (held is null)
+                {
+                    keys.Add(key);
+                }
+                else
+                {
+                    keys.Add(held);
+                    key.Dispose();
+                }
+            }
+
+            _retired.AddRange(_keys.Where(k => !keys.Contains(k)));
+            _keys = keys;
         }
     }
 

@@ -194,6 +194,73 @@ public sealed class SigningKeyRingTests : IDisposable
     }
 
     [Fact]
+    public void Reload_OtherNodeRotatedAndRemoved_FollowsTheFolder()
+    {
+        using var nodeA = SigningKeyRing.LoadOrCreate(KeyFolder);
+        using var nodeB = SigningKeyRing.LoadOrCreate(KeyFolder);
+        var first = nodeA.Current;
+        Assert.Equal(first.Id, nodeB.Current.Id);
+
+        var second = nodeA.Rotate();
+        nodeB.Reload();
+
+        Assert.Equal(second.Id, nodeB.Current.Id);
+        Assert.NotNull(nodeB.Find(first.Id));
+
+        nodeA.Remove(first.Id);
+        nodeB.Reload();
+
+        Assert.Null(nodeB.Find(first.Id));
+        Assert.Equal([second.Id], nodeB.Keys.Select(k => k.Id));
+    }
+
+    [Fact]
+    public void Reload_NothingChanged_KeepsTheSameKeyObjects()
+    {
+        using var ring = SigningKeyRing.LoadOrCreate(KeyFolder);
+        var current = ring.Current;
+
+        ring.Reload();
+
+        Assert.Same(current, ring.Current);
+    }
+
+    [Fact]
+    public void Reload_FolderEmptied_KeepsKeys()
+    {
+        using var ring = SigningKeyRing.LoadOrCreate(KeyFolder);
+        foreach (var file in Directory.GetFiles(KeyFolder))
+        {
+            File.Delete(file);
+        }
+
+        ring.Reload();
+
+        Assert.Single(ring.Keys);
+    }
+
+    [Fact]
+    public void Reload_CorruptFileAppears_ThrowsAndKeepsRing()
+    {
+        using var ring = SigningKeyRing.LoadOrCreate(KeyFolder);
+        File.WriteAllText(Path.Combine(KeyFolder, "token-signing-000002.pem"), "garbage");
+
+        Assert.Throws<InvalidDataException>(ring.Reload);
+
+        Assert.Equal(1, ring.Current.Generation);
+    }
+
+    [Fact]
+    public void Reload_InMemoryRing_NoOp()
+    {
+        using var ring = SigningKeyRing.CreateEphemeral();
+
+        ring.Reload();
+
+        Assert.Single(ring.Keys);
+    }
+
+    [Fact]
     public void ExportPublicKeyPem_Any_IsPublicKeyOnly()
     {
         using var ring = SigningKeyRing.CreateEphemeral();
