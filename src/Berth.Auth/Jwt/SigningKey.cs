@@ -17,7 +17,7 @@ public sealed class SigningKey : IDisposable
 
     internal SigningKey(int generation, ECDsa key)
     {
-        if (key.KeySize != 256 || key.ExportParameters(false).Curve.Oid.Value != ECCurve.NamedCurves.nistP256.Oid.Value)
+        if (key.KeySize != 256 || !IsP256(key.ExportParameters(false).Curve.Oid))
         {
             throw new ArgumentException("Registry token keys must be ECDSA P-256.", nameof(key));
         }
@@ -69,6 +69,12 @@ public sealed class SigningKey : IDisposable
         {
             return _key.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
         }
+    }
+
+    private static bool IsP256(Oid curve)
+    {
+        var p256 = ECCurve.NamedCurves.nistP256.Oid;
+        return (curve.Value is not null && curve.Value == p256.Value) || (curve.Value is null && curve.FriendlyName == p256.FriendlyName);
     }
 
     private static string Thumbprint(ECDsa key)

@@ -73,7 +73,8 @@ public sealed class PasswordHasher
     /// Checks <paramref name="password"/> against <paramref name="encodedHash"/> in constant time.
     /// When <paramref name="encodedHash"/> is null (unknown user) or unreadable, a dummy derivation with the
     /// current parameters runs first, so an unknown user and a wrong password take the same time; the result is then
-    /// <see cref="PasswordVerification.Failed"/>. Never throws for bad input.
+    /// <see cref="PasswordVerification.Failed"/>. A stored hash is checked with its own iteration count, so one made
+    /// with fewer iterations answers faster until it is re-hashed. Never throws for bad input.
     /// </summary>
     public PasswordVerification Verify(string? encodedHash, string? password)
     {

@@ -164,7 +164,7 @@ public sealed class AccessPolicyTests
     }
 
     [Fact]
-    public void IsServerAdministrator_OnlyAdministratorUsers()
+    public void IsServerAdministrator_Principals_TrueOnlyForAdministratorUsers()
     {
         var admin = new UserPrincipal("root", isAdministrator: true);
 
