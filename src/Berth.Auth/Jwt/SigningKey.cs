@@ -1,0 +1,86 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Berth.Auth.Jwt;
+
+/// <summary>
+/// One ES256 (ECDSA P-256, SHA-256) key of a <see cref="SigningKeyRing"/>. Its <see cref="Id"/> (the JWT <c>kid</c>)
+/// is the RFC 7638 JWK thumbprint of the public key, so the same key always has the same id on every node.
+/// </summary>
+public sealed class SigningKey : IDisposable
+{
+    // ECDsa instance members are not documented as thread-safe; a signature takes well under a millisecond,
+    // so one lock per key costs little next to a request.
+    private readonly Lock _gate = new();
+    private readonly ECDsa _key;
+
+    internal SigningKey(int generation, ECDsa key)
+    {
+        if (key.KeySize != 256 || !IsP256(key.ExportParameters(false).Curve.Oid))
+        {
+            throw new ArgumentException("Registry token keys must be ECDSA P-256.", nameof(key));
+        }
+
+        Generation = generation;
+        _key = key;
+        Id = Thumbprint(key);
+    }
+
+    /// <summary>The <c>kid</c>: base64url RFC 7638 thumbprint of the public key.</summary>
+    public string Id { get; }
+
+    /// <summary>Order of creation within the ring: the highest generation signs.</summary>
+    public int Generation { get; }
+
+    /// <summary>The public key as PEM (<c>PUBLIC KEY</c>), for verifiers outside Berth.</summary>
+    public string ExportPublicKeyPem()
+    {
+        lock (_gate)
+        {
+            return _key.ExportSubjectPublicKeyInfoPem();
+        }
+    }
+
+    public void Dispose() => _key.Dispose();
+
+    internal static SigningKey Generate(int generation) => new(generation, ECDsa.Create(ECCurve.NamedCurves.nistP256));
+
+    internal string ExportPrivateKeyPem()
+    {
+        lock (_gate)
+        {
+            return _key.ExportPkcs8PrivateKeyPem();
+        }
+    }
+
+    /// <summary>ES256 signature in the JWS form (r ‖ s, 64 bytes).</summary>
+    internal byte[] Sign(ReadOnlySpan<byte> data)
+    {
+        lock (_gate)
+        {
+            return _key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+    }
+
+    internal bool Verify(ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
+    {
+        lock (_gate)
+        {
+            return _key.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+    }
+
+    private static bool IsP256(Oid curve)
+    {
+        var p256 = ECCurve.NamedCurves.nistP256.Oid;
+        return (curve.Value is not null && curve.Value == p256.Value) || (curve.Value is null && curve.FriendlyName == p256.FriendlyName);
+    }
+
+    private static string Thumbprint(ECDsa key)
+    {
+        var p = key.ExportParameters(false);
+        var jwk = $$"""{"crv":"P-256","kty":"EC","x":"{{Base64Url.EncodeToString(p.Q.X)}}","y":"{{Base64Url.EncodeToString(p.Q.Y)}}"}""";
+        return Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(jwk)));
+    }
+}

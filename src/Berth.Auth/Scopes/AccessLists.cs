@@ -1,0 +1,93 @@
+using Berth.Core.Registry;
+using Berth.Oci;
+
+namespace Berth.Auth.Scopes;
+
+/// <summary>Set operations over lists of <see cref="RegistryAccess"/> (what was asked, what is granted, what is needed).</summary>
+public static class AccessLists
+{
+    /// <summary>
+    /// One entry per resource (a repository, or the catalog) with the union of its actions, in first-seen order;
+    /// entries with no action are dropped.
+    /// </summary>
+    public static IReadOnlyList<RegistryAccess> Merge(IEnumerable<RegistryAccess> accesses)
+    {
+        ArgumentNullException.ThrowIfNull(accesses);
+        var order = new List<RepositoryName?>();
+        var actions = new Dictionary<RepositoryName, RegistryActions>();
+        var catalog = RegistryActions.None;
+        foreach (var access in accesses)
+        {
+            if (access.Actions == RegistryActions.None)
+            {
+                continue;
+            }
+
+            if (access.Repository is not { } repository)
+            {
+                if (catalog == RegistryActions.None)
+                {
+                    order.Add(null);
+                }
+
+                catalog |= access.Actions;
+            }
+            else if (actions.TryGetValue(repository, out var existing))
+            {
+                actions[repository] = existing | access.Actions;
+            }
+            else
+            {
+                order.Add(repository);
+                actions[repository] = access.Actions;
+            }
+        }
+
+        return order.Select(r => r is { } repository ? new RegistryAccess(repository, actions[repository]) : new RegistryAccess(null, catalog)).ToArray();
+    }
+
+    /// <summary>
+    /// The grant for a token request: for each requested resource, the requested actions that
+    /// <paramref name="held"/> says the caller holds there. <paramref name="held"/> is asked once per resource
+    /// (after merging). Resources left with no action are dropped; a partial or empty grant is a normal result,
+    /// never an error (the token then carries <c>access: []</c> and the registry answers 401/403 later).
+    /// </summary>
+    public static IReadOnlyList<RegistryAccess> Intersect(IEnumerable<RegistryAccess> requested, Func<RegistryAccess, RegistryActions> held)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        var granted = new List<RegistryAccess>();
+        foreach (var access in Merge(requested))
+        {
+            var allowed = access.Actions & held(access);
+            if (allowed != RegistryActions.None)
+            {
+                granted.Add(access with { Actions = allowed });
+            }
+        }
+
+        return granted;
+    }
+
+    /// <summary>Everything <paramref name="granted"/> allows on one resource (<paramref name="repository"/> null for the catalog).</summary>
+    public static RegistryActions ActionsOn(IEnumerable<RegistryAccess> granted, RepositoryName? repository)
+    {
+        ArgumentNullException.ThrowIfNull(granted);
+        var actions = RegistryActions.None;
+        foreach (var access in granted)
+        {
+            if (access.Repository == repository)
+            {
+                actions |= access.Actions;
+            }
+        }
+
+        return actions;
+    }
+
+    /// <summary>True when every entry of <paramref name="needed"/> is fully allowed by <paramref name="granted"/> (an empty need is covered).</summary>
+    public static bool Covers(IReadOnlyCollection<RegistryAccess> granted, IEnumerable<RegistryAccess> needed)
+    {
+        ArgumentNullException.ThrowIfNull(needed);
+        return needed.All(n => (ActionsOn(granted, n.Repository) & n.Actions) == n.Actions);
+    }
+}

@@ -1,0 +1,96 @@
+using Berth.Auth.Scopes;
+using Berth.Core.Registry;
+using Berth.Oci;
+
+namespace Berth.Auth.Tests.Scopes;
+
+public sealed class AccessListsTests
+{
+    private static readonly RepositoryName Api = RepositoryName.Parse("shop/api");
+    private static readonly RepositoryName Web = RepositoryName.Parse("shop/web");
+
+    [Fact]
+    public void Merge_DuplicatesAndEmpty_UnitesInFirstSeenOrder()
+    {
+        var merged = AccessLists.Merge(
+        [
+            new(Web, RegistryActions.Pull),
+            new(Api, RegistryActions.None),
+            RegistryAccess.Catalog,
+            new(Api, RegistryActions.Push),
+            new(Web, RegistryActions.Delete),
+            RegistryAccess.Catalog,
+        ]);
+
+        Assert.Equal([new(Web, RegistryActions.Pull | RegistryActions.Delete), RegistryAccess.Catalog, new(Api, RegistryActions.Push)], merged);
+    }
+
+    [Fact]
+    public void Intersect_CallerHoldsAll_GrantsRequest()
+    {
+        var granted = AccessLists.Intersect([new(Api, RegistryActions.Pull | RegistryActions.Push)], _ => RegistryActions.Pull | RegistryActions.Push | RegistryActions.Delete);
+
+        Assert.Equal([new(Api, RegistryActions.Pull | RegistryActions.Push)], granted);
+    }
+
+    [Fact]
+    public void Intersect_CallerHoldsPart_GrantsPartWithoutError()
+    {
+        var granted = AccessLists.Intersect(
+            [new(Api, RegistryActions.Pull | RegistryActions.Push), new(Web, RegistryActions.Push)],
+            a => a.Repository == Api ? RegistryActions.Pull : RegistryActions.None);
+
+        Assert.Equal([new(Api, RegistryActions.Pull)], granted);
+    }
+
+    [Fact]
+    public void Intersect_CallerHoldsNothing_IsEmpty()
+    {
+        Assert.Empty(AccessLists.Intersect([new(Api, RegistryActions.Pull)], _ => RegistryActions.None));
+    }
+
+    [Fact]
+    public void Intersect_DuplicateRequests_AsksHeldOncePerResource()
+    {
+        var asked = new List<RegistryAccess>();
+
+        AccessLists.Intersect([new(Api, RegistryActions.Pull), new(Api, RegistryActions.Push)], a =>
+        {
+            asked.Add(a);
+            return RegistryActions.Pull;
+        });
+
+        Assert.Equal([new(Api, RegistryActions.Pull | RegistryActions.Push)], asked);
+    }
+
+    [Theory]
+    [InlineData(RegistryActions.Pull, true)]
+    [InlineData(RegistryActions.Pull | RegistryActions.Push, true)]
+    [InlineData(RegistryActions.Delete, false)]
+    [InlineData(RegistryActions.Pull | RegistryActions.Delete, false)]
+    public void Covers_SingleNeed_TrueOnlyWhenAllActionsGranted(RegistryActions needed, bool expected)
+    {
+        IReadOnlyCollection<RegistryAccess> granted = [new(Api, RegistryActions.Pull), new(Api, RegistryActions.Push)];
+
+        Assert.Equal(expected, AccessLists.Covers(granted, [new(Api, needed)]));
+    }
+
+    [Fact]
+    public void Covers_CatalogNotGranted_False()
+    {
+        Assert.False(AccessLists.Covers([new(Api, RegistryActions.Pull)], [RegistryAccess.Catalog]));
+        Assert.True(AccessLists.Covers([RegistryAccess.Catalog], [RegistryAccess.Catalog]));
+    }
+
+    [Fact]
+    public void Covers_NoNeed_True()
+    {
+        Assert.True(AccessLists.Covers([], []));
+    }
+
+    [Fact]
+    public void ActionsOn_OtherRepository_None()
+    {
+        Assert.Equal(RegistryActions.None, AccessLists.ActionsOn([new(Api, RegistryActions.Pull)], Web));
+    }
+}
