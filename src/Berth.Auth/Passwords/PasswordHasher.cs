@@ -119,8 +119,14 @@ public sealed class PasswordHasher
     private bool NeedsRehash(int iterations, byte[] salt, byte[] hash) =>
         iterations < _iterations || salt.Length != SaltBytes || hash.Length != HashBytes;
 
-    private static void Derive(string password, ReadOnlySpan<byte> salt, int iterations, Span<byte> destination)
+    /// <summary>PBKDF2 iterations run so far by this instance (lets tests check that every path does the same work).</summary>
+    internal long IterationsRun => Interlocked.Read(ref _iterationsRun);
+
+    private long _iterationsRun;
+
+    private void Derive(string password, ReadOnlySpan<byte> salt, int iterations, Span<byte> destination)
     {
+        Interlocked.Add(ref _iterationsRun, iterations);
         var bytes = new byte[Encoding.UTF8.GetMaxByteCount(password.Length)];
         try
         {
