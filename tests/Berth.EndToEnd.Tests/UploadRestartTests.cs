@@ -18,6 +18,18 @@ public sealed class UploadRestartTests
     public async Task ChunkedUpload_ServerKilledBetweenAndDuringChunks_ResumesAtReportedOffsetAndCommitsIntactBlob()
     {
         await using var server = await BerthProcess.StartAsync();
+        try
+        {
+            await KillRestartAndResumeAsync(server);
+        }
+        catch (Exception ex) when (ex is not Xunit.Sdk.XunitException || server.UnexpectedExit is not null)
+        {
+            throw new InvalidOperationException($"{ex.Message}\nServer log:\n{server.LogTail(60)}", ex);
+        }
+    }
+
+    private static async Task KillRestartAndResumeAsync(BerthProcess server)
+    {
         var blob = DeterministicRandom.Bytes(7, "restart-blob", 6 * Chunk + 12345);
         var digest = Sha256Digest.Of(blob);
         Uri upload;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Berth.EndToEnd.Tests.Infrastructure;
@@ -21,25 +22,33 @@ public sealed class BerthProcess : IAsyncDisposable
     /// <summary>Ports handed out in this run: never given twice, so a killed server's port stays its own for the restart.</summary>
     private static readonly HashSet<int> ReservedPorts = [];
 
-    /// <summary>server-logs/ next to the test assembly, emptied once per run.</summary>
+    /// <summary>server-logs/RUN/ next to the test assembly; the logs of the last few runs are kept.</summary>
     private static readonly Lazy<string> LogDirectory = new(() =>
     {
-        var directory = Path.Combine(AppContext.BaseDirectory, "server-logs");
-        TempDirectory.DeleteQuietly(directory);
+        var root = Path.Combine(AppContext.BaseDirectory, "server-logs");
+        Directory.CreateDirectory(root);
+        foreach (var old in new DirectoryInfo(root).GetDirectories().OrderByDescending(d => d.Name, StringComparer.Ordinal).Skip(4))
+        {
+            TempDirectory.DeleteQuietly(old.FullName);
+        }
+
+        var directory = Path.Combine(root, $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Environment.ProcessId}");
         Directory.CreateDirectory(directory);
         return directory;
     });
+
     private readonly StringBuilder _log = new();
     private readonly TempDirectory? _ownedData;
     private Process? _process;
     private int _starts;
+    private StrongBox<bool> _stopping = new();
 
     private BerthProcess(string dataPath, TempDirectory? ownedData, int port)
     {
         DataPath = dataPath;
         _ownedData = ownedData;
         Port = port;
-        LogFile = Path.Combine(LogDirectory.Value, $"berth-{DateTime.UtcNow:yyyyMMddTHHmmss}-{port}.log");
+        LogFile = Path.Combine(LogDirectory.Value, $"berth-{port}.log");
     }
 
     /// <summary>A copy of <see cref="Log"/> that outlives the test run (next to the test assembly, in server-logs/).</summary>
@@ -57,6 +66,9 @@ public sealed class BerthProcess : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>Set when the server exited without <see cref="Kill"/> or dispose asking it to: crashed, or killed from outside.</summary>
+    public string? UnexpectedExit { get; private set; }
+
     /// <summary>Everything the server wrote to stdout and stderr, across restarts.</summary>
     public string Log
     {
@@ -73,7 +85,7 @@ public sealed class BerthProcess : IAsyncDisposable
     public string LogTail(int lines = 40)
     {
         var all = Log.Split('\n');
-        return $"(whole log: {LogFile})\n" + string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+        return (UnexpectedExit is null ? string.Empty : UnexpectedExit + "\n") + $"(whole log: {LogFile})\n" + string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
     }
 
     /// <summary>Starts a server on a free port with a fresh temporary data folder and waits until GET /v2/ answers 200.</summary>
@@ -118,6 +130,7 @@ public sealed class BerthProcess : IAsyncDisposable
     public void Kill()
     {
         var process = _process ?? throw new InvalidOperationException("the server was never started");
+        Volatile.Write(ref _stopping.Value, true);
         if (!process.HasExited)
         {
             process.Kill(); // SIGKILL on Unix
@@ -140,6 +153,7 @@ public sealed class BerthProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Volatile.Write(ref _stopping.Value, true);
         if (_process is { } process)
         {
             try
@@ -188,6 +202,7 @@ public sealed class BerthProcess : IAsyncDisposable
         start.Environment["DOTNET_NOLOGO"] = "1";
 
         _starts++;
+        var stopping = _stopping = new StrongBox<bool>();
         AppendLog($"---- starting berth (#{_starts}): {dll} on {Host}, data {DataPath} ----");
         var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
@@ -195,7 +210,15 @@ public sealed class BerthProcess : IAsyncDisposable
         {
             try
             {
-                AppendLog($"---- berth exited, code {process.ExitCode} ----");
+                if (Volatile.Read(ref stopping.Value))
+                {
+                    AppendLog($"---- berth exited, code {process.ExitCode} ----");
+                }
+                else
+                {
+                    UnexpectedExit = $"berth on {Host} exited unexpectedly with code {process.ExitCode}{(process.ExitCode == 137 ? " (SIGKILL from outside the tests?)" : string.Empty)}";
+                    AppendLog($"---- {UnexpectedExit} ----");
+                }
             }
             catch (InvalidOperationException)
             {

@@ -9,11 +9,18 @@ public sealed class BerthServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync() => _server = await BerthProcess.StartAsync();
 
+    /// <summary>Stops the server; a server that died on its own during the tests is reported as a failure of the class.</summary>
     public async Task DisposeAsync()
     {
-        if (_server is not null)
+        if (_server is null)
         {
-            await _server.DisposeAsync();
+            return;
+        }
+
+        await _server.DisposeAsync();
+        if (_server.UnexpectedExit is not null)
+        {
+            throw new InvalidOperationException($"{_server.UnexpectedExit}. Its log:\n{_server.LogTail(60)}");
         }
     }
 }
