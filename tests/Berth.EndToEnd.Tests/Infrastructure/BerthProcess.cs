@@ -106,7 +106,10 @@ public sealed class BerthProcess : IAsyncDisposable
         return server;
     }
 
-    /// <summary>The built berth.dll: <c>$BERTH_E2E_SERVER</c>, else the path recorded at build time by the project reference.</summary>
+    /// <summary>
+    /// The built berth.dll: <c>$BERTH_E2E_SERVER</c>, else the path recorded at build time by the project reference, else
+    /// src/Berth/bin/CONFIGURATION/TFM/berth.dll under the repository root above the test assembly.
+    /// </summary>
     public static string ServerAssemblyPath()
     {
         var overridden = Environment.GetEnvironmentVariable(ServerAssemblyVariable);
@@ -120,6 +123,22 @@ public sealed class BerthProcess : IAsyncDisposable
         if (!string.IsNullOrEmpty(recorded) && File.Exists(recorded))
         {
             return recorded;
+        }
+
+        // tests/Berth.EndToEnd.Tests/bin/<Configuration>/<TFM>/ -> the same configuration and TFM of src/Berth.
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        for (var root = output.Parent; root is not null; root = root.Parent)
+        {
+            if (File.Exists(Path.Combine(root.FullName, "Berth.slnx")))
+            {
+                var candidate = Path.Combine(root.FullName, "src", "Berth", "bin", output.Parent!.Name, output.Name, "berth.dll");
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+
+                break;
+            }
         }
 
         throw new FileNotFoundException(
