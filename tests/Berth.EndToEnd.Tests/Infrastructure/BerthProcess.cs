@@ -1,0 +1,340 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace Berth.EndToEnd.Tests.Infrastructure;
+
+/// <summary>
+/// The real server, <c>dotnet berth.dll serve</c>, as a child process on a free loopback port with its own data folder.
+/// Its output is captured (<see cref="Log"/>). <see cref="Kill"/> is a SIGKILL (no graceful shutdown);
+/// <see cref="RestartAsync"/> starts it again on the same port and data folder.
+/// </summary>
+public sealed class BerthProcess : IAsyncDisposable
+{
+    /// <summary>Environment variable that overrides where berth.dll is looked for.</summary>
+    public const string ServerAssemblyVariable = "BERTH_E2E_SERVER";
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Ports handed out in this run: never given twice, so a killed server's port stays its own for the restart.</summary>
+    private static readonly HashSet<int> ReservedPorts = [];
+
+    /// <summary>server-logs/RUN/ next to the test assembly; the logs of the last few runs are kept.</summary>
+    private static readonly Lazy<string> LogDirectory = new(() =>
+    {
+        var root = Path.Combine(AppContext.BaseDirectory, "server-logs");
+        Directory.CreateDirectory(root);
+        foreach (var old in new DirectoryInfo(root).GetDirectories().OrderByDescending(d => d.Name, StringComparer.Ordinal).Skip(4))
+        {
+            TempDirectory.DeleteQuietly(old.FullName);
+        }
+
+        var directory = Path.Combine(root, $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Environment.ProcessId}");
+        Directory.CreateDirectory(directory);
+        return directory;
+    });
+
+    private readonly StringBuilder _log = new();
+    private readonly TempDirectory? _ownedData;
+    private Process? _process;
+    private int _starts;
+    private StrongBox<bool> _stopping = new();
+
+    private BerthProcess(string dataPath, TempDirectory? ownedData, int port)
+    {
+        DataPath = dataPath;
+        _ownedData = ownedData;
+        Port = port;
+        LogFile = Path.Combine(LogDirectory.Value, $"berth-{port}.log");
+    }
+
+    /// <summary>A copy of <see cref="Log"/> that outlives the test run (next to the test assembly, in server-logs/).</summary>
+    public string LogFile { get; }
+
+    public int Port { get; }
+
+    /// <summary>Where the server keeps berth.db, blobs/ and uploads/.</summary>
+    public string DataPath { get; }
+
+    /// <summary><c>127.0.0.1:PORT</c>, as skopeo and podman want it.</summary>
+    public string Host => $"127.0.0.1:{Port}";
+
+    public Uri BaseAddress => new($"http://{Host}/");
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>Set when the server exited without <see cref="Kill"/> or dispose asking it to: crashed, or killed from outside.</summary>
+    public string? UnexpectedExit { get; private set; }
+
+    /// <summary>Everything the server wrote to stdout and stderr, across restarts.</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    /// <summary>The last lines of <see cref="Log"/>, for failure messages.</summary>
+    public string LogTail(int lines = 40)
+    {
+        var all = Log.Split('\n');
+        return (UnexpectedExit is null ? string.Empty : UnexpectedExit + "\n") + $"(whole log: {LogFile})\n" + string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+    }
+
+    /// <summary>Starts a server on a free port with a fresh temporary data folder and waits until GET /v2/ answers 200.</summary>
+    public static async Task<BerthProcess> StartAsync()
+    {
+        var data = new TempDirectory("berth-data");
+        var server = new BerthProcess(data.Path, data, FreePort());
+        try
+        {
+            await server.StartProcessAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>
+    /// The built berth.dll: <c>$BERTH_E2E_SERVER</c>, else the path recorded at build time by the project reference, else
+    /// src/Berth/bin/CONFIGURATION/TFM/berth.dll under the repository root above the test assembly.
+    /// </summary>
+    public static string ServerAssemblyPath()
+    {
+        var overridden = Environment.GetEnvironmentVariable(ServerAssemblyVariable);
+        if (!string.IsNullOrEmpty(overridden))
+        {
+            return File.Exists(overridden) ? overridden : throw new FileNotFoundException($"{ServerAssemblyVariable}={overridden} does not exist");
+        }
+
+        var recorded = typeof(BerthProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "BerthServerAssembly")?.Value;
+        if (!string.IsNullOrEmpty(recorded) && File.Exists(recorded))
+        {
+            return recorded;
+        }
+
+        // tests/Berth.EndToEnd.Tests/bin/<Configuration>/<TFM>/ -> the same configuration and TFM of src/Berth.
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        for (var root = output.Parent; root is not null; root = root.Parent)
+        {
+            if (File.Exists(Path.Combine(root.FullName, "Berth.slnx")))
+            {
+                var candidate = Path.Combine(root.FullName, "src", "Berth", "bin", output.Parent!.Name, output.Name, "berth.dll");
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+
+                break;
+            }
+        }
+
+        throw new FileNotFoundException(
+            $"berth.dll was not found (recorded at build time: '{recorded}'). Build the solution (dotnet build) or set {ServerAssemblyVariable} to the path of berth.dll.");
+    }
+
+    /// <summary>SIGKILL: the process dies at once, with no shutdown code running, like a crash or an OOM kill.</summary>
+    public void Kill()
+    {
+        var process = _process ?? throw new InvalidOperationException("the server was never started");
+        Volatile.Write(ref _stopping.Value, true);
+        if (!process.HasExited)
+        {
+            process.Kill(); // SIGKILL on Unix
+        }
+
+        process.WaitForExit();
+        AppendLog($"---- berth killed (SIGKILL), exit code {process.ExitCode} ----");
+    }
+
+    /// <summary>Kills the server if it runs, then starts it again on the same port and data folder and waits until it is ready.</summary>
+    public async Task RestartAsync()
+    {
+        if (IsRunning)
+        {
+            Kill();
+        }
+
+        await StartProcessAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Volatile.Write(ref _stopping.Value, true);
+        if (_process is { } process)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill();
+                    await process.WaitForExitAsync();
+                }
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            process.Dispose();
+            _process = null;
+        }
+
+        _ownedData?.Dispose();
+    }
+
+    private async Task StartProcessAsync()
+    {
+        _process?.Dispose();
+        var dll = ServerAssemblyPath();
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = DataPath,
+        };
+        foreach (var argument in new[] { dll, "serve", "--listen", $"http://{Host}", "--data", DataPath })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // Only the flags above configure it: no BERTH_* (or a BERTH_CONFIG file) leaking in from the environment.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("BERTH_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+
+        _starts++;
+        var stopping = _stopping = new StrongBox<bool>();
+        AppendLog($"---- starting berth (#{_starts}): {dll} on {Host}, data {DataPath} ----");
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        process.Exited += (_, _) =>
+        {
+            try
+            {
+                if (Volatile.Read(ref stopping.Value))
+                {
+                    AppendLog($"---- berth exited, code {process.ExitCode} ----");
+                }
+                else
+                {
+                    UnexpectedExit = $"berth on {Host} exited unexpectedly with code {process.ExitCode}{(process.ExitCode == 137 ? " (SIGKILL from outside the tests?)" : string.Empty)}";
+                    AppendLog($"---- {UnexpectedExit} ----");
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // already disposed
+            }
+        };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                AppendLog(e.Data);
+                if (e.Data.Contains("listening on", StringComparison.OrdinalIgnoreCase))
+                {
+                    listening.TrySetResult();
+                }
+            }
+        };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { AppendLog(e.Data); } };
+        process.Start();
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var stopwatch = Stopwatch.StartNew();
+        while (stopwatch.Elapsed < StartTimeout)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"berth exited with code {process.ExitCode} before it was ready. Its log:\n{LogTail(60)}");
+            }
+
+            // Only once this process said it listens: a 200 from anything else on the port must not count.
+            try
+            {
+                if (!listening.Task.IsCompleted)
+                {
+                    await Task.Delay(100);
+                    continue;
+                }
+
+                using var response = await client.GetAsync(new Uri(BaseAddress, "/v2/"));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"berth did not answer GET /v2/ with 200 within {StartTimeout.TotalSeconds:F0} s. Its log:\n{LogTail(60)}");
+    }
+
+    private void AppendLog(string line)
+    {
+        lock (_log)
+        {
+            _log.Append(line).Append('\n');
+            File.AppendAllText(LogFile, line + "\n");
+        }
+    }
+
+    /// <summary>The dotnet host that runs these tests (the CLI exports its path), else dotnet on PATH.</summary>
+    private static string DotnetHost()
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host))
+        {
+            return host;
+        }
+
+        var current = Environment.ProcessPath;
+        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
+    }
+
+    private static int FreePort()
+    {
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (ReservedPorts)
+            {
+                if (ReservedPorts.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
+    }
+}
