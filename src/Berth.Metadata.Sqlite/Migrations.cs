@@ -67,6 +67,89 @@ internal static class Migrations
         ) WITHOUT ROWID;
         CREATE INDEX ix_uploads_updated ON uploads(updated_at);
         """,
+
+        // 2: access control. Owners are referenced by id with ON DELETE CASCADE, so deleting a project, user or
+        // robot removes what hangs off it in the same statement. User names compare case-insensitively (NOCASE
+        // folds ASCII, and user names are ASCII). The audit log references nothing: it outlives what it names.
+        """
+        CREATE TABLE projects (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            visibility  TEXT NOT NULL CHECK (visibility IN ('private', 'public')),
+            created_at  INTEGER NOT NULL
+        );
+        CREATE TABLE users (
+            id            INTEGER PRIMARY KEY,
+            name          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT,
+            is_admin      INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),
+            disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+            created_at    INTEGER NOT NULL
+        );
+        CREATE INDEX ix_users_admins ON users(is_admin, disabled) WHERE is_admin = 1;
+        CREATE TABLE project_members (
+            project_id  INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            role        TEXT NOT NULL CHECK (role IN ('reader', 'developer', 'maintainer', 'owner')),
+            added_at    INTEGER NOT NULL,
+            PRIMARY KEY (project_id, user_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_project_members_user ON project_members(user_id);
+        CREATE TABLE robot_accounts (
+            id          INTEGER PRIMARY KEY,
+            project_id  INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            name        TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            actions     INTEGER NOT NULL CHECK (actions BETWEEN 0 AND 7),
+            disabled    INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+            created_at  INTEGER NOT NULL,
+            UNIQUE (project_id, name)
+        );
+        CREATE TABLE access_tokens (
+            id             INTEGER PRIMARY KEY,
+            lookup_id      TEXT NOT NULL UNIQUE,
+            secret_hash    TEXT NOT NULL,
+            name           TEXT NOT NULL,
+            owner_user_id  INTEGER REFERENCES users(id) ON DELETE CASCADE,
+            owner_robot_id INTEGER REFERENCES robot_accounts(id) ON DELETE CASCADE,
+            scope          INTEGER NOT NULL CHECK (scope IN (1, 3, 7)),
+            projects       TEXT CHECK (projects IS NULL OR json_valid(projects)),
+            created_at     INTEGER NOT NULL,
+            expires_at     INTEGER NOT NULL,
+            revoked_at     INTEGER,
+            last_used_at   INTEGER,
+            CHECK ((owner_user_id IS NULL) <> (owner_robot_id IS NULL))
+        );
+        CREATE INDEX ix_access_tokens_user ON access_tokens(owner_user_id, id) WHERE owner_user_id IS NOT NULL;
+        CREATE INDEX ix_access_tokens_robot ON access_tokens(owner_robot_id, id) WHERE owner_robot_id IS NOT NULL;
+        CREATE UNIQUE INDEX ux_access_tokens_user_name ON access_tokens(owner_user_id, name) WHERE owner_user_id IS NOT NULL AND revoked_at IS NULL;
+        CREATE UNIQUE INDEX ux_access_tokens_robot_name ON access_tokens(owner_robot_id, name) WHERE owner_robot_id IS NOT NULL AND revoked_at IS NULL;
+        CREATE TABLE ip_allow_rules (
+            id          INTEGER PRIMARY KEY,
+            project_id  INTEGER REFERENCES projects(id) ON DELETE CASCADE,
+            network     TEXT NOT NULL,
+            note        TEXT,
+            created_at  INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX ux_ip_allow_rules ON ip_allow_rules(IFNULL(project_id, 0), network);
+        CREATE INDEX ix_ip_allow_rules_project ON ip_allow_rules(project_id);
+        CREATE TABLE audit_log (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            at             INTEGER NOT NULL,
+            actor_kind     TEXT NOT NULL CHECK (actor_kind IN ('anonymous', 'user', 'robot', 'system')),
+            actor_name     TEXT NOT NULL COLLATE NOCASE,
+            action         TEXT NOT NULL,
+            project        TEXT,
+            repository     TEXT,
+            detail         TEXT CHECK (detail IS NULL OR json_valid(detail)),
+            client_address TEXT
+        );
+        CREATE INDEX ix_audit_log_project ON audit_log(project, id) WHERE project IS NOT NULL;
+        CREATE INDEX ix_audit_log_actor ON audit_log(actor_name, id);
+        CREATE INDEX ix_audit_log_action ON audit_log(action, id);
+        CREATE INDEX ix_audit_log_at ON audit_log(at);
+        """,
     ];
 
     public static int Latest => Steps.Length;

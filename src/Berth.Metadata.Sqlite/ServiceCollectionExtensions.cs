@@ -1,3 +1,4 @@
+using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -15,6 +16,14 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IBlobIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IManifestIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IUploadSessionStore>(sp => sp.GetRequiredService<SqliteMetadataStore>());
+        services.AddSingleton<SqliteAccessStore>();
+        services.AddSingleton<IProjectStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
+        services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
+        services.AddSingleton<IMembershipStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
+        services.AddSingleton<IRobotAccountStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
+        services.AddSingleton<IAccessTokenStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
+        services.AddSingleton<IIpAllowRuleStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
+        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<SqliteAccessStore>());
         return services;
     }
 }

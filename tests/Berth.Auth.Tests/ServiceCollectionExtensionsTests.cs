@@ -2,6 +2,7 @@ using Berth.Auth.Jwt;
 using Berth.Auth.Passwords;
 using Berth.Auth.Throttling;
 using Berth.Auth.Tokens;
+using Berth.Core.Access;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -29,7 +30,7 @@ public sealed class ServiceCollectionExtensionsTests
         using var provider = services.BuildServiceProvider();
 
         Assert.Equal(1000, provider.GetRequiredService<PasswordHasher>().Iterations);
-        var created = provider.GetRequiredService<AccessTokenService>().Create(new AccessTokenRequest("ci", TokenOwner.User("alice"), AccessTokenScope.Pull));
+        var created = provider.GetRequiredService<AccessTokenService>().Create(new AccessTokenRequest("ci", TokenOwner.User(1, "alice"), AccessTokenScope.Pull));
         Assert.Equal(clock.GetUtcNow().AddDays(7), created.Created!.Token.ExpiresAt);
         Assert.Equal(temp.Path, provider.GetRequiredService<SigningKeyRing>().Folder);
         Assert.Single(Directory.GetFiles(temp.Path));

@@ -1,4 +1,5 @@
 using Berth.Auth.Scopes;
+using Berth.Core.Access;
 using Berth.Core.Registry;
 
 namespace Berth.Auth.Permissions;

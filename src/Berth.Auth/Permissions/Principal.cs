@@ -1,3 +1,4 @@
+using Berth.Core.Access;
 using Berth.Core.Registry;
 
 namespace Berth.Auth.Permissions;

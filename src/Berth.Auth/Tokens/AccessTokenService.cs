@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
 using Berth.Auth.Internal;
-using Berth.Oci;
+using Berth.Core.Access;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Auth.Tokens;
@@ -15,7 +15,7 @@ public enum AccessTokenCreateStatus
     /// <summary>The name is empty, longer than <see cref="AccessTokenService.MaxNameLength"/> or has control characters.</summary>
     InvalidName,
 
-    /// <summary>The owner's name is empty.</summary>
+    /// <summary>The owner's id is not positive, or its name is empty.</summary>
     InvalidOwner,
 
     /// <summary>The project list is empty, or a name in it is not a valid project name.</summary>
@@ -120,7 +120,7 @@ public sealed class AccessTokenService
             return new(AccessTokenCreateStatus.InvalidName);
         }
 
-        if (request.Owner is null || string.IsNullOrWhiteSpace(request.Owner.Name) || !Enum.IsDefined(request.Owner.Kind))
+        if (request.Owner is null || request.Owner.Id <= 0 || string.IsNullOrWhiteSpace(request.Owner.Name) || !Enum.IsDefined(request.Owner.Kind))
         {
             return new(AccessTokenCreateStatus.InvalidOwner);
         }
@@ -286,6 +286,5 @@ public sealed class AccessTokenService
 
     private static void Hash(string token, Span<byte> destination) => SHA256.HashData(Encoding.UTF8.GetBytes(token), destination);
 
-    private static bool IsProjectName(string? name) =>
-        name is not null && !name.Contains('/', StringComparison.Ordinal) && RepositoryName.TryParse(name, out _);
+    private static bool IsProjectName(string? name) => ProjectName.TryParse(name, out _);
 }

@@ -1,4 +1,5 @@
 using Berth.Auth.Permissions;
+using Berth.Core.Access;
 using Berth.Core.Registry;
 using Berth.Oci;
 

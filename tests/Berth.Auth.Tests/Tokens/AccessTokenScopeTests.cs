@@ -1,4 +1,5 @@
 using Berth.Auth.Tokens;
+using Berth.Core.Access;
 using Berth.Core.Registry;
 
 namespace Berth.Auth.Tests.Tokens;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Berth.Auth.Tokens;
+using Berth.Core.Access;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
@@ -17,7 +18,7 @@ public sealed class AccessTokenServiceTests
 
     private NewAccessToken CreateToken(AccessTokenService service, TokenOwner? owner = null, DateTimeOffset? expiresAt = null)
     {
-        var result = service.Create(new AccessTokenRequest("ci", owner ?? TokenOwner.User("alice"), AccessTokenScope.PullPush, ExpiresAt: expiresAt));
+        var result = service.Create(new AccessTokenRequest("ci", owner ?? TokenOwner.User(1, "alice"), AccessTokenScope.PullPush, ExpiresAt: expiresAt));
         Assert.Equal(AccessTokenCreateStatus.Created, result.Status);
         return result.Created!;
     }
@@ -34,7 +35,7 @@ public sealed class AccessTokenServiceTests
     [Fact]
     public void Create_RobotOwner_TextHasRobotPrefix()
     {
-        var created = CreateToken(Create(), TokenOwner.Robot("shop+ci"));
+        var created = CreateToken(Create(), TokenOwner.Robot(7, "shop+ci"));
 
         Assert.StartsWith("berth_robot_", created.Secret, StringComparison.Ordinal);
         Assert.Equal(TokenOwnerKind.Robot, created.Token.Owner.Kind);
@@ -99,7 +100,7 @@ public sealed class AccessTokenServiceTests
     [InlineData(-1, AccessTokenCreateStatus.ExpiryNotInFuture)]
     public void Create_ExplicitExpiry_IsBoundedByMaximum(int days, AccessTokenCreateStatus expected)
     {
-        var result = Create().Create(new AccessTokenRequest("ci", TokenOwner.User("alice"), AccessTokenScope.Pull, ExpiresAt: Start.AddDays(days)));
+        var result = Create().Create(new AccessTokenRequest("ci", TokenOwner.User(1, "alice"), AccessTokenScope.Pull, ExpiresAt: Start.AddDays(days)));
 
         Assert.Equal(expected, result.Status);
         Assert.Equal(expected == AccessTokenCreateStatus.Created, result.Created is not null);
@@ -110,7 +111,7 @@ public sealed class AccessTokenServiceTests
     {
         var service = Create(new AccessTokenOptions { DefaultLifetime = TimeSpan.FromDays(1), MaxLifetime = TimeSpan.FromDays(30) });
 
-        var result = service.Create(new AccessTokenRequest("ci", TokenOwner.User("alice"), AccessTokenScope.Pull, ExpiresAt: Start.AddDays(31)));
+        var result = service.Create(new AccessTokenRequest("ci", TokenOwner.User(1, "alice"), AccessTokenScope.Pull, ExpiresAt: Start.AddDays(31)));
 
         Assert.Equal(AccessTokenCreateStatus.ExpiryTooFar, result.Status);
     }
@@ -122,7 +123,7 @@ public sealed class AccessTokenServiceTests
     [InlineData("tab\there")]
     public void Create_BadName_IsRefused(string name)
     {
-        var result = Create().Create(new AccessTokenRequest(name, TokenOwner.User("alice"), AccessTokenScope.Pull));
+        var result = Create().Create(new AccessTokenRequest(name, TokenOwner.User(1, "alice"), AccessTokenScope.Pull));
 
         Assert.Equal(AccessTokenCreateStatus.InvalidName, result.Status);
     }
@@ -130,7 +131,7 @@ public sealed class AccessTokenServiceTests
     [Fact]
     public void Create_NameTooLong_IsRefused()
     {
-        var result = Create().Create(new AccessTokenRequest(new string('n', 101), TokenOwner.User("alice"), AccessTokenScope.Pull));
+        var result = Create().Create(new AccessTokenRequest(new string('n', 101), TokenOwner.User(1, "alice"), AccessTokenScope.Pull));
 
         Assert.Equal(AccessTokenCreateStatus.InvalidName, result.Status);
     }
@@ -138,7 +139,15 @@ public sealed class AccessTokenServiceTests
     [Fact]
     public void Create_EmptyOwner_IsRefused()
     {
-        var result = Create().Create(new AccessTokenRequest("ci", TokenOwner.User(""), AccessTokenScope.Pull));
+        var result = Create().Create(new AccessTokenRequest("ci", TokenOwner.User(1, ""), AccessTokenScope.Pull));
+
+        Assert.Equal(AccessTokenCreateStatus.InvalidOwner, result.Status);
+    }
+
+    [Fact]
+    public void Create_OwnerWithoutId_IsRefused()
+    {
+        var result = Create().Create(new AccessTokenRequest("ci", TokenOwner.User(0, "alice"), AccessTokenScope.Pull));
 
         Assert.Equal(AccessTokenCreateStatus.InvalidOwner, result.Status);
     }
@@ -146,7 +155,7 @@ public sealed class AccessTokenServiceTests
     [Fact]
     public void Create_UndefinedScope_IsRefused()
     {
-        var result = Create().Create(new AccessTokenRequest("ci", TokenOwner.User("alice"), (AccessTokenScope)2));
+        var result = Create().Create(new AccessTokenRequest("ci", TokenOwner.User(1, "alice"), (AccessTokenScope)2));
 
         Assert.Equal(AccessTokenCreateStatus.InvalidScope, result.Status);
     }
@@ -161,7 +170,7 @@ public sealed class AccessTokenServiceTests
     {
         var list = projects.Length == 0 ? [] : projects.Split('|');
 
-        var result = Create().Create(new AccessTokenRequest("ci", TokenOwner.User("alice"), AccessTokenScope.Pull, list));
+        var result = Create().Create(new AccessTokenRequest("ci", TokenOwner.User(1, "alice"), AccessTokenScope.Pull, list));
 
         Assert.Equal(AccessTokenCreateStatus.InvalidProjects, result.Status);
     }
@@ -169,7 +178,7 @@ public sealed class AccessTokenServiceTests
     [Fact]
     public void Create_ProjectList_IsKeptWithoutDuplicates()
     {
-        var result = Create().Create(new AccessTokenRequest("ci", TokenOwner.User("alice"), AccessTokenScope.PullPushDelete, ["shop", "tools", "shop"]));
+        var result = Create().Create(new AccessTokenRequest("ci", TokenOwner.User(1, "alice"), AccessTokenScope.PullPushDelete, ["shop", "tools", "shop"]));
 
         Assert.Equal(["shop", "tools"], result.Created!.Token.Projects);
         Assert.Equal(AccessTokenScope.PullPushDelete, result.Created.Token.Scope);
@@ -178,7 +187,7 @@ public sealed class AccessTokenServiceTests
     [Fact]
     public void Create_NameWithSurroundingSpaces_IsTrimmed()
     {
-        var result = Create().Create(new AccessTokenRequest("  laptop ", TokenOwner.User("alice"), AccessTokenScope.Pull));
+        var result = Create().Create(new AccessTokenRequest("  laptop ", TokenOwner.User(1, "alice"), AccessTokenScope.Pull));
 
         Assert.Equal("laptop", result.Created!.Token.Name);
     }

@@ -1,18 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
+using Berth.Core.Access;
 using Berth.Core.Registry;
 
 namespace Berth.Auth.Tokens;
-
-/// <summary>
-/// What an access token may do, at most: each level includes the ones before it. The values equal the
-/// <see cref="RegistryActions"/> flags they allow, so <c>(RegistryActions)scope</c> is the action set.
-/// </summary>
-public enum AccessTokenScope
-{
-    Pull = (int)RegistryActions.Pull,
-    PullPush = (int)(RegistryActions.Pull | RegistryActions.Push),
-    PullPushDelete = (int)(RegistryActions.Pull | RegistryActions.Push | RegistryActions.Delete),
-}
 
 public static class AccessTokenScopes
 {

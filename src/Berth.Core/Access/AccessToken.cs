@@ -1,4 +1,6 @@
-namespace Berth.Auth.Tokens;
+using Berth.Core.Registry;
+
+namespace Berth.Core.Access;
 
 /// <summary>Who a token acts for.</summary>
 public enum TokenOwnerKind
@@ -10,12 +12,25 @@ public enum TokenOwnerKind
     Robot,
 }
 
-/// <summary>The owner of a token: a user name, or a robot account's full name.</summary>
-public sealed record TokenOwner(TokenOwnerKind Kind, string Name)
+/// <summary>The owner of a token.</summary>
+/// <param name="Id">The <see cref="User.Id"/> or <see cref="RobotAccount.Id"/>; what the store keeps.</param>
+/// <param name="Name">The user name, or the robot account's full name (<see cref="RobotAccount.FullName"/>). Stores fill it from the owner's row when reading.</param>
+public sealed record TokenOwner(TokenOwnerKind Kind, long Id, string Name)
 {
-    public static TokenOwner User(string name) => new(TokenOwnerKind.User, name);
+    public static TokenOwner User(long id, string name) => new(TokenOwnerKind.User, id, name);
 
-    public static TokenOwner Robot(string name) => new(TokenOwnerKind.Robot, name);
+    public static TokenOwner Robot(long id, string fullName) => new(TokenOwnerKind.Robot, id, fullName);
+}
+
+/// <summary>
+/// What an access token may do, at most: each level includes the ones before it. The values equal the
+/// <see cref="RegistryActions"/> flags they allow, so <c>(RegistryActions)scope</c> is the action set.
+/// </summary>
+public enum AccessTokenScope
+{
+    Pull = (int)RegistryActions.Pull,
+    PullPush = (int)(RegistryActions.Pull | RegistryActions.Push),
+    PullPushDelete = (int)(RegistryActions.Pull | RegistryActions.Push | RegistryActions.Delete),
 }
 
 /// <summary>
@@ -24,13 +39,16 @@ public sealed record TokenOwner(TokenOwnerKind Kind, string Name)
 /// </summary>
 public sealed record AccessToken
 {
+    /// <summary>Assigned by the store when the token is created; 0 before that.</summary>
+    public long Id { get; init; }
+
     /// <summary>Random, unique, non-secret; part of the token text. The key to look the token up by.</summary>
     public required string LookupId { get; init; }
 
     /// <summary>SHA-256 of the whole token text, 64 lower-case hex digits.</summary>
     public required string SecretHash { get; init; }
 
-    /// <summary>The owner's label for it ("ci on laptop"); unique per owner is the store's concern.</summary>
+    /// <summary>The owner's label for it ("ci on laptop"); unique among the owner's tokens that are not revoked (see <see cref="IAccessTokenStore.CreateAsync"/>).</summary>
     public required string Name { get; init; }
 
     public required TokenOwner Owner { get; init; }
@@ -49,7 +67,7 @@ public sealed record AccessToken
     /// <summary>When it was revoked; null while it is not. Revocation is final.</summary>
     public DateTimeOffset? RevokedAt { get; init; }
 
-    /// <summary>Last successful use, at the resolution of <see cref="AccessTokenOptions.LastUsedResolution"/>; null if never used.</summary>
+    /// <summary>Last successful use (written at a coarse resolution, see Berth.Auth's <c>AccessTokenOptions.LastUsedResolution</c>); null if never used.</summary>
     public DateTimeOffset? LastUsedAt { get; init; }
 
     public bool IsRevoked => RevokedAt is not null;
@@ -57,6 +75,3 @@ public sealed record AccessToken
     /// <summary>True when not revoked and <paramref name="now"/> is before <see cref="ExpiresAt"/>.</summary>
     public bool IsActive(DateTimeOffset now) => RevokedAt is null && now < ExpiresAt;
 }
-
-/// <summary>A token just created: the record to store, and the secret text to show once and then forget.</summary>
-public sealed record NewAccessToken(AccessToken Token, string Secret);

@@ -1,0 +1,207 @@
+using Berth.Core.Access;
+using Berth.Core.Metadata;
+using Microsoft.Data.Sqlite;
+
+namespace Berth.Metadata.Sqlite;
+
+public sealed partial class SqliteAccessStore
+{
+    // ------------------------------------------------------------------ projects
+
+    private const string ProjectColumns = "SELECT name, description, visibility, created_at FROM projects ";
+
+    private static Project ReadProject(SqliteDataReader r) =>
+        new(ProjectName.Parse(r.GetString(0)), r.GetString(1), ParseVisibility(r.GetString(2)), Time(r.GetInt64(3)));
+
+    Task<ProjectCreateResult> IProjectStore.CreateAsync(ProjectName name, string description, ProjectVisibility visibility, CancellationToken cancellationToken)
+    {
+        var value = Require(name);
+        ArgumentNullException.ThrowIfNull(description);
+        var word = Word(visibility);
+        return _db.WriteAsync((c, _) =>
+        {
+            var now = Now;
+            var id = Scalar<long>(c.Command(
+                "INSERT INTO projects (name, description, visibility, created_at) VALUES ($name, $description, $visibility, $now) ON CONFLICT DO NOTHING RETURNING id",
+                ("$name", value), ("$description", description), ("$visibility", word), ("$now", now)));
+            return id is null
+                ? (new ProjectCreateResult(ProjectCreateStatus.Duplicate), false)
+                : (new ProjectCreateResult(ProjectCreateStatus.Created, new Project(name, description, visibility, Time(now))), true);
+        }, cancellationToken);
+    }
+
+    Task<Project?> IProjectStore.GetAsync(ProjectName name, CancellationToken cancellationToken)
+    {
+        var value = Require(name);
+        return Task.FromResult(_db.Read(c => Single(c.Command(ProjectColumns + "WHERE name = $name", ("$name", value)), ReadProject)));
+    }
+
+    Task<Page<Project>> IProjectStore.ListAsync(ProjectName? after, int limit, CancellationToken cancellationToken)
+    {
+        limit = PageSize.Clamp(limit);
+        var from = after is { } a ? Require(a) : string.Empty;
+        return Task.FromResult(_db.Read(c => Page(c.Command(
+            ProjectColumns + "WHERE name > $after ORDER BY name LIMIT $limit",
+            ("$after", from), ("$limit", limit + 1)), limit, ReadProject)));
+    }
+
+    Task<UpdateResult> IProjectStore.UpdateAsync(ProjectName name, ProjectChanges changes, CancellationToken cancellationToken)
+    {
+        var value = Require(name);
+        ArgumentNullException.ThrowIfNull(changes);
+        var visibility = changes.Visibility is { } v ? Word(v) : null;
+        return _db.WriteAsync((c, _) =>
+        {
+            var updated = c.Command(
+                "UPDATE projects SET description = COALESCE($description, description), visibility = COALESCE($visibility, visibility) WHERE name = $name",
+                ("$name", value), ("$description", changes.Description), ("$visibility", visibility)).ExecuteNonQuery();
+            return (updated > 0 ? UpdateResult.Updated : UpdateResult.NotFound, true);
+        }, cancellationToken);
+    }
+
+    Task<ProjectDeleteStatus> IProjectStore.DeleteAsync(ProjectName name, bool force, CancellationToken cancellationToken)
+    {
+        var value = Require(name);
+        return _db.WriteAsync((c, _) =>
+        {
+            var id = ProjectId(c, name);
+            if (id is null)
+            {
+                return (ProjectDeleteStatus.NotFound, false);
+            }
+
+            // The project's repositories are "name" and "name/...": a range on the unique index of repositories.name
+            // ('0' is the character after '/'), not LIKE, whose '_' would be a wildcard.
+            if (!force && Scalar<long>(c.Command(
+                    "SELECT EXISTS (SELECT 1 FROM repositories WHERE name = $name OR (name > $low AND name < $high))",
+                    ("$name", value), ("$low", value + "/"), ("$high", value + "0"))) == 1)
+            {
+                return (ProjectDeleteStatus.HasRepositories, false);
+            }
+
+            // Memberships, robot accounts (and through them their tokens) and IP rules go by ON DELETE CASCADE.
+            c.Command("DELETE FROM projects WHERE id = $id", ("$id", id.Value)).ExecuteNonQuery();
+            return (ProjectDeleteStatus.Deleted, true);
+        }, cancellationToken);
+    }
+
+    // ------------------------------------------------------------------ memberships
+
+    private const string MembershipColumns =
+        "SELECT p.name, m.user_id, u.name, m.role, m.added_at FROM project_members m JOIN projects p ON p.id = m.project_id JOIN users u ON u.id = m.user_id ";
+
+    private static Membership ReadMembership(SqliteDataReader r) =>
+        new(ProjectName.Parse(r.GetString(0)), r.GetInt64(1), UserName.Parse(r.GetString(2)), ParseRole(r.GetString(3)), Time(r.GetInt64(4)));
+
+    Task<MembershipAddStatus> IMembershipStore.AddAsync(ProjectName project, long userId, ProjectRole role, CancellationToken cancellationToken)
+    {
+        Require(project);
+        var word = Word(role);
+        return _db.WriteAsync((c, _) =>
+        {
+            var projectId = ProjectId(c, project);
+            if (projectId is null)
+            {
+                return (MembershipAddStatus.ProjectNotFound, false);
+            }
+
+            if (Scalar<long>(c.Command("SELECT id FROM users WHERE id = $id", ("$id", userId))) is null)
+            {
+                return (MembershipAddStatus.UserNotFound, false);
+            }
+
+            var added = c.Command(
+                "INSERT INTO project_members (project_id, user_id, role, added_at) VALUES ($project, $user, $role, $now) ON CONFLICT DO NOTHING",
+                ("$project", projectId.Value), ("$user", userId), ("$role", word), ("$now", Now)).ExecuteNonQuery();
+            return added > 0 ? (MembershipAddStatus.Added, true) : (MembershipAddStatus.AlreadyMember, false);
+        }, cancellationToken);
+    }
+
+    Task<UpdateResult> IMembershipStore.SetRoleAsync(ProjectName project, long userId, ProjectRole role, CancellationToken cancellationToken)
+    {
+        var value = Require(project);
+        var word = Word(role);
+        return _db.WriteAsync((c, _) =>
+        {
+            var updated = c.Command(
+                "UPDATE project_members SET role = $role WHERE user_id = $user AND project_id = (SELECT id FROM projects WHERE name = $project)",
+                ("$project", value), ("$user", userId), ("$role", word)).ExecuteNonQuery();
+            return (updated > 0 ? UpdateResult.Updated : UpdateResult.NotFound, true);
+        }, cancellationToken);
+    }
+
+    Task<DeleteResult> IMembershipStore.RemoveAsync(ProjectName project, long userId, CancellationToken cancellationToken)
+    {
+        var value = Require(project);
+        return _db.WriteAsync((c, _) =>
+        {
+            var deleted = c.Command(
+                "DELETE FROM project_members WHERE user_id = $user AND project_id = (SELECT id FROM projects WHERE name = $project)",
+                ("$project", value), ("$user", userId)).ExecuteNonQuery();
+            return (deleted > 0 ? DeleteResult.Deleted : DeleteResult.NotFound, true);
+        }, cancellationToken);
+    }
+
+    Task<IReadOnlyList<Membership>> IMembershipStore.ListByProjectAsync(ProjectName project, CancellationToken cancellationToken)
+    {
+        var value = Require(project);
+        return Task.FromResult<IReadOnlyList<Membership>>(_db.Read(c => List(c.Command(
+            MembershipColumns + "WHERE p.name = $project ORDER BY u.name", ("$project", value)), ReadMembership)));
+    }
+
+    Task<IReadOnlyList<Membership>> IMembershipStore.ListByUserAsync(long userId, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<Membership>>(_db.Read(c => List(c.Command(
+            MembershipColumns + "WHERE m.user_id = $user ORDER BY p.name", ("$user", userId)), ReadMembership)));
+
+    // ------------------------------------------------------------------ IP allow rules
+
+    private const string IpRuleColumns = "SELECT r.id, p.name, r.network, r.note, r.created_at FROM ip_allow_rules r LEFT JOIN projects p ON p.id = r.project_id ";
+
+    private static IpAllowRule ReadIpRule(SqliteDataReader r) =>
+        new(r.GetInt64(0), r.IsDBNull(1) ? null : ProjectName.Parse(r.GetString(1)), r.GetString(2), Text(r, 3), Time(r.GetInt64(4)));
+
+    Task<IpRuleAddResult> IIpAllowRuleStore.AddAsync(ProjectName? project, string network, string? note, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(network);
+        if (project is { } p)
+        {
+            Require(p);
+        }
+
+        return _db.WriteAsync((c, _) =>
+        {
+            long? projectId = null;
+            if (project is { } name)
+            {
+                projectId = ProjectId(c, name);
+                if (projectId is null)
+                {
+                    return (new IpRuleAddResult(IpRuleAddStatus.ProjectNotFound), false);
+                }
+            }
+
+            var now = Now;
+            var id = Scalar<long>(c.Command(
+                "INSERT INTO ip_allow_rules (project_id, network, note, created_at) VALUES ($project, $network, $note, $now) ON CONFLICT DO NOTHING RETURNING id",
+                ("$project", projectId), ("$network", network), ("$note", note), ("$now", now)));
+            return id is null
+                ? (new IpRuleAddResult(IpRuleAddStatus.Duplicate), false)
+                : (new IpRuleAddResult(IpRuleAddStatus.Added, new IpAllowRule(id.Value, project, network, note, Time(now))), true);
+        }, cancellationToken);
+    }
+
+    Task<DeleteResult> IIpAllowRuleStore.RemoveAsync(long id, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            var deleted = c.Command("DELETE FROM ip_allow_rules WHERE id = $id", ("$id", id)).ExecuteNonQuery();
+            return (deleted > 0 ? DeleteResult.Deleted : DeleteResult.NotFound, true);
+        }, cancellationToken);
+
+    Task<IReadOnlyList<IpAllowRule>> IIpAllowRuleStore.ListAsync(ProjectName? project, CancellationToken cancellationToken)
+    {
+        var value = project is { } p ? Require(p) : null;
+        return Task.FromResult<IReadOnlyList<IpAllowRule>>(_db.Read(c => value is null
+            ? List(c.Command(IpRuleColumns + "WHERE r.project_id IS NULL ORDER BY r.id"), ReadIpRule)
+            : List(c.Command(IpRuleColumns + "WHERE p.name = $project ORDER BY r.id", ("$project", value)), ReadIpRule)));
+    }
+}

@@ -1,0 +1,31 @@
+using Berth.Core.Access;
+using Berth.Metadata.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Access.Conformance.Sqlite;
+
+/// <summary>The conformance suite on <see cref="SqliteAccessStore"/>, one temporary database file per test.</summary>
+public sealed class SqliteAccessStoreTests : AccessStoreConformance
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "berth-access-" + Guid.NewGuid().ToString("N"));
+    private SqliteDatabase? _database;
+
+    protected override Task<AccessStores> OpenAsync(TimeProvider clock)
+    {
+        _database = new SqliteDatabase(Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_folder, "berth.db") }));
+        var access = new SqliteAccessStore(_database, clock);
+        var metadata = new SqliteMetadataStore(_database, clock);
+        return Task.FromResult(new AccessStores(access, access, access, access, access, access, access, metadata));
+    }
+
+    protected override Task CloseAsync()
+    {
+        _database?.Dispose();
+        if (Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,156 @@
+using Berth.Core.Access;
+using Berth.Core.Metadata;
+using Berth.Metadata.Sqlite;
+using Berth.Oci;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Access.Conformance.Sqlite;
+
+/// <summary>Migration 2 (access control) on real database files, and the service registration.</summary>
+public sealed class SqliteMigrationTests : IDisposable
+{
+    private static readonly CancellationToken Ct = CancellationToken.None;
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "berth-migrations-" + Guid.NewGuid().ToString("N"));
+
+    private string DatabasePath => Path.Combine(_folder, "berth.db");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+
+    private SqliteDatabase Open() => new(Options.Create(new SqliteMetadataOptions { DatabasePath = DatabasePath }));
+
+    /// <summary>Runs SQL on the file directly (the database must be closed).</summary>
+    private T Raw<T>(string sql, Func<SqliteCommand, T> run)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return run(command);
+    }
+
+    private List<long> SchemaVersions() => Raw("SELECT version FROM schema_version ORDER BY version", c =>
+    {
+        var versions = new List<long>();
+        using var reader = c.ExecuteReader();
+        while (reader.Read())
+        {
+            versions.Add(reader.GetInt64(0));
+        }
+
+        return versions;
+    });
+
+    private List<string> Tables() => Raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name", c =>
+    {
+        var names = new List<string>();
+        using var reader = c.ExecuteReader();
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    });
+
+    [Fact]
+    public void Open_NewDatabase_AppliesBothMigrationsOnce()
+    {
+        Open().Dispose();
+
+        Assert.Equal([1L, 2L], SchemaVersions());
+        Assert.Superset(
+            new HashSet<string> { "projects", "users", "project_members", "robot_accounts", "access_tokens", "ip_allow_rules", "audit_log", "repositories" },
+            new HashSet<string>(Tables()));
+    }
+
+    [Fact]
+    public async Task Reopen_MigratedDatabase_KeepsDataAndAppliesNothing()
+    {
+        long userId;
+        using (var db = Open())
+        {
+            IProjectStore projects = new SqliteAccessStore(db, TimeProvider.System);
+            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            await projects.CreateAsync(ProjectName.Parse("shop"), "kept", ProjectVisibility.Public, Ct);
+            userId = (await users.CreateAsync(UserName.Parse("Alice"), "$h", true, Ct)).User!.Id;
+        }
+
+        for (var i = 0; i < 2; i++)
+        {
+            using var db = Open();
+            IProjectStore projects = new SqliteAccessStore(db, TimeProvider.System);
+            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            Assert.Equal("kept", (await projects.GetAsync(ProjectName.Parse("shop"), Ct))!.Description);
+            Assert.Equal(userId, (await users.GetAsync(UserName.Parse("alice"), Ct))!.Id);
+        }
+
+        Assert.Equal([1L, 2L], SchemaVersions());
+    }
+
+    [Fact]
+    public async Task Open_Version1DatabaseWithRepositories_MigratesTo2AndKeepsThem()
+    {
+        using (var db = Open())
+        {
+            await new SqliteMetadataStore(db, TimeProvider.System).LinkAsync(
+                RepositoryName.Parse("shop/app"), Digest.Parse("sha256:" + new string('b', 64)), 5, Ct);
+        }
+
+        // Turn the file back into what Berth before migration 2 left behind.
+        Raw(
+            """
+            DROP TABLE access_tokens; DROP TABLE ip_allow_rules; DROP TABLE robot_accounts; DROP TABLE project_members;
+            DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version = 2;
+            """,
+            c => c.ExecuteNonQuery());
+        Assert.Equal([1L], SchemaVersions());
+
+        using (var db = Open())
+        {
+            IProjectStore projects = new SqliteAccessStore(db, TimeProvider.System);
+            await projects.CreateAsync(ProjectName.Parse("shop"), "", ProjectVisibility.Private, Ct);
+            Assert.Equal(ProjectDeleteStatus.HasRepositories, await projects.DeleteAsync(ProjectName.Parse("shop"), force: false, Ct));
+            IRepositoryIndex repositories = new SqliteMetadataStore(db, TimeProvider.System);
+            Assert.True(await repositories.ExistsAsync(RepositoryName.Parse("shop/app"), Ct));
+        }
+
+        Assert.Equal([1L, 2L], SchemaVersions());
+    }
+
+    [Fact]
+    public void Open_DatabaseFromANewerBerth_Throws()
+    {
+        Open().Dispose();
+        Raw("INSERT INTO schema_version (version) VALUES (99)", c => c.ExecuteNonQuery());
+
+        Assert.Throws<InvalidOperationException>(Open);
+    }
+
+    [Fact]
+    public void AddSqliteMetadata_RegistersEveryAccessContractOnOneStore()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSqliteMetadata(o => o.DatabasePath = DatabasePath);
+        using var provider = services.BuildServiceProvider();
+
+        var store = provider.GetRequiredService<SqliteAccessStore>();
+        Assert.Same(store, provider.GetRequiredService<IProjectStore>());
+        Assert.Same(store, provider.GetRequiredService<IUserStore>());
+        Assert.Same(store, provider.GetRequiredService<IMembershipStore>());
+        Assert.Same(store, provider.GetRequiredService<IRobotAccountStore>());
+        Assert.Same(store, provider.GetRequiredService<IAccessTokenStore>());
+        Assert.Same(store, provider.GetRequiredService<IIpAllowRuleStore>());
+        Assert.Same(store, provider.GetRequiredService<IAuditLog>());
+        Assert.NotNull(provider.GetRequiredService<IRepositoryIndex>());
+    }
+}
