@@ -39,6 +39,10 @@ public static partial class BerthServer
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = null; // blobs have no size limit unless --max-blob-size says so
+
+            // Let up to 1 MiB of a response be in flight per connection before the writer waits for the socket
+            // (default 64 KiB): large blob pulls then make fewer, larger sends and fewer wake-ups.
+            kestrel.Limits.MaxResponseBufferSize = 1024 * 1024;
             kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(30));
             var serve = context.Configuration.GetSection(RegistryOptions.Section).Get<ServeSettings>() ?? new ServeSettings();
             foreach (var listen in ParseListen(serve.Listen))
