@@ -16,6 +16,8 @@
 #   --keep            keep the temp folder (data, logs) at the end
 #   --no-build        use the existing Release builds of src/Berth and bench/Berth.Bench
 #
+# Environment: BENCH_REFERENCE_BIN, BENCH_NGINX_BIN override the server binaries ("" leaves that server out).
+#
 # Needs: dotnet (SDK), and for the comparison columns docker-registry and nginx (apt-get install docker-registry
 # nginx-light). Without them those columns are skipped, and the script says so.
 set -euo pipefail
@@ -48,7 +50,7 @@ while [[ $# -gt 0 ]]; do
     --out) OUT=$2; shift ;;
     --keep) KEEP=1 ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -103,7 +105,8 @@ BERTH_PID=$!
 PIDS+=("$BERTH_PID")
 BERTH_URL="http://127.0.0.1:$BERTH_PORT"
 
-REGISTRY_BIN=$(command -v docker-registry || true)
+# BENCH_REFERENCE_BIN / BENCH_NGINX_BIN override the binaries; set to "" to leave a server out.
+REGISTRY_BIN=${BENCH_REFERENCE_BIN-$(command -v docker-registry || true)}
 if [[ -n "$REGISTRY_BIN" ]]; then
   REF_PORT=$("${BENCH[@]}" free-port)
   # Debian's default configuration, on loopback, without the access log (Berth runs at log level Warning too).
@@ -131,7 +134,7 @@ else
   log "docker-registry is not installed: the reference columns are skipped (apt-get install docker-registry)"
 fi
 
-NGINX_BIN=$(command -v nginx || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true)
+NGINX_BIN=${BENCH_NGINX_BIN-$(command -v nginx || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true)}
 if [[ -n "$NGINX_BIN" ]]; then
   NGINX_PORT=$("${BENCH[@]}" free-port)
   mkdir -p "$WORK/static" "$WORK/nginx/tmp"
@@ -236,6 +239,12 @@ report() { # [--no-targets]
   "${BENCH[@]}" report --input "$RESULTS" --labels "$labels" "$@" | tee "$OUT/results.md"
 }
 
+# The load on the machine (other work shares its cores) goes into the report.
+env_note() { # tag
+  printf '{"type":"env","tag":"%s","text":"load average %s, %s cores"}\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)" >>"$RESULTS"
+}
+
+env_note start
 rss start
 
 # ---- smoke ----
@@ -258,6 +267,7 @@ if [[ $MODE == smoke ]]; then
     run_static 1 "$(echo "$LARGE_PULLS" | tr ' ' ',')" "${quick[@]}"
   fi
   rss end
+  env_note end
   report --no-targets
   [[ -z "$REF_URL" ]] && log "smoke: reference columns skipped (docker-registry not installed)"
   [[ -z "$NGINX_URL" ]] && log "smoke: static-file column skipped (nginx not installed)"
@@ -300,6 +310,7 @@ rss after-blob-scenarios
 
 if [[ $LISTING -eq 1 ]]; then
   log "populating $REPOS repositories x $TAGS tags in each registry"
+  env_note "before populate"
   both 1 populate
   rss after-populate
   for ((round = 1; round <= ROUNDS; round++)); do
@@ -311,7 +322,7 @@ if [[ $LISTING -eq 1 ]]; then
 fi
 
 rss end
-du -sh "$WORK"/berth-data "$WORK"/reference-data 2>/dev/null >&2 || true
+env_note end
 report
 if [[ $FAILED -ne 0 ]]; then
   log "FAILED: some runs had errors (see above)"

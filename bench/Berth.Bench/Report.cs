@@ -17,6 +17,7 @@ internal static class Report
     {
         var rows = new List<Row>();
         var rss = new List<(string Label, string Tag, long Rss, long Hwm)>();
+        var environment = new List<(string Tag, string Text)>();
         foreach (var line in File.ReadLines(input))
         {
             if (string.IsNullOrWhiteSpace(line))
@@ -32,6 +33,9 @@ internal static class Report
                     rows.Add(new Row(r.GetProperty("label").GetString()!, r.GetProperty("scenario").GetString()!, r.GetProperty("unit").GetString()!,
                         r.GetProperty("primary").GetDouble(), r.GetProperty("p50_ms").GetDouble(), r.GetProperty("p90_ms").GetDouble(),
                         r.GetProperty("p99_ms").GetDouble(), r.GetProperty("errors").GetInt64(), r.GetProperty("concurrency").GetInt32()));
+                    break;
+                case "env":
+                    environment.Add((r.GetProperty("tag").GetString()!, r.GetProperty("text").GetString()!));
                     break;
                 case "rss":
                     rss.Add((r.GetProperty("label").GetString()!, r.GetProperty("tag").GetString()!, r.GetProperty("rss_kb").GetInt64(), r.GetProperty("hwm_kb").GetInt64()));
@@ -58,6 +62,12 @@ internal static class Report
         var sb = new StringBuilder();
         var rounds = agg.Values.Count == 0 ? 0 : agg.Values.Max(v => v.Runs);
         sb.AppendLine(Inv, $"Throughput and latency: median over {rounds} round(s) per scenario; ratio = {a} / {b ?? "-"}{(s is null ? string.Empty : $" and {a} / {s}")}; errors summed over rounds.");
+        if (environment.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine(string.Join("; ", environment.Select(e => $"{e.Tag}: {e.Text}")) + ".");
+        }
+
         sb.AppendLine();
         var header = $"| scenario | c | unit | {a} | {b ?? "-"} | {a}/{b ?? "-"} | {a} p50 / p90 / p99 ms | {b ?? "-"} p50 / p90 / p99 ms |";
         var rule = "|---|---:|---|---:|---:|---:|---:|---:|";
