@@ -61,7 +61,7 @@ internal static class Report
 
         var sb = new StringBuilder();
         var rounds = agg.Values.Count == 0 ? 0 : agg.Values.Max(v => v.Runs);
-        sb.AppendLine(Inv, $"Throughput and latency: median over {rounds} round(s) per scenario; ratio = {a} / {b ?? "-"}{(s is null ? string.Empty : $" and {a} / {s}")}; errors summed over rounds.");
+        sb.AppendLine(Inv, $"Throughput and latency: median over each scenario's runs (up to {rounds}); ratio = {a} / {b ?? "-"}{(s is null ? string.Empty : $" and {a} / {s}")}; errors summed over rounds.");
         if (environment.Count > 0)
         {
             sb.AppendLine();
