@@ -14,7 +14,9 @@
 #   --no-stream       skip the stream-10mb/stream-1gb memory test
 #   --out DIR         keep results.jsonl, results.md and the server logs in DIR (default: a temp folder, removed)
 #   --keep            keep the temp folder (data, logs) at the end
-#   --no-build        use the existing Release builds of src/Berth and bench/Berth.Bench
+#   --no-build        use the existing builds of src/Berth and bench/Berth.Bench
+#   --config NAME     build configuration (default Release; Debug for --smoke, which measures nothing and so can
+#                     reuse the Debug build that the tests made)
 #
 # Environment: BENCH_REFERENCE_BIN, BENCH_NGINX_BIN override the server binaries ("" leaves that server out).
 #
@@ -31,6 +33,7 @@ TAGS=10
 OUT=""
 KEEP=0
 BUILD=1
+CONFIG=""
 LISTING=1
 STREAM=1
 SCENARIOS="push-4k push-1m push-10mb push-64m push-100mb chunked-64m chunked-100mb pull-4k pull-1m pull-10mb pull-64m@2 pull-64m@8 pull-100mb@2 pull-100mb@8 blob-head manifest-put manifest-get manifest-head mixed"
@@ -50,6 +53,7 @@ while [[ $# -gt 0 ]]; do
     --out) OUT=$2; shift ;;
     --keep) KEEP=1 ;;
     --no-build) BUILD=0 ;;
+    --config) CONFIG=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -58,13 +62,19 @@ done
 
 log() { echo "== [$(date +%T)] $*" >&2; }
 
-if [[ $BUILD -eq 1 ]]; then
-  log "building Berth and the load generator (Release)"
-  dotnet build -c Release -nologo -v q "$ROOT/src/Berth/Berth.csproj" >/dev/null
-  dotnet build -c Release -nologo -v q "$ROOT/bench/Berth.Bench/Berth.Bench.csproj" >/dev/null
+if [[ -z "$CONFIG" ]]; then
+  if [[ $MODE == smoke ]]; then CONFIG=Debug; else CONFIG=Release; fi
 fi
-BENCH=(dotnet "$ROOT/bench/Berth.Bench/bin/Release/net10.0/berth-bench.dll")
-BERTH_DLL="$ROOT/src/Berth/bin/Release/net10.0/berth.dll"
+if [[ $BUILD -eq 1 ]]; then
+  log "building Berth and the load generator ($CONFIG)"
+  if ! build_output=$(dotnet build "$ROOT/bench/compare.slnf" -c "$CONFIG" -nologo -v q 2>&1); then
+    echo "$build_output" >&2
+    log "build failed"
+    exit 1
+  fi
+fi
+BENCH=(dotnet "$ROOT/bench/Berth.Bench/bin/$CONFIG/net10.0/berth-bench.dll")
+BERTH_DLL="$ROOT/src/Berth/bin/$CONFIG/net10.0/berth.dll"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")
 chmod 755 "$WORK" # nginx workers (user nobody) read the static files here
