@@ -67,6 +67,7 @@ public sealed class SqliteDatabase : IDisposable
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             using var transaction = _writer.Raw.BeginTransaction(deferred: false);
             _writer.Transaction = transaction;
             try
@@ -101,14 +102,26 @@ public sealed class SqliteDatabase : IDisposable
             return;
         }
 
-        _disposed = true;
-        _writer.Dispose();
-        while (_readers.TryTake(out var reader))
+        // Wait for the write in progress, if any: closing the writer under its transaction would break it mid-commit.
+        _writeLock.Wait();
+        try
         {
-            reader.Dispose();
-        }
+            if (_disposed)
+            {
+                return;
+            }
 
-        _writeLock.Dispose();
+            _disposed = true;
+            _writer.Dispose();
+            while (_readers.TryTake(out var reader))
+            {
+                reader.Dispose();
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
     }
 
     private Connection Open()

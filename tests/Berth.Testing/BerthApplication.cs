@@ -1,7 +1,9 @@
+using Berth.Core.Registry;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Berth.Testing;
@@ -13,6 +15,7 @@ namespace Berth.Testing;
 public sealed class BerthApplication : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
+    private bool _started;
 
     public BerthApplication(IDictionary<string, string?>? settings = null, string? dataPath = null)
     {
@@ -43,8 +46,23 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
         });
     }
 
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        var host = base.CreateHost(builder);
+        _started = true;
+        return host;
+    }
+
     protected override void Dispose(bool disposing)
     {
+        if (disposing && _started)
+        {
+            _started = false; // the base class calls back into Dispose(true) from DisposeAsync
+            // With minimal hosting the host is stopped twice at once (by this factory and by the program's own RunAsync,
+            // which then disposes the services). Write pending pull times now, so shutdown has nothing left to write.
+            Services.GetRequiredService<PullRecorder>().FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
+
         base.Dispose(disposing);
         if (disposing)
         {
