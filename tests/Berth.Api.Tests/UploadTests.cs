@@ -487,6 +487,46 @@ public sealed class UploadTests : RegistryTest
         AssertNoBlobFiles();
     }
 
+    [Fact]
+    public async Task PatchAndPut_OnAnotherInstanceSharingTheData_RebuildsHashAndCommits()
+    {
+        var content = TestImages.Bytes(5000, 34);
+        var digest = TestImages.Sha256(content);
+        var location = await Client.StartUploadAsync(Repository);
+        (await PatchAsync(location, content[..3000], "0-2999")).Dispose();
+        using var other = new BerthApplication(dataPath: App.DataPath);
+        using var otherClient = other.CreateClient();
+
+        using (var status = await otherClient.GetAsync(location))
+        {
+            Assert.Equal("0-2999", status.Header("Range"));
+        }
+
+        using (var patch = await otherClient.SendAsync(HttpMethod.Patch, location, content[3000..], ("Content-Range", "3000-4999")))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+        }
+
+        using var put = await otherClient.PutAsync($"{location}?digest={digest}", null);
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        await AssertBlobAsync(digest, content);
+    }
+
+    [Fact]
+    public async Task Put_OnAnotherInstanceWithWrongDigest_Returns400DigestInvalid()
+    {
+        var content = TestImages.Bytes(100, 35);
+        var location = await Client.StartUploadAsync(Repository);
+        (await PatchAsync(location, content, "0-99")).Dispose();
+        using var other = new BerthApplication(dataPath: App.DataPath);
+        using var otherClient = other.CreateClient();
+
+        using var put = await otherClient.PutAsync($"{location}?digest={TestImages.Sha256(content[..99])}", null);
+
+        await OciAssert.ErrorAsync(put, HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        AssertNoBlobFiles();
+    }
+
     // ---------------------------------------------------------------- cross-repository mount
 
     [Fact]
