@@ -112,6 +112,53 @@ public sealed class MaintenanceTests : RegistryTest
         Assert.True(await Client.ManifestExistsAsync(Repository, "v1"));
     }
 
+    [Fact]
+    public async Task SweepOnce_OrphanUploadDataOlderThanExpiry_IsRemoved()
+    {
+        await Client.StartUploadAsync(Repository); // makes sure the folders exist
+        var orphan = Path.Combine(App.DataPath, "uploads", "0123456789abcdef0123456789abcdef");
+        await File.WriteAllBytesAsync(orphan, [1, 2, 3]);
+        File.SetLastWriteTimeUtc(orphan, App.Clock.GetUtcNow().UtcDateTime.AddHours(-25));
+
+        await Sweeper.SweepOnceAsync(CancellationToken.None);
+
+        Assert.False(File.Exists(orphan));
+    }
+
+    [Fact]
+    public async Task SweepOnce_OrphanUploadDataWrittenRecently_IsKept()
+    {
+        await Client.StartUploadAsync(Repository);
+        var orphan = Path.Combine(App.DataPath, "uploads", "0123456789abcdef0123456789abcdef");
+        await File.WriteAllBytesAsync(orphan, [1, 2, 3]);
+        File.SetLastWriteTimeUtc(orphan, App.Clock.GetUtcNow().UtcDateTime.AddHours(-1));
+
+        await Sweeper.SweepOnceAsync(CancellationToken.None);
+
+        Assert.True(File.Exists(orphan));
+    }
+
+    [Fact]
+    public async Task SweepOnce_ForeignFileInUploadsFolder_DoesNotStopTheSweep()
+    {
+        var idle = await Client.StartUploadAsync(Repository);
+        var uploads = Path.Combine(App.DataPath, "uploads");
+        var stray = Path.Combine(uploads, "notes.txt");
+        var orphan = Path.Combine(uploads, "fedcba9876543210fedcba9876543210");
+        await File.WriteAllTextAsync(stray, "left here by an operator");
+        await File.WriteAllBytesAsync(orphan, [1]);
+        var old = App.Clock.GetUtcNow().UtcDateTime.AddDays(-2);
+        File.SetLastWriteTimeUtc(stray, old);
+        File.SetLastWriteTimeUtc(orphan, old);
+        App.Clock.Advance(TimeSpan.FromHours(25));
+
+        await Sweeper.SweepOnceAsync(CancellationToken.None);
+
+        Assert.False(File.Exists(orphan));
+        using var status = await Client.GetAsync(idle);
+        await OciAssert.ErrorAsync(status, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+    }
+
     // ---------------------------------------------------------------- pull times
 
     [Fact]

@@ -37,6 +37,24 @@ public sealed class FileSystemBlobStoreConformance : BlobStoreConformance
     }
 
     [Fact]
+    public async Task List_ForeignFileInUploadsFolder_IsSkippedSoEveryListedIdIsUsable()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        await File.WriteAllTextAsync(Path.Combine(_root, "uploads", "notes.txt"), "not an upload");
+
+        var listed = new List<string>();
+        await foreach (var (upload, _) in Uploads.ListAsync(None))
+        {
+            listed.Add(upload);
+            await Uploads.DeleteAsync(upload, None);
+        }
+
+        Assert.Equal([id], listed);
+        Assert.True(File.Exists(Path.Combine(_root, "uploads", "notes.txt")));
+    }
+
+    [Fact]
     public async Task Commit_LeavesNoFileInUploads()
     {
         await CommitAsync(Bytes(10, 2));
