@@ -184,6 +184,20 @@ public sealed class BlobTests : RegistryTest
     }
 
     [Fact]
+    public async Task GetBlob_LinkedButBytesGoneFromStorage_Returns404BlobUnknownNot500()
+    {
+        var digest = await Client.PushBlobAsync(Repository, TestImages.Bytes(10, 17));
+        var file = Assert.Single(Directory.EnumerateFiles(Path.Combine(App.DataPath, "blobs"), "*", SearchOption.AllDirectories));
+        File.Delete(file);
+
+        using var get = await Client.GetAsync($"/v2/{Repository}/blobs/{digest}");
+        using var head = await Client.SendAsync(HttpMethod.Head, $"/v2/{Repository}/blobs/{digest}");
+
+        await OciAssert.ErrorAsync(get, HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+        Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+    }
+
+    [Fact]
     public async Task DeleteBlob_Existing_Returns202ThenGetReturns404BlobUnknown()
     {
         var digest = await Client.PushBlobAsync(Repository, TestImages.Bytes(10, 13));

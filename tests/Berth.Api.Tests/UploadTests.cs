@@ -588,6 +588,41 @@ public sealed class UploadTests : RegistryTest
         Assert.False(await Client.BlobExistsAsync(Repository, digest));
     }
 
+    [Fact]
+    public async Task Mount_FromRepositoryWhoseBytesAreGone_Returns202()
+    {
+        var digest = await Client.PushBlobAsync("source/repo", TestImages.Bytes(10, 36));
+        File.Delete(Assert.Single(Directory.EnumerateFiles(Path.Combine(App.DataPath, "blobs"), "*", SearchOption.AllDirectories)));
+
+        using var response = await Client.PostAsync($"{UploadPrefix}?mount={digest}&from=source/repo", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.False(await Client.BlobExistsAsync(Repository, digest));
+    }
+
+    [Fact]
+    public async Task Mount_BlobAlreadyInTarget_Returns201()
+    {
+        var content = TestImages.Bytes(10, 37);
+        await Client.PushBlobAsync("source/repo", content);
+        var digest = await Client.PushBlobAsync(Repository, content);
+
+        using var response = await Client.PostAsync($"{UploadPrefix}?mount={digest}&from=source/repo", null);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        await AssertBlobAsync(digest, content);
+    }
+
+    [Fact]
+    public async Task StartedButUnfinishedUpload_DoesNotCreateTheRepository()
+    {
+        var location = await Client.StartUploadAsync(Repository);
+        (await PatchAsync(location, TestImages.Bytes(10, 38), "0-9")).Dispose();
+
+        Assert.Empty(await Client.GetCatalogAsync());
+        Assert.Null(await Client.GetTagsAsync(Repository));
+    }
+
     [Theory]
     [InlineData("sha256:abc")]
     [InlineData("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855")]
