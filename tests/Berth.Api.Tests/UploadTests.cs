@@ -79,6 +79,40 @@ public sealed class UploadTests : RegistryTest
         Assert.True(await client.BlobExistsAsync(Repository, digest));
     }
 
+    [Fact]
+    public async Task PatchBeyondMaxBlobBytes_Returns400SizeInvalidAndStoresNoBlob()
+    {
+        using var app = new BerthApplication(new Dictionary<string, string?> { ["Berth:MaxBlobBytes"] = "100" });
+        using var client = app.CreateClient();
+        var content = TestImages.Bytes(120, 39);
+        var location = await client.StartUploadAsync(Repository);
+        (await client.SendAsync(HttpMethod.Patch, location, content[..60], ("Content-Range", "0-59"))).Dispose();
+
+        using var second = await client.SendAsync(HttpMethod.Patch, location, content[60..], ("Content-Range", "60-119"));
+
+        await OciAssert.ErrorAsync(second, HttpStatusCode.BadRequest, "SIZE_INVALID");
+        using var put = await client.PutAsync($"{location}?digest={TestImages.Sha256(content)}", null);
+        Assert.NotEqual(HttpStatusCode.Created, put.StatusCode);
+        Assert.False(await client.BlobExistsAsync(Repository, TestImages.Sha256(content)));
+    }
+
+    [Fact]
+    public async Task StreamedPatchBeyondMaxBlobBytes_Returns400SizeInvalidAndDropsTheUpload()
+    {
+        using var app = new BerthApplication(new Dictionary<string, string?> { ["Berth:MaxBlobBytes"] = "100" });
+        using var client = app.CreateClient();
+        var location = await client.StartUploadAsync(Repository);
+        using var request = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new StreamedContent(TestImages.Bytes(150, 40)) };
+        request.Headers.TransferEncodingChunked = true;
+
+        using var response = await client.SendAsync(request);
+
+        await OciAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "SIZE_INVALID");
+        using var status = await client.GetAsync(location);
+        await OciAssert.ErrorAsync(status, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(app.DataPath, "uploads")));
+    }
+
     // ---------------------------------------------------------------- sessions
 
     [Fact]
