@@ -108,6 +108,21 @@ public sealed class BlobTests : RegistryTest
     }
 
     [Fact]
+    public async Task GetBlob_IfNoneMatchTheDigestETag_Returns304()
+    {
+        var digest = await Client.PushBlobAsync(Repository, TestImages.Bytes(64, 18));
+        using (var first = await Client.GetAsync($"/v2/{Repository}/blobs/{digest}"))
+        {
+            Assert.Equal($"\"{digest}\"", first.Headers.ETag?.Tag);
+        }
+
+        using var response = await Client.SendAsync(HttpMethod.Get, $"/v2/{Repository}/blobs/{digest}", null, ("If-None-Match", $"\"{digest}\""));
+
+        Assert.Equal(HttpStatusCode.NotModified, response.StatusCode);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task GetBlob_Unknown_Returns404BlobUnknown()
     {
         var digest = TestImages.Sha256(TestImages.Bytes(10, 8));
