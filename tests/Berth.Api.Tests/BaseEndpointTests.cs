@@ -35,6 +35,19 @@ public sealed class BaseEndpointTests : RegistryTest
     }
 
     [Theory]
+    [InlineData("DELETE", "/v2/")]
+    [InlineData("POST", "/v2/")]
+    [InlineData("PUT", "/v2/")]
+    [InlineData("PATCH", "/v2")]
+    public async Task WrongMethodOnBase_Returns405UnsupportedWithOciBody(string method, string path)
+    {
+        using var response = await Client.SendAsync(new HttpMethod(method), path);
+
+        await OciAssert.ErrorAsync(response, HttpStatusCode.MethodNotAllowed, "UNSUPPORTED");
+        Assert.Equal("GET, HEAD", response.Header("Allow"));
+    }
+
+    [Theory]
     [InlineData("/v2/repo/unknown-resource")]
     [InlineData("/v2/repo")]
     [InlineData("/v2/repo/tags/other")]

@@ -251,6 +251,23 @@ public sealed class ListingTests : RegistryTest
     }
 
     [Fact]
+    public async Task Catalog_LinkAfterNameWithSlashes_IsEscapedAndFollowable()
+    {
+        foreach (var name in new[] { "a/b/c", "a/b", "a/c", "b" })
+        {
+            await Client.PushBlobAsync(name, TestImages.Bytes(5, 1));
+        }
+
+        using var first = await Client.GetAsync("/v2/_catalog?n=2");
+        Assert.Equal(["a/b", "a/b/c"], await ReadRepositoriesAsync(first));
+        Assert.Equal("</v2/_catalog?n=2&last=a%2Fb%2Fc>; rel=\"next\"", first.Header("Link"));
+
+        using var second = await Client.GetAsync(ParseNextLink(first.Header("Link")));
+        Assert.Equal(["a/c", "b"], await ReadRepositoriesAsync(second));
+        Assert.Null(second.Header("Link"));
+    }
+
+    [Fact]
     public async Task Catalog_WithLast_ReturnsRepositoriesAfterIt()
     {
         foreach (var name in new[] { "a", "b", "c/d", "c" })
