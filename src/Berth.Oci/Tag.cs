@@ -27,6 +27,6 @@ public readonly partial record struct Tag
     public static Tag Parse(string value) =>
         TryParse(value, out var tag) ? tag : throw new FormatException($"'{value}' is not a valid tag.");
 
-    [GeneratedRegex("^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

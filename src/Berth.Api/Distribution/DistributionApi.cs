@@ -38,8 +38,13 @@ public static class DistributionApi
         return denied ?? await ListingEndpoints.CatalogAsync(context, index, options);
     }
 
-    private static async Task<IResult> DispatchAsync(HttpContext context, string path)
+    private static async Task<IResult> DispatchAsync(HttpContext context, string? path)
     {
+        if (string.IsNullOrEmpty(path))
+        {
+            return MethodNotAllowed(context, "GET, HEAD"); // /v2/ itself; GET and HEAD are mapped above
+        }
+
         var route = DistributionRoute.Parse(path);
         if (route.Kind == RouteKind.Unknown)
         {

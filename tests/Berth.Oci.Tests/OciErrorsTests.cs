@@ -1,0 +1,43 @@
+namespace Berth.Oci.Tests;
+
+public sealed class OciErrorsTests
+{
+    [Theory]
+    [InlineData(OciErrorCode.BlobUnknown, "BLOB_UNKNOWN", 404)]
+    [InlineData(OciErrorCode.BlobUploadInvalid, "BLOB_UPLOAD_INVALID", 400)]
+    [InlineData(OciErrorCode.BlobUploadUnknown, "BLOB_UPLOAD_UNKNOWN", 404)]
+    [InlineData(OciErrorCode.DigestInvalid, "DIGEST_INVALID", 400)]
+    [InlineData(OciErrorCode.ManifestBlobUnknown, "MANIFEST_BLOB_UNKNOWN", 400)]
+    [InlineData(OciErrorCode.ManifestInvalid, "MANIFEST_INVALID", 400)]
+    [InlineData(OciErrorCode.ManifestUnknown, "MANIFEST_UNKNOWN", 404)]
+    [InlineData(OciErrorCode.NameInvalid, "NAME_INVALID", 400)]
+    [InlineData(OciErrorCode.NameUnknown, "NAME_UNKNOWN", 404)]
+    [InlineData(OciErrorCode.SizeInvalid, "SIZE_INVALID", 400)]
+    [InlineData(OciErrorCode.Unauthorized, "UNAUTHORIZED", 401)]
+    [InlineData(OciErrorCode.Denied, "DENIED", 403)]
+    [InlineData(OciErrorCode.Unsupported, "UNSUPPORTED", 405)]
+    [InlineData(OciErrorCode.TooManyRequests, "TOOMANYREQUESTS", 429)]
+    [InlineData(OciErrorCode.TagInvalid, "TAG_INVALID", 400)]
+    [InlineData(OciErrorCode.RangeInvalid, "RANGE_INVALID", 416)]
+    [InlineData(OciErrorCode.PaginationNumberInvalid, "PAGINATION_NUMBER_INVALID", 400)]
+    [InlineData(OciErrorCode.ManifestTooLarge, "MANIFEST_INVALID", 413)]
+    public void Describe_MapsCodeToWireCodeAndStatus(OciErrorCode error, string code, int status)
+    {
+        var (wireCode, wireStatus, message) = OciErrors.Describe(error);
+
+        Assert.Equal(code, wireCode);
+        Assert.Equal(status, wireStatus);
+        Assert.False(string.IsNullOrWhiteSpace(message));
+    }
+
+    [Fact]
+    public void Describe_EveryCode_HasAClientErrorStatus()
+    {
+        foreach (var error in Enum.GetValues<OciErrorCode>())
+        {
+            var (code, status, _) = OciErrors.Describe(error);
+            Assert.NotEqual("UNKNOWN", code);
+            Assert.InRange(status, 400, 499);
+        }
+    }
+}

@@ -1,0 +1,557 @@
+using System.Security.Cryptography;
+using Berth.Core.Storage;
+using Berth.Oci;
+
+namespace Berth.Storage.Conformance;
+
+/// <summary>
+/// The contract of <see cref="IBlobStore"/> and <see cref="IUploadStore"/> (see their doc comments), for every provider.
+/// A provider subclasses this once and supplies a fresh, empty store per test.
+/// </summary>
+public abstract class BlobStoreConformance : IAsyncLifetime
+{
+    private Stores? _stores;
+
+    /// <summary>The committed-blob side of the store under test.</summary>
+    protected IBlobStore Blobs => (_stores ?? throw new InvalidOperationException("not initialised")).Blobs;
+
+    /// <summary>The upload side of the store under test.</summary>
+    protected IUploadStore Uploads => _stores!.Uploads;
+
+    protected static CancellationToken None => CancellationToken.None;
+
+    /// <summary>A store and its upload side, both over the same backing storage (often one object).</summary>
+    protected sealed record Stores(IBlobStore Blobs, IUploadStore Uploads);
+
+    /// <summary>Creates a new, empty store for one test.</summary>
+    protected abstract Task<Stores> CreateStoresAsync();
+
+    /// <summary>
+    /// Opens another instance over the same backing storage, as a restarted process (or another node) would.
+    /// </summary>
+    protected abstract Task<Stores> ReopenStoresAsync();
+
+    /// <summary>Removes what the test stored.</summary>
+    protected abstract Task DeleteStoresAsync();
+
+    public async Task InitializeAsync() => _stores = await CreateStoresAsync();
+
+    public Task DisposeAsync() => DeleteStoresAsync();
+
+    // ---------------------------------------------------------------- IBlobStore: missing blobs
+
+    [Fact]
+    public async Task Stat_MissingBlob_ReturnsMissing()
+    {
+        Assert.Equal(BlobStat.Missing, await Blobs.StatAsync(DigestOf([1, 2, 3]), None));
+    }
+
+    [Fact]
+    public async Task OpenRead_MissingBlob_ReturnsNull()
+    {
+        Assert.Null(await Blobs.OpenReadAsync(DigestOf([1, 2, 3]), None));
+    }
+
+    [Fact]
+    public void TryGetLocalPath_MissingBlob_ReturnsNull()
+    {
+        Assert.Null(Blobs.TryGetLocalPath(DigestOf([1, 2, 3])));
+    }
+
+    [Fact]
+    public async Task Delete_MissingBlob_ReturnsNotFound()
+    {
+        Assert.Equal(BlobDeleteResult.NotFound, await Blobs.DeleteAsync(DigestOf([1, 2, 3]), None));
+    }
+
+    // ---------------------------------------------------------------- IBlobStore: committed blobs
+
+    [Fact]
+    public async Task CommittedBlob_StatReportsExistsAndSize()
+    {
+        var content = Bytes(1000, 1);
+        var digest = await CommitAsync(content);
+
+        Assert.Equal(new BlobStat(true, 1000), await Blobs.StatAsync(digest, None));
+    }
+
+    [Fact]
+    public async Task CommittedBlob_OpenReadReturnsContentFromTheStart()
+    {
+        var content = Bytes(5000, 2);
+        var digest = await CommitAsync(content);
+
+        Assert.Equal(content, await ReadBlobAsync(digest));
+    }
+
+    [Fact]
+    public async Task CommittedBlob_LocalPathIsNullOrAFileWithTheContent()
+    {
+        var content = Bytes(100, 3);
+        var digest = await CommitAsync(content);
+
+        var path = Blobs.TryGetLocalPath(digest);
+
+        if (path is not null)
+        {
+            Assert.Equal(content, await File.ReadAllBytesAsync(path));
+        }
+    }
+
+    [Fact]
+    public async Task CommittedBlob_CanBeReadByTwoReadersAtOnce()
+    {
+        var content = Bytes(3000, 4);
+        var digest = await CommitAsync(content);
+
+        await using var first = await Blobs.OpenReadAsync(digest, None);
+        await using var second = await Blobs.OpenReadAsync(digest, None);
+
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.Equal(content, await ReadAllAsync(first));
+        Assert.Equal(content, await ReadAllAsync(second));
+    }
+
+    [Fact]
+    public async Task CommittedEmptyBlob_ExistsWithSizeZero()
+    {
+        var digest = await CommitAsync([]);
+
+        Assert.Equal(new BlobStat(true, 0), await Blobs.StatAsync(digest, None));
+        Assert.Empty(await ReadBlobAsync(digest));
+    }
+
+    [Fact]
+    public async Task CommittedBlob_Sha256AndSha512OfSameBytes_AreDistinctBlobs()
+    {
+        var content = Bytes(64, 5);
+        var sha256 = await CommitAsync(content, DigestAlgorithm.Sha256);
+        var sha512 = await CommitAsync(content, DigestAlgorithm.Sha512);
+
+        Assert.Equal(content, await ReadBlobAsync(sha256));
+        Assert.Equal(content, await ReadBlobAsync(sha512));
+        Assert.Equal(BlobDeleteResult.Deleted, await Blobs.DeleteAsync(sha256, None));
+        Assert.Equal(new BlobStat(true, 64), await Blobs.StatAsync(sha512, None));
+    }
+
+    [Fact]
+    public async Task CommittedBlob_DifferentDigests_AreIndependent()
+    {
+        var a = await CommitAsync(Bytes(10, 6));
+        var b = await CommitAsync(Bytes(20, 7));
+
+        Assert.Equal(BlobDeleteResult.Deleted, await Blobs.DeleteAsync(a, None));
+
+        Assert.Equal(BlobStat.Missing, await Blobs.StatAsync(a, None));
+        Assert.Equal(new BlobStat(true, 20), await Blobs.StatAsync(b, None));
+    }
+
+    [Fact]
+    public async Task CommittedBlob_SurvivesReopening()
+    {
+        var content = Bytes(777, 8);
+        var digest = await CommitAsync(content);
+
+        var reopened = await ReopenStoresAsync();
+
+        Assert.Equal(new BlobStat(true, 777), await reopened.Blobs.StatAsync(digest, None));
+        await using var stream = await reopened.Blobs.OpenReadAsync(digest, None);
+        Assert.NotNull(stream);
+        Assert.Equal(content, await ReadAllAsync(stream));
+    }
+
+    [Fact]
+    public async Task Delete_CommittedBlob_ReturnsDeletedAndTheBlobIsGone()
+    {
+        var digest = await CommitAsync(Bytes(10, 9));
+
+        Assert.Equal(BlobDeleteResult.Deleted, await Blobs.DeleteAsync(digest, None));
+
+        Assert.Equal(BlobStat.Missing, await Blobs.StatAsync(digest, None));
+        Assert.Null(await Blobs.OpenReadAsync(digest, None));
+        Assert.Null(Blobs.TryGetLocalPath(digest));
+        Assert.Equal(BlobDeleteResult.NotFound, await Blobs.DeleteAsync(digest, None));
+    }
+
+    [Fact]
+    public async Task Delete_ThenCommitSameContent_StoresItAgain()
+    {
+        var content = Bytes(10, 10);
+        var digest = await CommitAsync(content);
+        await Blobs.DeleteAsync(digest, None);
+
+        var again = await CommitAsync(content);
+
+        Assert.Equal(digest, again);
+        Assert.Equal(content, await ReadBlobAsync(digest));
+    }
+
+    // ---------------------------------------------------------------- IUploadStore: create and length
+
+    [Fact]
+    public async Task Create_NewUpload_HasLengthZero()
+    {
+        var id = NewId();
+
+        await Uploads.CreateAsync(id, None);
+
+        Assert.Equal(0L, await Uploads.GetLengthAsync(id, None));
+    }
+
+    [Fact]
+    public async Task GetLength_UnknownUpload_ReturnsNull()
+    {
+        Assert.Null(await Uploads.GetLengthAsync(NewId(), None));
+    }
+
+    [Fact]
+    public async Task Create_ExistingUpload_SucceedsAndTruncatesNothing()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, Bytes(50, 11));
+
+        await Uploads.CreateAsync(id, None);
+
+        Assert.Equal(50L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(Bytes(50, 11), await ReadUploadAsync(id));
+    }
+
+    // ---------------------------------------------------------------- IUploadStore: append
+
+    [Fact]
+    public async Task OpenAppend_UnknownUpload_ReturnsNotFound()
+    {
+        var (status, stream) = await Uploads.OpenAppendAsync(NewId(), 0, None);
+
+        Assert.Equal(UploadAppendStatus.NotFound, status);
+        Assert.Null(stream);
+    }
+
+    [Fact]
+    public async Task OpenAppend_AtCurrentLength_AppendsInOrder()
+    {
+        var id = NewId();
+        var content = Bytes(300, 12);
+        await Uploads.CreateAsync(id, None);
+
+        await AppendAsync(id, 0, content[..100]);
+        await AppendAsync(id, 100, content[100..250]);
+        await AppendAsync(id, 250, content[250..]);
+
+        Assert.Equal(300L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(content, await ReadUploadAsync(id));
+    }
+
+    [Fact]
+    public async Task OpenAppend_EmptyChunk_LeavesLength()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, Bytes(10, 13));
+
+        await AppendAsync(id, 10, []);
+
+        Assert.Equal(10L, await Uploads.GetLengthAsync(id, None));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    [InlineData(11)]
+    [InlineData(1000)]
+    public async Task OpenAppend_AtWrongOffset_ReturnsOffsetMismatchAndLeavesData(long offset)
+    {
+        var id = NewId();
+        var content = Bytes(10, 14);
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, content);
+
+        var (status, stream) = await Uploads.OpenAppendAsync(id, offset, None);
+
+        Assert.Equal(UploadAppendStatus.OffsetMismatch, status);
+        Assert.Null(stream);
+        Assert.Equal(10L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(content, await ReadUploadAsync(id));
+    }
+
+    [Fact]
+    public async Task OpenAppend_AheadOfEmptyUpload_ReturnsOffsetMismatch()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+
+        var (status, _) = await Uploads.OpenAppendAsync(id, 1, None);
+
+        Assert.Equal(UploadAppendStatus.OffsetMismatch, status);
+        Assert.Equal(0L, await Uploads.GetLengthAsync(id, None));
+    }
+
+    [Fact]
+    public async Task AppendedData_SurvivesReopening()
+    {
+        var id = NewId();
+        var content = Bytes(400, 15);
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, content[..200]);
+
+        var reopened = await ReopenStoresAsync();
+
+        Assert.Equal(200L, await reopened.Uploads.GetLengthAsync(id, None));
+        var (status, stream) = await reopened.Uploads.OpenAppendAsync(id, 200, None);
+        Assert.Equal(UploadAppendStatus.Opened, status);
+        await using (stream!)
+        {
+            await stream!.WriteAsync(content.AsMemory(200));
+        }
+
+        Assert.Equal(content, await ReadUploadAsync(id));
+    }
+
+    [Fact]
+    public async Task Uploads_WithDifferentIds_AreIndependent()
+    {
+        var a = NewId();
+        var b = NewId();
+        await Uploads.CreateAsync(a, None);
+        await Uploads.CreateAsync(b, None);
+
+        await AppendAsync(a, 0, Bytes(10, 16));
+        await AppendAsync(b, 0, Bytes(20, 17));
+        await Uploads.DeleteAsync(a, None);
+
+        Assert.Null(await Uploads.GetLengthAsync(a, None));
+        Assert.Equal(Bytes(20, 17), await ReadUploadAsync(b));
+    }
+
+    // ---------------------------------------------------------------- IUploadStore: read
+
+    [Fact]
+    public async Task OpenRead_UnknownUpload_ReturnsNull()
+    {
+        Assert.Null(await Uploads.OpenReadAsync(NewId(), None));
+    }
+
+    [Fact]
+    public async Task OpenRead_EmptyUpload_ReturnsEmptyStream()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+
+        Assert.Empty(await ReadUploadAsync(id));
+    }
+
+    // ---------------------------------------------------------------- IUploadStore: commit
+
+    [Fact]
+    public async Task Commit_MakesTheBlobAndRemovesTheUpload()
+    {
+        var id = NewId();
+        var content = Bytes(2048, 18);
+        var digest = DigestOf(content);
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, content);
+
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, digest, None));
+
+        Assert.Equal(content, await ReadBlobAsync(digest));
+        Assert.Null(await Uploads.GetLengthAsync(id, None));
+        Assert.Null(await Uploads.OpenReadAsync(id, None));
+        Assert.DoesNotContain(id, await ListUploadIdsAsync());
+    }
+
+    [Fact]
+    public async Task Commit_DigestAlreadyCommitted_ReturnsAlreadyExistsDiscardsUploadAndKeepsBlob()
+    {
+        var content = Bytes(100, 19);
+        var digest = await CommitAsync(content);
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, content);
+
+        Assert.Equal(UploadCommitResult.AlreadyExists, await Uploads.CommitAsync(id, digest, None));
+
+        Assert.Equal(content, await ReadBlobAsync(digest));
+        Assert.Null(await Uploads.GetLengthAsync(id, None));
+        Assert.DoesNotContain(id, await ListUploadIdsAsync());
+    }
+
+    [Fact]
+    public async Task Commit_UnknownUpload_ReturnsNotFoundAndStoresNothing()
+    {
+        var digest = DigestOf([9]);
+
+        Assert.Equal(UploadCommitResult.NotFound, await Uploads.CommitAsync(NewId(), digest, None));
+
+        Assert.Equal(BlobStat.Missing, await Blobs.StatAsync(digest, None));
+    }
+
+    [Fact]
+    public async Task Commit_SameUploadTwice_SecondReturnsNotFound()
+    {
+        var id = NewId();
+        var content = Bytes(10, 20);
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, content);
+        await Uploads.CommitAsync(id, DigestOf(content), None);
+
+        Assert.Equal(UploadCommitResult.NotFound, await Uploads.CommitAsync(id, DigestOf(content), None));
+    }
+
+    [Fact]
+    public async Task PartialUpload_IsNeverServedAsABlob()
+    {
+        var id = NewId();
+        var content = Bytes(100, 21);
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, content);
+
+        Assert.Equal(BlobStat.Missing, await Blobs.StatAsync(DigestOf(content), None));
+        Assert.Null(await Blobs.OpenReadAsync(DigestOf(content), None));
+        Assert.Null(Blobs.TryGetLocalPath(DigestOf(content)));
+    }
+
+    [Fact]
+    public async Task Commit_LargeUploadInManyChunks_RoundTrips()
+    {
+        var id = NewId();
+        var content = Bytes((3 * 1024 * 1024) + 17, 22);
+        await Uploads.CreateAsync(id, None);
+        var offset = 0;
+        foreach (var size in new[] { 1, 65536, 1024 * 1024, 1024 * 1024 + 3, 7 })
+        {
+            await AppendAsync(id, offset, content[offset..(offset + size)]);
+            offset += size;
+        }
+
+        await AppendAsync(id, offset, content[offset..]);
+
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content), None));
+        Assert.Equal(content, await ReadBlobAsync(DigestOf(content)));
+    }
+
+    // ---------------------------------------------------------------- IUploadStore: delete and list
+
+    [Fact]
+    public async Task Delete_Upload_RemovesItsData()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, Bytes(10, 23));
+
+        await Uploads.DeleteAsync(id, None);
+
+        Assert.Null(await Uploads.GetLengthAsync(id, None));
+        Assert.Null(await Uploads.OpenReadAsync(id, None));
+        Assert.Equal(UploadAppendStatus.NotFound, (await Uploads.OpenAppendAsync(id, 0, None)).Status);
+        Assert.DoesNotContain(id, await ListUploadIdsAsync());
+    }
+
+    [Fact]
+    public async Task Delete_UnknownUpload_IsNotAnError()
+    {
+        var id = NewId();
+
+        await Uploads.DeleteAsync(id, None);
+        await Uploads.CreateAsync(id, None);
+        await Uploads.DeleteAsync(id, None);
+        await Uploads.DeleteAsync(id, None);
+
+        Assert.Null(await Uploads.GetLengthAsync(id, None));
+    }
+
+    [Fact]
+    public async Task List_ReturnsEveryUploadWithData_WithItsLastWriteTime()
+    {
+        var before = DateTimeOffset.UtcNow.AddMinutes(-10);
+        var a = NewId();
+        var b = NewId();
+        await Uploads.CreateAsync(a, None);
+        await Uploads.CreateAsync(b, None);
+        await AppendAsync(b, 0, Bytes(5, 24));
+
+        var listed = new Dictionary<string, DateTimeOffset>();
+        await foreach (var (id, lastWrite) in Uploads.ListAsync(None))
+        {
+            listed.Add(id, lastWrite);
+        }
+
+        Assert.Equal(new[] { a, b }.Order(StringComparer.Ordinal), listed.Keys.Order(StringComparer.Ordinal));
+        Assert.All(listed.Values, t => Assert.InRange(t, before, DateTimeOffset.UtcNow.AddMinutes(10)));
+    }
+
+    [Fact]
+    public async Task List_Empty_ReturnsNothing()
+    {
+        Assert.Empty(await ListUploadIdsAsync());
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// <summary>A fresh upload id as the server makes them (32 lower-case hex characters).</summary>
+    protected static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    protected static byte[] Bytes(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    protected static Digest DigestOf(byte[] content, DigestAlgorithm algorithm = DigestAlgorithm.Sha256) => Digest.Compute(algorithm, content);
+
+    /// <summary>Uploads and commits <paramref name="content"/>; returns its digest.</summary>
+    protected async Task<Digest> CommitAsync(byte[] content, DigestAlgorithm algorithm = DigestAlgorithm.Sha256)
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, content);
+        var digest = DigestOf(content, algorithm);
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, digest, None));
+        return digest;
+    }
+
+    protected async Task AppendAsync(string id, long offset, byte[] chunk)
+    {
+        var (status, stream) = await Uploads.OpenAppendAsync(id, offset, None);
+        Assert.Equal(UploadAppendStatus.Opened, status);
+        Assert.NotNull(stream);
+        await using (stream)
+        {
+            await stream.WriteAsync(chunk);
+        }
+    }
+
+    private async Task<byte[]> ReadBlobAsync(Digest digest)
+    {
+        await using var stream = await Blobs.OpenReadAsync(digest, None);
+        Assert.NotNull(stream);
+        return await ReadAllAsync(stream);
+    }
+
+    private async Task<byte[]> ReadUploadAsync(string id)
+    {
+        await using var stream = await Uploads.OpenReadAsync(id, None);
+        Assert.NotNull(stream);
+        return await ReadAllAsync(stream);
+    }
+
+    private async Task<List<string>> ListUploadIdsAsync()
+    {
+        var ids = new List<string>();
+        await foreach (var (id, _) in Uploads.ListAsync(None))
+        {
+            ids.Add(id);
+        }
+
+        return ids;
+    }
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream)
+    {
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer);
+        return buffer.ToArray();
+    }
+}

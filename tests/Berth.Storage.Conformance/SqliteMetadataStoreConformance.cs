@@ -1,0 +1,48 @@
+using Berth.Core.Metadata;
+using Berth.Metadata.Sqlite;
+using Berth.Oci;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Storage.Conformance;
+
+/// <summary>The metadata contract on <see cref="SqliteMetadataStore"/>, in a temporary database file.</summary>
+public sealed class SqliteMetadataStoreConformance : MetadataStoreConformance
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "berth-sqlite-" + Guid.NewGuid().ToString("N"));
+    private SqliteDatabase? _database;
+
+    protected override Task<Stores> CreateStoresAsync(TimeProvider clock)
+    {
+        _database = new SqliteDatabase(Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_folder, "berth.db") }));
+        var store = new SqliteMetadataStore(_database, clock);
+        return Task.FromResult(new Stores(store, store, store, store));
+    }
+
+    protected override Task DeleteStoresAsync()
+    {
+        _database?.Dispose();
+        if (Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    protected override Task<DateTimeOffset?> GetManifestLastPulledAsync(RepositoryName repository, Digest digest) =>
+        Task.FromResult(ReadTime(
+            "SELECT m.last_pulled_at FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = $repo AND m.digest = $key",
+            repository, digest.ToString()));
+
+    protected override Task<DateTimeOffset?> GetTagLastPulledAsync(RepositoryName repository, Tag tag) =>
+        Task.FromResult(ReadTime(
+            "SELECT t.last_pulled_at FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = $repo AND t.name = $key",
+            repository, tag.Value));
+
+    private DateTimeOffset? ReadTime(string sql, RepositoryName repository, string key) =>
+        _database!.Read(c =>
+        {
+            var value = c.Command(sql, ("$repo", repository.Value), ("$key", key)).ExecuteScalar();
+            return value is null or DBNull ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds((long)value);
+        });
+}
