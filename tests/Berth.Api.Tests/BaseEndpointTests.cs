@@ -48,6 +48,27 @@ public sealed class BaseEndpointTests : RegistryTest
     }
 
     [Theory]
+    [InlineData("POST")]
+    [InlineData("DELETE")]
+    [InlineData("PUT")]
+    public async Task WrongMethodOnCatalog_Returns405UnsupportedWithOciBody(string method)
+    {
+        using var response = await Client.SendAsync(new HttpMethod(method), "/v2/_catalog");
+
+        await OciAssert.ErrorAsync(response, HttpStatusCode.MethodNotAllowed, "UNSUPPORTED");
+        Assert.Equal("GET, HEAD", response.Header("Allow"));
+    }
+
+    [Fact]
+    public async Task HeadCatalog_Returns200WithoutBody()
+    {
+        using var response = await Client.SendAsync(HttpMethod.Head, "/v2/_catalog");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Theory]
     [InlineData("/v2/repo/unknown-resource")]
     [InlineData("/v2/repo")]
     [InlineData("/v2/repo/tags/other")]

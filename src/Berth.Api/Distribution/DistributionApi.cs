@@ -21,7 +21,7 @@ public static class DistributionApi
     public static IEndpointRouteBuilder MapDistributionApi(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapMethods("/v2", [HttpMethods.Get, HttpMethods.Head], BaseAsync);
-        endpoints.MapMethods("/v2/_catalog", [HttpMethods.Get], CatalogAsync);
+        endpoints.MapMethods("/v2/_catalog", [HttpMethods.Get, HttpMethods.Head], CatalogAsync);
         endpoints.Map("/v2/{**path}", DispatchAsync).WithOrder(1);
         return endpoints;
     }
@@ -43,6 +43,11 @@ public static class DistributionApi
         if (string.IsNullOrEmpty(path))
         {
             return MethodNotAllowed(context, "GET, HEAD"); // /v2/ itself; GET and HEAD are mapped above
+        }
+
+        if (path.TrimEnd('/') == "_catalog")
+        {
+            return MethodNotAllowed(context, "GET, HEAD"); // GET and HEAD are mapped above
         }
 
         var route = DistributionRoute.Parse(path);

@@ -33,7 +33,7 @@ public interface IManifestIndex
 {
     /// <summary>
     /// In one transaction: checks every reference exists in the repository with the declared size, stores the
-    /// manifest (an existing one with the same digest is kept), records its references, and points
+    /// manifest (an existing one with the same digest keeps its body and media type; its push time is refreshed), records its references, and points
     /// <paramref name="tag"/> at it when given. Nothing is stored unless the status is <see cref="ManifestPutStatus.Stored"/>.
     /// </summary>
     Task<ManifestPutResult> PutAsync(RepositoryName repository, ManifestRecord manifest, IReadOnlyList<ManifestReference> references, Tag? tag, CancellationToken cancellationToken);
