@@ -83,24 +83,6 @@ public readonly record struct Digest
         return true;
     }
 
-    /// <summary>True when <paramref name="value"/> has the general digest grammar but names an algorithm Berth does not support.</summary>
-    public static bool IsUnsupportedAlgorithm(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return false;
-        }
-
-        var colon = value.IndexOf(':', StringComparison.Ordinal);
-        if (colon <= 0 || colon == value.Length - 1)
-        {
-            return false;
-        }
-
-        var algorithm = value.AsSpan(0, colon);
-        return !algorithm.SequenceEqual("sha256") && !algorithm.SequenceEqual("sha512");
-    }
-
     public static Digest Parse(string value) =>
         TryParse(value, out var digest) ? digest : throw new FormatException($"'{value}' is not a valid digest.");
 

@@ -135,21 +135,4 @@ public sealed class DigestTests
     {
         Assert.Equal(name, Digest.HashAlgorithmNameOf(algorithm).Name);
     }
-
-    [Theory]
-    [InlineData("md5:d41d8cd98f00b204e9800998ecf8427e", true)]
-    [InlineData("sha384:abc", true)]
-    [InlineData("blake3:abc", true)]
-    [InlineData("sha256:abc", false)]
-    [InlineData("sha512:abc", false)]
-    [InlineData("sha256:" + Sha256Empty, false)]
-    [InlineData("nocolon", false)]
-    [InlineData("md5:", false)]
-    [InlineData(":abc", false)]
-    [InlineData("", false)]
-    [InlineData(null, false)]
-    public void IsUnsupportedAlgorithm_TellsUnknownAlgorithmsApart(string? text, bool expected)
-    {
-        Assert.Equal(expected, Digest.IsUnsupportedAlgorithm(text));
-    }
 }

@@ -22,15 +22,13 @@ internal static class ListingEndpoints
 
         var last = context.Request.Query["last"].ToString();
         var limit = Math.Min(n ?? DefaultPageSize, options.Value.MaxPageSize);
-        var page = limit == 0
-            ? await index.ListTagsAsync(repository, last, 0, context.RequestAborted) is null ? null : new NamePage([], false)
-            : await index.ListTagsAsync(repository, last, limit, context.RequestAborted);
+        var page = await index.ListTagsAsync(repository, last, limit, context.RequestAborted);
         if (page is null)
         {
             return Http.Error(OciErrorCode.NameUnknown, $"repository {repository} is not known to the registry", new { name = repository.Value });
         }
 
-        if (page.HasMore)
+        if (page.HasMore && page.Names.Count > 0)
         {
             AddNextLink(context, $"/v2/{repository}/tags/list", limit, page.Names[^1]);
         }
@@ -51,8 +49,8 @@ internal static class ListingEndpoints
 
         var last = context.Request.Query["last"].ToString();
         var limit = Math.Min(n ?? DefaultPageSize, options.Value.MaxPageSize);
-        var page = limit == 0 ? new NamePage([], false) : await index.ListAsync(last, limit, context.RequestAborted);
-        if (page.HasMore)
+        var page = await index.ListAsync(last, limit, context.RequestAborted);
+        if (page.HasMore && page.Names.Count > 0) // n=0 asks for an empty page and gets no Link
         {
             AddNextLink(context, "/v2/_catalog", limit, page.Names[^1]);
         }
