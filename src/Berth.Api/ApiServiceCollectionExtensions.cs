@@ -1,17 +1,18 @@
+using Berth.Api.Access;
 using Berth.Api.Distribution;
 using Berth.Api.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Berth.Api;
 
 public static class ApiServiceCollectionExtensions
 {
-    /// <summary>Registers the HTTP layer. Without another <see cref="IRegistryAuthorizer"/>, the registry is open.</summary>
-    public static IServiceCollection AddBerthApi(this IServiceCollection services)
+    /// <summary>Registers the HTTP layer with access control (see <see cref="AccessServiceCollectionExtensions.AddBerthAccess"/>).</summary>
+    public static IServiceCollection AddBerthApi(this IServiceCollection services, IConfiguration configuration)
     {
-        services.TryAddSingleton<IRegistryAuthorizer, OpenAccessAuthorizer>();
+        services.AddBerthAccess(configuration);
         return services;
     }
 
@@ -20,6 +21,7 @@ public static class ApiServiceCollectionExtensions
     {
         app.UseMiddleware<RequestLoggingMiddleware>();
         app.UseRouting();
+        app.MapTokenEndpoints();
         app.MapDistributionApi();
         return app;
     }

@@ -29,7 +29,7 @@ public static partial class BerthServer
         var services = builder.Services;
         services.AddOptions<ServeSettings>().Bind(builder.Configuration.GetSection(RegistryOptions.Section));
         services.AddBerthCore(builder.Configuration);
-        services.AddBerthApi();
+        services.AddBerthApi(builder.Configuration);
         services.AddFileSystemBlobStore(_ => { });
         services.AddOptions<FileSystemStorageOptions>().Configure<IOptions<ServeSettings>>((o, s) => o.RootPath = s.Value.Data);
         services.AddSqliteMetadata(_ => { });

@@ -35,7 +35,7 @@ public static class DistributionApi
     private static async Task<IResult> CatalogAsync(HttpContext context, IRegistryAuthorizer authorizer, IRepositoryIndex index, IOptions<RegistryOptions> options)
     {
         var denied = await AuthorizeAsync(context, authorizer, [RegistryAccess.Catalog]);
-        return denied ?? await ListingEndpoints.CatalogAsync(context, index, options);
+        return denied ?? await ListingEndpoints.CatalogAsync(context, index, options, authorizer);
     }
 
     private static async Task<IResult> DispatchAsync(HttpContext context, string? path)
@@ -114,14 +114,21 @@ public static class DistributionApi
                     return MethodNotAllowed(context, "POST");
                 }
 
-                var needed = new List<RegistryAccess> { new(repository, RegistryActions.Push | RegistryActions.Pull) };
-                if (context.Request.Query.TryGetValue("from", out var from) && RepositoryName.TryParse(from.ToString(), out var source) && context.Request.Query.ContainsKey("mount"))
+                var denied = await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Push | RegistryActions.Pull)]);
+                if (denied is not null)
                 {
-                    needed.Add(new RegistryAccess(source, RegistryActions.Pull));
+                    return denied;
                 }
 
-                return await AuthorizeAsync(context, authorizer, needed)
-                    ?? await UploadEndpoints.StartAsync(context, repository, services.GetRequiredService<UploadService>());
+                // A mount needs pull on the source too; without it the request becomes a plain upload, not a refusal.
+                RepositoryName? mountFrom = null;
+                if (context.Request.Query.ContainsKey("mount") && RepositoryName.TryParse(context.Request.Query["from"].ToString(), out var source)
+                    && (await authorizer.GetAllowedActionsAsync(context, source) & RegistryActions.Pull) != 0)
+                {
+                    mountFrom = source;
+                }
+
+                return await UploadEndpoints.StartAsync(context, repository, services.GetRequiredService<UploadService>(), mountFrom);
             }
 
             case RouteKind.Upload:
@@ -182,12 +189,18 @@ public static class DistributionApi
     /// <summary>Null when allowed; otherwise the error to return.</summary>
     private static async ValueTask<IResult?> AuthorizeAsync(HttpContext context, IRegistryAuthorizer authorizer, IReadOnlyList<RegistryAccess> needed)
     {
-        var outcome = await authorizer.AuthorizeAsync(context, needed);
-        return outcome switch
+        var result = await authorizer.AuthorizeAsync(context, needed);
+        switch (result.Outcome)
         {
-            AuthorizationOutcome.Allowed => null,
-            AuthorizationOutcome.Unauthenticated => Http.Error(OciErrorCode.Unauthorized, "authentication required"),
-            _ => Http.Error(OciErrorCode.Denied, "requested access to the resource is denied"),
-        };
+            case AuthorizationOutcome.Allowed:
+                return null;
+            case AuthorizationOutcome.Unauthenticated:
+                return Http.Error(OciErrorCode.Unauthorized, result.Message ?? "authentication required");
+            case AuthorizationOutcome.Throttled:
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((result.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return Http.Error(OciErrorCode.TooManyRequests, result.Message ?? "too many requests");
+            default:
+                return Http.Error(OciErrorCode.Denied, result.Message ?? "requested access to the resource is denied");
+        }
     }
 }

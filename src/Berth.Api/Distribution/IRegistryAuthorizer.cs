@@ -1,4 +1,5 @@
 using Berth.Core.Registry;
+using Berth.Oci;
 using Microsoft.AspNetCore.Http;
 
 namespace Berth.Api.Distribution;
@@ -7,10 +8,21 @@ namespace Berth.Api.Distribution;
 public enum AuthorizationOutcome
 {
     Allowed,
-    /// <summary>No or invalid credentials: the client should authenticate (401 with a challenge).</summary>
+
+    /// <summary>No, invalid or insufficient credentials: the client should (re)authenticate (401 with a challenge).</summary>
     Unauthenticated,
-    /// <summary>Authenticated but not permitted (403 DENIED).</summary>
+
+    /// <summary>Authenticated but not permitted, or refused by an IP allow list (403 DENIED).</summary>
     Denied,
+
+    /// <summary>Too many failed sign-ins from this user name or address (429 TOOMANYREQUESTS with Retry-After).</summary>
+    Throttled,
+}
+
+/// <summary>An authorization decision, with the message the client sees when it is a refusal.</summary>
+public readonly record struct AuthorizationResult(AuthorizationOutcome Outcome, string? Message = null, TimeSpan? RetryAfter = null)
+{
+    public static AuthorizationResult Allowed => new(AuthorizationOutcome.Allowed);
 }
 
 /// <summary>
@@ -19,12 +31,12 @@ public enum AuthorizationOutcome
 public interface IRegistryAuthorizer
 {
     /// <summary>Checks every access in <paramref name="needed"/>; all must be allowed. May add challenge headers to the response.</summary>
-    ValueTask<AuthorizationOutcome> AuthorizeAsync(HttpContext context, IReadOnlyList<RegistryAccess> needed);
-}
+    ValueTask<AuthorizationResult> AuthorizeAsync(HttpContext context, IReadOnlyList<RegistryAccess> needed);
 
-/// <summary>Allows everything: the registry without authentication (announced in the start-up log).</summary>
-public sealed class OpenAccessAuthorizer : IRegistryAuthorizer
-{
-    public ValueTask<AuthorizationOutcome> AuthorizeAsync(HttpContext context, IReadOnlyList<RegistryAccess> needed) =>
-        ValueTask.FromResult(AuthorizationOutcome.Allowed);
+    /// <summary>
+    /// After <see cref="AuthorizeAsync"/> allowed the request: the actions the same caller holds on another
+    /// repository, quietly (no challenge). The catalog filters its names with it, and a cross-repository mount
+    /// checks pull on the source with it (falling back to a plain upload when it is missing).
+    /// </summary>
+    ValueTask<RegistryActions> GetAllowedActionsAsync(HttpContext context, RepositoryName repository);
 }

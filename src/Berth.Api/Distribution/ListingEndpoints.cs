@@ -40,7 +40,12 @@ internal static class ListingEndpoints
         });
     }
 
-    public static async Task<IResult> CatalogAsync(HttpContext context, IRepositoryIndex index, IOptions<RegistryOptions> options)
+    /// <summary>
+    /// The catalog, filtered to the repositories the caller may pull. Filtering reads further pages until the page is
+    /// full, but never more than <see cref="MaxCatalogScan"/> names per request: a caller who may see few of many
+    /// repositories gets a short page with a <c>Link</c> to continue, as the specification allows.
+    /// </summary>
+    public static async Task<IResult> CatalogAsync(HttpContext context, IRepositoryIndex index, IOptions<RegistryOptions> options, IRegistryAuthorizer authorizer)
     {
         if (!Http.TryGetPageSize(context.Request, out var n))
         {
@@ -49,14 +54,57 @@ internal static class ListingEndpoints
 
         var last = context.Request.Query["last"].ToString();
         var limit = Math.Min(n ?? DefaultPageSize, options.Value.MaxPageSize);
-        var page = await index.ListAsync(last, limit, context.RequestAborted);
-        if (page.HasMore && page.Names.Count > 0) // n=0 asks for an empty page and gets no Link
+        var names = new List<string>(Math.Min(limit, 1000));
+        var visible = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var scanned = 0;
+        var cursor = last;
+        var more = false;
+        while (names.Count < limit)
         {
-            AddNextLink(context, "/v2/_catalog", limit, page.Names[^1]);
+            var page = await index.ListAsync(cursor, limit - names.Count, context.RequestAborted);
+            foreach (var name in page.Names)
+            {
+                if (!RepositoryName.TryParse(name, out var repository))
+                {
+                    continue;
+                }
+
+                if (!visible.TryGetValue(repository.Project, out var allowed))
+                {
+                    allowed = (await authorizer.GetAllowedActionsAsync(context, repository) & Core.Registry.RegistryActions.Pull) != 0;
+                    visible[repository.Project] = allowed;
+                }
+
+                if (allowed)
+                {
+                    names.Add(name);
+                }
+            }
+
+            scanned += page.Names.Count;
+            more = page.HasMore;
+            if (page.Names.Count > 0)
+            {
+                cursor = page.Names[^1];
+            }
+
+            if (!page.HasMore || page.Names.Count == 0 || scanned >= MaxCatalogScan)
+            {
+                break;
+            }
         }
 
-        return Json(context, writer => WriteNames(writer, "repositories", page.Names));
+        if (more && limit > 0) // n=0 asks for an empty page and gets no Link
+        {
+            AddNextLink(context, "/v2/_catalog", limit, names.Count == limit ? names[^1] : cursor);
+        }
+
+        return Json(context, writer => WriteNames(writer, "repositories", names));
     }
+
+    /// <summary>Most repository names one catalog request reads while filtering.</summary>
+    private const int MaxCatalogScan = 10_000;
+
 
     public static async Task<IResult> ReferrersAsync(HttpContext context, RepositoryName repository, Digest subject, IManifestIndex index)
     {

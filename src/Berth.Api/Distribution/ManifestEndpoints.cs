@@ -27,6 +27,7 @@ internal static class ManifestEndpoints
             return Results.Empty;
         }
 
+        await RegistryAudit.RecordAsync(context, Core.Access.AuditActions.Pull, repository, new { reference = reference.ToString(), digest = manifest.Digest.ToString() });
         return Results.Bytes(manifest.Body, manifest.MediaType);
     }
 
@@ -62,13 +63,20 @@ internal static class ManifestEndpoints
         }
 
         response.ContentLength = 0;
+        await RegistryAudit.RecordAsync(context, Core.Access.AuditActions.Push, repository, new { reference = reference.ToString(), digest = stored.Digest.ToString() });
         return Results.StatusCode(StatusCodes.Status201Created);
     }
 
     public static async Task<IResult> DeleteAsync(HttpContext context, RepositoryName repository, Reference reference, ManifestService manifests)
     {
         var result = await manifests.DeleteAsync(repository, reference, context.RequestAborted);
-        return result.IsSuccess ? Results.Accepted() : Http.Error(result.Error!);
+        if (!result.IsSuccess)
+        {
+            return Http.Error(result.Error!);
+        }
+
+        await RegistryAudit.RecordAsync(context, Core.Access.AuditActions.Delete, repository, new { reference = reference.ToString() });
+        return Results.Accepted();
     }
 
     private static async Task<ReadOnlyMemory<byte>?> ReadLimitedAsync(Stream body, int limit, CancellationToken cancellationToken)

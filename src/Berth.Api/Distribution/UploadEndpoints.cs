@@ -7,7 +7,12 @@ namespace Berth.Api.Distribution;
 /// <summary>POST /blobs/uploads/ (start, monolithic, mount), PATCH/PUT/GET/DELETE /blobs/uploads/&lt;id&gt;.</summary>
 internal static class UploadEndpoints
 {
-    public static async Task<IResult> StartAsync(HttpContext context, RepositoryName repository, UploadService uploads)
+    /// <param name="mountFrom">
+    /// The source of a cross-repository mount the caller may pull from; null when the request asks for no mount,
+    /// names no source, or the caller may not read the source: then a mount request starts a plain upload (202),
+    /// as the specification allows, and never reveals whether the blob exists elsewhere.
+    /// </param>
+    public static async Task<IResult> StartAsync(HttpContext context, RepositoryName repository, UploadService uploads, RepositoryName? mountFrom)
     {
         var query = context.Request.Query;
         var ct = context.RequestAborted;
@@ -19,18 +24,17 @@ internal static class UploadEndpoints
                 return Http.Error(OciErrorCode.DigestInvalid, $"mount digest '{mountText}' is not a valid sha256 or sha512 digest");
             }
 
-            RepositoryName? from = null;
-            if (query.TryGetValue("from", out var fromText) && fromText.ToString().Length > 0)
+            if (query.TryGetValue("from", out var fromText) && fromText.ToString().Length > 0 && !RepositoryName.TryParse(fromText.ToString(), out _))
             {
-                if (!RepositoryName.TryParse(fromText.ToString(), out var source))
-                {
-                    return Http.Error(OciErrorCode.NameInvalid, $"'from' repository '{fromText}' is not a valid repository name");
-                }
-
-                from = source;
+                return Http.Error(OciErrorCode.NameInvalid, $"'from' repository '{fromText}' is not a valid repository name");
             }
 
-            var outcome = await uploads.MountAsync(repository, mount, from, ct);
+            if (mountFrom is null)
+            {
+                return Accepted(context, repository, await uploads.StartAsync(repository, ct));
+            }
+
+            var outcome = await uploads.MountAsync(repository, mount, mountFrom, ct);
             if (outcome.Mounted is { } mounted)
             {
                 return Created(context, repository, mounted.Digest);

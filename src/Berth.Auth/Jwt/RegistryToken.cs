@@ -20,7 +20,8 @@ public sealed record RegistryTokenClaims(
     DateTimeOffset NotBefore,
     DateTimeOffset ExpiresAt,
     string Id,
-    IReadOnlyList<RegistryAccess> Access);
+    IReadOnlyList<RegistryAccess> Access,
+    long? AccessTokenId = null);
 
 /// <summary>Outcome of <see cref="RegistryTokenService.Validate"/>. Only <see cref="Valid"/> carries claims.</summary>
 public enum RegistryTokenStatus

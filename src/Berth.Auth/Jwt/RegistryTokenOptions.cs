@@ -17,6 +17,9 @@ public sealed class RegistryTokenOptions
     /// <summary>How long a token is valid. Docker clients expect at least 60 seconds.</summary>
     public TimeSpan Lifetime { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How long a refresh token (OAuth2 <c>access_type=offline</c>) lasts; default 30 days. The account is checked again at every refresh.</summary>
+    public TimeSpan RefreshLifetime { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>Tolerance for clocks of different nodes when checking <c>exp</c> and <c>nbf</c>.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -52,12 +52,30 @@ public sealed class RegistryTokenService
     /// merged per resource first. An empty grant is a valid token with <c>access: []</c>. Times are whole seconds;
     /// <c>nbf</c> = <c>iat</c> = now, <c>exp</c> = now + <see cref="RegistryTokenOptions.Lifetime"/>.
     /// </summary>
-    public IssuedRegistryToken Issue(string subject, IEnumerable<RegistryAccess> access)
+    /// <param name="accessTokenId">
+    /// When the caller signed in with an access token, its id (claim <c>berth_tid</c>), so that a later request
+    /// can apply the token's own limits (the catalog is filtered by them).
+    /// </param>
+    public IssuedRegistryToken Issue(string subject, IEnumerable<RegistryAccess> access, long? accessTokenId = null) =>
+        IssueCore(subject, access, _options.Service, _options.Lifetime, accessTokenId);
+
+    /// <summary>
+    /// Signs an OAuth2 refresh token for <paramref name="subject"/> (the <c>refresh_token</c> of <c>POST /token</c>
+    /// with <c>access_type=offline</c>): no access, audience <see cref="RefreshAudience"/>, so it is never accepted as
+    /// a registry token, lifetime <see cref="RegistryTokenOptions.RefreshLifetime"/>.
+    /// </summary>
+    public IssuedRegistryToken IssueRefreshToken(string subject, long? accessTokenId = null) =>
+        IssueCore(subject, [], RefreshAudience, _options.RefreshLifetime, accessTokenId);
+
+    /// <summary>The audience of refresh tokens: the service name with <c>/refresh</c> appended.</summary>
+    public string RefreshAudience => _options.Service + "/refresh";
+
+    private IssuedRegistryToken IssueCore(string subject, IEnumerable<RegistryAccess> access, string audience, TimeSpan lifetime, long? accessTokenId)
     {
         ArgumentNullException.ThrowIfNull(subject);
         var granted = AccessLists.Merge(access);
         var now = DateTimeOffset.FromUnixTimeSeconds(_clock.GetUtcNow().ToUnixTimeSeconds());
-        var expires = now + TimeSpan.FromSeconds(Math.Ceiling(_options.Lifetime.TotalSeconds));
+        var expires = now + TimeSpan.FromSeconds(Math.Ceiling(lifetime.TotalSeconds));
         var jti = new byte[16];
         _random.GetBytes(jti);
 
@@ -72,11 +90,16 @@ public sealed class RegistryTokenService
         {
             w.WriteString("iss", _options.Issuer);
             w.WriteString("sub", subject);
-            w.WriteString("aud", _options.Service);
+            w.WriteString("aud", audience);
             w.WriteNumber("exp", expires.ToUnixTimeSeconds());
             w.WriteNumber("nbf", now.ToUnixTimeSeconds());
             w.WriteNumber("iat", now.ToUnixTimeSeconds());
             w.WriteString("jti", Base64Url.EncodeToString(jti));
+            if (accessTokenId is { } tid)
+            {
+                w.WriteNumber(AccessTokenIdClaim, tid);
+            }
+
             w.WriteStartArray("access");
             foreach (var entry in granted)
             {
@@ -116,7 +139,15 @@ public sealed class RegistryTokenService
     /// (a string or an array containing the service), <c>exp</c> and <c>nbf</c> with
     /// <see cref="RegistryTokenOptions.ClockSkew"/>. Never throws for bad input.
     /// </summary>
-    public RegistryTokenValidation Validate(string? token)
+    public RegistryTokenValidation Validate(string? token) => ValidateCore(token, _options.Service);
+
+    /// <summary>Checks a refresh token as <see cref="Validate"/> does a registry token, but for <see cref="RefreshAudience"/>.</summary>
+    public RegistryTokenValidation ValidateRefreshToken(string? token) => ValidateCore(token, RefreshAudience);
+
+    /// <summary>The claim naming the access token a registry token was issued for.</summary>
+    public const string AccessTokenIdClaim = "berth_tid";
+
+    private RegistryTokenValidation ValidateCore(string? token, string audience)
     {
         if (string.IsNullOrEmpty(token) || token.Length > MaxTokenLength)
         {
@@ -169,11 +200,11 @@ public sealed class RegistryTokenService
 
         using (payload)
         {
-            return Check(payload.RootElement);
+            return Check(payload.RootElement, audience);
         }
     }
 
-    private RegistryTokenValidation Check(JsonElement claims)
+    private RegistryTokenValidation Check(JsonElement claims, string audience)
     {
         if (!TryGetString(claims, "iss", out var issuer) || !TryGetTime(claims, "exp", out var expires)
             || !TryGetAudience(claims, out var audiences))
@@ -199,7 +230,7 @@ public sealed class RegistryTokenService
             return new(RegistryTokenStatus.WrongIssuer);
         }
 
-        if (!audiences.Contains(_options.Service, StringComparer.Ordinal))
+        if (!audiences.Contains(audience, StringComparer.Ordinal))
         {
             return new(RegistryTokenStatus.WrongAudience);
         }
@@ -217,8 +248,9 @@ public sealed class RegistryTokenService
 
         TryGetString(claims, "sub", out var subject);
         TryGetString(claims, "jti", out var id);
+        long? accessTokenId = claims.TryGetProperty(AccessTokenIdClaim, out var tid) && tid.ValueKind == JsonValueKind.Number && tid.TryGetInt64(out var value) ? value : null;
         return new(RegistryTokenStatus.Valid, new RegistryTokenClaims(
-            issuer, subject ?? string.Empty, _options.Service, issuedAt, notBefore, expires, id ?? string.Empty, ReadAccess(claims)));
+            issuer, subject ?? string.Empty, audience, issuedAt, notBefore, expires, id ?? string.Empty, ReadAccess(claims), accessTokenId));
     }
 
     /// <summary>Reads the access claim; entries of unknown type or with invalid names are skipped.</summary>

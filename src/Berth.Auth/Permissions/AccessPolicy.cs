@@ -13,7 +13,7 @@ namespace Berth.Auth.Permissions;
 /// <item>a token has its owner's permissions, cut to its scope and project restriction, registry actions only;</item>
 /// <item>public projects allow pull to everyone, anonymous included; every principal keeps at least that.</item>
 /// </list>
-/// The catalog (listing every repository name) is for server administrators only.
+/// The catalog is open to every principal, filtered to the repositories each may pull.
 /// Whether the project exists is the caller's question: for an unknown project, grant nothing (and answer as for
 /// a private one, so names of private projects do not leak).
 /// </summary>
@@ -58,19 +58,15 @@ public static class AccessPolicy
     public static bool IsServerAdministrator(Principal principal) => principal is UserPrincipal { IsAdministrator: true };
 
     /// <summary>
-    /// The part of <paramref name="requested"/> allowed on the catalog: pull for server administrators, and for
-    /// their tokens when the scope has pull and no project restriction.
+    /// The part of <paramref name="requested"/> allowed on the catalog: pull, for every principal. What the catalog
+    /// then lists is filtered per repository by <see cref="GetAllowedActions"/> (pull), so each caller sees only the
+    /// repositories it may pull: everything for administrators, public and member projects for users, one project
+    /// for a robot, the token's projects for a restricted token, public projects for anonymous callers.
     /// </summary>
     public static RegistryActions GetCatalogActions(Principal principal, RegistryActions requested)
     {
         ArgumentNullException.ThrowIfNull(principal);
-        var held = principal switch
-        {
-            UserPrincipal { IsAdministrator: true } => RegistryActions.Pull,
-            TokenPrincipal { Projects: null } token => GetCatalogActions(token.Owner, RegistryActions.Pull) & token.Scope,
-            _ => RegistryActions.None,
-        };
-        return requested & held;
+        return requested & RegistryActions.Pull;
     }
 
     /// <summary>

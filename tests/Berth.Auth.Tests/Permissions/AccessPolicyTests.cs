@@ -177,16 +177,16 @@ public sealed class AccessPolicyTests
     }
 
     [Fact]
-    public void GetCatalogActions_Principals_AdministratorsOnly()
+    public void GetCatalogActions_EveryPrincipal_PullOnly()
     {
         var admin = new UserPrincipal("root", isAdministrator: true);
 
         Assert.Equal(Pull, AccessPolicy.GetCatalogActions(admin, Pull));
         Assert.Equal(Pull, AccessPolicy.GetCatalogActions(new TokenPrincipal(admin, Pull), All));
-        Assert.Equal(RegistryActions.None, AccessPolicy.GetCatalogActions(new TokenPrincipal(admin, Pull, ["shop"]), Pull));
-        Assert.Equal(RegistryActions.None, AccessPolicy.GetCatalogActions(Member(ProjectRole.Owner), Pull));
-        Assert.Equal(RegistryActions.None, AccessPolicy.GetCatalogActions(Principal.Anonymous, Pull));
-        Assert.Equal(RegistryActions.None, AccessPolicy.GetCatalogActions(new RobotPrincipal("shop+ci", "shop", All), Pull));
+        Assert.Equal(Pull, AccessPolicy.GetCatalogActions(new TokenPrincipal(admin, Pull, ["shop"]), Pull));
+        Assert.Equal(Pull, AccessPolicy.GetCatalogActions(Member(ProjectRole.Owner), Pull | Push));
+        Assert.Equal(Pull, AccessPolicy.GetCatalogActions(Principal.Anonymous, Pull));
+        Assert.Equal(RegistryActions.None, AccessPolicy.GetCatalogActions(new RobotPrincipal("shop+ci", "shop", All), Push));
     }
 
     [Fact]
@@ -207,7 +207,7 @@ public sealed class AccessPolicyTests
             RegistryAccess.Catalog,
         ], projects.GetValueOrDefault);
 
-        Assert.Equal([new(RepositoryName.Parse("shop/api"), Pull | Push), new(RepositoryName.Parse("tools/lint"), Pull)], granted);
+        Assert.Equal([new(RepositoryName.Parse("shop/api"), Pull | Push), RegistryAccess.Catalog, new(RepositoryName.Parse("tools/lint"), Pull)], granted);
     }
 
     [Fact]

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Berth.Core.Access;
+using Berth.Oci;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Berth.Api.Access;
+
+/// <summary>
+/// Appends audit entries without holding up the request that caused them: entries go into a bounded queue that a
+/// background writer drains into <see cref="IAuditLog"/>, several at a time so the metadata store can commit them
+/// together. Stopping the server writes what is queued. When the queue is full (the store is far behind), the
+/// request waits for room rather than the entry being dropped.
+/// </summary>
+public sealed partial class AuditRecorder : BackgroundService
+{
+    private const int Capacity = 10_000;
+    private const int Batch = 64;
+
+    private readonly IAuditLog _log;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<AuditRecorder> _logger;
+    private readonly Channel<AuditEntry> _queue = Channel.CreateBounded<AuditEntry>(new BoundedChannelOptions(Capacity)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private int _pending;
+
+    public AuditRecorder(IAuditLog log, TimeProvider clock, ILogger<AuditRecorder> logger)
+    {
+        _log = log;
+        _clock = clock;
+        _logger = logger;
+    }
+
+    /// <summary>Queues an entry for <paramref name="caller"/>; <paramref name="detail"/> is serialized as JSON (null: none).</summary>
+    public ValueTask RecordAsync(Caller caller, string action, ProjectName? project = null, RepositoryName? repository = null, object? detail = null)
+    {
+        var entry = new AuditEntry
+        {
+            At = _clock.GetUtcNow(),
+            ActorKind = caller.Kind,
+            ActorName = caller.Name,
+            Action = action,
+            Project = project ?? (repository is { } r ? ProjectName.Of(r) : null),
+            Repository = repository,
+            Detail = detail is null ? null : JsonSerializer.Serialize(detail, detail.GetType(), AuditJson.Options),
+            ClientAddress = caller.Address,
+        };
+        Interlocked.Increment(ref _pending);
+        if (_queue.Writer.TryWrite(entry))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return _queue.Writer.WriteAsync(entry);
+    }
+
+    /// <summary>Waits until everything queued so far is written (tests, shutdown).</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        while (Volatile.Read(ref _pending) > 0)
+        {
+            await Task.Delay(5, cancellationToken);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reader = _queue.Reader;
+        var batch = new List<AuditEntry>(Batch);
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken))
+            {
+                await DrainAsync(reader, batch);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await DrainAsync(reader, batch); // whatever arrived before the stop
+    }
+
+    private async Task DrainAsync(ChannelReader<AuditEntry> reader, List<AuditEntry> batch)
+    {
+        while (true)
+        {
+            batch.Clear();
+            while (batch.Count < Batch && reader.TryRead(out var entry))
+            {
+                batch.Add(entry);
+            }
+
+            if (batch.Count == 0)
+            {
+                return;
+            }
+
+            var writes = batch.Select(async entry =>
+            {
+                try
+                {
+                    await _log.AppendAsync(entry, CancellationToken.None);
+                }
+                catch (Exception ex)
+                {
+                    LogWriteFailed(_logger, ex, entry.Action, entry.ActorName);
+                }
+            }).ToArray();
+            await Task.WhenAll(writes);
+            Interlocked.Add(ref _pending, -batch.Count);
+        }
+    }
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Error, Message = "Could not write the audit entry {Action} by {Actor}")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, string action, string actor);
+}
+
+internal static class AuditJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+}

@@ -1,0 +1,35 @@
+using System.Net;
+using Berth.Auth.Permissions;
+using Berth.Core.Access;
+using Microsoft.AspNetCore.Http;
+
+namespace Berth.Api.Access;
+
+/// <summary>
+/// Who made a request, as authentication established it: the principal the access rules apply to, how it is named
+/// in the audit log, the client address (after trusted proxies), and the access token used, if any.
+/// <see cref="Principal"/> is null for a /v2 request carrying a registry token: the token's grant decides there,
+/// and the account is loaded only when needed (the catalog).
+/// </summary>
+public sealed record Caller(Principal? Principal, AuditActorKind Kind, string Name, IPAddress? Address, long? AccessTokenId = null)
+{
+    public static Caller Anonymous(IPAddress? address) => new(Principal.Anonymous, AuditActorKind.Anonymous, string.Empty, address);
+
+    public bool IsAnonymous => Kind == AuditActorKind.Anonymous;
+
+    /// <summary>True when the request was authenticated by an access token (tokens never administer).</summary>
+    public bool ByAccessToken => AccessTokenId is not null;
+
+    /// <summary>The user name for a user (with or without a token), null otherwise.</summary>
+    public string? UserName => Kind == AuditActorKind.User ? Name : null;
+}
+
+public static class CallerHttpContextExtensions
+{
+    private static readonly object Key = new();
+
+    /// <summary>The caller authentication established for this request; null before that.</summary>
+    public static Caller? GetCaller(this HttpContext context) => context.Items.TryGetValue(Key, out var value) ? value as Caller : null;
+
+    public static void SetCaller(this HttpContext context, Caller caller) => context.Items[Key] = caller;
+}

@@ -1,0 +1,283 @@
+using System.Net;
+using System.Text;
+using Berth.Api.Distribution;
+using Berth.Auth.Jwt;
+using Berth.Auth.Network;
+using Berth.Auth.Permissions;
+using Berth.Auth.Scopes;
+using Berth.Core.Access;
+using Berth.Core.Registry;
+using Berth.Oci;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Api.Access;
+
+/// <summary>
+/// Authorizes every /v2 request. Credentials: a registry token from <c>/token</c> (<c>Authorization: Bearer</c>,
+/// what docker, podman, skopeo and containerd use after the challenge), Basic auth with a password or an access
+/// token (curl, scripts), or none (anonymous: pull from public projects). Then, in this order: the server-wide IP
+/// allow list, the allow list of every project the request touches, and the access rules (the token's grant, or
+/// <see cref="AccessPolicy"/> for the principal). A project that does not exist grants nothing, so a stranger gets
+/// the same answer for a private repository as for a missing one.
+/// </summary>
+public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
+{
+    private static readonly object ClaimsKey = new();
+    private static readonly object SubjectCallerKey = new();
+
+    private readonly Authenticator _authenticator;
+    private readonly RegistryTokenService _registryTokens;
+    private readonly ProjectDirectory _projects;
+    private readonly IpAllowRules _ipRules;
+    private readonly ClientAddressResolver _addresses;
+    private readonly ProjectProvisioner _provisioner;
+    private readonly RegistryTokenOptions _tokenOptions;
+    private readonly AccessSettings _settings;
+    private readonly ILogger<RegistryAuthorizer> _logger;
+
+    public RegistryAuthorizer(
+        Authenticator authenticator,
+        RegistryTokenService registryTokens,
+        ProjectDirectory projects,
+        IpAllowRules ipRules,
+        ClientAddressResolver addresses,
+        ProjectProvisioner provisioner,
+        IOptions<RegistryTokenOptions> tokenOptions,
+        IOptions<AccessSettings> settings,
+        ILogger<RegistryAuthorizer> logger)
+    {
+        _authenticator = authenticator;
+        _registryTokens = registryTokens;
+        _projects = projects;
+        _ipRules = ipRules;
+        _addresses = addresses;
+        _provisioner = provisioner;
+        _tokenOptions = tokenOptions.Value;
+        _settings = settings.Value;
+        _logger = logger;
+    }
+
+    public async ValueTask<AuthorizationResult> AuthorizeAsync(HttpContext context, IReadOnlyList<RegistryAccess> needed)
+    {
+        var cancellationToken = context.RequestAborted;
+        var address = _addresses.Resolve(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
+        if (!await _ipRules.AllowsServerAsync(address, cancellationToken))
+        {
+            return Denied(address);
+        }
+
+        var authorization = context.Request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return await AuthorizeBearerAsync(context, authorization["Bearer ".Length..].Trim(), address, needed);
+        }
+
+        Caller caller;
+        if (authorization.Length == 0)
+        {
+            caller = Caller.Anonymous(address);
+        }
+        else if (BasicCredentials.TryParse(authorization, out var user, out var secret))
+        {
+            var result = await _authenticator.AuthenticateAsync(user, secret, address, cancellationToken);
+            if (result.Status == AuthenticationStatus.Throttled)
+            {
+                return new AuthorizationResult(AuthorizationOutcome.Throttled, "too many failed sign-ins; try again later", result.RetryAfter);
+            }
+
+            if (result.Caller is null)
+            {
+                Challenge(context, needed, "invalid_token");
+                return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "incorrect user name or password");
+            }
+
+            caller = result.Caller;
+        }
+        else
+        {
+            Challenge(context, needed, "invalid_request");
+            return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "unsupported Authorization header: use Basic or Bearer");
+        }
+
+        context.SetCaller(caller);
+        foreach (var access in needed)
+        {
+            if (access.Repository is not { } repository)
+            {
+                if (AccessPolicy.GetCatalogActions(caller.Principal!, access.Actions) != access.Actions)
+                {
+                    return Refuse(context, caller, needed, access);
+                }
+
+                continue;
+            }
+
+            var project = await _projects.GetAsync(repository.Project, cancellationToken);
+            if (project is null && (access.Actions & RegistryActions.Push) != 0 && AccessPolicy.IsServerAdministrator(caller.Principal!))
+            {
+                if (!_settings.AutoCreateProjects)
+                {
+                    return new AuthorizationResult(AuthorizationOutcome.Denied,
+                        $"project '{repository.Project}' does not exist: create it first (berth project create {repository.Project}), or start the server with --auto-create-projects");
+                }
+
+                project = await _provisioner.CreateForPushAsync(repository.Project, caller, cancellationToken);
+            }
+
+            if (project is null)
+            {
+                return Refuse(context, caller, needed, access);
+            }
+
+            if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, cancellationToken))
+            {
+                return Denied(address);
+            }
+
+            if (AccessPolicy.GetAllowedActions(caller.Principal!, ToInfo(project), access.Actions) != access.Actions)
+            {
+                return Refuse(context, caller, needed, access);
+            }
+        }
+
+        return AuthorizationResult.Allowed;
+    }
+
+    public async ValueTask<RegistryActions> GetAllowedActionsAsync(HttpContext context, RepositoryName repository)
+    {
+        var cancellationToken = context.RequestAborted;
+        var caller = context.GetCaller();
+        if (caller is null)
+        {
+            return RegistryActions.None;
+        }
+
+        var project = await _projects.GetAsync(repository.Project, cancellationToken);
+        if (project is not null && !await _ipRules.AllowsProjectAsync(project.Name.Value, caller.Address, cancellationToken))
+        {
+            return RegistryActions.None;
+        }
+
+        var principal = caller.Principal;
+        var limit = RegistryActions.Pull | RegistryActions.Push | RegistryActions.Delete;
+        if (context.Items[ClaimsKey] is RegistryTokenClaims claims)
+        {
+            var granted = AccessLists.ActionsOn(claims.Access, repository);
+            if (granted != RegistryActions.None || !claims.Access.Contains(RegistryAccess.Catalog))
+            {
+                return granted;
+            }
+
+            // A catalog token names no repositories: what its subject may pull decides what it lists.
+            if (!context.Items.TryGetValue(SubjectCallerKey, out var cached))
+            {
+                cached = await _authenticator.FromSubjectAsync(claims.Subject, claims.AccessTokenId, caller.Address, cancellationToken);
+                context.Items[SubjectCallerKey] = cached;
+            }
+
+            principal = (cached as Caller)?.Principal;
+            limit = RegistryActions.Pull;
+        }
+
+        if (principal is null)
+        {
+            return RegistryActions.None;
+        }
+
+        // Administrators see every repository, also one whose project does not exist (data from before projects).
+        if (project is null)
+        {
+            return AccessPolicy.IsServerAdministrator(principal) ? limit : RegistryActions.None;
+        }
+
+        return AccessPolicy.GetAllowedActions(principal, ToInfo(project), limit);
+    }
+
+    private async ValueTask<AuthorizationResult> AuthorizeBearerAsync(HttpContext context, string token, IPAddress? address, IReadOnlyList<RegistryAccess> needed)
+    {
+        var validation = _registryTokens.Validate(token);
+        if (validation.Claims is not { } claims)
+        {
+            LogTokenRefused(_logger, validation.Status, address);
+            Challenge(context, needed, "invalid_token");
+            return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, validation.Status == RegistryTokenStatus.Expired
+                ? "the registry token has expired"
+                : "the registry token is not valid");
+        }
+
+        var kind = claims.Subject.Length == 0 ? AuditActorKind.Anonymous : claims.Subject.Contains('+', StringComparison.Ordinal) ? AuditActorKind.Robot : AuditActorKind.User;
+        context.SetCaller(new Caller(null, kind, claims.Subject, address, claims.AccessTokenId));
+        context.Items[ClaimsKey] = claims;
+        foreach (var access in needed)
+        {
+            if (access.Repository is { } repository && await _projects.GetAsync(repository.Project, context.RequestAborted) is { } project
+                && !await _ipRules.AllowsProjectAsync(project.Name.Value, address, context.RequestAborted))
+            {
+                return Denied(address);
+            }
+        }
+
+        if (AccessLists.Covers(claims.Access, needed))
+        {
+            return AuthorizationResult.Allowed;
+        }
+
+        Challenge(context, needed, "insufficient_scope");
+        var missing = needed.First(n => !AccessLists.Covers(claims.Access, [n]));
+        return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, DescribeRefusal(missing));
+    }
+
+    private AuthorizationResult Refuse(HttpContext context, Caller caller, IReadOnlyList<RegistryAccess> needed, RegistryAccess missing)
+    {
+        var message = DescribeRefusal(missing);
+        if (caller.IsAnonymous)
+        {
+            Challenge(context, needed, null);
+            return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "authentication required: " + message);
+        }
+
+        return new AuthorizationResult(AuthorizationOutcome.Denied, message);
+    }
+
+    /// <summary>The same words whether the project is missing or private, so refusals do not reveal which.</summary>
+    private static string DescribeRefusal(RegistryAccess missing)
+    {
+        if (missing.Repository is not { } repository)
+        {
+            return "requested access to the catalog is denied";
+        }
+
+        var actions = string.Join(",", DockerScope.ActionNames(missing.Actions));
+        return $"requested access to the resource is denied: {actions} on {repository} (project '{repository.Project}' does not exist or you may not {actions} in it)";
+    }
+
+    private static AuthorizationResult Denied(IPAddress? address) =>
+        new(AuthorizationOutcome.Denied, $"requested access to the resource is denied: requests from {address?.ToString() ?? "an unknown address"} are not allowed by the IP allow list");
+
+    private void Challenge(HttpContext context, IReadOnlyList<RegistryAccess> needed, string? error)
+    {
+        var header = new StringBuilder("Bearer realm=\"").Append(TokenRealm(context)).Append("\",service=\"").Append(_tokenOptions.Service).Append('"');
+        if (needed.Count > 0)
+        {
+            header.Append(",scope=\"").AppendJoin(' ', needed.Select(DockerScope.Format)).Append('"');
+        }
+
+        if (error is not null)
+        {
+            header.Append(",error=\"").Append(error).Append('"');
+        }
+
+        context.Response.Headers.WWWAuthenticate = header.ToString();
+    }
+
+    /// <summary>The token endpoint's absolute URL as clients must call it.</summary>
+    public string TokenRealm(HttpContext context) =>
+        (string.IsNullOrEmpty(_settings.PublicUrl) ? $"{context.Request.Scheme}://{context.Request.Host}" : _settings.PublicUrl.TrimEnd('/')) + TokenEndpoints.Path;
+
+    private static ProjectInfo ToInfo(Project project) => new(project.Name.Value, project.Visibility);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Debug, Message = "Registry token refused ({Status}) from {Address}")]
+    private static partial void LogTokenRefused(ILogger logger, RegistryTokenStatus status, IPAddress? address);
+}
