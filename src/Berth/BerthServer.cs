@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Berth.Api;
+using Berth.Auth.Jwt;
 using Berth.Core;
 using Berth.Metadata.Sqlite;
 using Berth.Storage.FileSystem;
@@ -34,6 +35,13 @@ public static partial class BerthServer
         services.AddOptions<FileSystemStorageOptions>().Configure<IOptions<ServeSettings>>((o, s) => o.RootPath = s.Value.Data);
         services.AddSqliteMetadata(_ => { });
         services.AddOptions<SqliteMetadataOptions>().Configure<IOptions<ServeSettings>>((o, s) => o.DatabasePath = Path.Combine(s.Value.Data, "berth.db"));
+        services.AddOptions<RegistryTokenOptions>().PostConfigure<IOptions<ServeSettings>>((o, s) =>
+        {
+            if (string.IsNullOrEmpty(o.KeyFolder))
+            {
+                o.KeyFolder = Path.Combine(s.Value.Data, "keys");
+            }
+        });
 
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
@@ -71,7 +79,6 @@ public static partial class BerthServer
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Berth");
             var serve = app.Services.GetRequiredService<IOptions<ServeSettings>>().Value;
             LogStarted(logger, serve.Listen, Path.GetFullPath(serve.Data));
-            LogOpen(logger);
         });
         return app;
     }
@@ -112,7 +119,4 @@ public static partial class BerthServer
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Berth registry listening on {Listen}; data folder {Data} (blobs on the file system, metadata in SQLite)")]
     private static partial void LogStarted(ILogger logger, string listen, string data);
-
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Authentication is not enabled in this version: anyone who can reach the listen address can push, pull and delete. Listen on a trusted interface only.")]
-    private static partial void LogOpen(ILogger logger);
 }

@@ -32,6 +32,8 @@ internal static class Cli
                     var app = BerthServer.Build(settings);
                     await app.RunAsync();
                     return 0;
+                case "admin":
+                    return await AdminCommands.RunAsync(rest, Console.In, Console.Out);
                 case "version" or "--version":
                     Console.Out.WriteLine(Version());
                     return 0;
@@ -56,6 +58,7 @@ internal static class Cli
 
         Usage:
           berth [serve] [OPTIONS]   run the registry (the default command)
+          berth admin COMMAND       repairs on the data folder: reset-password, clear-ip-allow (berth admin --help)
           berth version             print the version
           berth --help              this text, with every server option below
 

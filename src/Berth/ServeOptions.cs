@@ -14,17 +14,28 @@ internal static class ServeOptions
     public static readonly Option[] All =
     [
         new("--listen", "BERTH_LISTEN", "Berth:Listen", "URL[,URL...]",
-            "where to listen: http://HOST:PORT or https://HOST:PORT (https needs --tls-cert and --tls-key); default http://127.0.0.1:5000"),
+            "where to listen: http://HOST:PORT or https://HOST:PORT (https needs --tls-cert and --tls-key); default http://0.0.0.0:5000 (all IPv4 interfaces)"),
         new("--data", "BERTH_DATA", "Berth:Data", "DIR", "data folder for blobs (files) and metadata (SQLite); default ./data"),
         new("--tls-cert", "BERTH_TLS_CERT", "Berth:TlsCertificate", "FILE", "TLS certificate chain, PEM"),
         new("--tls-key", "BERTH_TLS_KEY", "Berth:TlsKey", "FILE", "TLS private key, PEM"),
         new("--max-manifest-size", "BERTH_MAX_MANIFEST_SIZE", "Berth:MaxManifestBytes", "BYTES", "largest manifest accepted; default 4M", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
         new("--max-blob-size", "BERTH_MAX_BLOB_SIZE", "Berth:MaxBlobBytes", "BYTES", "largest blob accepted (e.g. 10G); default unlimited", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
         new("--upload-expiry", "BERTH_UPLOAD_EXPIRY", "Berth:UploadExpiry", "DURATION", "remove uploads idle this long (e.g. 30m, 24h, 7d); default 24h", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        new("--auto-create-projects", "BERTH_AUTO_CREATE_PROJECTS", "Berth:AutoCreateProjects", "true|false",
+            "let server administrators create a project by pushing into it (private); default false: push into a missing project is refused", ParseBool),
+        new("--public-url", "BERTH_PUBLIC_URL", "Berth:PublicUrl", "URL",
+            "the URL clients use to reach Berth (e.g. https://registry.example.com), for the token realm; default: the scheme and host of each request"),
+        new("--trusted-proxies", "BERTH_TRUSTED_PROXIES", "Berth:TrustedProxies", "CIDR[,CIDR...]",
+            "reverse proxies whose X-Forwarded-For is believed (client addresses for IP allow lists, audit, throttling); default none"),
+        new("--token-key-dir", "BERTH_TOKEN_KEY_DIR", "Berth:Auth:RegistryTokens:KeyFolder", "DIR",
+            "folder of the registry-token signing keys (shared by all nodes); default DATA/keys"),
         new("--log-level", "BERTH_LOG_LEVEL", "Logging:LogLevel:Default", "LEVEL", "Trace, Debug, Information, Warning or Error; default Information"),
     ];
 
     public const string ConfigFlag = "--config";
+
+    /// <summary>Password of the first administrator <c>admin</c>, used when the data folder has no administrator.</summary>
+    public const string AdminPasswordEnvironment = "BERTH_ADMIN_PASSWORD";
 
     private static readonly HashSet<string> HostArguments = new(StringComparer.OrdinalIgnoreCase) { "--environment", "--contentRoot", "--applicationName" };
     public const string ConfigEnvironment = "BERTH_CONFIG";
@@ -84,6 +95,13 @@ internal static class ServeOptions
         }
 
         var result = new Dictionary<string, string?>(rawConfiguration, StringComparer.OrdinalIgnoreCase);
+
+        // The first administrator's password comes from the environment only: never a flag (visible in ps).
+        if (getEnvironment(AdminPasswordEnvironment) is { Length: > 0 } adminPassword)
+        {
+            result["Berth:AdminPassword"] = adminPassword;
+        }
+
         foreach (var option in All)
         {
             var raw = flags.GetValueOrDefault(option.Flag) ?? getEnvironment(option.Environment) ?? file.GetValueOrDefault(option.Flag[2..]);
@@ -182,6 +200,13 @@ internal static class ServeOptions
 
         throw new FormatException($"'{text}' is not a duration (use e.g. 90s, 30m, 24h, 7d)");
     }
+
+    internal static string ParseBool(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "true" or "yes" or "1" or "on" => "true",
+        "false" or "no" or "0" or "off" => "false",
+        _ => throw new FormatException($"'{value}' is not true or false"),
+    };
 }
 
 /// <summary>A command-line mistake; printed without a stack trace.</summary>

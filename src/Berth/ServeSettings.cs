@@ -4,7 +4,7 @@ namespace Berth;
 public sealed class ServeSettings
 {
     /// <summary>Listen URLs, comma-separated: <c>http://HOST:PORT</c> or <c>https://HOST:PORT</c>.</summary>
-    public string Listen { get; set; } = "http://127.0.0.1:5000";
+    public string Listen { get; set; } = "http://0.0.0.0:5000";
 
     /// <summary>The data folder: <c>berth.db</c> and <c>blobs/</c>, <c>uploads/</c> below it.</summary>
     public string Data { get; set; } = "data";

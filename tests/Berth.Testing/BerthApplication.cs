@@ -21,10 +21,59 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
     public BerthApplication(IDictionary<string, string?>? settings = null, string? dataPath = null)
     {
         DataPath = dataPath ?? Path.Combine(Path.GetTempPath(), "berth-test-" + Guid.NewGuid().ToString("N"));
-        _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
+        _settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             ["Berth:Data"] = DataPath,
+            ["Berth:AdminPassword"] = AdminPassword,
+            ["Berth:AutoCreateProjects"] = "true",
+            ["Berth:Auth:Passwords:Iterations"] = "1000", // PBKDF2 work kept small in tests; the default is 600,000
         };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+    }
+
+    /// <summary>User name of the administrator the server creates on first start.</summary>
+    public const string AdminUser = "admin";
+
+    /// <summary>Its password (setting <c>Berth:AdminPassword</c>, as <c>BERTH_ADMIN_PASSWORD</c> sets it).</summary>
+    public const string AdminPassword = "test-admin-password";
+
+    /// <summary>
+    /// Credentials <see cref="WebApplicationFactory{TEntryPoint}.CreateClient()"/> sends as Basic auth; by default the
+    /// administrator, so tests of the registry itself run with every permission (projects are auto-created on push).
+    /// Null: clients are anonymous.
+    /// </summary>
+    public (string User, string Secret)? DefaultCredentials { get; init; } = (AdminUser, AdminPassword);
+
+    /// <summary>A client without credentials.</summary>
+    public HttpClient CreateAnonymousClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = null;
+        return client;
+    }
+
+    /// <summary>A client that sends Basic auth with <paramref name="user"/> and <paramref name="secret"/> (a password or an access token).</summary>
+    public HttpClient CreateClient(string user, string secret)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = Basic(user, secret);
+        return client;
+    }
+
+    /// <summary>The Basic <c>Authorization</c> header value for the credentials.</summary>
+    public static System.Net.Http.Headers.AuthenticationHeaderValue Basic(string user, string secret) =>
+        new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user + ":" + secret)));
+
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        if (DefaultCredentials is { } credentials)
+        {
+            client.DefaultRequestHeaders.Authorization = Basic(credentials.User, credentials.Secret);
+        }
     }
 
     /// <summary>The temporary data folder (blobs, uploads, berth.db).</summary>
@@ -69,6 +118,7 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
             // With minimal hosting the host is stopped twice at once (by this factory and by the program's own RunAsync,
             // which then disposes the services). Write pending pull times now, so shutdown has nothing left to write.
             Services.GetRequiredService<PullRecorder>().FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
+            Services.GetRequiredService<Berth.Api.Access.AuditRecorder>().FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
 
         base.Dispose(disposing);

@@ -102,6 +102,13 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         }
 
         context.SetCaller(caller);
+        if (needed.Count == 0 && caller.IsAnonymous)
+        {
+            // GET /v2/ is how clients discover the authentication scheme: without credentials, answer the challenge.
+            Challenge(context, needed, null);
+            return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "authentication required");
+        }
+
         foreach (var access in needed)
         {
             if (access.Repository is not { } repository)
@@ -115,12 +122,18 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
             }
 
             var project = await _projects.GetAsync(repository.Project, cancellationToken);
-            if (project is null && (access.Actions & RegistryActions.Push) != 0 && AccessPolicy.IsServerAdministrator(caller.Principal!))
+            if (project is null && AccessPolicy.IsServerAdministrator(caller.Principal!))
             {
+                // Administrators may know that a project is missing: reads and deletes go on to an honest 404
+                // (and reach repositories kept from before projects existed); a push creates it or says why not.
+                if ((access.Actions & RegistryActions.Push) == 0)
+                {
+                    continue;
+                }
+
                 if (!_settings.AutoCreateProjects)
                 {
-                    return new AuthorizationResult(AuthorizationOutcome.Denied,
-                        $"project '{repository.Project}' does not exist: create it first (berth project create {repository.Project}), or start the server with --auto-create-projects");
+                    return new AuthorizationResult(AuthorizationOutcome.Denied, MissingProject(repository.Project));
                 }
 
                 project = await _provisioner.CreateForPushAsync(repository.Project, caller, cancellationToken);
@@ -221,6 +234,16 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 
         if (AccessLists.Covers(claims.Access, needed))
         {
+            // Only administrators are granted push on a project that does not exist (see the token endpoint).
+            foreach (var access in needed)
+            {
+                if (access.Repository is { } repository && (access.Actions & RegistryActions.Push) != 0
+                    && await _projects.GetAsync(repository.Project, context.RequestAborted) is null)
+                {
+                    return new AuthorizationResult(AuthorizationOutcome.Denied, MissingProject(repository.Project));
+                }
+            }
+
             return AuthorizationResult.Allowed;
         }
 
@@ -252,6 +275,9 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         var actions = string.Join(",", DockerScope.ActionNames(missing.Actions));
         return $"requested access to the resource is denied: {actions} on {repository} (project '{repository.Project}' does not exist or you may not {actions} in it)";
     }
+
+    private static string MissingProject(string project) =>
+        $"project '{project}' does not exist: create it first (berth project create {project}), or start the server with --auto-create-projects";
 
     private static AuthorizationResult Denied(IPAddress? address) =>
         new(AuthorizationOutcome.Denied, $"requested access to the resource is denied: requests from {address?.ToString() ?? "an unknown address"} are not allowed by the IP allow list");

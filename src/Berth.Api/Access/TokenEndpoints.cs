@@ -189,9 +189,18 @@ public static class TokenEndpoints
                 project = await services.Provisioner.CreateForPushAsync(repository.Project, caller, context.RequestAborted);
             }
 
+            if (project is null)
+            {
+                // Administrators get their grant on a missing project too: reads then end in an honest 404, and a
+                // push is refused by the registry with the reason (the project does not exist).
+                var administrator = caller.Principal is { } p && AccessPolicy.IsServerAdministrator(p);
+                projects[repository.Project] = administrator ? new ProjectInfo(repository.Project, ProjectVisibility.Private) : null;
+                continue;
+            }
+
             // A project whose allow list excludes the caller's address grants nothing (the registry refuses it too).
-            var reachable = project is not null && await services.IpRules.AllowsProjectAsync(project.Name.Value, caller.Address, context.RequestAborted);
-            projects[repository.Project] = reachable ? new ProjectInfo(project!.Name.Value, project.Visibility) : null;
+            var reachable = await services.IpRules.AllowsProjectAsync(project.Name.Value, caller.Address, context.RequestAborted);
+            projects[repository.Project] = reachable ? new ProjectInfo(project.Name.Value, project.Visibility) : null;
         }
 
         var granted = AccessPolicy.Grant(caller.Principal ?? Principal.Anonymous, requested, name => projects.GetValueOrDefault(name));
