@@ -1,4 +1,5 @@
 using Berth.Core.Registry;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -96,11 +97,40 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
         {
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Clock);
+            services.AddSingleton<IStartupFilter>(new ClientAddressFilter());
         });
         if (ConfigureTestServices is { } configure)
         {
             builder.ConfigureTestServices(configure);
         }
+    }
+
+    /// <summary>
+    /// Request header that sets the client's address in tests (the in-memory server has no sockets); without it a
+    /// request comes from 127.0.0.1.
+    /// </summary>
+    public const string ClientAddressHeader = "X-Test-Client-Address";
+
+    /// <summary>A client whose requests come from <paramref name="address"/>, with the default credentials.</summary>
+    public HttpClient CreateClientFrom(string address)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Add(ClientAddressHeader, address);
+        return client;
+    }
+
+    private sealed class ClientAddressFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, following) =>
+            {
+                context.Connection.RemoteIpAddress = System.Net.IPAddress.Parse(
+                    context.Request.Headers.TryGetValue(ClientAddressHeader, out var value) ? value.ToString() : "127.0.0.1");
+                return following(context);
+            });
+            next(app);
+        };
     }
 
     protected override IHost CreateHost(IHostBuilder builder)

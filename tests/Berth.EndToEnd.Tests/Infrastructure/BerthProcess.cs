@@ -37,6 +37,12 @@ public sealed class BerthProcess : IAsyncDisposable
         return directory;
     });
 
+    /// <summary>User name of the administrator each test server creates on first start.</summary>
+    public const string AdminUser = "admin";
+
+    /// <summary>Its password, given to the server as <c>BERTH_ADMIN_PASSWORD</c>.</summary>
+    public const string AdminPassword = "e2e-admin-password";
+
     private readonly StringBuilder _log = new();
     private readonly TempDirectory? _ownedData;
     private Process? _process;
@@ -88,11 +94,22 @@ public sealed class BerthProcess : IAsyncDisposable
         return (UnexpectedExit is null ? string.Empty : UnexpectedExit + "\n") + $"(whole log: {LogFile})\n" + string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
     }
 
-    /// <summary>Starts a server on a free port with a fresh temporary data folder and waits until GET /v2/ answers 200.</summary>
-    public static async Task<BerthProcess> StartAsync()
+    /// <summary>Extra <c>berth serve</c> arguments (after the listen address and data folder).</summary>
+    public IReadOnlyList<string> ExtraArguments { get; private init; } = [];
+
+    /// <summary>
+    /// Starts a server on a free port with a fresh temporary data folder and waits until it answers GET /v2/ as the
+    /// administrator. Unless <paramref name="arguments"/> say otherwise, administrators' pushes create projects
+    /// (<c>--auto-create-projects true</c>), and skopeo and podman sign in as the administrator through
+    /// <see cref="RegistryAuth.FilePath"/>.
+    /// </summary>
+    public static async Task<BerthProcess> StartAsync(params string[] arguments)
     {
         var data = new TempDirectory("berth-data");
-        var server = new BerthProcess(data.Path, data, FreePort());
+        var server = new BerthProcess(data.Path, data, FreePort())
+        {
+            ExtraArguments = arguments.Contains("--auto-create-projects") ? arguments : ["--auto-create-projects", "true", .. arguments],
+        };
         try
         {
             await server.StartProcessAsync();
@@ -206,7 +223,7 @@ public sealed class BerthProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = DataPath,
         };
-        foreach (var argument in new[] { dll, "serve", "--listen", $"http://{Host}", "--data", DataPath })
+        foreach (var argument in new[] { dll, "serve", "--listen", $"http://{Host}", "--data", DataPath }.Concat(ExtraArguments))
         {
             start.ArgumentList.Add(argument);
         }
@@ -217,6 +234,8 @@ public sealed class BerthProcess : IAsyncDisposable
             start.Environment.Remove(key);
         }
 
+        start.Environment["BERTH_ADMIN_PASSWORD"] = AdminPassword;
+        RegistryAuth.Add(Host, AdminUser, AdminPassword);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
 
@@ -263,6 +282,7 @@ public sealed class BerthProcess : IAsyncDisposable
         _process = process;
 
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        client.DefaultRequestHeaders.Authorization = RegistryAuth.Basic(AdminUser, AdminPassword);
         var stopwatch = Stopwatch.StartNew();
         while (stopwatch.Elapsed < StartTimeout)
         {

@@ -46,6 +46,7 @@ public static class ImageAssert
     public static async Task ManifestDigestHeaderAsync(BerthProcess server, string repository, string reference, string digest, string mediaType)
     {
         using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = RegistryAuth.Basic(BerthProcess.AdminUser, BerthProcess.AdminPassword);
         using var request = new HttpRequestMessage(HttpMethod.Head, $"/v2/{repository}/manifests/{reference}");
         foreach (var accept in new[] { mediaType, OciMediaTypes.ImageManifest, OciMediaTypes.ImageIndex, OciMediaTypes.DockerManifest, OciMediaTypes.DockerManifestList }.Distinct())
         {

@@ -18,7 +18,10 @@ public sealed class PodmanStore : IDisposable
         [
             "--storage-driver=vfs", "--root", _directory.Sub("root"), "--runroot", _runRoot,
             "--tmpdir", _directory.Sub("tmp"), "--cgroup-manager=cgroupfs", "--events-backend=none", .. arguments,
-        ], environment: new Dictionary<string, string?> { ["TMPDIR"] = _directory.Path });
+        ], environment: new Dictionary<string, string?> { ["TMPDIR"] = _directory.Path, [RegistryAuth.Variable] = AuthFile ?? RegistryAuth.FilePath });
+
+    /// <summary>The containers auth file podman uses (login, push, pull); default: the administrator's of every test server.</summary>
+    public string? AuthFile { get; set; }
 
     /// <summary><c>podman pull</c> over plain HTTP; returns the image id podman prints (the config digest's hex).</summary>
     public async Task<string> PullAsync(string reference, params string[] options) =>

@@ -7,9 +7,11 @@ namespace Berth.EndToEnd.Tests.Infrastructure;
 /// <summary>A minimal OCI distribution client over HttpClient: blob uploads (monolithic and chunked), manifest put, reads.</summary>
 public sealed class RegistryHttp : IDisposable
 {
-    public RegistryHttp(Uri baseAddress)
+    /// <summary>A client signed in with Basic auth (the test server's administrator unless told otherwise).</summary>
+    public RegistryHttp(Uri baseAddress, string user = BerthProcess.AdminUser, string secret = BerthProcess.AdminPassword)
     {
         Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        Client.DefaultRequestHeaders.Authorization = RegistryAuth.Basic(user, secret);
     }
 
     public HttpClient Client { get; }

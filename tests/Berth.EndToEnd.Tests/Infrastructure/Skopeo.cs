@@ -8,8 +8,9 @@ namespace Berth.EndToEnd.Tests.Infrastructure;
 /// </summary>
 public static class Skopeo
 {
+    /// <summary>Runs skopeo signed in as every test server's administrator (see <see cref="RegistryAuth"/>).</summary>
     public static Task<ProcessResult> RunAsync(params string[] arguments) =>
-        ProcessRunner.RunCheckedAsync(ExternalTools.Skopeo, ["--insecure-policy", .. arguments]);
+        ProcessRunner.RunCheckedAsync(ExternalTools.Skopeo, ["--insecure-policy", .. arguments], environment: RegistryAuth.Environment);
 
     /// <summary>Copies <paramref name="image"/> (with <c>--all</c> when it is an index) to <c>docker://HOST/REPO:TAG</c>.</summary>
     public static Task<ProcessResult> PushAsync(TestImage image, string destination) =>
