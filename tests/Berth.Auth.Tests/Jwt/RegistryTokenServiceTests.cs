@@ -48,6 +48,40 @@ public sealed class RegistryTokenServiceTests : IDisposable
     }
 
     [Fact]
+    public void Issue_WithAccessTokenId_CarriesItInBerthTidClaim()
+    {
+        var service = Create();
+
+        var withId = service.Validate(service.Issue("alice", [], accessTokenId: 42).Token).Claims!;
+        var withoutId = service.Validate(service.Issue("alice", []).Token).Claims!;
+
+        Assert.Equal(42, withId.AccessTokenId);
+        Assert.Null(withoutId.AccessTokenId);
+    }
+
+    [Fact]
+    public void RefreshToken_IsValidOnlyAsRefreshToken_AndLastsThirtyDays()
+    {
+        var service = Create();
+        var refresh = service.IssueRefreshToken("alice", accessTokenId: 7);
+
+        var asRefresh = service.ValidateRefreshToken(refresh.Token);
+        Assert.Equal(RegistryTokenStatus.Valid, asRefresh.Status);
+        Assert.Equal("alice", asRefresh.Claims!.Subject);
+        Assert.Equal(7, asRefresh.Claims.AccessTokenId);
+        Assert.Equal("registry.test/refresh", asRefresh.Claims.Audience);
+        Assert.Empty(asRefresh.Claims.Access);
+        Assert.Equal(Start.AddDays(30), refresh.ExpiresAt);
+
+        // A refresh token never opens the registry, and a registry token never refreshes.
+        Assert.Equal(RegistryTokenStatus.WrongAudience, service.Validate(refresh.Token).Status);
+        Assert.Equal(RegistryTokenStatus.WrongAudience, service.ValidateRefreshToken(IssueDefault()).Status);
+
+        _clock.Advance(TimeSpan.FromDays(30) + TimeSpan.FromMinutes(1));
+        Assert.Equal(RegistryTokenStatus.Expired, service.ValidateRefreshToken(refresh.Token).Status);
+    }
+
+    [Fact]
     public void Issue_Any_ReportsIssuedAtAndExpiresIn()
     {
         var issued = Create().Issue("alice", []);

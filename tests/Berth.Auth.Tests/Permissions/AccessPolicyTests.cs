@@ -207,7 +207,7 @@ public sealed class AccessPolicyTests
             RegistryAccess.Catalog,
         ], projects.GetValueOrDefault);
 
-        Assert.Equal([new(RepositoryName.Parse("shop/api"), Pull | Push), RegistryAccess.Catalog, new(RepositoryName.Parse("tools/lint"), Pull)], granted);
+        Assert.Equal([new(RepositoryName.Parse("shop/api"), Pull | Push), new(RepositoryName.Parse("tools/lint"), Pull), RegistryAccess.Catalog], granted);
     }
 
     [Fact]
