@@ -110,7 +110,11 @@ BERTH_URL="" REF_URL="" NGINX_URL=""
 BERTH_PID="" REF_PID=""
 
 BERTH_PORT=$("${BENCH[@]}" free-port)
-dotnet "$BERTH_DLL" serve --listen "http://127.0.0.1:$BERTH_PORT" --data "$WORK/berth-data" --log-level Warning >"$WORK/berth.log" 2>&1 &
+# Berth always authenticates: the bench signs in as the first administrator (Docker token flow, as clients do), and
+# administrators' pushes create the projects. The reference registry runs without authentication, as Debian ships it.
+BERTH_BENCH_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+BERTH_ADMIN_PASSWORD=$BERTH_BENCH_PASSWORD dotnet "$BERTH_DLL" serve --listen "http://127.0.0.1:$BERTH_PORT" --data "$WORK/berth-data" \
+  --auto-create-projects true --log-level Warning >"$WORK/berth.log" 2>&1 &
 BERTH_PID=$!
 PIDS+=("$BERTH_PID")
 BERTH_URL="http://127.0.0.1:$BERTH_PORT"
@@ -203,8 +207,10 @@ run() { # label url pid log round scenario(s) [extra args...]
   local label=$1 url=$2 pid=$3 logfile=$4 round=$5 scenario=$6
   shift 6
   alive "$label" "$pid" "$logfile" || return 0
+  local credentials=()
+  [[ $label == berth ]] && credentials=(--user admin --password "$BERTH_BENCH_PASSWORD")
   if ! "${BENCH[@]}" run --registry "$url" --label "$label" --scenario "$scenario" --round "$round" --json "$RESULTS" \
-      --server-pid "$pid" --repos "$REPOS" --tags "$TAGS" "$@"; then
+      --server-pid "$pid" --repos "$REPOS" --tags "$TAGS" "${credentials[@]}" "$@"; then
     log "errors: $label $scenario (round $round)"
     FAILED=1
   fi

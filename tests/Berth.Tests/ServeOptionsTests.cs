@@ -18,7 +18,7 @@ public sealed class ServeOptionsTests : IDisposable
 
         Assert.Empty(settings);
         var defaults = new ServeSettings();
-        Assert.Equal("http://127.0.0.1:5000", defaults.Listen);
+        Assert.Equal("http://0.0.0.0:5000", defaults.Listen);
         Assert.Equal("data", defaults.Data);
     }
 
