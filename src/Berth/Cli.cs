@@ -1,4 +1,5 @@
 using System.Reflection;
+using Berth.Client;
 
 namespace Berth;
 
@@ -32,6 +33,8 @@ internal static class Cli
                     var app = BerthServer.Build(settings);
                     await app.RunAsync();
                     return 0;
+                case var client when ClientCli.Handles(client):
+                    return await ClientCli.RunConsoleAsync(args);
                 case "version" or "--version":
                     Console.Out.WriteLine(Version());
                     return 0;
@@ -58,6 +61,9 @@ internal static class Cli
           berth [serve] [OPTIONS]   run the registry (the default command)
           berth version             print the version
           berth --help              this text, with every server option below
+
+        Managing a server through its /api/v1 (run 'berth COMMAND --help' for the options of each):
+        {ClientCli.GeneralHelp().TrimEnd()}
 
         Quick start:
           berth serve --listen http://127.0.0.1:5000 --data ./data
