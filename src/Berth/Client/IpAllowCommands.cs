@@ -70,7 +70,10 @@ internal static class IpAllowCommands
     /// <exception cref="CommandLineException">Neither, or a CIDR with bits set after the prefix (10.1.2.3/8).</exception>
     public static string Network(string text)
     {
-        if (IPNetwork.TryParse(text, out var network))
+        // IPNetwork.TryParse masks the host bits away; 10.1.2.3/8 is more likely a typo than a wish for 10.0.0.0/8.
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (IPNetwork.TryParse(text, out var network) && slash > 0
+            && IPAddress.TryParse(text[..slash], out var written) && written.Equals(network.BaseAddress))
         {
             return network.ToString();
         }
