@@ -73,6 +73,12 @@ internal static class ClientCli
             await context.Error.WriteLineAsync($"berth: {ex.Message}");
             return 1;
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The credentials file or its folder: unwritable, a full disk, a folder where the file should be.
+            await context.Error.WriteLineAsync($"berth: {ex.Message}");
+            return 1;
+        }
     }
 
     /// <summary>

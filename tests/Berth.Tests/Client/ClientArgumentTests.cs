@@ -30,14 +30,15 @@ public sealed class ClientArgumentTests : IDisposable
 
     [Theory]
     [MemberData(nameof(CommandPaths))]
-    public async Task Help_WinsOverMissingArguments(string path)
+    public async Task Help_WinsOverWrongArgumentsButNotOverUnknownOptions(string path)
     {
-        var result = await _harness.RunAsync([.. path.Split(' '), "--bogus-free", "--help"]);
-
-        // An unknown option is reported even next to --help: the parser stops at it.
-        Assert.Equal(2, result.Exit);
         var help = await _harness.RunAsync([.. path.Split(' '), "--help", "extra", "arguments", "too", "many"]);
+        var unknown = await _harness.RunAsync([.. path.Split(' '), "--bogus", "--help"]);
+
         Assert.Equal(0, help.Exit);
+        Assert.StartsWith($"Usage: berth {path}", help.Out, StringComparison.Ordinal);
+        Assert.Equal(2, unknown.Exit);
+        Assert.Contains("unknown option '--bogus'", unknown.Error, StringComparison.Ordinal);
     }
 
     public static TheoryData<string, string, string> UsageErrors => new()
