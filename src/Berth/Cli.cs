@@ -1,4 +1,5 @@
 using System.Reflection;
+using Berth.Client;
 
 namespace Berth;
 
@@ -34,6 +35,8 @@ internal static class Cli
                     return 0;
                 case "admin":
                     return await AdminCommands.RunAsync(rest, Console.In, Console.Out);
+                case var client when ClientCli.Handles(client):
+                    return await ClientCli.RunConsoleAsync(args);
                 case "version" or "--version":
                     Console.Out.WriteLine(Version());
                     return 0;
@@ -62,9 +65,15 @@ internal static class Cli
           berth version             print the version
           berth --help              this text, with every server option below
 
-        Quick start:
-          berth serve --listen http://127.0.0.1:5000 --data ./data
-          skopeo copy --dest-tls-verify=false oci:./image:latest docker://127.0.0.1:5000/project/app:v1
+        Managing a server through its /api/v1 (run 'berth COMMAND --help' for the options of each):
+        {ClientCli.GeneralHelp().TrimEnd()}
+
+        Quick start (the first start prints the generated password of 'admin', or set BERTH_ADMIN_PASSWORD):
+          BERTH_ADMIN_PASSWORD=... berth serve --listen http://0.0.0.0:5000 --data ./data
+          berth login http://127.0.0.1:5000 -u admin --password-stdin
+          berth project create shop
+          skopeo login --tls-verify=false -u admin 127.0.0.1:5000
+          skopeo copy --dest-tls-verify=false oci:./image:latest docker://127.0.0.1:5000/shop/app:v1
 
         """;
 

@@ -1,0 +1,123 @@
+using System.Text.Json.Nodes;
+
+namespace Berth.Client;
+
+/// <summary><c>berth login</c>, <c>berth logout</c> and <c>berth whoami</c>.</summary>
+internal static class LoginCommands
+{
+    private static readonly OptionSpec User = new("--username", "-u", "USER", "the user name (asked for when missing on a terminal)");
+    private static readonly OptionSpec PasswordStdin = new("--password-stdin", null, null, "read the password from the first line of standard input");
+    private static readonly OptionSpec Password = new("--password", "-p", "PASSWORD", "the password; other users can see it in the process list, prefer --password-stdin");
+
+    public static readonly IReadOnlyList<CommandSpec> All =
+    [
+        new()
+        {
+            Path = "login",
+            Arguments = ["URL"],
+            ServerOptions = false,
+            Summary = "Log in to a Berth server and store the credentials for the commands that follow.",
+            Details = """
+                Checks the user name and password with GET /api/v1/me and stores them in credentials.json
+                (mode 0600) in $BERTH_CONFIG_DIR, else $XDG_CONFIG_HOME/berth, else ~/.config/berth.
+                The server becomes the default of every command until the next login.
+                Without --password-stdin or -p, asks for the password on the terminal (no echo).
+
+                Example:
+                  echo "$PASSWORD" | berth login https://registry.example.com -u alice --password-stdin
+                """,
+            Options = [User, PasswordStdin, Password],
+            Run = LoginAsync,
+        },
+        new()
+        {
+            Path = "logout",
+            Arguments = ["URL"],
+            RequiredArguments = 0,
+            ServerOptions = false,
+            Summary = "Remove the stored credentials for URL (default: the server logged in to last).",
+            Run = LogoutAsync,
+        },
+        new()
+        {
+            Path = "whoami",
+            Summary = "Show who the stored credentials log in as, and the projects they are a member of.",
+            Run = WhoamiAsync,
+        },
+    ];
+
+    private static readonly Column[] MeColumns =
+    [
+        new("NAME", m => Output.Text(m, "name")),
+        new("KIND", m => Output.Text(m, "kind")),
+        new("ADMINISTRATOR", m => Output.Text(m, "administrator")),
+        new("MEMBERSHIPS", m => m["memberships"] is JsonArray { Count: > 0 } list
+            ? string.Join(", ", list.Where(x => x is not null).Select(x => $"{Output.Text(x!, "project")} ({Output.Text(x!, "role")})"))
+            : "-"),
+    ];
+
+    private static async Task<int> LoginAsync(CommandRun run)
+    {
+        var url = ServerUrl.Normalize(run.Argument(0));
+        var user = run.Option("--username") ?? run.Context.Prompt?.Invoke("Username: ", true)
+            ?? throw new CommandLineException("missing -u USER");
+        user = user.Trim();
+        if (user.Length == 0 || user.Contains(':', StringComparison.Ordinal))
+        {
+            throw new CommandLineException("the user name is empty or holds ':'");
+        }
+
+        string password;
+        if (run.Switch("--password-stdin"))
+        {
+            if (run.Switch("--password"))
+            {
+                throw new CommandLineException("--password and --password-stdin cannot be used together");
+            }
+
+            password = run.ReadLineFromStdin("the password");
+        }
+        else if (run.Option("--password") is { } given)
+        {
+            await run.Context.Error.WriteLineAsync("WARNING! A password on the command line is visible to other users of this machine (ps, shell history). Use --password-stdin.");
+            password = given;
+        }
+        else
+        {
+            password = run.PromptSecret("Password: ")
+                ?? throw new CommandLineException("no password: pass --password-stdin and the password on standard input");
+        }
+
+        if (password.Length == 0)
+        {
+            throw new CommandLineException("the password is empty");
+        }
+
+        var login = new Login(url, user, password);
+        using (var client = new ManagementClient(run.Context.Handler, url, login) { UnauthorizedMessage = "login failed: wrong user name or password" })
+        {
+            await client.GetAsync("/api/v1/me");
+        }
+
+        run.Credentials.Save(login);
+        await run.Out.WriteLineAsync("Login Succeeded");
+        return 0;
+    }
+
+    private static async Task<int> LogoutAsync(CommandRun run)
+    {
+        var store = run.Credentials;
+        var url = run.OptionalArgument(0) is { } given
+            ? ServerUrl.Normalize(given)
+            : store.Read().Current ?? throw new ClientException("not logged in to any server");
+        await run.Out.WriteLineAsync(store.Remove(url) ? $"Removed the login for {url}" : $"Not logged in to {url}");
+        return 0;
+    }
+
+    private static async Task<int> WhoamiAsync(CommandRun run)
+    {
+        using var client = run.Connect();
+        run.Print(await client.GetAsync("/api/v1/me"), MeColumns);
+        return 0;
+    }
+}
