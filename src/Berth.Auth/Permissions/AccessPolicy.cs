@@ -13,7 +13,7 @@ namespace Berth.Auth.Permissions;
 /// <item>a token has its owner's permissions, cut to its scope and project restriction, registry actions only;</item>
 /// <item>public projects allow pull to everyone, anonymous included; every principal keeps at least that.</item>
 /// </list>
-/// The catalog is open to every principal, filtered to the repositories each may pull.
+/// The catalog is open to every signed-in principal, filtered to the repositories each may pull.
 /// Whether the project exists is the caller's question: for an unknown project, grant nothing (and answer as for
 /// a private one, so names of private projects do not leak).
 /// </summary>
@@ -58,15 +58,18 @@ public static class AccessPolicy
     public static bool IsServerAdministrator(Principal principal) => principal is UserPrincipal { IsAdministrator: true };
 
     /// <summary>
-    /// The part of <paramref name="requested"/> allowed on the catalog: pull, for every principal. What the catalog
+    /// The part of <paramref name="requested"/> allowed on the catalog: pull, for every signed-in principal. What the catalog
     /// then lists is filtered per repository by <see cref="GetAllowedActions"/> (pull), so each caller sees only the
     /// repositories it may pull: everything for administrators, public and member projects for users, one project
-    /// for a robot, the token's projects for a restricted token, public projects for anonymous callers.
+    /// for a robot, the token's projects for a restricted token.
     /// </summary>
     public static RegistryActions GetCatalogActions(Principal principal, RegistryActions requested)
     {
         ArgumentNullException.ThrowIfNull(principal);
-        return requested & RegistryActions.Pull;
+
+        // Anonymous callers are challenged instead: a client holding credentials authenticates only when asked, and
+        // an empty list would look like an empty registry to it.
+        return principal is AnonymousPrincipal ? RegistryActions.None : requested & RegistryActions.Pull;
     }
 
     /// <summary>

@@ -177,7 +177,7 @@ public sealed class AccessPolicyTests
     }
 
     [Fact]
-    public void GetCatalogActions_EveryPrincipal_PullOnly()
+    public void GetCatalogActions_SignedInPrincipals_PullOnly()
     {
         var admin = new UserPrincipal("root", isAdministrator: true);
 
@@ -185,7 +185,7 @@ public sealed class AccessPolicyTests
         Assert.Equal(Pull, AccessPolicy.GetCatalogActions(new TokenPrincipal(admin, Pull), All));
         Assert.Equal(Pull, AccessPolicy.GetCatalogActions(new TokenPrincipal(admin, Pull, ["shop"]), Pull));
         Assert.Equal(Pull, AccessPolicy.GetCatalogActions(Member(ProjectRole.Owner), Pull | Push));
-        Assert.Equal(Pull, AccessPolicy.GetCatalogActions(Principal.Anonymous, Pull));
+        Assert.Equal(RegistryActions.None, AccessPolicy.GetCatalogActions(Principal.Anonymous, Pull));
         Assert.Equal(RegistryActions.None, AccessPolicy.GetCatalogActions(new RobotPrincipal("shop+ci", "shop", All), Push));
     }
 
