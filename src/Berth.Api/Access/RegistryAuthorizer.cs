@@ -24,7 +24,10 @@ namespace Berth.Api.Access;
 /// </summary>
 public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 {
+    private const int MaxValidatedTokens = 10_000;
     private static readonly object ClaimsKey = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RegistryTokenClaims> _validated = new(StringComparer.Ordinal);
+    private readonly TimeProvider _clock;
     private static readonly object SubjectCallerKey = new();
 
     private readonly Authenticator _authenticator;
@@ -46,8 +49,10 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         ProjectProvisioner provisioner,
         IOptions<RegistryTokenOptions> tokenOptions,
         IOptions<AccessSettings> settings,
+        TimeProvider clock,
         ILogger<RegistryAuthorizer> logger)
     {
+        _clock = clock;
         _authenticator = authenticator;
         _registryTokens = registryTokens;
         _projects = projects;
@@ -144,14 +149,15 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
                 return Refuse(context, caller, needed, access);
             }
 
-            if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, cancellationToken))
-            {
-                return Denied(address);
-            }
-
+            // Permission first: a caller who may not see the project must not learn from an IP refusal that it exists.
             if (AccessPolicy.GetAllowedActions(caller.Principal!, ToInfo(project), access.Actions) != access.Actions)
             {
                 return Refuse(context, caller, needed, access);
+            }
+
+            if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, cancellationToken))
+            {
+                return Denied(address);
             }
         }
 
@@ -210,7 +216,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 
     private async ValueTask<AuthorizationResult> AuthorizeBearerAsync(HttpContext context, string token, IPAddress? address, IReadOnlyList<RegistryAccess> needed)
     {
-        var validation = _registryTokens.Validate(token);
+        var validation = ValidateCached(token);
         if (validation.Claims is not { } claims)
         {
             LogTokenRefused(_logger, validation.Status, address);
@@ -223,24 +229,27 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         var kind = claims.Subject.Length == 0 ? AuditActorKind.Anonymous : claims.Subject.Contains('+', StringComparison.Ordinal) ? AuditActorKind.Robot : AuditActorKind.User;
         context.SetCaller(new Caller(null, kind, claims.Subject, address, claims.AccessTokenId));
         context.Items[ClaimsKey] = claims;
-        foreach (var access in needed)
-        {
-            if (access.Repository is { } repository && await _projects.GetAsync(repository.Project, context.RequestAborted) is { } project
-                && !await _ipRules.AllowsProjectAsync(project.Name.Value, address, context.RequestAborted))
-            {
-                return Denied(address);
-            }
-        }
-
         if (AccessLists.Covers(claims.Access, needed))
         {
-            // Only administrators are granted push on a project that does not exist (see the token endpoint).
             foreach (var access in needed)
             {
-                if (access.Repository is { } repository && (access.Actions & RegistryActions.Push) != 0
-                    && await _projects.GetAsync(repository.Project, context.RequestAborted) is null)
+                if (access.Repository is not { } repository)
                 {
-                    return new AuthorizationResult(AuthorizationOutcome.Denied, MissingProject(repository.Project));
+                    continue;
+                }
+
+                var project = await _projects.GetAsync(repository.Project, context.RequestAborted);
+                if (project is null)
+                {
+                    // Only administrators are granted push on a project that does not exist (see the token endpoint).
+                    if ((access.Actions & RegistryActions.Push) != 0)
+                    {
+                        return new AuthorizationResult(AuthorizationOutcome.Denied, MissingProject(repository.Project));
+                    }
+                }
+                else if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, context.RequestAborted))
+                {
+                    return Denied(address);
                 }
             }
 
@@ -250,6 +259,38 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         Challenge(context, needed, "insufficient_scope");
         var missing = needed.First(n => !AccessLists.Covers(claims.Access, [n]));
         return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, DescribeRefusal(missing));
+    }
+
+    /// <summary>
+    /// A client sends the same registry token with every request of a push or pull; its signature is checked once
+    /// (an ECDSA verification costs more than the rest of a manifest HEAD) and the claims are reused until the
+    /// token expires. Only valid tokens are remembered, under the whole token text.
+    /// </summary>
+    private RegistryTokenValidation ValidateCached(string token)
+    {
+        var now = _clock.GetUtcNow();
+        if (_validated.TryGetValue(token, out var cached))
+        {
+            if (now < cached.ExpiresAt + _tokenOptions.ClockSkew)
+            {
+                return new RegistryTokenValidation(RegistryTokenStatus.Valid, cached);
+            }
+
+            _validated.TryRemove(token, out _);
+        }
+
+        var validation = _registryTokens.Validate(token);
+        if (validation.Claims is { } claims)
+        {
+            if (_validated.Count >= MaxValidatedTokens)
+            {
+                _validated.Clear();
+            }
+
+            _validated[token] = claims;
+        }
+
+        return validation;
     }
 
     private AuthorizationResult Refuse(HttpContext context, Caller caller, IReadOnlyList<RegistryAccess> needed, RegistryAccess missing)
