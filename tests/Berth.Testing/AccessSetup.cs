@@ -10,9 +10,21 @@ namespace Berth.Testing;
 /// Arranges users, projects, memberships, robots, access tokens and IP rules straight in the stores of a
 /// <see cref="BerthApplication"/>, so tests of the registry's access rules do not depend on the management API.
 /// </summary>
-public sealed class AccessSetup(BerthApplication app)
+public sealed class AccessSetup
 {
-    private IServiceProvider Services => app.Services;
+    private readonly Func<IServiceProvider> _services;
+
+    /// <summary>Over the in-memory server's stores (started on first use).</summary>
+    public AccessSetup(BerthApplication app) => _services = () => app.Services;
+
+    /// <summary>
+    /// Over the stores of any service provider composed the server's way, e.g. <c>BerthServer.Build(settings).Services</c>
+    /// on the data folder of a server running in another process (the end-to-end tests). Caches invalidated here are
+    /// this provider's only: the other process sees changes once its own cache lifetime has passed.
+    /// </summary>
+    public AccessSetup(IServiceProvider services) => _services = () => services;
+
+    private IServiceProvider Services => _services();
 
     /// <summary>Creates a user with a password.</summary>
     public async Task<User> UserAsync(string name, string password, bool administrator = false)

@@ -329,7 +329,7 @@ public sealed class BerthProcess : IAsyncDisposable
     }
 
     /// <summary>The dotnet host that runs these tests (the CLI exports its path), else dotnet on PATH.</summary>
-    private static string DotnetHost()
+    public static string DotnetHost()
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (!string.IsNullOrEmpty(host) && File.Exists(host))

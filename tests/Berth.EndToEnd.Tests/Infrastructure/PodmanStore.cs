@@ -14,14 +14,33 @@ public sealed class PodmanStore : IDisposable
     private readonly string _runRoot = Directory.CreateTempSubdirectory("bpod-").FullName;
 
     public Task<ProcessResult> RunAsync(params string[] arguments) =>
-        ProcessRunner.RunCheckedAsync(ExternalTools.Podman,
-        [
-            "--storage-driver=vfs", "--root", _directory.Sub("root"), "--runroot", _runRoot,
-            "--tmpdir", _directory.Sub("tmp"), "--cgroup-manager=cgroupfs", "--events-backend=none", .. arguments,
-        ], environment: new Dictionary<string, string?> { ["TMPDIR"] = _directory.Path, [RegistryAuth.Variable] = AuthFile ?? RegistryAuth.FilePath });
+        ProcessRunner.RunCheckedAsync(ExternalTools.Podman, Arguments(arguments), environment: Environment());
+
+    /// <summary>Like <see cref="RunAsync"/>, but returns the result whatever the exit code (to check refusals).</summary>
+    public Task<ProcessResult> TryRunAsync(params string[] arguments) =>
+        ProcessRunner.RunAsync(ExternalTools.Podman, Arguments(arguments), environment: Environment());
 
     /// <summary>The containers auth file podman uses (login, push, pull); default: the administrator's of every test server.</summary>
     public string? AuthFile { get; set; }
+
+    /// <summary>More environment variables for podman (e.g. to keep the user's own auth files out).</summary>
+    public IReadOnlyDictionary<string, string?>? ExtraEnvironment { get; init; }
+
+    private string[] Arguments(string[] arguments) =>
+    [
+        "--storage-driver=vfs", "--root", _directory.Sub("root"), "--runroot", _runRoot,
+        "--tmpdir", _directory.Sub("tmp"), "--cgroup-manager=cgroupfs", "--events-backend=none", .. arguments,
+    ];
+
+    private Dictionary<string, string?> Environment()
+    {
+        var environment = new Dictionary<string, string?>(ExtraEnvironment ?? new Dictionary<string, string?>())
+        {
+            ["TMPDIR"] = _directory.Path,
+            [RegistryAuth.Variable] = AuthFile ?? RegistryAuth.FilePath,
+        };
+        return environment;
+    }
 
     /// <summary><c>podman pull</c> over plain HTTP; returns the image id podman prints (the config digest's hex).</summary>
     public async Task<string> PullAsync(string reference, params string[] options) =>

@@ -30,9 +30,9 @@ public static class ProcessRunner
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(3);
 
-    /// <summary>Runs the program and returns whatever it did; only a timeout throws.</summary>
+    /// <summary>Runs the program and returns whatever it did; only a timeout throws. <paramref name="standardInput"/> is written, then input is closed.</summary>
     public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan? timeout = null,
-        IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
+        IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null, string? standardInput = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -65,6 +65,11 @@ public static class ProcessRunner
         var commandLine = fileName + " " + string.Join(' ', start.ArgumentList.Select(Quote));
         var stopwatch = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new ProcessFailedException($"could not start {commandLine}");
+        if (standardInput is not null)
+        {
+            await process.StandardInput.WriteAsync(standardInput);
+        }
+
         process.StandardInput.Close();
         var stdout = new MemoryStream();
         var stdoutTask = process.StandardOutput.BaseStream.CopyToAsync(stdout);
