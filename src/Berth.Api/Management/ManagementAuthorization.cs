@@ -83,7 +83,7 @@ public static class ManagementRequirements
 /// the credentials (Basic with a password or access token, <c>Bearer berth_pat_…</c>/<c>berth_robot_…</c>, or none;
 /// bad ones 401 with <c>WWW-Authenticate: Basic realm="berth"</c>, throttled ones 429 with <c>Retry-After</c>), then
 /// the endpoint's <see cref="ManagementRequirement"/>. Access tokens reach only endpoints marked
-/// <see cref="AccessTokensAllowed"/>. The caller is stored with <see cref="CallerHttpContextExtensions.SetCaller"/>,
+/// <see cref="AccessTokensAllowed"/> (and those open to anyone). The caller is stored with <see cref="CallerHttpContextExtensions.SetCaller"/>,
 /// the project of a project route with <see cref="ManagementHttpContextExtensions.GetProject"/>.
 /// </summary>
 public sealed class ManagementAuthorization
@@ -126,7 +126,7 @@ public sealed class ManagementAuthorization
         }
 
         context.SetCaller(caller);
-        if (caller.ByAccessToken && metadata?.GetMetadata<AccessTokensAllowed>() is null)
+        if (caller.ByAccessToken && requirement.Kind != RequirementKind.Anyone && metadata?.GetMetadata<AccessTokensAllowed>() is null)
         {
             return Problems.Forbidden("access tokens cannot manage Berth: sign in with your password (berth login)");
         }
