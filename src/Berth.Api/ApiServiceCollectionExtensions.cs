@@ -1,6 +1,7 @@
 using Berth.Api.Access;
 using Berth.Api.Distribution;
 using Berth.Api.Hosting;
+using Berth.Api.Management;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,10 +10,11 @@ namespace Berth.Api;
 
 public static class ApiServiceCollectionExtensions
 {
-    /// <summary>Registers the HTTP layer with access control (see <see cref="AccessServiceCollectionExtensions.AddBerthAccess"/>).</summary>
+    /// <summary>Registers the HTTP layer with access control (see <see cref="AccessServiceCollectionExtensions.AddBerthAccess"/>) and the management API.</summary>
     public static IServiceCollection AddBerthApi(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddBerthAccess(configuration);
+        services.AddManagementApi();
         return services;
     }
 
@@ -23,6 +25,7 @@ public static class ApiServiceCollectionExtensions
         app.UseRouting();
         app.MapTokenEndpoints();
         app.MapDistributionApi();
+        app.MapManagementApi();
         return app;
     }
 }

@@ -1,0 +1,117 @@
+using Berth.Auth.Network;
+using Berth.Auth.Permissions;
+using Berth.Core.Access;
+using Berth.Core.Metadata;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Berth.Api.Management;
+
+/// <summary>
+/// <c>/api/v1/ip-allow</c> (server-wide, administrators) and <c>/api/v1/projects/{project}/ip-allow</c> (owners,
+/// administrators): networks clients may come from. No rules: every address.
+/// </summary>
+internal static class IpAllowEndpoints
+{
+    public const int MaxNoteLength = 500;
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        var server = api.MapGroup("/ip-allow").WithTags("ip-allow");
+        server.MapGet("/", (Delegate)((HttpContext context) => ListAsync(context, null))).WithName("ListServerIpRules").WithSummary("The server-wide IP allow list (administrators)")
+            .RequireAdministrator().Produces<PageResponse<IpRuleResponse>>();
+        server.MapPost("/", (Delegate)((HttpContext context) => AddAsync(context, null))).WithName("AddServerIpRule").WithSummary("Allow a network server-wide (administrators)")
+            .RequireAdministrator().Accepts<IpRuleCreateRequest>("application/json").Produces<IpRuleResponse>(StatusCodes.Status201Created);
+        server.MapDelete("/{id:long}", (HttpContext context, long id) => RemoveAsync(context, null, id)).WithName("RemoveServerIpRule").WithSummary("Remove a server-wide rule (administrators)")
+            .RequireAdministrator().Produces(StatusCodes.Status204NoContent);
+
+        var project = api.MapGroup("/projects/{project}/ip-allow").WithTags("ip-allow");
+        project.MapGet("/", (HttpContext context, string project) => ListAsync(context, context.GetProject().Name))
+            .WithName("ListProjectIpRules").WithSummary("The project's IP allow list (owners, administrators)")
+            .RequireProject(ProjectPermissions.ManageSettings).Produces<PageResponse<IpRuleResponse>>();
+        project.MapPost("/", (HttpContext context, string project) => AddAsync(context, context.GetProject().Name))
+            .WithName("AddProjectIpRule").WithSummary("Allow a network for the project (owners, administrators)")
+            .RequireProject(ProjectPermissions.ManageSettings).Accepts<IpRuleCreateRequest>("application/json").Produces<IpRuleResponse>(StatusCodes.Status201Created);
+        project.MapDelete("/{id:long}", (HttpContext context, string project, long id) => RemoveAsync(context, context.GetProject().Name, id))
+            .WithName("RemoveProjectIpRule").WithSummary("Remove a rule of the project (owners, administrators)")
+            .RequireProject(ProjectPermissions.ManageSettings).Produces(StatusCodes.Status204NoContent);
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context, ProjectName? project)
+    {
+        var rules = await ManagementServices.From(context).IpRules.ListAsync(project, context.RequestAborted);
+        return TypedResults.Ok(new PageResponse<IpRuleResponse>(rules.Select(IpRuleResponse.From).ToList(), null));
+    }
+
+    private static async Task<IResult> AddAsync(HttpContext context, ProjectName? project)
+    {
+        var body = await RequestBody.ReadAsync<IpRuleCreateRequest>(context);
+        if (body.Value is not { } request)
+        {
+            return body.Error!;
+        }
+
+        var validation = new Validation();
+        string? network = null;
+        if (string.IsNullOrWhiteSpace(request.Network))
+        {
+            validation.Add("network", "is required (a CIDR network such as 10.0.0.0/8, or one address)");
+        }
+        else if (request.Network.Contains(',', StringComparison.Ordinal) || !IPNetworkList.TryParse([request.Network], out var list, out var error))
+        {
+            validation.Add("network", "is not one CIDR network or address");
+        }
+        else if (list.Networks.Count != 1)
+        {
+            validation.Add("network", "is not one CIDR network or address");
+        }
+        else
+        {
+            network = list.Networks[0].ToString(); // canonical text, so equal networks are found as duplicates
+        }
+
+        if (request.Note is { Length: > MaxNoteLength })
+        {
+            validation.Add("note", $"must be at most {MaxNoteLength} characters");
+        }
+
+        if (!validation.IsValid)
+        {
+            return validation.Result();
+        }
+
+        var services = ManagementServices.From(context);
+        var result = await services.IpRules.AddAsync(project, network!, string.IsNullOrEmpty(request.Note) ? null : request.Note, context.RequestAborted);
+        services.IpAllow.Invalidate(project?.Value);
+        switch (result.Status)
+        {
+            case IpRuleAddStatus.Duplicate:
+                return Problems.Conflict($"{network} is already allowed {(project is { } p ? $"in project '{p}'" : "server-wide")}");
+            case IpRuleAddStatus.ProjectNotFound:
+                return Problems.ProjectNotFound(project?.Value);
+        }
+
+        var rule = result.Rule!;
+        await services.Audit.RecordAsync(context.Caller(), AuditActions.IpRuleAdd, project, detail: new { id = rule.Id, network = rule.Network, note = rule.Note });
+        var location = project is { } name ? $"/api/v1/projects/{name}/ip-allow/{rule.Id}" : $"/api/v1/ip-allow/{rule.Id}";
+        return TypedResults.Created(location, IpRuleResponse.From(rule));
+    }
+
+    private static async Task<IResult> RemoveAsync(HttpContext context, ProjectName? project, long id)
+    {
+        var services = ManagementServices.From(context);
+
+        // The store removes by id alone: make sure the rule belongs to this list (server or this project).
+        var rules = await services.IpRules.ListAsync(project, context.RequestAborted);
+        var rule = rules.FirstOrDefault(r => r.Id == id);
+        if (rule is null || await services.IpRules.RemoveAsync(id, context.RequestAborted) == DeleteResult.NotFound)
+        {
+            return Problems.NotFound($"no IP allow rule {id} {(project is { } p ? $"in project '{p}'" : "server-wide")}");
+        }
+
+        services.IpAllow.Invalidate(project?.Value);
+        await services.Audit.RecordAsync(context.Caller(), AuditActions.IpRuleRemove, project, detail: new { id = rule.Id, network = rule.Network });
+        return TypedResults.NoContent();
+    }
+}

@@ -1,0 +1,254 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Berth.Core.Access;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Berth.Api.Management;
+
+/// <summary>RFC 9457 problem answers of the management API (<c>application/problem+json</c>).</summary>
+internal static class Problems
+{
+    public static IResult Status(int status, string detail) => status switch
+    {
+        // Statuses the framework has no default title and type for.
+        StatusCodes.Status413PayloadTooLarge => TypedResults.Problem(detail, statusCode: status, title: "Content Too Large", type: "https://tools.ietf.org/html/rfc9110#section-15.5.14"),
+        StatusCodes.Status429TooManyRequests => TypedResults.Problem(detail, statusCode: status, title: "Too Many Requests", type: "https://tools.ietf.org/html/rfc6585#section-4"),
+        _ => TypedResults.Problem(detail: detail, statusCode: status),
+    };
+
+    public static IResult Forbidden(string detail) => Status(StatusCodes.Status403Forbidden, detail);
+
+    public static IResult NotFound(string detail) => Status(StatusCodes.Status404NotFound, detail);
+
+    public static IResult Conflict(string detail) => Status(StatusCodes.Status409Conflict, detail);
+
+    /// <summary>The same answer for a missing project and one the caller may not see.</summary>
+    public static IResult ProjectNotFound(string? name) => NotFound($"project '{name}' not found");
+
+    public static IResult Invalid(string field, string message) => Invalid(new Dictionary<string, string[]> { [field] = [message] });
+
+    public static IResult Invalid(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, detail: string.Join("; ", errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}"))));
+}
+
+/// <summary>Collects validation messages per field.</summary>
+internal sealed class Validation
+{
+    private readonly Dictionary<string, string[]> _errors = new(StringComparer.Ordinal);
+
+    public bool IsValid => _errors.Count == 0;
+
+    public void Add(string field, string message) =>
+        _errors[field] = _errors.TryGetValue(field, out var existing) ? [.. existing, message] : [message];
+
+    public IResult Result() => Problems.Invalid(_errors);
+}
+
+/// <summary>A request body as read: the value, or the 400 to answer.</summary>
+internal readonly record struct Body<T>(T? Value, IResult? Error);
+
+/// <summary>
+/// Reads JSON request bodies strictly: camelCase (case-insensitive), unknown members refused, at most 64 KiB. Every
+/// failure is a 400 problem naming the member, never an exception.
+/// </summary>
+internal static class RequestBody
+{
+    public const int MaxBytes = 64 * 1024;
+
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        AllowTrailingCommas = false,
+        ReadCommentHandling = JsonCommentHandling.Disallow,
+        NumberHandling = JsonNumberHandling.Strict,
+    };
+
+    public static async Task<Body<T>> ReadAsync<T>(HttpContext context) where T : class
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBytes;
+        }
+
+        if (context.Request.ContentLength > MaxBytes)
+        {
+            return new(null, Problems.Status(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {MaxBytes} bytes"));
+        }
+
+        var contentType = context.Request.ContentType;
+        if (contentType is not null && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            return new(null, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "the body must be JSON (Content-Type: application/json)"));
+        }
+
+        try
+        {
+            using var buffer = new MemoryStream();
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+            if (buffer.Length > MaxBytes)
+            {
+                return new(null, Problems.Status(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {MaxBytes} bytes"));
+            }
+
+            if (buffer.Length == 0)
+            {
+                return new(null, Problems.Invalid("body", "a JSON object is required"));
+            }
+
+            var value = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), Options);
+            return value is null ? new(null, Problems.Invalid("body", "a JSON object is required")) : new(value, null);
+        }
+        catch (JsonException ex)
+        {
+            return new(null, Describe(ex));
+        }
+        catch (BadHttpRequestException ex)
+        {
+            return new(null, Problems.Status(ex.StatusCode, "the request body could not be read: " + ex.Message));
+        }
+    }
+
+    private static IResult Describe(JsonException ex)
+    {
+        var path = ex.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
+        if (ex.Message.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            // "The JSON property 'x' could not be mapped to any .NET member contained in type '…'."
+            var start = ex.Message.IndexOf('\'', StringComparison.Ordinal);
+            var end = start < 0 ? -1 : ex.Message.IndexOf('\'', start + 1);
+            var member = end > start ? ex.Message[(start + 1)..end] : path ?? "body";
+            return Problems.Invalid(member, "unknown member: this request does not take it");
+        }
+
+        var line = ex.LineNumber is { } l ? string.Create(CultureInfo.InvariantCulture, $" (line {l + 1}, byte {ex.BytePositionInLine + 1})") : string.Empty;
+        return path is null
+            ? Problems.Invalid("body", "not a valid JSON object" + line)
+            : Problems.Invalid(path, "has the wrong type or is malformed" + line);
+    }
+}
+
+/// <summary><c>?limit=</c> and <c>?after=</c> of a listing; cursors are opaque (base64url) to clients.</summary>
+internal readonly record struct Paging(int Limit, string? After)
+{
+    public const int DefaultLimit = 100;
+
+    public static bool TryRead(HttpContext context, out Paging paging, out IResult? error)
+    {
+        paging = default;
+        error = null;
+        var limit = DefaultLimit;
+        var limitText = context.Request.Query["limit"].ToString();
+        if (limitText.Length > 0 && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > PageSize.Max))
+        {
+            error = Problems.Invalid("limit", $"must be a whole number from 1 to {PageSize.Max}");
+            return false;
+        }
+
+        string? after = null;
+        var afterText = context.Request.Query["after"].ToString();
+        if (afterText.Length > 0 && !Cursor.TryDecode(afterText, out after))
+        {
+            error = Problems.Invalid("after", "is not a cursor from a previous page's 'next'");
+            return false;
+        }
+
+        paging = new Paging(limit, after);
+        return true;
+    }
+}
+
+internal static class Cursor
+{
+    private const string Prefix = "c1:";
+
+    public static string Encode(string position) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(Prefix + position));
+
+    public static string Encode(long id) => Encode(id.ToString(CultureInfo.InvariantCulture));
+
+    public static bool TryDecode(string text, out string? position)
+    {
+        position = null;
+        if (text.Length > 2048)
+        {
+            return false;
+        }
+
+        try
+        {
+            var decoded = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(text));
+            if (!decoded.StartsWith(Prefix, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            position = decoded[Prefix.Length..];
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    public static bool TryId(string? position, out long? id)
+    {
+        id = null;
+        if (position is null)
+        {
+            return true;
+        }
+
+        if (!long.TryParse(position, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+        {
+            return false;
+        }
+
+        id = value;
+        return true;
+    }
+}
+
+internal static class Wire
+{
+    /// <summary>ISO 8601 UTC with milliseconds: <c>2026-11-29T06:30:00.000Z</c>.</summary>
+    public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    public static string? Time(DateTimeOffset? at) => at is { } value ? Time(value) : null;
+
+    public static string Role(ProjectRole role) => role switch
+    {
+        ProjectRole.Owner => "owner",
+        ProjectRole.Maintainer => "maintainer",
+        ProjectRole.Developer => "developer",
+        ProjectRole.Reader => "reader",
+        _ => role.ToString().ToLowerInvariant(),
+    };
+
+    public static bool TryRole(string? text, out ProjectRole role)
+    {
+        role = text switch
+        {
+            "owner" => ProjectRole.Owner,
+            "maintainer" => ProjectRole.Maintainer,
+            "developer" => ProjectRole.Developer,
+            "reader" => ProjectRole.Reader,
+            _ => 0,
+        };
+        return role != 0;
+    }
+
+    public static string Visibility(ProjectVisibility visibility) => visibility == ProjectVisibility.Public ? "public" : "private";
+
+    public static string ActorKind(AuditActorKind kind) => kind switch
+    {
+        AuditActorKind.Anonymous => "anonymous",
+        AuditActorKind.User => "user",
+        AuditActorKind.Robot => "robot",
+        AuditActorKind.System => "system",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+}

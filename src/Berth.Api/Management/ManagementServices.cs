@@ -1,0 +1,71 @@
+using Berth.Api.Access;
+using Berth.Auth.Passwords;
+using Berth.Auth.Tokens;
+using Berth.Core.Access;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Api.Management;
+
+/// <summary>What the management handlers use, resolved once (handlers are static).</summary>
+internal sealed class ManagementServices(
+    IProjectStore projects,
+    IUserStore users,
+    IMembershipStore memberships,
+    IRobotAccountStore robots,
+    IAccessTokenStore tokens,
+    IIpAllowRuleStore ipRules,
+    IAuditLog auditLog,
+    ProjectDirectory directory,
+    IpAllowRules ipAllow,
+    AuditRecorder audit,
+    PasswordHasher hasher,
+    AccessTokenService accessTokens,
+    IOptions<AccessTokenOptions> tokenOptions,
+    TimeProvider clock)
+{
+    public IProjectStore Projects { get; } = projects;
+
+    public IUserStore Users { get; } = users;
+
+    public IMembershipStore Memberships { get; } = memberships;
+
+    public IRobotAccountStore Robots { get; } = robots;
+
+    public IAccessTokenStore Tokens { get; } = tokens;
+
+    public IIpAllowRuleStore IpRules { get; } = ipRules;
+
+    public IAuditLog AuditLog { get; } = auditLog;
+
+    /// <summary>Invalidate a project here after every create, update and delete.</summary>
+    public ProjectDirectory Directory { get; } = directory;
+
+    /// <summary>Invalidate here after every rule added or removed.</summary>
+    public IpAllowRules IpAllow { get; } = ipAllow;
+
+    public AuditRecorder Audit { get; } = audit;
+
+    public PasswordHasher Hasher { get; } = hasher;
+
+    public AccessTokenService AccessTokens { get; } = accessTokens;
+
+    public AccessTokenOptions TokenOptions { get; } = tokenOptions.Value;
+
+    public TimeProvider Clock { get; } = clock;
+
+    public static ManagementServices From(HttpContext context) => context.RequestServices.GetRequiredService<ManagementServices>();
+}
+
+/// <summary>Password rules for passwords set through the API.</summary>
+internal static class Passwords
+{
+    public const int MinLength = 8;
+    public const int MaxLength = 1024;
+
+    public static string? Check(string password) =>
+        password.Length < MinLength ? $"must be at least {MinLength} characters"
+        : password.Length > MaxLength ? $"must be at most {MaxLength} characters"
+        : null;
+}

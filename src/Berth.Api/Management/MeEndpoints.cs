@@ -1,0 +1,78 @@
+using Berth.Auth.Passwords;
+using Berth.Auth.Permissions;
+using Berth.Core.Access;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Berth.Api.Management;
+
+/// <summary><c>/api/v1/me</c>: who the caller is (what <c>berth login</c> checks) and changing one's own password.</summary>
+internal static class MeEndpoints
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        var me = api.MapGroup("/me").WithTags("me");
+        me.MapGet("/", (Delegate)GetAsync).WithName("GetMe").WithSummary("The authenticated caller, with their project memberships")
+            .RequireAuthenticated().AllowAccessTokens().AuditLogins().Produces<MeResponse>();
+        me.MapPut("/password", (Delegate)ChangePasswordAsync).WithName("ChangePassword").WithSummary("Change one's own password (password sign-in only)")
+            .RequireUser().Accepts<PasswordChangeRequest>("application/json").Produces(StatusCodes.Status204NoContent);
+    }
+
+    private static async Task<IResult> GetAsync(HttpContext context)
+    {
+        var caller = context.Caller();
+        var administrator = AccessPolicy.IsServerAdministrator(caller.Principal!); // false through a token: tokens never administer
+        if (caller.Kind != AuditActorKind.User)
+        {
+            return TypedResults.Ok(new MeResponse(caller.Name, "robot", false, []));
+        }
+
+        var services = ManagementServices.From(context);
+        var user = UserName.TryParse(caller.Name, out var name) ? await services.Users.GetAsync(name, context.RequestAborted) : null;
+        var memberships = user is null ? [] : await services.Memberships.ListByUserAsync(user.Id, context.RequestAborted);
+        return TypedResults.Ok(new MeResponse(caller.Name, "user", administrator,
+            memberships.Select(m => new MembershipResponse(m.Project.Value, Wire.Role(m.Role))).ToList()));
+    }
+
+    private static async Task<IResult> ChangePasswordAsync(HttpContext context)
+    {
+        var body = await RequestBody.ReadAsync<PasswordChangeRequest>(context);
+        if (body.Value is not { } request)
+        {
+            return body.Error!;
+        }
+
+        var validation = new Validation();
+        if (request.CurrentPassword is null)
+        {
+            validation.Add("currentPassword", "is required");
+        }
+
+        if (request.NewPassword is null)
+        {
+            validation.Add("newPassword", "is required");
+        }
+        else if (Passwords.Check(request.NewPassword) is { } problem)
+        {
+            validation.Add("newPassword", problem);
+        }
+
+        if (!validation.IsValid)
+        {
+            return validation.Result();
+        }
+
+        var services = ManagementServices.From(context);
+        var caller = context.Caller();
+        var user = UserName.TryParse(caller.Name, out var name) ? await services.Users.GetAsync(name, context.RequestAborted) : null;
+        if (user is null || services.Hasher.Verify(user.PasswordHash, request.CurrentPassword!) is not (PasswordVerification.Succeeded or PasswordVerification.SucceededRehashNeeded))
+        {
+            return Problems.Invalid("currentPassword", "is not your current password");
+        }
+
+        await services.Users.SetPasswordHashAsync(user.Id, services.Hasher.Hash(request.NewPassword!), context.RequestAborted);
+        await services.Audit.RecordAsync(caller, AuditActions.UserUpdate, detail: new { user = user.Name.Value, password = true });
+        return TypedResults.NoContent();
+    }
+}

@@ -1,0 +1,201 @@
+using Berth.Auth.Permissions;
+using Berth.Core.Access;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Berth.Api.Management;
+
+/// <summary><c>/api/v1/projects</c>: list, create, read, change and delete projects.</summary>
+internal static class ProjectEndpoints
+{
+    public const int MaxDescriptionLength = 1000;
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        var projects = api.MapGroup("/projects").WithTags("projects");
+        projects.MapGet("/", (Delegate)ListAsync).WithName("ListProjects").WithSummary("Projects the caller may see (anonymous callers: public ones)")
+            .AllowAnyone().AllowAccessTokens().Produces<PageResponse<ProjectResponse>>();
+        projects.MapPost("/", (Delegate)CreateAsync).WithName("CreateProject").WithSummary("Create a project (server administrators)")
+            .RequireAdministrator().Accepts<ProjectCreateRequest>("application/json").Produces<ProjectResponse>(StatusCodes.Status201Created);
+        projects.MapGet("/{project}", (Delegate)GetAsync).WithName("GetProject").WithSummary("A project the caller may pull from")
+            .RequireProject(ProjectPermissions.Pull).AllowAccessTokens().Produces<ProjectResponse>();
+        projects.MapPatch("/{project}", (Delegate)UpdateAsync).WithName("UpdateProject").WithSummary("Change a project's description or visibility (owners, administrators)")
+            .RequireProject(ProjectPermissions.ManageSettings).Accepts<ProjectUpdateRequest>("application/json").Produces<ProjectResponse>();
+        projects.MapDelete("/{project}", (Delegate)DeleteAsync).WithName("DeleteProject").WithSummary("Delete a project; refused while it has repositories unless force=true (administrators)")
+            .RequireProjectAdministrator().Produces(StatusCodes.Status204NoContent);
+    }
+
+    private static async Task<IResult> ListAsync(HttpContext context)
+    {
+        if (!Paging.TryRead(context, out var paging, out var error))
+        {
+            return error!;
+        }
+
+        ProjectName? cursor = null;
+        if (paging.After is not null)
+        {
+            if (!ProjectName.TryParse(paging.After, out var after))
+            {
+                return Problems.Invalid("after", "is not a cursor from a previous page's 'next'");
+            }
+
+            cursor = after;
+        }
+
+        var services = ManagementServices.From(context);
+        var principal = context.Caller().Principal!;
+        var administrator = AccessPolicy.IsServerAdministrator(principal);
+        var items = new List<ProjectResponse>(Math.Min(paging.Limit, 100));
+        var scanLimit = Math.Max(paging.Limit * 10, PageSize.Max); // bounds the work of one page for callers who see few projects
+        var scanned = 0;
+        string? next = null;
+        while (true)
+        {
+            var page = await services.Projects.ListAsync(cursor, paging.Limit, context.RequestAborted);
+            foreach (var project in page.Items)
+            {
+                if (items.Count == paging.Limit)
+                {
+                    next = items[^1].Name;
+                    break;
+                }
+
+                scanned++;
+                cursor = project.Name;
+                if (administrator || (AccessPolicy.GetPermissions(principal, new ProjectInfo(project.Name.Value, project.Visibility)) & ProjectPermissions.Pull) != 0)
+                {
+                    items.Add(ProjectResponse.From(project));
+                }
+            }
+
+            if (next is not null || !page.HasMore)
+            {
+                break;
+            }
+
+            if (items.Count == paging.Limit || scanned >= scanLimit)
+            {
+                next = cursor!.Value.Value; // more may follow; the next page goes on after what was examined
+                break;
+            }
+        }
+
+        return TypedResults.Ok(new PageResponse<ProjectResponse>(items, next is null ? null : Cursor.Encode(next)));
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext context)
+    {
+        var body = await RequestBody.ReadAsync<ProjectCreateRequest>(context);
+        if (body.Value is not { } request)
+        {
+            return body.Error!;
+        }
+
+        var validation = new Validation();
+        ProjectName name = default;
+        if (request.Name is null)
+        {
+            validation.Add("name", "is required");
+        }
+        else if (!ProjectName.TryParse(request.Name, out name))
+        {
+            validation.Add("name", "must be lower-case letters and digits, separated by '.', '_', '__' or '-' (no '/')");
+        }
+
+        CheckDescription(request.Description, validation);
+        if (!validation.IsValid)
+        {
+            return validation.Result();
+        }
+
+        var services = ManagementServices.From(context);
+        var visibility = request.Public == true ? ProjectVisibility.Public : ProjectVisibility.Private;
+        var result = await services.Projects.CreateAsync(name, request.Description ?? string.Empty, visibility, context.RequestAborted);
+        services.Directory.Invalidate(name.Value);
+        if (result.Status == ProjectCreateStatus.Duplicate || result.Project is null)
+        {
+            return Problems.Conflict($"project '{name}' exists");
+        }
+
+        await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectCreate, name, detail: new { visibility = Wire.Visibility(visibility) });
+        return TypedResults.Created($"/api/v1/projects/{name}", ProjectResponse.From(result.Project));
+    }
+
+    private static async Task<IResult> GetAsync(HttpContext context, string project)
+    {
+        var services = ManagementServices.From(context);
+        var stored = await services.Projects.GetAsync(context.GetProject().Name, context.RequestAborted);
+        return stored is null ? Problems.ProjectNotFound(project) : TypedResults.Ok(ProjectResponse.From(stored));
+    }
+
+    private static async Task<IResult> UpdateAsync(HttpContext context, string project)
+    {
+        var body = await RequestBody.ReadAsync<ProjectUpdateRequest>(context);
+        if (body.Value is not { } request)
+        {
+            return body.Error!;
+        }
+
+        var validation = new Validation();
+        CheckDescription(request.Description, validation);
+        if (!validation.IsValid)
+        {
+            return validation.Result();
+        }
+
+        var services = ManagementServices.From(context);
+        var name = context.GetProject().Name;
+        var visibility = request.Public is { } isPublic ? isPublic ? ProjectVisibility.Public : ProjectVisibility.Private : (ProjectVisibility?)null;
+        var result = await services.Projects.UpdateAsync(name, new ProjectChanges(request.Description, visibility), context.RequestAborted);
+        services.Directory.Invalidate(name.Value);
+        var stored = await services.Projects.GetAsync(name, context.RequestAborted);
+        if (result == UpdateResult.NotFound || stored is null)
+        {
+            return Problems.ProjectNotFound(project);
+        }
+
+        await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectUpdate, name,
+            detail: new { description = request.Description, visibility = visibility is { } v ? Wire.Visibility(v) : null });
+        return TypedResults.Ok(ProjectResponse.From(stored));
+    }
+
+    private static async Task<IResult> DeleteAsync(HttpContext context, string project)
+    {
+        var forceText = context.Request.Query["force"].ToString();
+        var force = false;
+        if (forceText.Length > 0 && !bool.TryParse(forceText, out force))
+        {
+            return Problems.Invalid("force", "must be true or false");
+        }
+
+        var services = ManagementServices.From(context);
+        var name = context.GetProject().Name;
+        var result = await services.Projects.DeleteAsync(name, force, context.RequestAborted);
+        services.Directory.Invalidate(name.Value);
+        services.IpAllow.Invalidate(name.Value);
+        switch (result)
+        {
+            case ProjectDeleteStatus.HasRepositories:
+                return Problems.Conflict($"project '{name}' has repositories: delete them first, or pass force=true (the repositories' content stays until deleted)");
+            case ProjectDeleteStatus.NotFound:
+                return Problems.ProjectNotFound(project);
+            default:
+                await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectDelete, name, detail: new { force });
+                return TypedResults.NoContent();
+        }
+    }
+
+    private static void CheckDescription(string? description, Validation validation)
+    {
+        if (description is { Length: > MaxDescriptionLength })
+        {
+            validation.Add("description", $"must be at most {MaxDescriptionLength} characters");
+        }
+        else if (description is not null && description.Any(c => char.IsControl(c) && c is not ('\n' or '\t')))
+        {
+            validation.Add("description", "must not contain control characters");
+        }
+    }
+}
