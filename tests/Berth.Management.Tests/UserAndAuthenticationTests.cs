@@ -148,6 +148,24 @@ public sealed class UserAndAuthenticationTests : IDisposable
     }
 
     [Fact]
+    public async Task ServerIpAllowList_FirstRuleExcludingTheCaller_IsRefusedAndNothingIsStored()
+    {
+        var fromOffice = _app.NewClient(_app.Admin.DefaultRequestHeaders.Authorization, peer: "10.1.2.3");
+
+        using var lockout = await fromOffice.SendJsonAsync(HttpMethod.Post, "/api/v1/ip-allow", new { network = "192.168.0.0/16" });
+
+        await Expect.ProblemAsync(lockout, HttpStatusCode.Conflict);
+        Assert.Contains("10.1.2.3", await lockout.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty((await fromOffice.GetJsonAsync("/api/v1/ip-allow")).GetProperty("items").EnumerateArray());
+
+        // With the caller's own network allowed first, further rules only widen the list.
+        using var own = await fromOffice.SendJsonAsync(HttpMethod.Post, "/api/v1/ip-allow", new { network = "10.0.0.0/8" });
+        await Expect.StatusAsync(own, HttpStatusCode.Created);
+        using var other = await fromOffice.SendJsonAsync(HttpMethod.Post, "/api/v1/ip-allow", new { network = "192.168.0.0/16" });
+        await Expect.StatusAsync(other, HttpStatusCode.Created);
+    }
+
+    [Fact]
     public async Task ServerIpAllowList_RefusesOtherAddressesWith403()
     {
         var fromOffice = _app.NewClient(_app.Admin.DefaultRequestHeaders.Authorization, peer: "10.1.2.3");
@@ -183,8 +201,12 @@ public sealed class UserAndAuthenticationTests : IDisposable
         await _app.CreateUserAsync("stranger");
         await _app.AddMemberAsync("shop", "olivia", "owner");
         var olivia = _app.As("olivia");
+        var fromNetwork = _app.NewClient(olivia.DefaultRequestHeaders.Authorization, peer: "192.0.2.9");
 
-        using var added = await olivia.SendJsonAsync(HttpMethod.Post, "/api/v1/projects/shop/ip-allow", new { network = "192.0.2.0/24" });
+        // From 127.0.0.1 the first rule would lock olivia out of her own project: refused; from inside the network it is fine.
+        using var lockout = await olivia.SendJsonAsync(HttpMethod.Post, "/api/v1/projects/shop/ip-allow", new { network = "192.0.2.0/24" });
+        await Expect.ProblemAsync(lockout, HttpStatusCode.Conflict);
+        using var added = await fromNetwork.SendJsonAsync(HttpMethod.Post, "/api/v1/projects/shop/ip-allow", new { network = "192.0.2.0/24" });
         await Expect.StatusAsync(added, HttpStatusCode.Created);
         Assert.Equal("shop", (await added.ReadJsonAsync()).GetProperty("project").GetString());
 
@@ -192,7 +214,6 @@ public sealed class UserAndAuthenticationTests : IDisposable
         await Expect.ProblemAsync(blocked, HttpStatusCode.Forbidden);
         using var stranger = await _app.As("stranger").GetAsync("/api/v1/projects/shop");
         await Expect.ProblemAsync(stranger, HttpStatusCode.NotFound);
-        var fromNetwork = _app.NewClient(olivia.DefaultRequestHeaders.Authorization, peer: "192.0.2.9");
         var rules = await fromNetwork.GetJsonAsync("/api/v1/projects/shop/ip-allow");
         var id = Assert.Single(rules.GetProperty("items").EnumerateArray()).GetProperty("id").GetInt64();
         using var serverRoute = await _app.Admin.DeleteAsync($"/api/v1/ip-allow/{id}");

@@ -60,8 +60,17 @@ public sealed partial class RequestLoggingMiddleware
             {
                 context.Response.Clear();
                 context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-                context.Response.ContentType = "application/json; charset=utf-8";
-                await context.Response.WriteAsync("{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"internal server error\",\"detail\":{}}]}");
+                if (request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
+                {
+                    // The management API answers in RFC 9457 problem details, also when something breaks.
+                    context.Response.ContentType = "application/problem+json";
+                    await context.Response.WriteAsync("{\"type\":\"https://tools.ietf.org/html/rfc9110#section-15.6.1\",\"title\":\"Internal server error\",\"status\":500,\"detail\":\"the server failed to handle the request; see its log\"}");
+                }
+                else
+                {
+                    context.Response.ContentType = "application/json; charset=utf-8";
+                    await context.Response.WriteAsync("{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"internal server error\",\"detail\":{}}]}");
+                }
             }
         }
         finally

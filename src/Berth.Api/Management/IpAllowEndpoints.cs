@@ -82,6 +82,18 @@ internal static class IpAllowEndpoints
         }
 
         var services = ManagementServices.From(context);
+
+        // The first rule of a list turns "every address" into "only this network": refuse one that would shut out
+        // the caller making the change (later rules only widen the list).
+        var caller = context.Caller();
+        if ((await services.IpRules.ListAsync(project, context.RequestAborted)).Count == 0
+            && !IPNetworkList.Parse([network]).Contains(caller.Address))
+        {
+            return Problems.Conflict(
+                $"{network} would be the first rule {(project is { } q ? $"of project '{q}'" : "of the server")} and does not include your own address " +
+                $"{caller.Address?.ToString() ?? "(unknown)"}: add a rule for your address first, or you would lock yourself out");
+        }
+
         var result = await services.IpRules.AddAsync(project, network!, string.IsNullOrEmpty(request.Note) ? null : request.Note, context.RequestAborted);
         services.IpAllow.Invalidate(project?.Value);
         switch (result.Status)
