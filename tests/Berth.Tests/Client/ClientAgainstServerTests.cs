@@ -1,0 +1,121 @@
+using System.Net;
+using System.Text.Json;
+using Berth.Client;
+using Berth.Testing;
+
+namespace Berth.Tests.Client;
+
+/// <summary>
+/// The CLI against the real server in memory: every command group once, through the real /api/v1, so the client
+/// and the server agree on the contract (docs/management-api.md), and a token the CLI creates works on /v2.
+/// </summary>
+public sealed class ClientAgainstServerTests : IDisposable
+{
+    private const string Url = "http://localhost";
+    private readonly BerthApplication _app = new() { DefaultCredentials = null };
+    private readonly string _config = Directory.CreateTempSubdirectory("berth-cli-int-").FullName;
+
+    public void Dispose()
+    {
+        _app.Dispose();
+        Directory.Delete(_config, recursive: true);
+    }
+
+    private async Task<RunResult> Run(string stdin, string configFolder, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var context = new ClientContext
+        {
+            Handler = _app.Server.CreateHandler(),
+            In = new StringReader(stdin),
+            Out = output,
+            Error = error,
+            ConfigDirectory = configFolder,
+        };
+        var exit = await ClientCli.RunAsync(args, context);
+        return new RunResult(exit, output.ToString(), error.ToString());
+    }
+
+    private Task<RunResult> Admin(params string[] args) => Run(string.Empty, Path.Combine(_config, "admin"), args);
+
+    private static void Ok(RunResult result) => Assert.True(result.Exit == 0, $"exit {result.Exit}: {result.Error}{result.Out}");
+
+    [Fact]
+    public async Task EveryCommandGroup_WorksAgainstTheRealServer()
+    {
+        Ok(await Run(BerthApplication.AdminPassword + "\n", Path.Combine(_config, "admin"), "login", Url, "-u", "admin", "--password-stdin"));
+        var wrong = await Run("nope\n", Path.Combine(_config, "x"), "login", Url, "-u", "admin", "--password-stdin");
+        Assert.Equal(1, wrong.Exit);
+
+        Ok(await Admin("project", "create", "shop", "--description", "Shop services"));
+        Ok(await Admin("project", "create", "docs", "--public"));
+        var projects = await Admin("project", "list", "--output", "json");
+        Ok(projects);
+        var list = JsonDocument.Parse(projects.Out).RootElement.EnumerateArray().ToList();
+        Assert.Equal(["docs", "shop"], list.Select(p => p.GetProperty("name").GetString()).Order());
+        Assert.Equal("public", list.Single(p => p.GetProperty("name").GetString() == "docs").GetProperty("visibility").GetString());
+        Ok(await Admin("project", "update", "shop", "--description", "Shop"));
+        Assert.Contains("Shop", (await Admin("project", "show", "shop")).Out, StringComparison.Ordinal);
+
+        Ok(await Run("alices-password\n", Path.Combine(_config, "admin"), "user", "create", "alice", "--password-stdin"));
+        Assert.Contains("alice", (await Admin("user", "list")).Out, StringComparison.Ordinal);
+        Ok(await Admin("member", "add", "shop", "alice", "--role", "developer"));
+        Ok(await Admin("member", "set-role", "shop", "alice", "--role", "maintainer"));
+        Assert.Contains("maintainer", (await Admin("member", "list", "shop")).Out, StringComparison.Ordinal);
+
+        Ok(await Admin("robot", "create", "shop", "ci", "--scope", "pull,push"));
+        var robotToken = await Admin("robot", "token", "create", "shop", "ci", "--name", "gitlab", "--expires", "30d", "--output", "json");
+        Ok(robotToken);
+        var robotSecret = JsonDocument.Parse(robotToken.Out).RootElement.GetProperty("token").GetString()!;
+        Assert.StartsWith("berth_robot_", robotSecret, StringComparison.Ordinal);
+        Assert.Contains("gitlab", (await Admin("robot", "token", "list", "shop", "ci")).Out, StringComparison.Ordinal);
+
+        // alice signs in on her own machine and makes herself a token; it works for docker-style Basic auth on /v2.
+        var aliceConfig = Path.Combine(_config, "alice");
+        Ok(await Run("alices-password\n", aliceConfig, "login", Url, "-u", "alice", "--password-stdin"));
+        var created = await Run(string.Empty, aliceConfig, "token", "create", "--name", "laptop", "--scope", "pull,push", "--project", "shop", "--expires", "30d", "--output", "json");
+        Ok(created);
+        var token = JsonDocument.Parse(created.Out).RootElement;
+        var secret = token.GetProperty("token").GetString()!;
+        Assert.StartsWith("berth_pat_", secret, StringComparison.Ordinal);
+        using (var registry = _app.CreateClient("alice", secret))
+        {
+            var image = TestImages.OciImage(1);
+            await registry.PushManifestAsync("shop/api", image, "v1");
+            using var pulled = await registry.GetAsync("/v2/shop/api/manifests/v1");
+            Assert.Equal(HttpStatusCode.OK, pulled.StatusCode);
+        }
+
+        Assert.Contains("laptop", (await Run(string.Empty, aliceConfig, "token", "list")).Out, StringComparison.Ordinal);
+        Ok(await Run(string.Empty, aliceConfig, "token", "revoke", token.GetProperty("id").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        using (var revoked = _app.CreateClient("alice", secret))
+        {
+            using var refused = await revoked.GetAsync("/v2/shop/api/manifests/v1");
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        var whoami = await Run(string.Empty, aliceConfig, "whoami");
+        Ok(whoami);
+        Assert.Contains("alice", whoami.Out, StringComparison.Ordinal);
+
+        Ok(await Admin("ip-allow", "add", "127.0.0.0/8", "--project", "shop", "--note", "loopback"));
+        Assert.Contains("127.0.0.0/8", (await Admin("ip-allow", "list", "--project", "shop")).Out, StringComparison.Ordinal);
+
+        var audit = await Admin("audit", "--project", "shop", "--all", "--output", "json");
+        Ok(audit);
+        var actions = JsonDocument.Parse(audit.Out).RootElement.EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToHashSet();
+        Assert.Contains("project.create", actions);
+        Assert.Contains("member.add", actions);
+        Assert.Contains("push", actions);
+        Assert.Contains("robot.create", actions);
+
+        Ok(await Admin("member", "remove", "shop", "alice"));
+        Ok(await Admin("robot", "delete", "shop", "ci"));
+        var refusedDelete = await Admin("project", "delete", "shop");
+        Assert.Equal(1, refusedDelete.Exit); // it has a repository
+        Ok(await Admin("project", "delete", "shop", "--force"));
+        Ok(await Admin("user", "delete", "alice"));
+        Ok(await Admin("logout", Url));
+    }
+}
