@@ -39,9 +39,13 @@ public static class AccessClient
     }
 
     /// <summary>GET /token with the credentials (Basic; none when null) for the scopes; asserts 200 and returns the registry token.</summary>
-    public static async Task<string> GetTokenAsync(BerthApplication app, Credentials? credentials, params string[] scopes)
+    public static Task<string> GetTokenAsync(BerthApplication app, Credentials? credentials, params string[] scopes) =>
+        GetTokenFromAsync(app, null, credentials, scopes);
+
+    /// <summary>As <see cref="GetTokenAsync"/>, from the client address <paramref name="address"/> (null: 127.0.0.1).</summary>
+    public static async Task<string> GetTokenFromAsync(BerthApplication app, string? address, Credentials? credentials, params string[] scopes)
     {
-        using var client = Basic(app, credentials);
+        using var client = Basic(app, credentials, address);
         using var response = await client.GetAsync(TokenPath(scopes));
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET /token for {credentials?.User ?? "anonymous"}: {(int)response.StatusCode} {body}");
