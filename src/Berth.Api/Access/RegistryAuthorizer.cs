@@ -18,9 +18,10 @@ namespace Berth.Api.Access;
 /// Authorizes every /v2 request. Credentials: a registry token from <c>/token</c> (<c>Authorization: Bearer</c>,
 /// what docker, podman, skopeo and containerd use after the challenge), Basic auth with a password or an access
 /// token (curl, scripts), or none (anonymous: pull from public projects). Then, in this order: the server-wide IP
-/// allow list, the allow list of every project the request touches, and the access rules (the token's grant, or
-/// <see cref="AccessPolicy"/> for the principal). A project that does not exist grants nothing, so a stranger gets
-/// the same answer for a private repository as for a missing one.
+/// allow list, the access rules (the token's grant, or <see cref="AccessPolicy"/> for the principal), and the allow
+/// list of every project the request touches. A project that does not exist grants nothing, and its allow list is
+/// consulted only for callers with access, so a stranger gets the same answer for a private repository as for a
+/// missing one.
 /// </summary>
 public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 {
@@ -144,14 +145,16 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
                 return Refuse(context, caller, needed, access);
             }
 
-            if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, cancellationToken))
-            {
-                return Denied(address);
-            }
-
+            // The rights first: someone who may not use the project at all gets the answer for a missing one, not
+            // the allow list's, which would tell that the project exists.
             if (AccessPolicy.GetAllowedActions(caller.Principal!, ToInfo(project), access.Actions) != access.Actions)
             {
                 return Refuse(context, caller, needed, access);
+            }
+
+            if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, cancellationToken))
+            {
+                return Denied(address);
             }
         }
 
@@ -223,17 +226,18 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         var kind = claims.Subject.Length == 0 ? AuditActorKind.Anonymous : claims.Subject.Contains('+', StringComparison.Ordinal) ? AuditActorKind.Robot : AuditActorKind.User;
         context.SetCaller(new Caller(null, kind, claims.Subject, address, claims.AccessTokenId));
         context.Items[ClaimsKey] = claims;
-        foreach (var access in needed)
-        {
-            if (access.Repository is { } repository && await _projects.GetAsync(repository.Project, context.RequestAborted) is { } project
-                && !await _ipRules.AllowsProjectAsync(project.Name.Value, address, context.RequestAborted))
-            {
-                return Denied(address);
-            }
-        }
-
         if (AccessLists.Covers(claims.Access, needed))
         {
+            // Project allow lists only after the grant, so that a token without access learns nothing about them.
+            foreach (var access in needed)
+            {
+                if (access.Repository is { } repository && await _projects.GetAsync(repository.Project, context.RequestAborted) is { } project
+                    && !await _ipRules.AllowsProjectAsync(project.Name.Value, address, context.RequestAborted))
+                {
+                    return Denied(address);
+                }
+            }
+
             // Only administrators are granted push on a project that does not exist (see the token endpoint).
             foreach (var access in needed)
             {
