@@ -74,4 +74,26 @@ public sealed class MountTests : AccessTest
         await OciAssert.StatusAsync(response, HttpStatusCode.Accepted);
         Assert.False(await Admin.BlobExistsAsync("proj/app", Digest));
     }
+
+    [Fact]
+    public async Task AnUploadSessionOfAnotherProject_CannotBeUsed()
+    {
+        var (_, credentials) = await UserAsync("dev", "proj");
+        var location = await Admin.StartUploadAsync("secret/app");
+        var id = location[(location.LastIndexOf('/') + 1)..];
+        using var client = AccessClient.Basic(App, credentials);
+
+        using var status = await client.GetAsync($"/v2/proj/app/blobs/uploads/{id}");
+        using var put = await client.PutAsync($"/v2/proj/app/blobs/uploads/{id}?digest={Digest}", new ByteArrayContent(Blob));
+        using var cancel = await client.DeleteAsync($"/v2/proj/app/blobs/uploads/{id}");
+        using var direct = await client.GetAsync(location);
+
+        await OciAssert.ErrorAsync(status, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+        await OciAssert.ErrorAsync(put, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+        await OciAssert.ErrorAsync(cancel, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+        await OciAssert.ErrorAsync(direct, HttpStatusCode.Forbidden, "DENIED");
+        Assert.False(await Admin.BlobExistsAsync("proj/app", Digest));
+        using var stillThere = await Admin.GetAsync(location);
+        await OciAssert.StatusAsync(stillThere, HttpStatusCode.NoContent);
+    }
 }

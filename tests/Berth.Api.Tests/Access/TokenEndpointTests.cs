@@ -138,6 +138,24 @@ public sealed class TokenEndpointTests : AccessTest
     }
 
     [Fact]
+    public async Task GetWithOfflineToken_ReturnsARefreshTokenThatTheRefreshGrantTakes()
+    {
+        var (_, credentials) = await UserAsync("dev", "proj");
+        using var client = AccessClient.Basic(App, credentials);
+        var json = await GetJsonAsync(client, AccessClient.TokenPath(Pull) + "&offline_token=true&client_id=docker");
+        var refresh = json.GetProperty("refresh_token").GetString()!;
+
+        var (status, refreshed) = await PostAsync(("grant_type", "refresh_token"), ("refresh_token", refresh), ("service", "berth"), ("scope", PullPush));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(PullPush, refreshed.GetProperty("scope").GetString());
+        Assert.Equal([PullPush], AccessClient.AccessOf(refreshed.GetProperty("access_token").GetString()!));
+        Assert.Equal(refresh, refreshed.GetProperty("refresh_token").GetString());
+        using var anonymous = App.CreateAnonymousClient();
+        Assert.False((await GetJsonAsync(anonymous, AccessClient.TokenPath(Pull) + "&offline_token=true")).TryGetProperty("refresh_token", out _));
+    }
+
+    [Fact]
     public async Task RefreshGrant_WorksUntilTheUserIsDisabled()
     {
         var (user, credentials) = await UserAsync("dev", "proj");
