@@ -42,6 +42,8 @@ public sealed class BruteForceTests : AccessTest
     public async Task UnknownUserAndWrongPassword_LookAndCostTheSame(string path)
     {
         await UserAsync("known");
+        var (disabledAccount, _) = await UserAsync("disabled");
+        await Service<Berth.Core.Access.IUserStore>().SetDisabledAsync(disabledAccount.Id, true, CancellationToken.None);
         var before = IterationsRun();
         using var wrongPassword = AccessClient.Basic(App, new Credentials("known", "wrong"), "10.0.0.1");
         using var wrong = await wrongPassword.GetAsync(path);
@@ -49,12 +51,19 @@ public sealed class BruteForceTests : AccessTest
         using var unknownUser = AccessClient.Basic(App, new Credentials("unknown", "wrong"), "10.0.0.2");
         using var unknown = await unknownUser.GetAsync(path);
         var afterUnknown = IterationsRun();
+        using var disabledUser = AccessClient.Basic(App, new Credentials("disabled", "disabled-password"), "10.0.0.3");
+        using var disabled = await disabledUser.GetAsync(path);
+        var afterDisabled = IterationsRun();
 
         Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
         Assert.Equal(wrong.StatusCode, unknown.StatusCode);
+        Assert.Equal(wrong.StatusCode, disabled.StatusCode);
         Assert.Equal(await wrong.Content.ReadAsStringAsync(), await unknown.Content.ReadAsStringAsync());
+        Assert.Equal(await wrong.Content.ReadAsStringAsync(), await disabled.Content.ReadAsStringAsync());
         Assert.Equal(wrong.Header("WWW-Authenticate"), unknown.Header("WWW-Authenticate"));
+        Assert.Equal(wrong.Header("WWW-Authenticate"), disabled.Header("WWW-Authenticate"));
         Assert.True(afterWrong - before > 0, "a wrong password ran no PBKDF2");
         Assert.Equal(afterWrong - before, afterUnknown - afterWrong);
+        Assert.Equal(afterWrong - before, afterDisabled - afterUnknown);
     }
 }

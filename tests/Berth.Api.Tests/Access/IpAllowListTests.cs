@@ -103,15 +103,53 @@ public sealed class IpAllowListTests
     [InlineData("127.0.0.1", "127.0.0.1", HttpStatusCode.OK)]
     [InlineData("127.0.0.1", "192.168.1.1", HttpStatusCode.Forbidden)]
     [InlineData("192.168.0.0/16", "192.168.1.1", HttpStatusCode.OK)]
-    public async Task ForwardedFor_IsHonouredOnlyFromTrustedProxies(string? trusted, string peer, HttpStatusCode expected)
+    [InlineData("127.0.0.1,192.168.0.0/16", "127.0.0.1", HttpStatusCode.OK, "10.1.2.3, 192.168.1.5")]
+    [InlineData("127.0.0.1", "127.0.0.1", HttpStatusCode.Forbidden, "10.1.2.3, 192.168.1.5")]
+    [InlineData("127.0.0.1", "127.0.0.1", HttpStatusCode.Forbidden, "10.1.2.3, 127.0.0.2")]
+    public async Task ForwardedFor_IsHonouredOnlyFromTrustedProxies(string? trusted, string peer, HttpStatusCode expected, string forwardedFor = "10.1.2.3")
     {
         using var app = await StartAsync(trusted is null ? null : new Dictionary<string, string?> { ["Berth:TrustedProxies"] = trusted });
         await new AccessSetup(app).AllowAsync("10.0.0.0/8");
 
         using var client = AccessClient.Basic(app, AdminCredentials, peer);
-        client.DefaultRequestHeaders.Add("X-Forwarded-For", "10.1.2.3");
+        client.DefaultRequestHeaders.Add("X-Forwarded-For", forwardedFor);
         using var response = await PullAsync(client);
 
         Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("::ffff:10.1.2.3", HttpStatusCode.OK)]
+    [InlineData("::ffff:127.0.0.1", HttpStatusCode.Forbidden)]
+    public async Task IPv4MappedAddresses_CountAsIPv4(string address, HttpStatusCode expected)
+    {
+        using var app = await StartAsync();
+        await new AccessSetup(app).AllowAsync("10.0.0.0/8");
+
+        using var client = AccessClient.Basic(app, AdminCredentials, address);
+        using var response = await PullAsync(client);
+
+        Assert.Equal(expected, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task MemberOutsideTheProjectList_IsToldWhy(bool bearer)
+    {
+        using var app = await StartAsync();
+        var setup = new AccessSetup(app);
+        var user = await setup.UserAsync("dev", "dev-password");
+        await setup.MemberAsync("proj", user, Berth.Core.Access.ProjectRole.Developer);
+        await setup.AllowAsync("10.0.0.0/8", "proj");
+        var credentials = new Credentials("dev", "dev-password");
+
+        using var client = bearer
+            ? AccessClient.Bearer(app, await AccessClient.GetTokenAsync(app, credentials, "repository:proj/app:pull"))
+            : AccessClient.Basic(app, credentials);
+        using var response = await PullAsync(client);
+
+        var error = await OciAssert.ErrorAsync(response, HttpStatusCode.Forbidden, "DENIED");
+        Assert.Contains("requests from 127.0.0.1 are not allowed by the IP allow list", error.Message);
     }
 }
