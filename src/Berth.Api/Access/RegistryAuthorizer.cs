@@ -18,9 +18,10 @@ namespace Berth.Api.Access;
 /// Authorizes every /v2 request. Credentials: a registry token from <c>/token</c> (<c>Authorization: Bearer</c>,
 /// what docker, podman, skopeo and containerd use after the challenge), Basic auth with a password or an access
 /// token (curl, scripts), or none (anonymous: pull from public projects). Then, in this order: the server-wide IP
-/// allow list, the allow list of every project the request touches, and the access rules (the token's grant, or
-/// <see cref="AccessPolicy"/> for the principal). A project that does not exist grants nothing, so a stranger gets
-/// the same answer for a private repository as for a missing one.
+/// allow list, the access rules (the token's grant, or <see cref="AccessPolicy"/> for the principal), and the allow
+/// list of every project the request touches. A project that does not exist grants nothing, and its allow list is
+/// consulted only for callers with access, so a stranger gets the same answer for a private repository as for a
+/// missing one.
 /// </summary>
 public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 {
@@ -149,7 +150,8 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
                 return Refuse(context, caller, needed, access);
             }
 
-            // Permission first: a caller who may not see the project must not learn from an IP refusal that it exists.
+            // The rights first: someone who may not use the project at all gets the answer for a missing one, not
+            // the allow list's, which would tell that the project exists.
             if (AccessPolicy.GetAllowedActions(caller.Principal!, ToInfo(project), access.Actions) != access.Actions)
             {
                 return Refuse(context, caller, needed, access);

@@ -198,9 +198,9 @@ public static class TokenEndpoints
                 continue;
             }
 
-            // A project whose allow list excludes the caller's address grants nothing (the registry refuses it too).
-            var reachable = await services.IpRules.AllowsProjectAsync(project.Name.Value, caller.Address, context.RequestAborted);
-            projects[repository.Project] = reachable ? new ProjectInfo(project.Name.Value, project.Visibility) : null;
+            // Project allow lists are not applied here: the registry checks them on every request, after the grant,
+            // so that callers with access are told why they are refused and others learn nothing about the lists.
+            projects[repository.Project] = new ProjectInfo(project.Name.Value, project.Visibility);
         }
 
         var granted = AccessPolicy.Grant(caller.Principal ?? Principal.Anonymous, requested, name => projects.GetValueOrDefault(name));
