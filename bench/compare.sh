@@ -15,6 +15,7 @@
 #   --out DIR         keep results.jsonl, results.md and the server logs in DIR (default: a temp folder, removed)
 #   --keep            keep the temp folder (data, logs) at the end
 #   --no-build        use the existing builds of src/Berth and bench/Berth.Bench
+#   --token-flow      Berth's client uses the Docker token flow (a token per repository) instead of Basic auth
 #   --config NAME     build configuration (default Release; Debug for --smoke, which measures nothing and so can
 #                     reuse the Debug build that the tests made)
 #
@@ -33,6 +34,7 @@ TAGS=10
 OUT=""
 KEEP=0
 BUILD=1
+TOKEN_FLOW=0
 CONFIG=""
 LISTING=1
 STREAM=1
@@ -53,6 +55,7 @@ while [[ $# -gt 0 ]]; do
     --out) OUT=$2; shift ;;
     --keep) KEEP=1 ;;
     --no-build) BUILD=0 ;;
+    --token-flow) TOKEN_FLOW=1 ;;
     --config) CONFIG=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
@@ -110,8 +113,12 @@ BERTH_URL="" REF_URL="" NGINX_URL=""
 BERTH_PID="" REF_PID=""
 
 BERTH_PORT=$("${BENCH[@]}" free-port)
-# Berth always authenticates: the bench signs in as the first administrator (Docker token flow, as clients do), and
-# administrators' pushes create the projects. The reference registry runs without authentication, as Debian ships it.
+# Berth always authenticates: the bench signs in as the first administrator, and administrators' pushes create the
+# projects. The reference registry runs without authentication, as Debian ships it. By default the bench sends Basic
+# auth with every request (like for like with the open reference); --token-flow makes it fetch a Docker registry
+# token per repository instead, as docker and podman do (then tags-list pays one token round trip per random repository).
+BERTH_AUTH=(--basic)
+[[ $TOKEN_FLOW == 1 ]] && BERTH_AUTH=()
 BERTH_BENCH_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 BERTH_ADMIN_PASSWORD=$BERTH_BENCH_PASSWORD dotnet "$BERTH_DLL" serve --listen "http://127.0.0.1:$BERTH_PORT" --data "$WORK/berth-data" \
   --auto-create-projects true --log-level Warning >"$WORK/berth.log" 2>&1 &
@@ -208,7 +215,7 @@ run() { # label url pid log round scenario(s) [extra args...]
   shift 6
   alive "$label" "$pid" "$logfile" || return 0
   local credentials=()
-  [[ $label == berth ]] && credentials=(--user admin --password "$BERTH_BENCH_PASSWORD")
+  [[ $label == berth ]] && credentials=(--user admin --password "$BERTH_BENCH_PASSWORD" "${BERTH_AUTH[@]}")
   if ! "${BENCH[@]}" run --registry "$url" --label "$label" --scenario "$scenario" --round "$round" --json "$RESULTS" \
       --server-pid "$pid" --repos "$REPOS" --tags "$TAGS" "${credentials[@]}" "$@"; then
     log "errors: $label $scenario (round $round)"

@@ -25,6 +25,7 @@ internal static class Program
           --duration D           measuring time per scenario, e.g. 5s, 500ms (default 5s)
           --count N              at most N operations per scenario (pushes have a default cap to bound disk use)
           --warmup D             untimed warm-up (default 1s for small-request scenarios, 0 otherwise)
+          --basic                send --user/--password as Basic auth with every request (no Docker token round trips)
           --no-verify            pulls do not hash (raw transfer); the length is still checked, and one verified pull precedes timing
           --monolithic put|post  monolithic push as POST+PUT (default) or one POST ?digest= (needs registry support)
           --chunk-size SIZE      chunk size of chunked-* (default 5mb = 5,000,000 bytes)
@@ -108,7 +109,7 @@ internal static class Program
         var round = options.Int("--round") ?? 0;
         var maxConcurrency = specs.Max(s => settings.Concurrency ?? s.Concurrency);
         using var client = new RegistryClient(registry, options.Get("--user") ?? Environment.GetEnvironmentVariable("BENCH_USER"),
-            options.Get("--password") ?? Environment.GetEnvironmentVariable("BENCH_PASSWORD"), maxConcurrency + 4);
+            options.Get("--password") ?? Environment.GetEnvironmentVariable("BENCH_PASSWORD"), maxConcurrency + 4, options.Flag("--basic"));
         var scenarios = new Scenarios(client, settings);
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -242,7 +243,7 @@ internal static class Program
 /// <summary><c>--name value</c> / <c>--name=value</c> options and bare flags.</summary>
 internal sealed class Options
 {
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "--no-verify", "--static", "--no-targets" };
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "--no-verify", "--static", "--no-targets", "--basic" };
 
     private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
     {

@@ -46,11 +46,17 @@ internal sealed class RegistryClient : IDisposable
 
     private sealed record Token(string Value, DateTimeOffset Expires);
 
-    public RegistryClient(Uri baseUri, string? user, string? password, int connections)
+    /// <param name="preemptiveBasic">Send the credentials as Basic auth with every request, without waiting for a challenge (no token round trips).</param>
+    public RegistryClient(Uri baseUri, string? user, string? password, int connections, bool preemptiveBasic = false)
     {
         BaseUri = baseUri;
         _user = user;
         _password = password;
+        if (preemptiveBasic && user is not null)
+        {
+            _basic = BasicHeader();
+        }
+
         var handler = new SocketsHttpHandler
         {
             UseProxy = false,

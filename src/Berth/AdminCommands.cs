@@ -1,4 +1,5 @@
 using Berth.Api.Access;
+using Berth.Auth.Jwt;
 using Berth.Auth.Passwords;
 using Berth.Core.Access;
 
@@ -103,6 +104,31 @@ internal static class AdminCommands
                 return 0;
             }
 
+            case "rotate-token-key":
+            {
+                var ring = services.GetRequiredService<SigningKeyRing>();
+                var previous = ring.Keys.Select(k => k.Id).ToList();
+                var key = ring.Rotate();
+                output.WriteLine($"New signing key {key.Id} in {ring.Folder}; running servers sign with it within a minute.");
+                output.WriteLine($"Older keys ({string.Join(", ", previous)}) still verify. At least 5 minutes later, retire them: berth admin retire-token-keys");
+                return 0;
+            }
+
+            case "retire-token-keys":
+            {
+                var ring = services.GetRequiredService<SigningKeyRing>();
+                var retired = ring.Keys.Skip(1).Select(k => k.Id).ToList();
+                foreach (var old in retired)
+                {
+                    ring.Remove(old);
+                }
+
+                output.WriteLine(retired.Count == 0
+                    ? $"Only the current key {ring.Current.Id} exists; nothing to retire."
+                    : $"Retired {string.Join(", ", retired)}; only {ring.Current.Id} verifies now (saved docker logins signed by the old keys sign in again).");
+                return 0;
+            }
+
             default:
                 throw new CommandLineException($"unknown admin command '{command}' (see berth admin --help)");
         }
@@ -116,6 +142,12 @@ internal static class AdminCommands
               account. USER defaults to admin, which is also made an administrator (and created if missing).
           berth admin clear-ip-allow [--data DIR] [--config FILE]
               Removes every server-wide IP allow rule (when a rule locks everyone out).
+          berth admin rotate-token-key [--data DIR] [--token-key-dir DIR]
+              Adds a new key for signing registry tokens; running servers sign with it within a minute, and the
+              older keys keep verifying.
+          berth admin retire-token-keys [--data DIR] [--token-key-dir DIR]
+              Removes every key but the newest (wait at least 5 minutes after a rotation): tokens they signed,
+              including docker's saved refresh tokens, stop working.
 
         These work on the data folder directly (the server may be running); --data and --config are as for berth serve.
 

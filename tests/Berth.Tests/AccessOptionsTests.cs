@@ -93,6 +93,27 @@ public sealed class AccessOptionsTests : IDisposable
         Assert.Single(await store.ListAsync(ProjectName.Parse("shop"), CancellationToken.None));
     }
 
+    [Fact]
+    public async Task AdminRotateAndRetireTokenKeys_AddThenRemoveKeyFiles()
+    {
+        var keys = Path.Combine(_dir, "keys");
+        var output = new StringWriter();
+        Assert.Equal(0, await AdminCommands.RunAsync(["rotate-token-key", "--data", _dir], new StringReader(string.Empty), output));
+
+        // The first run creates the ring's first key, then rotation adds a second.
+        Assert.Equal(2, Directory.GetFiles(keys, "token-signing-*.pem").Length);
+        Assert.Contains("New signing key", output.ToString(), StringComparison.Ordinal);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Directory.GetFiles(keys, "token-signing-*.pem").Max()!));
+        }
+
+        Assert.Equal(0, await AdminCommands.RunAsync(["retire-token-keys", "--data", _dir], new StringReader(string.Empty), output));
+
+        var left = Assert.Single(Directory.GetFiles(keys, "token-signing-*.pem"));
+        Assert.EndsWith("000002.pem", left, StringComparison.Ordinal);
+    }
+
     private async Task<bool> VerifyAsync(string user, string password)
     {
         await using var app = BerthServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _dir });

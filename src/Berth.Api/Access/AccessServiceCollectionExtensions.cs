@@ -29,6 +29,7 @@ public static class AccessServiceCollectionExtensions
         services.TryAddSingleton<AuditRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditRecorder>());
         services.AddHostedService<AdminBootstrap>();
+        services.AddHostedService<SigningKeyReloader>();
         services.TryAddSingleton<RegistryAuthorizer>();
         services.TryAddSingleton<IRegistryAuthorizer>(sp => sp.GetRequiredService<RegistryAuthorizer>());
         return services;

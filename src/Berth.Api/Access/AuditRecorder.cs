@@ -59,6 +59,34 @@ public sealed partial class AuditRecorder : BackgroundService
         return _queue.Writer.WriteAsync(entry);
     }
 
+    /// <summary>
+    /// Records a successful sign-in, at most once per <see cref="LoginQuietPeriod"/> for the same account, address and
+    /// way of signing in: clients fetch a registry token for every repository they touch, and each fetch signs in
+    /// again, which would bury the log under identical entries. Failures are always recorded (<see cref="RecordAsync"/>).
+    /// </summary>
+    public ValueTask RecordLoginAsync(Caller caller, string via, string endpoint)
+    {
+        var key = $"{(int)caller.Kind}|{caller.Name}|{caller.Address}|{via}|{endpoint}";
+        var now = _clock.GetTimestamp();
+        if (_recentLogins.TryGetValue(key, out var last) && _clock.GetElapsedTime(last, now) < LoginQuietPeriod)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (_recentLogins.Count >= 10_000)
+        {
+            _recentLogins.Clear();
+        }
+
+        _recentLogins[key] = now;
+        return RecordAsync(caller, AuditActions.LoginSuccess, detail: new { via, endpoint });
+    }
+
+    /// <summary>How long repeated successful sign-ins of the same account from the same address go unrecorded.</summary>
+    public static readonly TimeSpan LoginQuietPeriod = TimeSpan.FromMinutes(10);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _recentLogins = new(StringComparer.Ordinal);
+
     /// <summary>Waits until everything queued so far is written (tests, shutdown).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {

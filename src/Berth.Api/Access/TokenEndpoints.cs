@@ -71,7 +71,7 @@ public static class TokenEndpoints
             }
 
             caller = result.Caller;
-            await services.Audit.RecordAsync(caller, AuditActions.LoginSuccess, detail: new { via = caller.ByAccessToken ? "token" : "password", endpoint = "token" });
+            await services.Audit.RecordLoginAsync(caller, caller.ByAccessToken ? "token" : "password", "token");
         }
 
         var issued = await IssueAsync(context, services, caller, query["scope"]);
@@ -131,7 +131,7 @@ public static class TokenEndpoints
                     return OAuthError(StatusCodes.Status400BadRequest, "invalid_grant", "incorrect user name or password");
                 }
 
-                await services.Audit.RecordAsync(caller, AuditActions.LoginSuccess, detail: new { via = caller.ByAccessToken ? "token" : "password", endpoint = "token" });
+                await services.Audit.RecordLoginAsync(caller, caller.ByAccessToken ? "token" : "password", "token");
                 if (string.Equals(form["access_type"], "offline", StringComparison.Ordinal))
                 {
                     refresh = services.Tokens.IssueRefreshToken(caller.Name, caller.AccessTokenId).Token;

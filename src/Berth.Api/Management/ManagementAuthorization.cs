@@ -242,7 +242,7 @@ public sealed class ManagementAuthorization
 
         if (audited)
         {
-            await _audit.RecordAsync(result.Caller, AuditActions.LoginSuccess, detail: new { via = result.Caller.ByAccessToken ? "token" : "password", endpoint = "api" });
+            await _audit.RecordLoginAsync(result.Caller, result.Caller.ByAccessToken ? "token" : "password", "api");
         }
 
         return (result.Caller, null);
