@@ -29,6 +29,9 @@ internal static class ServeOptions
             "reverse proxies whose X-Forwarded-For is believed (client addresses for IP allow lists, audit, throttling); default none"),
         new("--token-key-dir", "BERTH_TOKEN_KEY_DIR", "Berth:Auth:RegistryTokens:KeyFolder", "DIR",
             "folder of the registry-token signing keys (shared by all nodes); default DATA/keys"),
+        new("--audit-retention", "BERTH_AUDIT_RETENTION", "Berth:AuditRetention", "DURATION",
+            "remove audit entries older than this (e.g. 90d); default 365d; 0 keeps them for ever",
+            v => v.Trim() == "0" ? TimeSpan.Zero.ToString("c", CultureInfo.InvariantCulture) : ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         new("--log-level", "BERTH_LOG_LEVEL", "Logging:LogLevel:Default", "LEVEL", "Trace, Debug, Information, Warning or Error; default Information"),
     ];
 

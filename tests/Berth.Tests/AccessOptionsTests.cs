@@ -27,6 +27,14 @@ public sealed class AccessOptionsTests : IDisposable
         Assert.Equal("/srv/keys", settings["Berth:Auth:RegistryTokens:KeyFolder"]);
     }
 
+    [Theory]
+    [InlineData("90d", "90.00:00:00")]
+    [InlineData("0", "00:00:00")]
+    public void Resolve_AuditRetention_IsADurationOrZero(string value, string expected)
+    {
+        Assert.Equal(expected, ServeOptions.Resolve(["--audit-retention", value], Env())["Berth:AuditRetention"]);
+    }
+
     [Fact]
     public void Resolve_AutoCreateProjects_RefusesWhatIsNotABoolean()
     {

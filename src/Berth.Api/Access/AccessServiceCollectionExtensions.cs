@@ -30,6 +30,8 @@ public static class AccessServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<AuditRecorder>());
         services.AddHostedService<AdminBootstrap>();
         services.AddHostedService<SigningKeyReloader>();
+        services.TryAddSingleton<AuditPruner>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditPruner>());
         services.TryAddSingleton<RegistryAuthorizer>();
         services.TryAddSingleton<IRegistryAuthorizer>(sp => sp.GetRequiredService<RegistryAuthorizer>());
         return services;

@@ -18,6 +18,9 @@ public sealed class AccessSettings
     /// <summary>Password of the first administrator, <c>admin</c>, used only when the server has no administrator (<c>BERTH_ADMIN_PASSWORD</c>).</summary>
     public string? AdminPassword { get; set; }
 
+    /// <summary>How long audit entries are kept (default 365 days; zero keeps them for ever).</summary>
+    public TimeSpan AuditRetention { get; set; } = TimeSpan.FromDays(365);
+
     /// <summary>How long project settings and IP rules read from the database are reused before being read again (other nodes' changes show up within this).</summary>
     public TimeSpan CacheLifetime { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,0 +1,72 @@
+using Berth.Core.Access;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Api.Access;
+
+/// <summary>
+/// Deletes audit entries older than <see cref="AccessSettings.AuditRetention"/> (default one year) once an hour, in
+/// batches so no single transaction grows large. A retention of zero keeps everything.
+/// </summary>
+public sealed partial class AuditPruner(IAuditLog log, TimeProvider clock, IOptions<AccessSettings> settings, ILogger<AuditPruner> logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+    private const int BatchSize = 1000;
+
+    /// <summary>Deletes what is older than the retention now; returns how many entries went.</summary>
+    public async Task<int> PruneAsync(CancellationToken cancellationToken)
+    {
+        var retention = settings.Value.AuditRetention;
+        if (retention <= TimeSpan.Zero)
+        {
+            return 0;
+        }
+
+        var before = clock.GetUtcNow() - retention;
+        var total = 0;
+        int deleted;
+        do
+        {
+            deleted = await log.DeleteBeforeAsync(before, BatchSize, cancellationToken);
+            total += deleted;
+        }
+        while (deleted == BatchSize);
+
+        if (total > 0)
+        {
+            LogPruned(logger, total, before);
+        }
+
+        return total;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, clock);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await PruneAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogFailed(logger, ex);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Information, Message = "Removed {Count} audit entries from before {Before:u}")]
+    private static partial void LogPruned(ILogger logger, int count, DateTimeOffset before);
+
+    [LoggerMessage(EventId = 32, Level = LogLevel.Error, Message = "Could not prune the audit log")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+}
