@@ -19,9 +19,6 @@ public sealed record Caller(Principal? Principal, AuditActorKind Kind, string Na
 
     /// <summary>True when the request was authenticated by an access token (tokens never administer).</summary>
     public bool ByAccessToken => AccessTokenId is not null;
-
-    /// <summary>The user name for a user (with or without a token), null otherwise.</summary>
-    public string? UserName => Kind == AuditActorKind.User ? Name : null;
 }
 
 public static class CallerHttpContextExtensions

@@ -68,7 +68,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
     public async ValueTask<AuthorizationResult> AuthorizeAsync(HttpContext context, IReadOnlyList<RegistryAccess> needed)
     {
         var cancellationToken = context.RequestAborted;
-        var address = _addresses.Resolve(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
+        var address = _addresses.ResolveClient(context);
         if (!await _ipRules.AllowsServerAsync(address, cancellationToken))
         {
             return Denied(address);
@@ -342,7 +342,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
     }
 
     /// <summary>The token endpoint's absolute URL as clients must call it.</summary>
-    public string TokenRealm(HttpContext context) =>
+    private string TokenRealm(HttpContext context) =>
         (string.IsNullOrEmpty(_settings.PublicUrl) ? $"{context.Request.Scheme}://{context.Request.Host}" : _settings.PublicUrl.TrimEnd('/')) + TokenEndpoints.Path;
 
     private static ProjectInfo ToInfo(Project project) => new(project.Name.Value, project.Visibility);

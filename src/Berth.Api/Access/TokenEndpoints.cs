@@ -59,7 +59,7 @@ public static class TokenEndpoints
             var result = await services.Authenticator.AuthenticateAsync(user, secret, address, context.RequestAborted);
             if (result.Status == AuthenticationStatus.Throttled)
             {
-                context.Response.Headers.RetryAfter = RetryAfterSeconds(result.RetryAfter);
+                context.Response.SetRetryAfter(result.RetryAfter);
                 return RegistryError(StatusCodes.Status429TooManyRequests, "TOOMANYREQUESTS", "too many failed sign-ins; try again later");
             }
 
@@ -120,7 +120,7 @@ public static class TokenEndpoints
                 var result = await services.Authenticator.AuthenticateAsync(user, password, address, context.RequestAborted);
                 if (result.Status == AuthenticationStatus.Throttled)
                 {
-                    context.Response.Headers.RetryAfter = RetryAfterSeconds(result.RetryAfter);
+                    context.Response.SetRetryAfter(result.RetryAfter);
                     return OAuthError(StatusCodes.Status429TooManyRequests, "slow_down", "too many failed sign-ins; try again later");
                 }
 
@@ -220,9 +220,6 @@ public static class TokenEndpoints
         return RegistryError(StatusCodes.Status400BadRequest, "UNSUPPORTED", $"this token service issues tokens for service '{services.TokenOptions.Service}', not '{service}'");
     }
 
-    private static string RetryAfterSeconds(TimeSpan wait) =>
-        Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-
     private static IResult RegistryError(int status, string code, string message) =>
         Results.Json(new { errors = new[] { new { code, message } } }, statusCode: status);
 
@@ -287,6 +284,6 @@ public static class TokenEndpoints
         }
 
         public IPAddress? Address(HttpContext context) =>
-            Addresses.Resolve(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
+            Addresses.ResolveClient(context);
     }
 }

@@ -1,3 +1,4 @@
+using Berth.Api.Access;
 using Berth.Core;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
@@ -197,7 +198,7 @@ public static class DistributionApi
             case AuthorizationOutcome.Unauthenticated:
                 return Http.Error(OciErrorCode.Unauthorized, result.Message ?? "authentication required");
             case AuthorizationOutcome.Throttled:
-                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((result.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                context.Response.SetRetryAfter(result.RetryAfter ?? TimeSpan.FromSeconds(1));
                 return Http.Error(OciErrorCode.TooManyRequests, result.Message ?? "too many requests");
             default:
                 return Http.Error(OciErrorCode.Denied, result.Message ?? "requested access to the resource is denied");

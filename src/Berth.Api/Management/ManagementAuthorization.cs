@@ -113,7 +113,7 @@ public sealed class ManagementAuthorization
         var cancellationToken = context.RequestAborted;
         var metadata = context.GetEndpoint()?.Metadata;
         var requirement = metadata?.GetMetadata<ManagementRequirement>() ?? Default; // undeclared: fail closed
-        var address = _addresses.Resolve(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"]);
+        var address = _addresses.ResolveClient(context);
         if (!await _ipRules.AllowsServerAsync(address, cancellationToken))
         {
             return Problems.Forbidden($"requests from {address?.ToString() ?? "an unknown address"} are not allowed by the IP allow list");
@@ -225,7 +225,7 @@ public sealed class ManagementAuthorization
 
         if (result.Status == AuthenticationStatus.Throttled)
         {
-            context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(result.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            context.Response.SetRetryAfter(result.RetryAfter);
             return (null, Problems.Status(StatusCodes.Status429TooManyRequests, "too many failed sign-ins; try again later"));
         }
 
