@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Berth.Api;
+using Berth.Api.Hosting;
 using Berth.Auth.Jwt;
 using Berth.Core;
 using Berth.Metadata.Sqlite;
@@ -58,6 +59,11 @@ public static partial class BerthServer
                 kestrel.Listen(listen.Address, listen.Port, endpoint =>
                 {
                     endpoint.Protocols = HttpProtocols.Http1;
+                    if (!listen.Https && serve.SendFile && OperatingSystem.IsLinux())
+                    {
+                        endpoint.UseFileSend();
+                    }
+
                     if (listen.Https)
                     {
                         endpoint.Protocols = HttpProtocols.Http1AndHttp2;

@@ -32,6 +32,8 @@ internal static class ServeOptions
         new("--audit-retention", "BERTH_AUDIT_RETENTION", "Berth:AuditRetention", "DURATION",
             "remove audit entries older than this (e.g. 90d); default 365d; 0 keeps them for ever",
             v => v.Trim() == "0" ? TimeSpan.Zero.ToString("c", CultureInfo.InvariantCulture) : ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        new("--sendfile", "BERTH_SENDFILE", "Berth:SendFile", "true|false",
+            "send whole blobs on plain-HTTP connections with the kernel's sendfile (no copy through the server); default true", ParseBool),
         new("--log-level", "BERTH_LOG_LEVEL", "Logging:LogLevel:Default", "LEVEL", "Trace, Debug, Information, Warning or Error; default Information"),
     ];
 

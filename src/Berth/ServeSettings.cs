@@ -12,4 +12,7 @@ public sealed class ServeSettings
     public string? TlsCertificate { get; set; }
 
     public string? TlsKey { get; set; }
+
+    /// <summary>Send whole blobs on plain-HTTP connections with <c>sendfile(2)</c> (<see cref="Api.Hosting.FileSendConnections"/>).</summary>
+    public bool SendFile { get; set; } = true;
 }

@@ -1,24 +1,36 @@
+using Berth.Api.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Win32.SafeHandles;
 
 namespace Berth.Api.Distribution;
 
 /// <summary>
-/// Sends a whole local blob file by reading it straight into the server's output buffers (one copy, no intermediate
-/// buffer). Used for plain GETs; ranges and conditional requests go through the framework's file result.
+/// Sends a whole local blob file for a plain GET: on a plain-HTTP/1.1 connection with the zero-copy sender
+/// (<see cref="FileSendConnections"/>) the kernel sends the file (<c>sendfile(2)</c>); otherwise the file is read straight
+/// into the server's output buffers (one copy, no intermediate buffer). Ranges and conditional requests go through the
+/// framework's file result.
 /// </summary>
 internal sealed class LocalBlobResult(string path, long length, string etag) : IResult
 {
-    /// <summary>Bytes asked of the output pipe per read.</summary>
+    /// <summary>Bytes asked of the output pipe per read or per batch of placeholders.</summary>
     private const int ChunkSize = 256 * 1024;
+
+    /// <summary>Below this the copy costs less than arranging a file send.</summary>
+    private const long FileSendMinimum = 64 * 1024;
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var response = httpContext.Response;
-        SafeFileHandle handle;
+        FileStream file;
         try
         {
-            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
+            file = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.Open,
+                Access = FileAccess.Read,
+                Share = FileShare.Read | FileShare.Delete,
+                Options = FileOptions.SequentialScan | FileOptions.Asynchronous, // sendfile needs an asynchronous handle
+                BufferSize = 0,
+            });
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -26,33 +38,95 @@ internal sealed class LocalBlobResult(string path, long length, string etag) : I
             return;
         }
 
-        using (handle)
+        await using (file)
         {
+            if (file.Length < length)
+            {
+                throw new IOException($"blob file {path} has {file.Length} of its {length} bytes");
+            }
+
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = "application/octet-stream";
             response.ContentLength = length;
             response.Headers.ETag = etag;
             response.Headers.AcceptRanges = "bytes";
-            var writer = response.BodyWriter;
-            var cancellation = httpContext.RequestAborted;
-            long offset = 0;
-            while (offset < length)
+            var sender = length >= FileSendMinimum && HttpProtocol.IsHttp11(httpContext.Request.Protocol)
+                ? httpContext.Features.Get<IFileSendFeature>()
+                : null;
+            if (sender is not null)
             {
-                var memory = writer.GetMemory(ChunkSize);
-                var want = (int)Math.Min(memory.Length, length - offset);
-                var read = await RandomAccess.ReadAsync(handle, memory[..want], offset, cancellation);
-                if (read == 0)
+                await response.StartAsync(httpContext.RequestAborted);
+                var send = sender.Begin(file, 0, length);
+                if (send is not null)
                 {
-                    throw new IOException($"blob file {path} ended at {offset} of {length} bytes");
-                }
-
-                writer.Advance(read);
-                offset += read;
-                var flush = await writer.FlushAsync(cancellation);
-                if (flush.IsCanceled || flush.IsCompleted)
-                {
+                    await WritePlaceholdersAsync(httpContext, send);
                     return;
                 }
+            }
+
+            await CopyAsync(httpContext, file);
+        }
+    }
+
+    /// <summary>
+    /// Writes as many untouched bytes as the file has through the server's writer, so its Content-Length accounting and
+    /// flow control hold; the connection's sender replaces them with the file.
+    /// </summary>
+    private async Task WritePlaceholdersAsync(HttpContext httpContext, FileSend send)
+    {
+        var writer = httpContext.Response.BodyWriter;
+        long written = 0;
+        try
+        {
+            while (written < length)
+            {
+                var memory = writer.GetMemory(ChunkSize);
+                var count = (int)Math.Min(memory.Length, length - written);
+                writer.Advance(count);
+                written += count;
+                var flush = await writer.FlushAsync(httpContext.RequestAborted);
+                if (flush.IsCanceled || flush.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            if (written < length && send.TryAbandon())
+            {
+                // The file will never be sent now, so this response cannot be finished: end the connection.
+                httpContext.Abort();
+            }
+            else
+            {
+                await send.WhenSentAsync();
+            }
+        }
+    }
+
+    private async Task CopyAsync(HttpContext httpContext, FileStream file)
+    {
+        var writer = httpContext.Response.BodyWriter;
+        var cancellation = httpContext.RequestAborted;
+        var handle = file.SafeFileHandle;
+        long offset = 0;
+        while (offset < length)
+        {
+            var memory = writer.GetMemory(ChunkSize);
+            var want = (int)Math.Min(memory.Length, length - offset);
+            var read = await RandomAccess.ReadAsync(handle, memory[..want], offset, cancellation);
+            if (read == 0)
+            {
+                throw new IOException($"blob file {path} ended at {offset} of {length} bytes");
+            }
+
+            writer.Advance(read);
+            offset += read;
+            var flush = await writer.FlushAsync(cancellation);
+            if (flush.IsCanceled || flush.IsCompleted)
+            {
+                return;
             }
         }
     }
