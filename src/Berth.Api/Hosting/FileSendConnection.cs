@@ -12,10 +12,12 @@ namespace Berth.Api.Hosting;
 /// <summary>
 /// Zero-copy file sends on plain-HTTP connections. Kestrel has no <c>sendfile(2)</c>: every byte of a file it sends is read
 /// into user space and written to the socket again. This connection middleware puts a pipe of its own between Kestrel's
-/// HTTP/1.1 writer and the socket and sends that pipe's bytes itself, in order; a response may then ask
-/// (<see cref="IFileSendFeature"/>) that the next N bytes of its body be taken from a file by the kernel, and writes N
-/// placeholder bytes through Kestrel as usual (untouched memory, so Kestrel's Content-Length accounting and flow control
-/// hold) which the sender drops instead of sending. Only for connections Kestrel serves from a socket without TLS.
+/// HTTP/1.1 writer and the socket and sends that pipe's bytes itself, in order. A response may then ask
+/// (<see cref="IFileSendFeature"/>) that the next N bytes of its body come from a file: it writes N placeholder bytes
+/// through Kestrel as usual, so Kestrel's Content-Length accounting holds, but the connection's writer keeps them out of
+/// the pipe (they are never even written to memory), and the sender hands the file to the kernel at that point of the
+/// stream. The response's last flush returns when the kernel has the file, so Kestrel times the send like any other
+/// write. Only for connections Kestrel serves from a socket without TLS.
 /// </summary>
 public static class FileSendConnections
 {
@@ -63,9 +65,10 @@ internal interface IFileSendFeature
 {
     /// <summary>
     /// Arranges that the next <paramref name="length"/> bytes written to the connection (after everything written so far)
-    /// are replaced on the wire by the file's bytes from <paramref name="offset"/>. The caller then writes exactly that many
-    /// placeholder bytes, and must not release the file before <see cref="FileSend.WhenSentAsync"/> completes (or
-    /// <see cref="FileSend.TryAbandon"/> succeeds). Null when the connection is closing.
+    /// are the file's bytes from <paramref name="offset"/>. The caller then writes exactly that many placeholder bytes
+    /// (their content is ignored; the memory handed out for them is shared scratch) and flushes; that flush completes when
+    /// the kernel has the file. The file must stay open until then, or until <see cref="FileSend.TryAbandon"/> succeeds.
+    /// Null when the connection is closing.
     /// </summary>
     FileSend? Begin(FileStream file, long offset, long length);
 }
@@ -91,30 +94,27 @@ internal sealed class FileSend
 
     internal long Length { get; }
 
-    /// <summary>Where in the connection's output stream the file's bytes go.</summary>
+    /// <summary>Where in the bytes of the connection's pipe the file goes.</summary>
     internal long Position { get; }
-
-    internal long End => Position + Length;
-
-    /// <summary>Set by the sender once the kernel has the file's bytes.</summary>
-    internal bool IsSent { get; set; }
 
     /// <summary>
     /// For a response that could not write all its placeholders: true when the sender had not started on the file and now
-    /// never will (the connection must then be aborted); false when it already has (wait with <see cref="WhenSentAsync"/>).
+    /// never will; false when it has (wait with <see cref="WhenSentAsync"/> before closing the file).
     /// </summary>
     public bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Waiting) == Waiting;
 
-    /// <summary>Completes when the kernel has been handed the whole range, or the connection failed.</summary>
-    public async Task WhenSentAsync()
+    /// <summary>True once the kernel has the whole range; false when the connection failed first.</summary>
+    public async Task<bool> WhenSentAsync(CancellationToken cancellationToken = default)
     {
         try
         {
-            await _done.Task;
+            await _done.Task.WaitAsync(cancellationToken);
+            return true;
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
         {
             // The connection broke; Kestrel notices and ends the request on its own.
+            return false;
         }
     }
 
@@ -146,10 +146,11 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
     private readonly PipeWriter _transportOutput;
     private readonly ConnectionContext _connection;
     private readonly Pipe _pipe;
-    private readonly CountingWriter _writer;
+    private readonly OutputWriter _writer;
     private readonly List<ArraySegment<byte>> _segments = new(16);
     private readonly Task _pump;
-    /// <summary>File sends in output order; a response may begin its own before the sender is done with the last one.</summary>
+
+    /// <summary>File sends in output order; a response may place its file before the sender is done with the last one.</summary>
     private readonly Queue<FileSend> _pending = new();
     private bool _closed;
 
@@ -160,7 +161,7 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
         _connection = connection;
         var pool = connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool;
         _pipe = new Pipe(new PipeOptions(pool, PipeScheduler.ThreadPool, PipeScheduler.ThreadPool, PauseAt, PauseAt / 2, useSynchronizationContext: false));
-        _writer = new CountingWriter(_pipe.Writer);
+        _writer = new OutputWriter(_pipe.Writer);
         _pump = Task.Run(PumpAsync);
     }
 
@@ -170,17 +171,23 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
     public FileSend? Begin(FileStream file, long offset, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        FileSend send;
         lock (_pending)
         {
-            if (_closed)
+            if (_closed || _writer.IsPlacing)
             {
                 return null;
             }
 
-            var send = new FileSend(file, offset, length, _writer.Written);
+            // The file goes where the pipe's bytes written so far end; its placeholders never enter the pipe.
+            send = new FileSend(file, offset, length, _writer.Written);
+            _writer.Place(send);
             _pending.Enqueue(send);
-            return send;
         }
+
+        // The sender may be waiting for bytes that will not come (the placeholders): wake it to look at its queue.
+        _pipe.Reader.CancelPendingRead();
+        return send;
     }
 
     public async ValueTask DisposeAsync()
@@ -193,7 +200,7 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
     private async Task PumpAsync()
     {
         var reader = _pipe.Reader;
-        long sent = 0; // bytes of the pipe sent or replaced so far
+        long sent = 0; // bytes of the pipe sent so far
         Exception? error = null;
         try
         {
@@ -204,28 +211,19 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
                 while (true)
                 {
                     var file = NextPending();
-                    if (file is not null && sent >= file.Position)
+                    if (file is not null && sent == file.Position)
                     {
-                        if (!file.IsSent && !await SendFileAsync(file))
+                        if (!await SendFileAsync(file))
                         {
                             throw new IOException("a response ended before its file was sent");
                         }
 
-                        // Drop the placeholders that stand for the file's bytes.
-                        var skip = Math.Min(buffer.Length, file.End - sent);
-                        buffer = buffer.Slice(skip);
-                        sent += skip;
-                        if (sent == file.End)
+                        lock (_pending)
                         {
-                            lock (_pending)
-                            {
-                                _pending.Dequeue();
-                            }
-
-                            continue;
+                            _pending.Dequeue();
                         }
 
-                        break;
+                        continue;
                     }
 
                     if (buffer.IsEmpty)
@@ -302,7 +300,6 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
                 left -= count;
             }
 
-            file.IsSent = true;
             FileSendConnections.BytesSent.Add(file.Length);
             FileSendConnections.FilesSent.Add(1);
             file.Complete(null);
@@ -387,29 +384,77 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
         }
     }
 
-    /// <summary>The pipe's writer, counting what passes so a file send knows its place in the stream.</summary>
-    private sealed class CountingWriter(PipeWriter inner) : PipeWriter
+    /// <summary>
+    /// The pipe's writer as Kestrel sees it: counts the bytes that enter the pipe (a file's place in the stream), and while
+    /// a file is placed takes the response's placeholder bytes without writing them anywhere.
+    /// </summary>
+    private sealed class OutputWriter(PipeWriter inner) : PipeWriter
     {
+        /// <summary>Where placeholders are "written": never read, shared by every connection.</summary>
+        private static readonly byte[] Scratch = GC.AllocateUninitializedArray<byte>(1024 * 1024);
+
+        private long _placeholdersLeft;
+
+        /// <summary>Bytes that entered the pipe.</summary>
         public long Written { get; private set; }
+
+        /// <summary>The file whose placeholders are being taken, until the flush after the last one.</summary>
+        public FileSend? Placing { get; private set; }
+
+        public bool IsPlacing => Placing is not null;
 
         public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
 
         public override long UnflushedBytes => inner.UnflushedBytes;
 
+        public void Place(FileSend file)
+        {
+            Placing = file;
+            _placeholdersLeft = file.Length;
+        }
+
         public override void Advance(int bytes)
         {
+            if (_placeholdersLeft > 0)
+            {
+                if (bytes > _placeholdersLeft)
+                {
+                    throw new InvalidOperationException($"a response wrote {bytes - _placeholdersLeft} bytes past the file it placed");
+                }
+
+                _placeholdersLeft -= bytes;
+                return;
+            }
+
             inner.Advance(bytes);
             Written += bytes;
         }
 
-        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+        public override Memory<byte> GetMemory(int sizeHint = 0) =>
+            _placeholdersLeft > 0 ? PlaceholderMemory(sizeHint) : inner.GetMemory(sizeHint);
 
-        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+        public override Span<byte> GetSpan(int sizeHint = 0) =>
+            _placeholdersLeft > 0 ? PlaceholderMemory(sizeHint).Span : inner.GetSpan(sizeHint);
 
-        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            if (Placing is { } file && _placeholdersLeft == 0)
+            {
+                Placing = null;
+                return FlushThenWaitAsync(file, cancellationToken);
+            }
+
+            return inner.FlushAsync(cancellationToken);
+        }
 
         public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
         {
+            if (_placeholdersLeft > 0)
+            {
+                Advance(source.Length);
+                return FlushAsync(cancellationToken);
+            }
+
             Written += source.Length;
             return inner.WriteAsync(source, cancellationToken);
         }
@@ -419,5 +464,15 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
         public override void Complete(Exception? exception = null) => inner.Complete(exception);
 
         public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+
+        private static Memory<byte> PlaceholderMemory(int sizeHint) =>
+            sizeHint <= Scratch.Length ? Scratch : new byte[sizeHint];
+
+        /// <summary>The response's last flush: it completes when the kernel has the file, so Kestrel times the send.</summary>
+        private async ValueTask<FlushResult> FlushThenWaitAsync(FileSend file, CancellationToken cancellationToken)
+        {
+            var result = await inner.FlushAsync(cancellationToken);
+            return await file.WhenSentAsync(cancellationToken) ? result : new FlushResult(isCanceled: false, isCompleted: true);
+        }
     }
 }
