@@ -11,7 +11,7 @@ namespace Berth.Api.Distribution;
 /// </summary>
 internal sealed class LocalBlobResult(string path, long length, string etag) : IResult
 {
-    /// <summary>Bytes asked of the output pipe per read or per batch of placeholders.</summary>
+    /// <summary>Bytes asked of the output pipe per read when copying.</summary>
     private const int ChunkSize = 256 * 1024;
 
     /// <summary>Below this the copy costs less than arranging a file send.</summary>
