@@ -17,7 +17,14 @@ public static partial class BerthServer
     /// <summary>Builds the server from already-resolved configuration values (see <see cref="ServeOptions"/>).</summary>
     public static WebApplication Build(IDictionary<string, string?> settings)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // Configuration comes from flags, environment and --config (ServeOptions), never from files the host would watch:
+        // by default the host watches its content root (the working directory) recursively for appsettings changes, which
+        // with the default ./data meant an inotify watch on every blob folder and an event for every write to a blob.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
