@@ -6,6 +6,9 @@ using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Berth.Api.Hosting;
 
@@ -19,7 +22,7 @@ namespace Berth.Api.Hosting;
 /// stream. The response's last flush returns when the kernel has the file, so Kestrel times the send like any other
 /// write. Only for connections Kestrel serves from a socket without TLS.
 /// </summary>
-public static class FileSendConnections
+public static partial class FileSendConnections
 {
     /// <summary>Meter of the zero-copy sender, for dotnet-counters and tests.</summary>
     public const string MeterName = "Berth.FileSend";
@@ -31,6 +34,7 @@ public static class FileSendConnections
     /// <summary>Adds the zero-copy sender to a plain-HTTP endpoint (call before nothing else wraps the transport; never on TLS).</summary>
     public static ListenOptions UseFileSend(this ListenOptions listen)
     {
+        var logger = listen.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger(typeof(FileSendConnections)) ?? NullLogger.Instance;
         listen.Use(next => async connection =>
         {
             var socket = connection.Features.Get<IConnectionSocketFeature>()?.Socket;
@@ -41,7 +45,7 @@ public static class FileSendConnections
             }
 
             var transport = connection.Transport;
-            var sender = new FileSendConnection(socket, transport.Output, connection);
+            var sender = new FileSendConnection(socket, transport.Output, connection, logger);
             connection.Transport = new Duplex(transport.Input, sender.Output);
             connection.Features.Set<IFileSendFeature>(sender);
             try
@@ -58,6 +62,12 @@ public static class FileSendConnections
     }
 
     private sealed record Duplex(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: the client went away while being sent to")]
+    internal static partial void LogClientGone(ILogger logger, string connectionId, Exception error);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Connection {ConnectionId}: sending failed; the connection was aborted")]
+    internal static partial void LogSendFailed(ILogger logger, string connectionId, Exception error);
 }
 
 /// <summary>A connection's offer to send file ranges with <c>sendfile(2)</c> (see <see cref="FileSendConnections"/>).</summary>
@@ -145,6 +155,7 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
     private readonly Socket _socket;
     private readonly PipeWriter _transportOutput;
     private readonly ConnectionContext _connection;
+    private readonly ILogger _logger;
     private readonly Pipe _pipe;
     private readonly OutputWriter _writer;
     private readonly List<ArraySegment<byte>> _segments = new(16);
@@ -154,8 +165,9 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
     private readonly Queue<FileSend> _pending = new();
     private bool _closed;
 
-    public FileSendConnection(Socket socket, PipeWriter transportOutput, ConnectionContext connection)
+    public FileSendConnection(Socket socket, PipeWriter transportOutput, ConnectionContext connection, ILogger logger)
     {
+        _logger = logger;
         _socket = socket;
         _transportOutput = transportOutput;
         _connection = connection;
@@ -266,6 +278,15 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
         if (error is not null)
         {
             // A broken connection: tear it down rather than let Kestrel write into the void.
+            if (error is SocketException or ObjectDisposedException)
+            {
+                FileSendConnections.LogClientGone(_logger, _connection.ConnectionId, error);
+            }
+            else
+            {
+                FileSendConnections.LogSendFailed(_logger, _connection.ConnectionId, error);
+            }
+
             _connection.Abort(new ConnectionAbortedException("the connection's output failed", error));
         }
 
