@@ -24,7 +24,7 @@ internal static class Program
           --concurrency N        workers (default per scenario; NAME@N sets it for one scenario)
           --duration D           measuring time per scenario, e.g. 5s, 500ms (default 5s)
           --count N              at most N operations per scenario (pushes have a default cap to bound disk use)
-          --warmup D             untimed warm-up (default 1s for small-request scenarios, 0 otherwise)
+          --warmup D             untimed warm-up (default 1s for small-request scenarios and pulls, 0 otherwise)
           --basic                send --user/--password as Basic auth with every request (no Docker token round trips)
           --no-verify            pulls do not hash (raw transfer); the length is still checked, and one verified pull precedes timing
           --monolithic put|post  monolithic push as POST+PUT (default) or one POST ?digest= (needs registry support)
