@@ -131,6 +131,33 @@ public sealed class FileSendTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConnectionClose_SendsTheWholeFileBeforeClosing()
+    {
+        var blob = await PushAsync(4 * 1024 * 1024 + 7);
+        using var meter = new SendFileMeter();
+
+        var (head, body) = await RawExchangeAsync($"GET {BlobUri(blob).PathAndQuery} HTTP/1.1\r\nHost: {_base.Authority}\r\nAuthorization: {BasicAuthorization()}\r\nConnection: close\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 200", head, StringComparison.Ordinal);
+        Assert.Contains("Connection: close", head, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(_blobs[blob], body);
+        Assert.Equal(1, await meter.FilesAsync(1));
+    }
+
+    [Fact]
+    public async Task Http10Request_IsAnsweredByCopying()
+    {
+        var blob = await PushAsync(1024 * 1024);
+        using var meter = new SendFileMeter();
+
+        var (head, body) = await RawExchangeAsync($"GET {BlobUri(blob).PathAndQuery} HTTP/1.0\r\nHost: {_base.Authority}\r\nAuthorization: {BasicAuthorization()}\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 200", head, StringComparison.Ordinal);
+        Assert.Equal(_blobs[blob], body);
+        Assert.Equal(0, meter.Files);
+    }
+
+    [Fact]
     public async Task ParallelDownloads_EachGetTheirOwnBytes()
     {
         var blobs = new List<string>();
@@ -235,6 +262,25 @@ public sealed class FileSendTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         _blobs[digest] = bytes;
         return digest;
+    }
+
+    /// <summary>Sends one request on a new connection and reads until the server closes it: the head and the body.</summary>
+    private async Task<(string Head, byte[] Body)> RawExchangeAsync(string request)
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, _base.Port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes(request));
+        using var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        int n;
+        while ((n = await socket.ReceiveAsync(buffer)) > 0)
+        {
+            received.Write(buffer, 0, n);
+        }
+
+        var all = received.ToArray();
+        var end = all.AsSpan().IndexOf("\r\n\r\n"u8) + 4;
+        return (Encoding.ASCII.GetString(all, 0, end), all[end..]);
     }
 
     /// <summary>Reads HTTP/1.1 responses with a Content-Length off a stream, one after the other.</summary>
