@@ -1,4 +1,5 @@
 using Berth.Api.Hosting;
+using Berth.Oci;
 using Microsoft.AspNetCore.Http;
 
 namespace Berth.Api.Distribution;
@@ -34,7 +35,8 @@ internal sealed class LocalBlobResult(string path, long length, string etag) : I
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            response.StatusCode = StatusCodes.Status404NotFound;
+            // Removed between the lookup and here (garbage collection), or lost from the disk.
+            await Http.Error(OciErrorCode.BlobUnknown, "the blob's data is not available").ExecuteAsync(httpContext);
             return;
         }
 
