@@ -149,6 +149,8 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
     /// <summary>Bytes a response may have waiting for the socket before its writes wait (Kestrel's MaxResponseBufferSize is the same).</summary>
     private const long PauseAt = 1024 * 1024;
 
+    private const int IpProtocolTcp = 6, TcpCork = 3; // <netinet/tcp.h>
+
     /// <summary>sendfile sends at most about 2 GiB per call.</summary>
     private const int MaxFileChunk = 1 << 30;
 
@@ -164,6 +166,7 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
     /// <summary>File sends in output order; a response may place its file before the sender is done with the last one.</summary>
     private readonly Queue<FileSend> _pending = new();
     private bool _closed;
+    private bool _corked;
 
     public FileSendConnection(Socket socket, PipeWriter transportOutput, ConnectionContext connection, ILogger logger)
     {
@@ -244,6 +247,12 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
                     }
 
                     var take = file is null ? buffer.Length : Math.Min(buffer.Length, file.Position - sent);
+                    if (file is not null && take == file.Position - sent)
+                    {
+                        // The response head goes out in the same segment as the file's first bytes.
+                        Cork(true);
+                    }
+
                     await SendAsync(buffer.Slice(0, take));
                     buffer = buffer.Slice(take);
                     sent += take;
@@ -293,6 +302,31 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
         await _transportOutput.CompleteAsync();
     }
 
+    /// <summary>
+    /// TCP_CORK around a file send: the kernel sends only full segments until uncorked. Without it, with Kestrel's
+    /// TCP_NODELAY, every 64 KiB that sendfile splices ends in a short segment of its own (loopback's MSS is 65,483), and
+    /// large pulls ran about 12% slower (pull-64m@2: 1,843–2,063 against 2,053–2,270 MB/s, alternating runs).
+    /// </summary>
+    private void Cork(bool on)
+    {
+        if (_corked == on || !OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        try
+        {
+            Span<byte> value = stackalloc byte[sizeof(int)];
+            BitConverter.TryWriteBytes(value, on ? 1 : 0);
+            _socket.SetRawSocketOption(IpProtocolTcp, TcpCork, value);
+            _corked = on;
+        }
+        catch (SocketException)
+        {
+            // The connection is going; the send that follows reports it.
+        }
+    }
+
     private FileSend? NextPending()
     {
         lock (_pending)
@@ -313,6 +347,7 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
         {
             var offset = file.Offset;
             var left = file.Length;
+            Cork(true);
             while (left > 0)
             {
                 var count = (int)Math.Min(left, MaxFileChunk);
@@ -320,6 +355,7 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
                 offset += count;
                 left -= count;
             }
+            Cork(false); // sends the tail now
 
             FileSendConnections.BytesSent.Add(file.Length);
             FileSendConnections.FilesSent.Add(1);
