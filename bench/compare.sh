@@ -320,6 +320,18 @@ if [[ $STREAM -eq 1 ]]; then
   rss after-stream-1gb
 fi
 
+# Large pulls read blobs each server must hold already. nginx's files were written when it started; write Berth's and
+# the reference's copies now too (an untimed run that pushes each blob and reads it back) and let the kernel finish
+# writing everything to disk, so that no timed pull races the write-back of a just-pushed 64-100 MB blob on one server
+# and not on the other.
+large=$(for scenario in $SCENARIOS; do is_large_pull "$scenario" && echo "$scenario"; done | paste -sd, -)
+if [[ -n "$large" ]]; then
+  untimed=(--scenario "$large" --duration 200ms --warmup 0s --count 1 --no-verify)
+  "${BENCH[@]}" run --registry "$BERTH_URL" "${untimed[@]}" --user admin --password "$BERTH_BENCH_PASSWORD" "${BERTH_AUTH[@]}" >/dev/null || FAILED=1
+  [[ -n "$REF_URL" ]] && { "${BENCH[@]}" run --registry "$REF_URL" "${untimed[@]}" >/dev/null || FAILED=1; }
+fi
+sync
+
 for ((round = 1; round <= ROUNDS; round++)); do
   log "round $round of $ROUNDS"
   for scenario in $SCENARIOS; do
