@@ -355,6 +355,7 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
                 offset += count;
                 left -= count;
             }
+
             Cork(false); // sends the tail now
 
             FileSendConnections.BytesSent.Add(file.Length);
