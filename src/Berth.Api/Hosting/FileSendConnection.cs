@@ -31,7 +31,7 @@ public static partial class FileSendConnections
     internal static readonly Counter<long> FilesSent = Meter.CreateCounter<long>("berth.file_send.files", description: "File ranges sent with sendfile");
     internal static readonly Counter<long> BytesSent = Meter.CreateCounter<long>("berth.file_send.bytes", "By", "Bytes sent with sendfile");
 
-    /// <summary>Adds the zero-copy sender to a plain-HTTP endpoint (call before nothing else wraps the transport; never on TLS).</summary>
+    /// <summary>Adds the zero-copy sender to a plain-HTTP endpoint, before any other connection middleware; never on a TLS endpoint.</summary>
     public static ListenOptions UseFileSend(this ListenOptions listen)
     {
         var logger = listen.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger(typeof(FileSendConnections)) ?? NullLogger.Instance;
