@@ -200,8 +200,14 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
             _pending.Enqueue(send);
         }
 
-        // The sender may be waiting for bytes that will not come (the placeholders): wake it to look at its queue.
-        _pipe.Reader.CancelPendingRead();
+        // Usually the response head is still unflushed (Kestrel writes it when the response starts and flushes it with the
+        // body), and the flush of the last placeholder wakes the sender with it. When everything before the file has been
+        // flushed, the sender may be waiting for bytes that will not come (the placeholders): wake it to look at its queue.
+        if (!_writer.HasUnflushedBytes)
+        {
+            _pipe.Reader.CancelPendingRead();
+        }
+
         return send;
     }
 
@@ -460,6 +466,9 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
         public FileSend? Placing { get; private set; }
 
         public bool IsPlacing => Placing is not null;
+
+        /// <summary>Whether bytes have entered the pipe that its reader cannot see yet (a flush will show them).</summary>
+        public bool HasUnflushedBytes => inner.CanGetUnflushedBytes && inner.UnflushedBytes > 0;
 
         public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
 
