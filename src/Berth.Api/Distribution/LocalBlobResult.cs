@@ -119,7 +119,10 @@ internal sealed class LocalBlobResult(string path, long length, string etag) : I
         {
             var memory = writer.GetMemory(ChunkSize);
             var want = (int)Math.Min(memory.Length, length - offset);
-            var read = await RandomAccess.ReadAsync(handle, memory[..want], offset, cancellation);
+            // Off Windows an asynchronous file read is a blocking read on another thread-pool thread: read here instead.
+            var read = OperatingSystem.IsWindows()
+                ? await RandomAccess.ReadAsync(handle, memory[..want], offset, cancellation)
+                : RandomAccess.Read(handle, memory.Span[..want], offset);
             if (read == 0)
             {
                 throw new IOException($"blob file {path} ended at {offset} of {length} bytes");
