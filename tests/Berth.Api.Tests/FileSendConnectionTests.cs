@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using Berth.Api.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -22,6 +24,7 @@ public sealed class FileSendConnectionTests : IAsyncLifetime
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "berth-filesendconn-" + Guid.NewGuid().ToString("N"));
     private readonly byte[] _first = RandomBytes(300_000);
     private readonly byte[] _second = RandomBytes(70_000);
+    private readonly byte[] _big = RandomBytes(6 * 1024 * 1024 + 7);
     private WebApplication _app = null!;
     private HttpClient _client = null!;
 
@@ -30,6 +33,7 @@ public sealed class FileSendConnectionTests : IAsyncLifetime
         Directory.CreateDirectory(_folder);
         await File.WriteAllBytesAsync(Path.Combine(_folder, "first"), _first);
         await File.WriteAllBytesAsync(Path.Combine(_folder, "second"), _second);
+        await File.WriteAllBytesAsync(Path.Combine(_folder, "big"), _big);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -57,6 +61,15 @@ public sealed class FileSendConnectionTests : IAsyncLifetime
             context.Response.BodyWriter.Write("|"u8);
             await SendAsync(context, second, 0, _second.Length);
             await context.Response.BodyWriter.WriteAsync(">"u8.ToArray());
+        });
+
+        // A whole file larger than a loopback socket's send buffer starts out.
+        _app.MapGet("/big", async context =>
+        {
+            using var file = Open("big");
+            context.Response.ContentLength = _big.Length;
+            await context.Response.StartAsync();
+            await SendAsync(context, file, 0, _big.Length);
         });
 
         await _app.StartAsync();
@@ -101,6 +114,56 @@ public sealed class FileSendConnectionTests : IAsyncLifetime
             Assert.Equal(_first, await _client.GetByteArrayAsync("/head-flushed"));
             Assert.Equal(1 + 100_000 + 1 + _second.Length + 1, (await _client.GetByteArrayAsync("/between")).Length);
         }
+    }
+
+    [Fact]
+    public async Task SlowReader_GetsTheWholeFile()
+    {
+        // The sender fills the socket's buffer, waits until the client makes room, and goes on.
+        Assert.Equal(_big, await SlowDownloadAsync("/big"));
+    }
+
+    [Fact]
+    public async Task AllSenderThreadsBusy_TheRestGoesTheRuntimesWay()
+    {
+        var max = FileSendThreads.MaxBusy;
+        FileSendThreads.MaxBusy = 0;
+        try
+        {
+            // What the first sendfile put into the buffer, then the rest through Socket.SendPacketsAsync.
+            Assert.Equal(_big, await SlowDownloadAsync("/big"));
+            Assert.Equal(_big, await _client.GetByteArrayAsync("/big"));
+        }
+        finally
+        {
+            FileSendThreads.MaxBusy = max;
+        }
+    }
+
+    /// <summary>One GET on a raw socket with a small receive buffer, pausing after the first 64 KiB: the body.</summary>
+    private async Task<byte[]> SlowDownloadAsync(string path)
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 16 * 1024 };
+        await socket.ConnectAsync(IPAddress.Loopback, _client.BaseAddress!.Port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+        using var received = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        var paused = false;
+        int n;
+        while ((n = await socket.ReceiveAsync(buffer)) > 0)
+        {
+            received.Write(buffer, 0, n);
+            if (!paused && received.Length >= 64 * 1024)
+            {
+                paused = true;
+                await Task.Delay(1000);
+            }
+        }
+
+        var all = received.ToArray();
+        var end = all.AsSpan().IndexOf("\r\n\r\n"u8) + 4;
+        Assert.StartsWith("HTTP/1.1 200", Encoding.ASCII.GetString(all, 0, end), StringComparison.Ordinal);
+        return all[end..];
     }
 
     private FileStream Open(string name) => new(Path.Combine(_folder, name), new FileStreamOptions

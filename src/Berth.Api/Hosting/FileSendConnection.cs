@@ -354,6 +354,22 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
             var offset = file.Offset;
             var left = file.Length;
             Cork(true);
+            if (OperatingSystem.IsLinux())
+            {
+                var sending = FileSendThreads.TrySend(_socket, file.File, offset, left, _connection.ConnectionClosed, out var sent);
+                if (sending is not null)
+                {
+                    await sending;
+                    left = 0;
+                }
+                else
+                {
+                    // Every sender thread is busy: the rest goes the runtime's way.
+                    offset += sent;
+                    left -= sent;
+                }
+            }
+
             while (left > 0)
             {
                 var count = (int)Math.Min(left, MaxFileChunk);
