@@ -356,6 +356,13 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
             Cork(true);
             if (OperatingSystem.IsLinux())
             {
+                if (!Thread.CurrentThread.IsThreadPoolThread)
+                {
+                    // A socket thread (inline completions) continued the sender: sendfile may read the disk, and no
+                    // socket thread may wait for a disk.
+                    await Task.Yield();
+                }
+
                 var sending = FileSendThreads.TrySend(_socket, file.File, offset, left, _connection.ConnectionClosed, out var sent);
                 if (sending is not null)
                 {
