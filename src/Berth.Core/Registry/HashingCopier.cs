@@ -25,25 +25,26 @@ public static class HashingCopier
             while (true)
             {
                 // Fill the buffer before writing: a request body arrives a few KiB at a time, and the kernel gives a file
-                // written in small writes small page-cache folios, which sendfile then sends at a higher cost per byte.
+                // written in small writes small page-cache folios, which sendfile then sends at a higher cost per byte. Each
+                // piece is hashed as it arrives, while the next is still on its way.
                 var filled = 0;
                 int read;
                 do
                 {
                     read = await source.ReadAsync(buffer.AsMemory(filled, BufferSize - filled), cancellationToken).ConfigureAwait(false);
+                    total += read;
+                    if (total > maxBytes)
+                    {
+                        return -1;
+                    }
+
+                    hash?.AppendData(buffer, filled, read);
                     filled += read;
                 }
                 while (read > 0 && filled < BufferSize);
 
-                total += filled;
-                if (total > maxBytes)
-                {
-                    return -1;
-                }
-
                 if (filled > 0)
                 {
-                    hash?.AppendData(buffer, 0, filled);
                     await destination.WriteAsync(buffer.AsMemory(0, filled), cancellationToken).ConfigureAwait(false);
                 }
 
