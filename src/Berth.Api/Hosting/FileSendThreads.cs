@@ -114,6 +114,7 @@ internal static partial class FileSendThreads
         private readonly SafeHandle _file;
         private readonly CancellationToken _aborted;
         private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly long _start;
         private readonly long _end;
         private bool _socketReferenced;
         private bool _fileReferenced;
@@ -129,12 +130,10 @@ internal static partial class FileSendThreads
             _offset = offset;
             _end = offset + length;
             _aborted = aborted;
-            Start = offset;
+            _start = offset;
         }
 
-        public long Start { get; }
-
-        public long Sent => _offset - Start;
+        public long Sent => _offset - _start;
 
         public Task Done => _done.Task;
 
