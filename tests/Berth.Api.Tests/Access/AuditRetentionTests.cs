@@ -13,10 +13,15 @@ public sealed class AuditRetentionTests
         using var app = new BerthApplication(new Dictionary<string, string?> { ["Berth:AuditRetention"] = "30.00:00:00" });
         var setup = new AccessSetup(app);
         var log = (IAuditLog)app.Services.GetService(typeof(IAuditLog))!;
+        var pruner = (AuditPruner)app.Services.GetService(typeof(AuditPruner))!;
+
+        // The hosted loop prunes once at start-up, on its own schedule: stopping it waits for that run, so the entries
+        // below are pruned only by the call this test makes (the loop once ran after they were added and took "old").
+        await pruner.StopAsync(CancellationToken.None);
         await log.AppendAsync(Entry(app.Clock.GetUtcNow().AddDays(-31), "old"), CancellationToken.None);
         await log.AppendAsync(Entry(app.Clock.GetUtcNow().AddDays(-29), "recent"), CancellationToken.None);
 
-        var removed = await ((AuditPruner)app.Services.GetService(typeof(AuditPruner))!).PruneAsync(CancellationToken.None);
+        var removed = await pruner.PruneAsync(CancellationToken.None);
 
         Assert.Equal(1, removed);
         var left = await setup.AuditAsync();
