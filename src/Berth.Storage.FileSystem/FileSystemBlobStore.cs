@@ -96,7 +96,7 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
         }
 
         stream.Seek(expectedOffset, SeekOrigin.Begin);
-        return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.Opened, stream));
+        return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.Opened, new UploadFileStream(stream)));
     }
 
     public Task<Stream?> OpenReadAsync(string uploadId, CancellationToken cancellationToken)
