@@ -6,12 +6,13 @@ using Microsoft.Extensions.Options;
 namespace Berth.Api.Access;
 
 /// <summary>
-/// Deletes audit entries older than <see cref="AccessSettings.AuditRetention"/> (default one year) once an hour, in
-/// batches so no single transaction grows large. A retention of zero keeps everything.
+/// Deletes audit entries older than <see cref="AccessSettings.AuditRetention"/> (default one year) once an hour (first a
+/// minute after start), in batches so no single transaction grows large. A retention of zero keeps everything.
 /// </summary>
 public sealed partial class AuditPruner(IAuditLog log, TimeProvider clock, IOptions<AccessSettings> settings, ILogger<AuditPruner> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+    public static readonly TimeSpan StartDelay = TimeSpan.FromMinutes(1);
     private const int BatchSize = 1000;
 
     /// <summary>Deletes what is older than the retention now; returns how many entries went.</summary>
@@ -46,6 +47,9 @@ public sealed partial class AuditPruner(IAuditLog log, TimeProvider clock, IOpti
         using var timer = new PeriodicTimer(Interval, clock);
         try
         {
+            // Not during start-up: a server starting is busy enough, and a first run a minute in still prunes on a server
+            // restarted more often than the interval.
+            await Task.Delay(StartDelay, clock, stoppingToken);
             do
             {
                 try
