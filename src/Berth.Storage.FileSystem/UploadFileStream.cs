@@ -23,8 +23,7 @@ internal sealed class UploadFileStream : Stream
     public UploadFileStream(FileStream file)
     {
         _file = file;
-        var position = file.Position;
-        _nextFlushAt = position - (position % FlushEvery) + FlushEvery;
+        _nextFlushAt = NextBoundary(file.Position);
     }
 
     /// <summary>How many background flushes this stream asked for (tests).</summary>
@@ -81,12 +80,6 @@ internal sealed class UploadFileStream : Stream
         base.Dispose(disposing);
     }
 
-    public override async ValueTask DisposeAsync()
-    {
-        await _file.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
-
     /// <summary>How many of those flushes reached the disk (tests).</summary>
     internal int FlushesCompleted => Volatile.Read(ref _flushesCompleted);
 
@@ -106,6 +99,8 @@ internal sealed class UploadFileStream : Stream
 
     internal SafeFileHandle Handle => _file.SafeFileHandle;
 
+    private static long NextBoundary(long position) => position - (position % FlushEvery) + FlushEvery;
+
     private void Wrote()
     {
         var position = _file.Position;
@@ -114,7 +109,7 @@ internal sealed class UploadFileStream : Stream
             return;
         }
 
-        _nextFlushAt = position - (position % FlushEvery) + FlushEvery;
+        _nextFlushAt = NextBoundary(position);
 
         // At most one flush per stream waits or runs at a time; a boundary crossed meanwhile is covered by the next one
         // (or by commit's own fsync).
