@@ -3,6 +3,7 @@ using Berth.Core.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Berth.Api.Management;
 
@@ -172,17 +173,32 @@ internal static class ProjectEndpoints
 
         var services = ManagementServices.From(context);
         var name = context.GetProject().Name;
-        var result = await services.Projects.DeleteAsync(name, force, context.RequestAborted);
-        services.Directory.Invalidate(name.Value);
-        services.IpAllow.Invalidate(name.Value);
-        switch (result)
+        var result = await context.RequestServices.GetRequiredService<ProjectDeleter>().DeleteAsync(name, force, context.RequestAborted);
+        switch (result.Status)
         {
             case ProjectDeleteStatus.HasRepositories:
-                return Problems.Conflict($"project '{name}' has repositories: delete them first, or pass force=true (the repositories' content stays until deleted)");
+                // Said for both kinds of caller: the CLI's flag and the API's query parameter.
+                return Problems.Conflict(
+                    $"project '{name}' has repositories: delete them first, or delete the project with everything in it " +
+                    $"(berth project delete {name} --force; in the API, DELETE /api/v1/projects/{name}?force=true)");
             case ProjectDeleteStatus.NotFound:
                 return Problems.ProjectNotFound(project);
             default:
-                await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectDelete, name, detail: new { force });
+                var deleted = result.Deleted!;
+                await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectDelete, name, detail: new
+                {
+                    force,
+                    repositories = deleted.Repositories.Count,
+                    manifests = deleted.Manifests,
+                    tags = deleted.Tags,
+                    blobLinks = deleted.BlobLinks,
+                    uploads = deleted.Uploads.Count,
+                    members = deleted.Members,
+                    robots = deleted.Robots,
+                    ipRules = deleted.IpRules,
+                    tokensNarrowed = deleted.TokensNarrowed,
+                    tokensRevoked = deleted.TokensRevoked,
+                });
                 return TypedResults.NoContent();
         }
     }

@@ -113,8 +113,14 @@ public sealed class ClientAgainstServerTests : IDisposable
         Ok(await Admin("member", "remove", "shop", "alice"));
         Ok(await Admin("robot", "delete", "shop", "ci"));
         var refusedDelete = await Admin("project", "delete", "shop");
-        Assert.Equal(1, refusedDelete.Exit); // it has a repository
+        Assert.Equal(1, refusedDelete.Exit); // it has a repository; the message names the CLI's flag
+        Assert.Contains("berth project delete shop --force", refusedDelete.Error, StringComparison.Ordinal);
         Ok(await Admin("project", "delete", "shop", "--force"));
+        using (var admin = _app.CreateClient(BerthApplication.AdminUser, BerthApplication.AdminPassword))
+        {
+            Assert.DoesNotContain("shop/api", await admin.GetCatalogAsync()); // the repositories went with it
+        }
+
         Ok(await Admin("user", "delete", "alice"));
         Ok(await Admin("logout", Url));
     }
