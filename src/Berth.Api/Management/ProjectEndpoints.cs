@@ -27,9 +27,17 @@ internal static class ProjectEndpoints
             .RequireProjectAdministrator().Produces(StatusCodes.Status204NoContent);
     }
 
+    /// <summary>The listing name sealed cursors of <see cref="ListAsync"/> are bound to.</summary>
+    internal const string Listing = "projects";
+
+    /// <summary>
+    /// The projects the caller may pull in and whose IP allow list admits the caller's address (as the catalog lists
+    /// repositories). The scan that fills a page may stop on a project the caller may not see, so <c>next</c> is a
+    /// sealed cursor (<see cref="Cursor.Seal"/>): it names nothing to the caller, and opens only for them.
+    /// </summary>
     private static async Task<IResult> ListAsync(HttpContext context)
     {
-        if (!Paging.TryRead(context, out var paging, out var error))
+        if (!Paging.TryRead(context, out var paging, out var error, Listing))
         {
             return error!;
         }
@@ -46,7 +54,8 @@ internal static class ProjectEndpoints
         }
 
         var services = ManagementServices.From(context);
-        var principal = context.Caller().Principal!;
+        var caller = context.Caller();
+        var principal = caller.Principal!;
         var administrator = AccessPolicy.IsServerAdministrator(principal);
         var items = new List<ProjectResponse>(Math.Min(paging.Limit, 100));
         var scanLimit = Math.Max(paging.Limit * 10, PageSize.Max); // bounds the work of one page for callers who see few projects
@@ -65,7 +74,8 @@ internal static class ProjectEndpoints
 
                 scanned++;
                 cursor = project.Name;
-                if (administrator || (AccessPolicy.GetPermissions(principal, new ProjectInfo(project.Name.Value, project.Visibility)) & ProjectPermissions.Pull) != 0)
+                if ((administrator || (AccessPolicy.GetPermissions(principal, new ProjectInfo(project.Name.Value, project.Visibility)) & ProjectPermissions.Pull) != 0)
+                    && await services.IpAllow.AllowsProjectAsync(project.Name.Value, caller.Address, context.RequestAborted))
                 {
                     items.Add(ProjectResponse.From(project));
                 }
@@ -83,7 +93,7 @@ internal static class ProjectEndpoints
             }
         }
 
-        return TypedResults.Ok(new PageResponse<ProjectResponse>(items, next is null ? null : Cursor.Encode(next)));
+        return TypedResults.Ok(new PageResponse<ProjectResponse>(items, next is null ? null : Cursor.Seal(context, Listing, next)));
     }
 
     private static async Task<IResult> CreateAsync(HttpContext context)
