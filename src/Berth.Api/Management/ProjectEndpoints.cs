@@ -23,7 +23,7 @@ internal static class ProjectEndpoints
             .RequireProject(ProjectPermissions.Pull).AllowAccessTokens().Produces<ProjectResponse>();
         projects.MapPatch("/{project}", (Delegate)UpdateAsync).WithName("UpdateProject").WithSummary("Change a project's description or visibility (owners, administrators)")
             .RequireProject(ProjectPermissions.ManageSettings).Accepts<ProjectUpdateRequest>("application/json").Produces<ProjectResponse>();
-        projects.MapDelete("/{project}", (Delegate)DeleteAsync).WithName("DeleteProject").WithSummary("Delete a project; refused while it has repositories unless force=true (administrators)")
+        projects.MapDelete("/{project}", (Delegate)DeleteAsync).WithName("DeleteProject").WithSummary("Delete a project and everything in it; refused while it has repositories unless force=true (administrators)")
             .RequireProjectAdministrator().Produces(StatusCodes.Status204NoContent);
     }
 
