@@ -16,7 +16,7 @@ public static class ServiceCollectionExtensions
     /// Registers the access-control building blocks as singletons, with their options bound from the
     /// <c>Berth:Auth:*</c> sections: <see cref="PasswordHasher"/>, <see cref="AccessTokenService"/>,
     /// <see cref="LoginThrottle"/>, <see cref="SigningKeyRing"/> (from <see cref="RegistryTokenOptions.KeyFolder"/>,
-    /// in memory when unset) and <see cref="RegistryTokenService"/>. Adds <see cref="TimeProvider.System"/> and a
+    /// in memory when unset), <see cref="RegistryTokenService"/> and <see cref="Cursors.CursorProtector"/>. Adds <see cref="TimeProvider.System"/> and a
     /// system <see cref="RandomNumberGenerator"/> unless already registered. Maps no endpoint and replaces no authorizer.
     /// </summary>
     public static IServiceCollection AddBerthAuth(this IServiceCollection services, IConfiguration configuration)
@@ -36,6 +36,7 @@ public static class ServiceCollectionExtensions
             ? SigningKeyRing.LoadOrCreate(folder)
             : SigningKeyRing.CreateEphemeral());
         services.TryAddSingleton<RegistryTokenService>();
+        services.TryAddSingleton<Cursors.CursorProtector>();
         return services;
     }
 }

@@ -1,5 +1,6 @@
 using Berth.Core.Access;
 using Berth.Core.Metadata;
+using Berth.Oci;
 using Microsoft.Data.Sqlite;
 
 namespace Berth.Metadata.Sqlite;
@@ -59,7 +60,7 @@ public sealed partial class SqliteAccessStore
         }, cancellationToken);
     }
 
-    Task<ProjectDeleteStatus> IProjectStore.DeleteAsync(ProjectName name, bool force, CancellationToken cancellationToken)
+    Task<ProjectDeleteResult> IProjectStore.DeleteAsync(ProjectName name, bool force, CancellationToken cancellationToken)
     {
         var value = Require(name);
         return _db.WriteAsync((c, _) =>
@@ -67,22 +68,74 @@ public sealed partial class SqliteAccessStore
             var id = ProjectId(c, name);
             if (id is null)
             {
-                return (ProjectDeleteStatus.NotFound, false);
+                return (new ProjectDeleteResult(ProjectDeleteStatus.NotFound), false);
             }
 
             // The project's repositories are "name" and "name/...": a range on the unique index of repositories.name
-            // ('0' is the character after '/'), not LIKE, whose '_' would be a wildcard.
-            if (!force && Scalar<long>(c.Command(
-                    "SELECT EXISTS (SELECT 1 FROM repositories WHERE name = $name OR (name > $low AND name < $high))",
-                    ("$name", value), ("$low", value + "/"), ("$high", value + "0"))) == 1)
+            // ('0' is the character after '/'), not LIKE, whose '_' would be a wildcard. Upload sessions name their
+            // repository as text (one may exist before its repository does), so the same range applies to them.
+            (string, object?)[] range = [("$name", value), ("$low", value + "/"), ("$high", value + "0")];
+            const string InProject = "(name = $name OR (name > $low AND name < $high))";
+            const string RepositoryIds = "SELECT id FROM repositories WHERE " + InProject;
+            var repositories = List(c.Command("SELECT name FROM repositories WHERE " + InProject + " ORDER BY name", range),
+                r => RepositoryName.Parse(r.GetString(0)));
+            if (!force && repositories.Count > 0)
             {
-                return (ProjectDeleteStatus.HasRepositories, false);
+                return (new ProjectDeleteResult(ProjectDeleteStatus.HasRepositories), false);
             }
 
+            // Registry content first (these tables reference repositories without cascades); blobs stay for collection.
+            var tags = c.Command($"DELETE FROM tags WHERE repository_id IN ({RepositoryIds})", range).ExecuteNonQuery();
+            c.Command($"DELETE FROM manifest_references WHERE repository_id IN ({RepositoryIds})", range).ExecuteNonQuery();
+            var manifests = c.Command($"DELETE FROM manifests WHERE repository_id IN ({RepositoryIds})", range).ExecuteNonQuery();
+            var links = c.Command($"DELETE FROM repository_blobs WHERE repository_id IN ({RepositoryIds})", range).ExecuteNonQuery();
+            c.Command("DELETE FROM repositories WHERE " + InProject, range).ExecuteNonQuery();
+            var uploads = List(c.Command("DELETE FROM uploads WHERE repository = $name OR (repository > $low AND repository < $high) RETURNING id", range),
+                r => r.GetString(0));
+
             // Memberships, robot accounts (and through them their tokens) and IP rules go by ON DELETE CASCADE.
+            var members = (int)Scalar<long>(c.Command("SELECT COUNT(*) FROM project_members WHERE project_id = $id", ("$id", id.Value)))!.Value;
+            var robots = (int)Scalar<long>(c.Command("SELECT COUNT(*) FROM robot_accounts WHERE project_id = $id", ("$id", id.Value)))!.Value;
+            var rules = (int)Scalar<long>(c.Command("SELECT COUNT(*) FROM ip_allow_rules WHERE project_id = $id", ("$id", id.Value)))!.Value;
             c.Command("DELETE FROM projects WHERE id = $id", ("$id", id.Value)).ExecuteNonQuery();
-            return (ProjectDeleteStatus.Deleted, true);
+
+            var (narrowed, revoked) = RemoveFromTokenProjectLists(c, value);
+            uploads.Sort(StringComparer.Ordinal);
+            return (new ProjectDeleteResult(ProjectDeleteStatus.Deleted, new ProjectDeletion(
+                repositories, manifests, tags, links, uploads, members, robots, rules, narrowed, revoked)), true);
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes the project out of every token's project list: a list names projects, so a project created later under
+    /// the same name must not inherit the tokens. A token left with no project (an empty list would mean every
+    /// project) is revoked instead and keeps its list.
+    /// </summary>
+    private (int Narrowed, int Revoked) RemoveFromTokenProjectLists(SqliteDatabase.Connection c, string project)
+    {
+        var tokens = List(c.Command(
+            "SELECT id, projects, revoked_at IS NOT NULL FROM access_tokens WHERE projects IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(projects) WHERE value = $project)",
+            ("$project", project)), r => (Id: r.GetInt64(0), Projects: r.GetString(1), Revoked: r.GetBoolean(2)));
+        int narrowed = 0, revoked = 0;
+        var now = Now;
+        foreach (var token in tokens)
+        {
+            var remaining = (System.Text.Json.JsonSerializer.Deserialize<string[]>(token.Projects) ?? [])
+                .Where(p => !string.Equals(p, project, StringComparison.Ordinal)).ToArray();
+            if (remaining.Length > 0)
+            {
+                c.Command("UPDATE access_tokens SET projects = $projects WHERE id = $id",
+                    ("$id", token.Id), ("$projects", System.Text.Json.JsonSerializer.Serialize(remaining))).ExecuteNonQuery();
+                narrowed++;
+            }
+            else if (!token.Revoked)
+            {
+                c.Command("UPDATE access_tokens SET revoked_at = $now WHERE id = $id", ("$id", token.Id), ("$now", now)).ExecuteNonQuery();
+                revoked++;
+            }
+        }
+
+        return (narrowed, revoked);
     }
 
     // ------------------------------------------------------------------ memberships

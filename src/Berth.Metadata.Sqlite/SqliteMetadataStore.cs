@@ -35,21 +35,27 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
             "SELECT rb.size FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE r.name = $repo AND rb.digest = $digest",
             ("$repo", repository.Value), ("$digest", digest.ToString())))));
 
-    public Task LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
+    public Task<BlobLinkResult> LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {
-            Link(c, repository, digest, size);
-            return (true, true);
+            var linked = Link(c, repository, digest, size);
+            return (linked ? BlobLinkResult.Linked : BlobLinkResult.ProjectNotFound, linked);
         }, cancellationToken);
 
-    private void Link(SqliteDatabase.Connection c, RepositoryName repository, Digest digest, long size)
+    /// <summary>Links the blob; false (nothing written) when the repository is missing and cannot be created.</summary>
+    private bool Link(SqliteDatabase.Connection c, RepositoryName repository, Digest digest, long size)
     {
-        var repositoryId = EnsureRepository(c, repository);
+        if (EnsureRepository(c, repository) is not { } repositoryId)
+        {
+            return false;
+        }
+
         var now = Now;
         c.Command("INSERT INTO blobs (digest, size, created_at) VALUES ($digest, $size, $now) ON CONFLICT DO NOTHING",
             ("$digest", digest.ToString()), ("$size", size), ("$now", now)).ExecuteNonQuery();
         c.Command("INSERT INTO repository_blobs (repository_id, digest, size, linked_at) VALUES ($repo, $digest, $size, $now) ON CONFLICT DO NOTHING",
             ("$repo", repositoryId), ("$digest", digest.ToString()), ("$size", size), ("$now", now)).ExecuteNonQuery();
+        return true;
     }
 
     public Task<DeleteResult> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
@@ -66,7 +72,11 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
     public Task<ManifestPutResult> PutAsync(RepositoryName repository, ManifestRecord manifest, IReadOnlyList<ManifestReference> references, Tag? tag, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {
-            var repositoryId = EnsureRepository(c, repository);
+            if (EnsureRepository(c, repository) is not { } repositoryId)
+            {
+                return (new ManifestPutResult(ManifestPutStatus.ProjectNotFound), false);
+            }
+
             foreach (var reference in references)
             {
                 var size = Scalar<long>(c.Command(
@@ -271,12 +281,17 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
             return (deleted > 0 ? DeleteResult.Deleted : DeleteResult.NotFound, true);
         }, cancellationToken);
 
-    public Task CompleteAsync(string id, RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
+    public Task<UploadCompleteResult> CompleteAsync(string id, RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {
-            Link(c, repository, digest, size);
-            c.Command("DELETE FROM uploads WHERE id = $id", ("$id", id)).ExecuteNonQuery();
-            return (true, true);
+            // The session first: one that a cancel, the sweeper or the delete of its project ended links nothing.
+            if (c.Command("DELETE FROM uploads WHERE id = $id", ("$id", id)).ExecuteNonQuery() == 0)
+            {
+                return (UploadCompleteResult.SessionNotFound, false);
+            }
+
+            // Without its repository and project the session still ends (it could never complete).
+            return Link(c, repository, digest, size) ? (UploadCompleteResult.Completed, true) : (UploadCompleteResult.ProjectNotFound, true);
         }, cancellationToken);
 
     public Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken) =>
@@ -308,7 +323,11 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
     private static long? RepositoryId(SqliteDatabase.Connection c, RepositoryName repository) =>
         Scalar<long>(c.Command("SELECT id FROM repositories WHERE name = $name", ("$name", repository.Value)));
 
-    private long EnsureRepository(SqliteDatabase.Connection c, RepositoryName repository)
+    /// <summary>
+    /// The repository's id, creating it when its project exists (the projects table of migration 2 is in the same
+    /// database, so the check and the insert are one transaction with the delete of a project); null otherwise.
+    /// </summary>
+    private long? EnsureRepository(SqliteDatabase.Connection c, RepositoryName repository)
     {
         var id = RepositoryId(c, repository);
         if (id is not null)
@@ -316,8 +335,9 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
             return id.Value;
         }
 
-        return (long)c.Command("INSERT INTO repositories (name, created_at) VALUES ($name, $now) RETURNING id",
-            ("$name", repository.Value), ("$now", Now)).ExecuteScalar()!;
+        return Scalar<long>(c.Command(
+            "INSERT INTO repositories (name, created_at) SELECT $name, $now WHERE EXISTS (SELECT 1 FROM projects WHERE name = $project) RETURNING id",
+            ("$name", repository.Value), ("$now", Now), ("$project", repository.Project)));
     }
 
     private static T? Scalar<T>(SqliteCommand command) where T : struct

@@ -16,7 +16,14 @@ public sealed record AccessStores(
     IAccessTokenStore Tokens,
     IIpAllowRuleStore IpRules,
     IAuditLog Audit,
-    IBlobIndex Blobs);
+    IBlobIndex Blobs)
+{
+    /// <summary>The registry content of the same database, which a forced project delete removes with the project.</summary>
+    public required RegistryContent Registry { get; init; }
+}
+
+/// <summary>The registry metadata interfaces of the provider's database.</summary>
+public sealed record RegistryContent(IRepositoryIndex Repositories, IManifestIndex Manifests, IUploadSessionStore Sessions);
 
 /// <summary>
 /// The contract of the access-control stores (<see cref="IProjectStore"/>, <see cref="IUserStore"/>,
@@ -113,9 +120,13 @@ public abstract partial class AccessStoreConformance : IAsyncLifetime
         return result.Token!;
     }
 
-    /// <summary>Creates the repository (through the blob index, as a push does).</summary>
-    protected Task CreateRepositoryAsync(string repository) =>
-        Stores.Blobs.LinkAsync(RepositoryName.Parse(repository), Digest.Parse("sha256:" + new string('a', 64)), 1, Ct);
+    /// <summary>Creates the repository (through the blob index, as a push does), and its project when missing.</summary>
+    protected async Task CreateRepositoryAsync(string repository)
+    {
+        var name = RepositoryName.Parse(repository);
+        await Projects.CreateAsync(P(name.Project), "", ProjectVisibility.Private, Ct);
+        Assert.Equal(BlobLinkResult.Linked, await Stores.Blobs.LinkAsync(name, Digest.Parse("sha256:" + new string('a', 64)), 1, Ct));
+    }
 
     /// <summary>Reads every page of a keyset listing and checks that only the last page says there is no more.</summary>
     protected static async Task<List<T>> ReadAllPagesAsync<T>(Func<T?, Task<Page<T>>> readPage, int pageSize)

@@ -88,6 +88,7 @@ public sealed class AuthorizationTests : IDisposable
     public async Task Refused_ReturnsOciErrorAndChangesNothing(AuthorizationOutcome outcome, HttpStatusCode status, string code)
     {
         var image = TestImages.OciImage(1);
+        await new AccessSetup(_app).ProjectAsync("project"); // the stand-in authorizer creates no project on push
         await _client.PushManifestAsync(Repository, image, "v1");
         var before = await RegistrySnapshot.TakeAsync(_app, _client);
         var other = TestImages.OciImage(2);

@@ -36,6 +36,16 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
     /// <summary>Creates a new, empty store for one test that uses <paramref name="clock"/>.</summary>
     protected abstract Task<Stores> CreateStoresAsync(TimeProvider clock);
 
+    /// <summary>
+    /// Creates projects (an <c>IProjectStore</c> project of the same database): repositories are created only inside
+    /// existing projects. The suite creates every project its repository names use before each test, except
+    /// <see cref="MissingProject"/>.
+    /// </summary>
+    protected abstract Task CreateProjectsAsync(IReadOnlyList<string> names);
+
+    /// <summary>A project that never exists in the suite's stores.</summary>
+    protected const string MissingProject = "nowhere";
+
     /// <summary>Removes what the test stored.</summary>
     protected abstract Task DeleteStoresAsync();
 
@@ -45,7 +55,11 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
     /// <summary>When the tag was last pulled, as recorded by <see cref="IManifestIndex.RecordPullsAsync"/> (a test hook).</summary>
     protected abstract Task<DateTimeOffset?> GetTagLastPulledAsync(RepositoryName repository, Tag tag);
 
-    public async Task InitializeAsync() => _stores = await CreateStoresAsync(Clock);
+    public async Task InitializeAsync()
+    {
+        _stores = await CreateStoresAsync(Clock);
+        await CreateProjectsAsync(["project", "a", "a-b", "a.b", "a_b", "b", "c", "d", "e", "z0"]);
+    }
 
     public Task DisposeAsync() => DeleteStoresAsync();
 
@@ -239,7 +253,40 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
         Assert.Equal(10L, await BlobIndex.GetLinkedSizeAsync(App, Blob(1), None));
     }
 
+    [Fact]
+    public async Task Link_RepositoryWhoseProjectIsMissing_ReturnsProjectNotFoundAndCreatesNothing()
+    {
+        var orphan = RepositoryName.Parse(MissingProject + "/app");
+
+        Assert.Equal(BlobLinkResult.ProjectNotFound, await BlobIndex.LinkAsync(orphan, Blob(1), 10, None));
+
+        Assert.False(await Repositories.ExistsAsync(orphan, None));
+        Assert.Null(await BlobIndex.GetLinkedSizeAsync(orphan, Blob(1), None));
+        Assert.Empty((await Repositories.ListAsync(null, 10, None)).Names);
+    }
+
+    [Fact]
+    public async Task Link_RepositoryNamedLikeItsProject_IsCreated()
+    {
+        Assert.Equal(BlobLinkResult.Linked, await BlobIndex.LinkAsync(RepositoryName.Parse("project"), Blob(1), 10, None));
+
+        Assert.True(await Repositories.ExistsAsync(RepositoryName.Parse("project"), None));
+    }
+
     // ---------------------------------------------------------------- IManifestIndex: put and get
+
+    [Fact]
+    public async Task Put_RepositoryWhoseProjectIsMissing_ReturnsProjectNotFoundAndStoresNothing()
+    {
+        var orphan = RepositoryName.Parse(MissingProject + "/app");
+        var record = Manifest(1);
+
+        var result = await PutAsync(orphan, record, [], "v1");
+
+        Assert.Equal(ManifestPutStatus.ProjectNotFound, result.Status);
+        Assert.False(await Repositories.ExistsAsync(orphan, None));
+        Assert.Null(await Manifests.GetAsync(orphan, Reference.Of(record.Digest), None));
+    }
 
     [Fact]
     public async Task Put_WithoutReferences_StoresEveryField()
@@ -829,6 +876,50 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
         await Sessions.DeleteAsync("aa", None);
 
         Assert.Empty(await Sessions.ListInactiveAsync(t0.AddHours(1), 10, None));
+    }
+
+    [Fact]
+    public async Task CompleteSession_LinksTheBlobAndEndsTheSession()
+    {
+        await Sessions.CreateAsync(Session("aa", Clock.GetUtcNow()), None);
+
+        Assert.Equal(UploadCompleteResult.Completed, await Sessions.CompleteAsync("aa", App, Blob(1), 10, None));
+
+        Assert.Equal(10L, await BlobIndex.GetLinkedSizeAsync(App, Blob(1), None));
+        Assert.Null(await Sessions.GetAsync("aa", None));
+    }
+
+    [Fact]
+    public async Task CompleteSession_Unknown_LinksNothing()
+    {
+        Assert.Equal(UploadCompleteResult.SessionNotFound, await Sessions.CompleteAsync("aa", App, Blob(1), 10, None));
+
+        Assert.Null(await BlobIndex.GetLinkedSizeAsync(App, Blob(1), None));
+        Assert.False(await Repositories.ExistsAsync(App, None));
+    }
+
+    [Fact]
+    public async Task CompleteSession_DeletedMeanwhile_LinksNothing()
+    {
+        await Sessions.CreateAsync(Session("aa", Clock.GetUtcNow()), None);
+        await Sessions.DeleteAsync("aa", None);
+
+        Assert.Equal(UploadCompleteResult.SessionNotFound, await Sessions.CompleteAsync("aa", App, Blob(1), 10, None));
+
+        Assert.Null(await BlobIndex.GetLinkedSizeAsync(App, Blob(1), None));
+    }
+
+    [Fact]
+    public async Task CompleteSession_RepositoryWhoseProjectIsMissing_EndsTheSessionAndLinksNothing()
+    {
+        var orphan = RepositoryName.Parse(MissingProject + "/app");
+        var at = Clock.GetUtcNow();
+        await Sessions.CreateAsync(new UploadSession("aa", orphan, at, at), None);
+
+        Assert.Equal(UploadCompleteResult.ProjectNotFound, await Sessions.CompleteAsync("aa", orphan, Blob(1), 10, None));
+
+        Assert.Null(await Sessions.GetAsync("aa", None));
+        Assert.False(await Repositories.ExistsAsync(orphan, None));
     }
 
     // ---------------------------------------------------------------- helpers

@@ -1,3 +1,4 @@
+using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Berth.Metadata.Sqlite;
 using Berth.Oci;
@@ -16,6 +17,15 @@ public sealed class SqliteMetadataStoreConformance : MetadataStoreConformance
         _database = new SqliteDatabase(Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_folder, "berth.db") }));
         var store = new SqliteMetadataStore(_database, clock);
         return Task.FromResult(new Stores(store, store, store, store));
+    }
+
+    protected override async Task CreateProjectsAsync(IReadOnlyList<string> names)
+    {
+        IProjectStore projects = new SqliteAccessStore(_database!, TimeProvider.System);
+        foreach (var name in names)
+        {
+            await projects.CreateAsync(ProjectName.Parse(name), "", ProjectVisibility.Private, CancellationToken.None);
+        }
     }
 
     protected override Task DeleteStoresAsync()

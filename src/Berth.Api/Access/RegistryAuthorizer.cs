@@ -185,6 +185,11 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         var limit = RegistryActions.Pull | RegistryActions.Push | RegistryActions.Delete;
         if (context.Items[ClaimsKey] is RegistryTokenClaims claims)
         {
+            if (project is not null && IssuedBefore(claims, project))
+            {
+                return RegistryActions.None;
+            }
+
             var granted = AccessLists.ActionsOn(claims.Access, repository);
             if (granted != RegistryActions.None || !claims.Access.Contains(RegistryAccess.Catalog))
             {
@@ -252,6 +257,11 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
                 else if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, context.RequestAborted))
                 {
                     return Denied(address);
+                }
+                else if (IssuedBefore(claims, project))
+                {
+                    Challenge(context, needed, "invalid_token");
+                    return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "the registry token is older than project '" + project.Name + "': get a new one");
                 }
             }
 
@@ -344,6 +354,12 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
     /// <summary>The token endpoint's absolute URL as clients must call it.</summary>
     private string TokenRealm(HttpContext context) =>
         (string.IsNullOrEmpty(_settings.PublicUrl) ? $"{context.Request.Scheme}://{context.Request.Host}" : _settings.PublicUrl.TrimEnd('/')) + TokenEndpoints.Path;
+
+    /// <summary>
+    /// A registry token issued before the project was created (beyond the clock skew) names an earlier project of the
+    /// same name, deleted since: it grants nothing in this one.
+    /// </summary>
+    private bool IssuedBefore(RegistryTokenClaims claims, Project project) => claims.IssuedAt + _tokenOptions.ClockSkew < project.CreatedAt;
 
     private static ProjectInfo ToInfo(Project project) => new(project.Name.Value, project.Visibility);
 

@@ -1,8 +1,11 @@
 using System.Text.Json;
+using Berth.Api.Access;
+using Berth.Auth.Cursors;
 using Berth.Core;
 using Berth.Core.Metadata;
 using Berth.Oci;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Api.Distribution;
@@ -43,7 +46,10 @@ internal static class ListingEndpoints
     /// <summary>
     /// The catalog, filtered to the repositories the caller may pull. Filtering reads further pages until the page is
     /// full, but never more than <see cref="MaxCatalogScan"/> names per request: a caller who may see few of many
-    /// repositories gets a short page with a <c>Link</c> to continue, as the specification allows.
+    /// repositories gets a short page with a <c>Link</c> to continue, as the specification allows. That link must not
+    /// name the last repository examined, which the caller may not see: its <c>last</c> is then a sealed cursor
+    /// (<see cref="SealedPrefix"/> and <see cref="CursorProtector"/> text, for this caller only). A full page's link
+    /// names its last repository, and <c>last</c> takes any repository name, as the specification says.
     /// </summary>
     public static async Task<IResult> CatalogAsync(HttpContext context, IRepositoryIndex index, IOptions<RegistryOptions> options, IRegistryAuthorizer authorizer)
     {
@@ -52,7 +58,21 @@ internal static class ListingEndpoints
             return Http.Error(OciErrorCode.PaginationNumberInvalid, "n must be a non-negative integer");
         }
 
+        var protector = context.RequestServices.GetRequiredService<CursorProtector>();
+        var audience = Management.Cursor.Audience(context.GetCaller());
         var last = context.Request.Query["last"].ToString();
+        if (last.StartsWith(SealedPrefix, StringComparison.Ordinal))
+        {
+            // '~' never starts a repository name, so a sealed cursor is never taken for one.
+            if (!protector.TryUnprotect(CatalogListing, audience, last[SealedPrefix.Length..], out var position))
+            {
+                return Http.Error(OciErrorCode.PaginationNumberInvalid,
+                    "last is neither a repository name nor a cursor from a Link header this registry gave you (they last a day): start again without last");
+            }
+
+            last = position!;
+        }
+
         var limit = Math.Min(n ?? DefaultPageSize, options.Value.MaxPageSize);
         var names = new List<string>(Math.Min(limit, 1000));
         var visible = new Dictionary<string, bool>(StringComparer.Ordinal);
@@ -96,7 +116,7 @@ internal static class ListingEndpoints
 
         if (more && limit > 0) // n=0 asks for an empty page and gets no Link
         {
-            AddNextLink(context, "/v2/_catalog", limit, names.Count == limit ? names[^1] : cursor);
+            AddNextLink(context, "/v2/_catalog", limit, names.Count == limit ? names[^1] : SealedPrefix + protector.Protect(CatalogListing, audience, cursor));
         }
 
         return Json(context, writer => WriteNames(writer, "repositories", names));
@@ -104,6 +124,11 @@ internal static class ListingEndpoints
 
     /// <summary>Most repository names one catalog request reads while filtering.</summary>
     private const int MaxCatalogScan = 10_000;
+
+    /// <summary>Starts the <c>last</c> of a catalog link that holds a sealed cursor rather than a repository name.</summary>
+    public const string SealedPrefix = "~";
+
+    private const string CatalogListing = "catalog";
 
 
     public static async Task<IResult> ReferrersAsync(HttpContext context, RepositoryName repository, Digest subject, IManifestIndex index)

@@ -9,8 +9,16 @@ using Microsoft.AspNetCore.Routing;
 namespace Berth.Api.Management;
 
 /// <summary>
+/// Endpoint metadata of a project route: server administrators pass the project's own IP allow list there, so they
+/// can always repair a list that shuts everyone else out (the server-wide list still applies to them).
+/// </summary>
+public sealed record AdministratorsPassProjectIpAllowList;
+
+/// <summary>
 /// <c>/api/v1/ip-allow</c> (server-wide, administrators) and <c>/api/v1/projects/{project}/ip-allow</c> (owners,
-/// administrators): networks clients may come from. No rules: every address.
+/// administrators): networks clients may come from. No rules: every address. A change that would shut out the
+/// caller's own address, which the list admitted before, is refused (409): the first rule that does not include it,
+/// or the removal of the last rule that does. Administrators manage a project's list from any address.
 /// </summary>
 internal static class IpAllowEndpoints
 {
@@ -29,13 +37,14 @@ internal static class IpAllowEndpoints
         var project = api.MapGroup("/projects/{project}/ip-allow").WithTags("ip-allow");
         project.MapGet("/", (HttpContext context, string project) => ListAsync(context, context.GetProject().Name))
             .WithName("ListProjectIpRules").WithSummary("The project's IP allow list (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageSettings).Produces<PageResponse<IpRuleResponse>>();
+            .RequireProject(ProjectPermissions.ManageSettings).WithMetadata(new AdministratorsPassProjectIpAllowList()).Produces<PageResponse<IpRuleResponse>>();
         project.MapPost("/", (HttpContext context, string project) => AddAsync(context, context.GetProject().Name))
             .WithName("AddProjectIpRule").WithSummary("Allow a network for the project (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageSettings).Accepts<IpRuleCreateRequest>("application/json").Produces<IpRuleResponse>(StatusCodes.Status201Created);
+            .RequireProject(ProjectPermissions.ManageSettings).WithMetadata(new AdministratorsPassProjectIpAllowList())
+            .Accepts<IpRuleCreateRequest>("application/json").Produces<IpRuleResponse>(StatusCodes.Status201Created);
         project.MapDelete("/{id:long}", (HttpContext context, string project, long id) => RemoveAsync(context, context.GetProject().Name, id))
             .WithName("RemoveProjectIpRule").WithSummary("Remove a rule of the project (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageSettings).Produces(StatusCodes.Status204NoContent);
+            .RequireProject(ProjectPermissions.ManageSettings).WithMetadata(new AdministratorsPassProjectIpAllowList()).Produces(StatusCodes.Status204NoContent);
     }
 
     private static async Task<IResult> ListAsync(HttpContext context, ProjectName? project)
@@ -86,11 +95,11 @@ internal static class IpAllowEndpoints
         // The first rule of a list turns "every address" into "only this network": refuse one that would shut out
         // the caller making the change (later rules only widen the list).
         var caller = context.Caller();
-        if ((await services.IpRules.ListAsync(project, context.RequestAborted)).Count == 0
-            && !IPNetworkList.Parse([network]).Contains(caller.Address))
+        var before = Networks(await services.IpRules.ListAsync(project, context.RequestAborted));
+        if (ShutsOut(before, [.. before, network!], caller.Address))
         {
             return Problems.Conflict(
-                $"{network} would be the first rule {(project is { } q ? $"of project '{q}'" : "of the server")} and does not include your own address " +
+                $"{network} would be the first rule {Of(project)} and does not include your own address " +
                 $"{caller.Address?.ToString() ?? "(unknown)"}: add a rule for your address first, or you would lock yourself out");
         }
 
@@ -117,13 +126,44 @@ internal static class IpAllowEndpoints
         // The store removes by id alone: make sure the rule belongs to this list (server or this project).
         var rules = await services.IpRules.ListAsync(project, context.RequestAborted);
         var rule = rules.FirstOrDefault(r => r.Id == id);
-        if (rule is null || await services.IpRules.RemoveAsync(id, context.RequestAborted) == DeleteResult.NotFound)
+        if (rule is null)
+        {
+            return Problems.NotFound($"no IP allow rule {id} {(project is { } p ? $"in project '{p}'" : "server-wide")}");
+        }
+
+        // Removing the last rule that admits the caller, while others remain, would shut the caller out for good.
+        var caller = context.Caller();
+        if (ShutsOut(Networks(rules), Networks(rules.Where(r => r.Id != id)), caller.Address))
+        {
+            return Problems.Conflict(
+                $"removing rule {id} ({rule.Network}) would leave the allow list {Of(project)} without your own address " +
+                $"{caller.Address?.ToString() ?? "(unknown)"}: add a rule for your address first, or you would lock yourself out " +
+                "(removing every rule allows every address again)");
+        }
+
+        if (await services.IpRules.RemoveAsync(id, context.RequestAborted) == DeleteResult.NotFound)
         {
             return Problems.NotFound($"no IP allow rule {id} {(project is { } p ? $"in project '{p}'" : "server-wide")}");
         }
 
         services.IpAllow.Invalidate(project?.Value);
-        await services.Audit.RecordAsync(context.Caller(), AuditActions.IpRuleRemove, project, detail: new { id = rule.Id, network = rule.Network });
+        await services.Audit.RecordAsync(caller, AuditActions.IpRuleRemove, project, detail: new { id = rule.Id, network = rule.Network });
         return TypedResults.NoContent();
     }
+
+    private static string Of(ProjectName? project) => project is { } p ? $"of project '{p}'" : "of the server";
+
+    private static List<string> Networks(IEnumerable<IpAllowRule> rules) => rules.Select(r => r.Network).ToList();
+
+    /// <summary>
+    /// True when the list admitted <paramref name="address"/> before the change and would not after it: an empty list
+    /// admits every address. A caller outside the list already (an administrator on a project's list) shuts out no one
+    /// by changing it, so only a change that takes away the caller's own access is refused.
+    /// </summary>
+    private static bool ShutsOut(IReadOnlyList<string> before, IReadOnlyList<string> after, System.Net.IPAddress? address) =>
+        Admits(before, address) && !Admits(after, address);
+
+    /// <summary>As <see cref="Access.IpAllowRules"/> enforces a list: no rules admit every address; a rule that no longer parses admits none.</summary>
+    private static bool Admits(IReadOnlyList<string> networks, System.Net.IPAddress? address) =>
+        networks.Count == 0 || IPNetworkList.Parse(networks.Where(n => IPNetworkList.TryParse([n], out _, out _))).Contains(address);
 }

@@ -136,7 +136,11 @@ internal readonly record struct Paging(int Limit, string? After)
 {
     public const int DefaultLimit = 100;
 
-    public static bool TryRead(HttpContext context, out Paging paging, out IResult? error)
+    /// <summary>
+    /// Reads <c>limit</c> and <c>after</c>. With <paramref name="sealedListing"/>, <c>after</c> must be a sealed cursor
+    /// of that listing for this caller (<see cref="Cursor.Seal"/>); otherwise a plain one (<see cref="Cursor.Encode(string)"/>).
+    /// </summary>
+    public static bool TryRead(HttpContext context, out Paging paging, out IResult? error, string? sealedListing = null)
     {
         paging = default;
         error = null;
@@ -150,7 +154,7 @@ internal readonly record struct Paging(int Limit, string? After)
 
         string? after = null;
         var afterText = context.Request.Query["after"].ToString();
-        if (afterText.Length > 0 && !Cursor.TryDecode(afterText, out after))
+        if (afterText.Length > 0 && !(sealedListing is null ? Cursor.TryDecode(afterText, out after) : Cursor.TryOpen(context, sealedListing, afterText, out after)))
         {
             error = Problems.Invalid("after", "is not a cursor from a previous page's 'next'");
             return false;
@@ -161,9 +165,31 @@ internal readonly record struct Paging(int Limit, string? After)
     }
 }
 
+/// <summary>
+/// Listing cursors. Plain ones (<see cref="Encode(string)"/>) carry the last name or id of the page, which the
+/// caller saw. A listing that filters what it reads (projects) goes on after the last row it examined, which the
+/// caller may not see: its cursors are sealed (<see cref="Seal"/>, AES-GCM, bound to the listing and the caller).
+/// </summary>
 internal static class Cursor
 {
     private const string Prefix = "c1:";
+
+    /// <summary>An opaque, authenticated cursor of <paramref name="listing"/> for the request's caller only.</summary>
+    public static string Seal(HttpContext context, string listing, string position) =>
+        Protector(context).Protect(listing, Audience(context), position);
+
+    /// <summary>The position of a cursor made by <see cref="Seal"/> for this listing and caller (within its lifetime).</summary>
+    public static bool TryOpen(HttpContext context, string listing, string text, out string? position) =>
+        Protector(context).TryUnprotect(listing, Audience(context), text, out position);
+
+    /// <summary>Who a sealed cursor is for: the caller's kind and (case-folded) name; anonymous callers share one.</summary>
+    public static string Audience(Access.Caller? caller) =>
+        caller is null || caller.IsAnonymous ? "anonymous" : Wire.ActorKind(caller.Kind) + ":" + caller.Name.ToLowerInvariant();
+
+    private static string Audience(HttpContext context) => Audience(Access.CallerHttpContextExtensions.GetCaller(context));
+
+    private static Auth.Cursors.CursorProtector Protector(HttpContext context) =>
+        (Auth.Cursors.CursorProtector)context.RequestServices.GetService(typeof(Auth.Cursors.CursorProtector))!;
 
     public static string Encode(string position) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(Prefix + position));
 

@@ -3,6 +3,7 @@ using Berth.Core.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Berth.Api.Management;
 
@@ -22,13 +23,21 @@ internal static class ProjectEndpoints
             .RequireProject(ProjectPermissions.Pull).AllowAccessTokens().Produces<ProjectResponse>();
         projects.MapPatch("/{project}", (Delegate)UpdateAsync).WithName("UpdateProject").WithSummary("Change a project's description or visibility (owners, administrators)")
             .RequireProject(ProjectPermissions.ManageSettings).Accepts<ProjectUpdateRequest>("application/json").Produces<ProjectResponse>();
-        projects.MapDelete("/{project}", (Delegate)DeleteAsync).WithName("DeleteProject").WithSummary("Delete a project; refused while it has repositories unless force=true (administrators)")
+        projects.MapDelete("/{project}", (Delegate)DeleteAsync).WithName("DeleteProject").WithSummary("Delete a project and everything in it; refused while it has repositories unless force=true (administrators)")
             .RequireProjectAdministrator().Produces(StatusCodes.Status204NoContent);
     }
 
+    /// <summary>The listing name sealed cursors of <see cref="ListAsync"/> are bound to.</summary>
+    internal const string Listing = "projects";
+
+    /// <summary>
+    /// The projects the caller may pull in and whose IP allow list admits the caller's address (as the catalog lists
+    /// repositories). The scan that fills a page may stop on a project the caller may not see, so <c>next</c> is a
+    /// sealed cursor (<see cref="Cursor.Seal"/>): it names nothing to the caller, and opens only for them.
+    /// </summary>
     private static async Task<IResult> ListAsync(HttpContext context)
     {
-        if (!Paging.TryRead(context, out var paging, out var error))
+        if (!Paging.TryRead(context, out var paging, out var error, Listing))
         {
             return error!;
         }
@@ -45,7 +54,8 @@ internal static class ProjectEndpoints
         }
 
         var services = ManagementServices.From(context);
-        var principal = context.Caller().Principal!;
+        var caller = context.Caller();
+        var principal = caller.Principal!;
         var administrator = AccessPolicy.IsServerAdministrator(principal);
         var items = new List<ProjectResponse>(Math.Min(paging.Limit, 100));
         var scanLimit = Math.Max(paging.Limit * 10, PageSize.Max); // bounds the work of one page for callers who see few projects
@@ -64,7 +74,8 @@ internal static class ProjectEndpoints
 
                 scanned++;
                 cursor = project.Name;
-                if (administrator || (AccessPolicy.GetPermissions(principal, new ProjectInfo(project.Name.Value, project.Visibility)) & ProjectPermissions.Pull) != 0)
+                if ((administrator || (AccessPolicy.GetPermissions(principal, new ProjectInfo(project.Name.Value, project.Visibility)) & ProjectPermissions.Pull) != 0)
+                    && await services.IpAllow.AllowsProjectAsync(project.Name.Value, caller.Address, context.RequestAborted))
                 {
                     items.Add(ProjectResponse.From(project));
                 }
@@ -82,7 +93,7 @@ internal static class ProjectEndpoints
             }
         }
 
-        return TypedResults.Ok(new PageResponse<ProjectResponse>(items, next is null ? null : Cursor.Encode(next)));
+        return TypedResults.Ok(new PageResponse<ProjectResponse>(items, next is null ? null : Cursor.Seal(context, Listing, next)));
     }
 
     private static async Task<IResult> CreateAsync(HttpContext context)
@@ -172,17 +183,32 @@ internal static class ProjectEndpoints
 
         var services = ManagementServices.From(context);
         var name = context.GetProject().Name;
-        var result = await services.Projects.DeleteAsync(name, force, context.RequestAborted);
-        services.Directory.Invalidate(name.Value);
-        services.IpAllow.Invalidate(name.Value);
-        switch (result)
+        var result = await context.RequestServices.GetRequiredService<ProjectDeleter>().DeleteAsync(name, force, context.RequestAborted);
+        switch (result.Status)
         {
             case ProjectDeleteStatus.HasRepositories:
-                return Problems.Conflict($"project '{name}' has repositories: delete them first, or pass force=true (the repositories' content stays until deleted)");
+                // Said for both kinds of caller: the CLI's flag and the API's query parameter.
+                return Problems.Conflict(
+                    $"project '{name}' has repositories: delete them first, or delete the project with everything in it " +
+                    $"(berth project delete {name} --force; in the API, DELETE /api/v1/projects/{name}?force=true)");
             case ProjectDeleteStatus.NotFound:
                 return Problems.ProjectNotFound(project);
             default:
-                await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectDelete, name, detail: new { force });
+                var deleted = result.Deleted!;
+                await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectDelete, name, detail: new
+                {
+                    force,
+                    repositories = deleted.Repositories.Count,
+                    manifests = deleted.Manifests,
+                    tags = deleted.Tags,
+                    blobLinks = deleted.BlobLinks,
+                    uploads = deleted.Uploads.Count,
+                    members = deleted.Members,
+                    robots = deleted.Robots,
+                    ipRules = deleted.IpRules,
+                    tokensNarrowed = deleted.TokensNarrowed,
+                    tokensRevoked = deleted.TokensRevoked,
+                });
                 return TypedResults.NoContent();
         }
     }

@@ -54,6 +54,27 @@ public sealed class SigningKey : IDisposable
         }
     }
 
+    /// <summary>
+    /// A 32-byte secret for another purpose, derived from this key's private scalar with HKDF-SHA256 and
+    /// <paramref name="label"/> as the info (one label per purpose, so no derived secret equals another or the key).
+    /// Every node holding the key derives the same secret.
+    /// </summary>
+    internal byte[] DeriveSecret(string label)
+    {
+        lock (_gate)
+        {
+            var parameters = _key.ExportParameters(includePrivateParameters: true);
+            try
+            {
+                return HKDF.DeriveKey(HashAlgorithmName.SHA256, parameters.D!, 32, info: Encoding.UTF8.GetBytes(label));
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(parameters.D);
+            }
+        }
+    }
+
     /// <summary>ES256 signature in the JWS form (r ‖ s, 64 bytes).</summary>
     internal byte[] Sign(ReadOnlySpan<byte> data)
     {

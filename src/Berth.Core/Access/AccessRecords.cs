@@ -58,6 +58,31 @@ public enum ProjectDeleteStatus
     HasRepositories,
 }
 
+/// <summary>Status, and on <see cref="ProjectDeleteStatus.Deleted"/> what went with the project.</summary>
+public sealed record ProjectDeleteResult(ProjectDeleteStatus Status, ProjectDeletion? Deleted = null);
+
+/// <summary>
+/// What a project delete removed in its transaction. The blobs the repositories linked stay in the blob store (and
+/// in the <c>blobs</c> table) for garbage collection; <see cref="Uploads"/> names upload sessions whose data the
+/// caller removes from the upload store after the delete.
+/// </summary>
+/// <param name="Repositories">The repositories removed (<c>name</c> and <c>name/…</c>), in name order.</param>
+/// <param name="BlobLinks">Links of blobs to those repositories.</param>
+/// <param name="Uploads">Ids of the upload sessions of those repositories that were ended.</param>
+/// <param name="TokensNarrowed">Access tokens restricted to several projects by name that lost this one.</param>
+/// <param name="TokensRevoked">Access tokens restricted to this project alone, revoked (their list would have become empty, which means every project).</param>
+public sealed record ProjectDeletion(
+    IReadOnlyList<RepositoryName> Repositories,
+    int Manifests,
+    int Tags,
+    int BlobLinks,
+    IReadOnlyList<string> Uploads,
+    int Members,
+    int Robots,
+    int IpRules,
+    int TokensNarrowed,
+    int TokensRevoked);
+
 // ------------------------------------------------------------------ users
 
 /// <summary>A person who signs in.</summary>

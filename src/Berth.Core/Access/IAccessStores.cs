@@ -23,14 +23,19 @@ public interface IProjectStore
     Task<UpdateResult> UpdateAsync(ProjectName name, ProjectChanges changes, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Deletes the project with its memberships, robot accounts (and their tokens) and IP allow rules, in one
-    /// transaction. While repositories named <c>name</c> or <c>name/…</c> exist the delete is refused with
-    /// <see cref="ProjectDeleteStatus.HasRepositories"/> unless <paramref name="force"/> is set. A forced delete
-    /// leaves the repositories and their content alone: delete their manifests first (and let garbage collection
-    /// take the blobs), or they become reachable again if a project of the same name is created later. Audit
-    /// entries and tokens restricted to the project by name are kept.
+    /// Deletes the project and everything in it, in one transaction, so that a project created later under the same
+    /// name starts empty: its memberships, robot accounts (and their tokens) and IP allow rules; with
+    /// <paramref name="force"/>, its repositories (<c>name</c> and <c>name/…</c>) with their manifests, tags,
+    /// manifest references, blob links and upload sessions (the blobs themselves become garbage for collection; the
+    /// caller removes the sessions' data, named in <see cref="ProjectDeletion.Uploads"/>, after the delete). Personal
+    /// access tokens restricted to the project by name lose it from their list, and one whose list would become empty
+    /// (which would mean every project) is revoked instead, keeping its list. Without <paramref name="force"/>, while
+    /// such repositories exist, nothing is deleted: <see cref="ProjectDeleteStatus.HasRepositories"/>. No project of
+    /// that name: <see cref="ProjectDeleteStatus.NotFound"/>. Audit entries are kept. A write that races the delete
+    /// cannot bring the content back: repositories are created only inside an existing project
+    /// (<see cref="Berth.Core.Metadata.IBlobIndex.LinkAsync"/>), and an upload whose session went completes nothing.
     /// </summary>
-    Task<ProjectDeleteStatus> DeleteAsync(ProjectName name, bool force, CancellationToken cancellationToken);
+    Task<ProjectDeleteResult> DeleteAsync(ProjectName name, bool force, CancellationToken cancellationToken);
 }
 
 /// <summary>People who sign in. Names are unique case-insensitively.</summary>

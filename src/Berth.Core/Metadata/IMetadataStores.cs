@@ -20,9 +20,13 @@ public interface IBlobIndex
 
     /// <summary>
     /// Records that the committed blob is visible in the repository (creating the repository and the blob row
-    /// when needed). Linking an already linked blob refreshes nothing and succeeds.
+    /// when needed). Linking an already linked blob refreshes nothing and succeeds. A missing repository is created
+    /// only inside an existing project (<see cref="RepositoryName.Project"/>, an <see cref="Access.IProjectStore"/>
+    /// project of the same database), checked in the same transaction: otherwise nothing is written and the answer
+    /// is <see cref="BlobLinkResult.ProjectNotFound"/>, so a push that races the delete of its project cannot bring
+    /// the repository back. Repositories that exist without a project (kept from before projects) stay writable.
     /// </summary>
-    Task LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken);
+    Task<BlobLinkResult> LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken);
 
     /// <summary>Removes the link; the bytes stay until garbage collection finds them unreferenced.</summary>
     Task<DeleteResult> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken);
@@ -32,7 +36,8 @@ public interface IBlobIndex
 public interface IManifestIndex
 {
     /// <summary>
-    /// In one transaction: checks every reference exists in the repository with the declared size, stores the
+    /// In one transaction: checks the repository exists or its project does (as <see cref="IBlobIndex.LinkAsync"/>;
+    /// <see cref="ManifestPutStatus.ProjectNotFound"/>), checks every reference exists in the repository with the declared size, stores the
     /// manifest (an existing one with the same digest keeps its body and media type; its push time is refreshed), records its references, and points
     /// <paramref name="tag"/> at it when given. Nothing is stored unless the status is <see cref="ManifestPutStatus.Stored"/>.
     /// </summary>
@@ -71,10 +76,12 @@ public interface IUploadSessionStore
     Task<DeleteResult> DeleteAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>
-    /// In one transaction: links the committed blob to the repository (as <see cref="IBlobIndex.LinkAsync"/>) and removes
-    /// the session. One write instead of two on the completion of every upload.
+    /// In one transaction: removes the session and links the committed blob to the repository (as
+    /// <see cref="IBlobIndex.LinkAsync"/>). One write instead of two on the completion of every upload. A session that
+    /// no longer exists (cancelled, expired, or ended with its project) links nothing:
+    /// <see cref="UploadCompleteResult.SessionNotFound"/>.
     /// </summary>
-    Task CompleteAsync(string id, RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken);
+    Task<UploadCompleteResult> CompleteAsync(string id, RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken);
 
     /// <summary>Sessions with no activity since <paramref name="before"/>.</summary>
     Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken);

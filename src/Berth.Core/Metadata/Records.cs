@@ -33,9 +33,35 @@ public enum ManifestPutStatus
     ReferenceUnknown,
     /// <summary>A referenced blob exists but its size differs from the descriptor.</summary>
     ReferenceSizeMismatch,
+
+    /// <summary>The repository does not exist and its project does not either (see <see cref="IBlobIndex.LinkAsync"/>); nothing was stored.</summary>
+    ProjectNotFound,
 }
 
 public sealed record ManifestPutResult(ManifestPutStatus Status, ManifestReference? Missing = null, long ActualSize = 0);
+
+/// <summary>Outcome of linking a blob to a repository.</summary>
+public enum BlobLinkResult
+{
+    /// <summary>The blob is linked (also when it already was).</summary>
+    Linked,
+
+    /// <summary>The repository does not exist and its project does not either; nothing was written.</summary>
+    ProjectNotFound,
+}
+
+/// <summary>Outcome of completing an upload session.</summary>
+public enum UploadCompleteResult
+{
+    /// <summary>The blob is linked and the session removed.</summary>
+    Completed,
+
+    /// <summary>The session no longer exists (cancelled, expired, or its project deleted); nothing was linked.</summary>
+    SessionNotFound,
+
+    /// <summary>The repository does not exist and its project does not either; nothing was linked, the session is gone.</summary>
+    ProjectNotFound,
+}
 
 /// <summary>Outcome of a delete in the metadata store.</summary>
 public enum DeleteResult

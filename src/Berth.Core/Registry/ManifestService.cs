@@ -85,6 +85,8 @@ public sealed class ManifestService
             ManifestPutStatus.ReferenceSizeMismatch => new RegistryError(OciErrorCode.ManifestInvalid,
                 $"descriptor of {result.Missing!.Digest} says {result.Missing.Size} bytes but the blob has {result.ActualSize}",
                 new { digest = result.Missing.Digest.ToString(), declared = result.Missing.Size, actual = result.ActualSize }),
+            ManifestPutStatus.ProjectNotFound => new RegistryError(OciErrorCode.NameUnknown,
+                $"project '{repository.Project}' does not exist (it was deleted during the push)", new { name = repository.Value }),
             _ => new RegistryError(OciErrorCode.ManifestBlobUnknown,
                 $"{(result.Missing!.IsManifest ? "manifest" : "blob")} {result.Missing.Digest} is not in repository {repository}; push it first",
                 new { digest = result.Missing.Digest.ToString() }),

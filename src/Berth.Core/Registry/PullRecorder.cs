@@ -27,6 +27,21 @@ public sealed partial class PullRecorder : BackgroundService
     public void Record(PullRecord pull) =>
         _pending[(pull.Repository.Value, pull.Manifest.ToString(), pull.Tag?.Value)] = pull;
 
+    /// <summary>
+    /// Drops the pending pulls of the project's repositories (<paramref name="project"/> and <c>project/…</c>), after
+    /// the project was deleted: written later, they would land on a repository of a new project of the same name.
+    /// </summary>
+    public void Forget(string project)
+    {
+        foreach (var key in _pending.Keys)
+        {
+            if (key.Repository == project || (key.Repository.StartsWith(project, StringComparison.Ordinal) && key.Repository.Length > project.Length && key.Repository[project.Length] == '/'))
+            {
+                _pending.TryRemove(key, out _);
+            }
+        }
+    }
+
     /// <summary>Writes everything recorded so far.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {

@@ -182,16 +182,18 @@ public sealed partial class UploadService
 
         // Bytes first, then the link (and the end of the session, in the same transaction): a crash in between
         // leaves at worst an unlinked blob for garbage collection, never a link to missing bytes.
-        if (session is null)
+        var completed = session is null
+            ? await _blobIndex.LinkAsync(repository, digest, length.Value, cancellationToken).ConfigureAwait(false) == BlobLinkResult.Linked
+                ? UploadCompleteResult.Completed : UploadCompleteResult.ProjectNotFound
+            : await _sessions.CompleteAsync(id, repository, digest, length.Value, cancellationToken).ConfigureAwait(false);
+        _states.TryRemove(id, out _);
+        if (completed != UploadCompleteResult.Completed)
         {
-            await _blobIndex.LinkAsync(repository, digest, length.Value, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await _sessions.CompleteAsync(id, repository, digest, length.Value, cancellationToken).ConfigureAwait(false);
+            // The session or the project went while the bytes arrived (a cancel, expiry, or the project's delete):
+            // the committed blob stays unlinked, garbage for collection.
+            return completed == UploadCompleteResult.SessionNotFound ? UnknownUpload(id) : ProjectGone(repository);
         }
 
-        _states.TryRemove(id, out _);
         LogCommitted(_logger, repository.Value, digest.ToString(), length.Value, commit == UploadCommitResult.AlreadyExists);
         return new CommittedBlob(digest, length.Value);
     }
@@ -205,9 +207,9 @@ public sealed partial class UploadService
         if (from is { } source)
         {
             var size = await _blobIndex.GetLinkedSizeAsync(source, digest, cancellationToken).ConfigureAwait(false);
-            if (size is not null && (await _blobs.StatAsync(digest, cancellationToken).ConfigureAwait(false)).Exists)
+            if (size is not null && (await _blobs.StatAsync(digest, cancellationToken).ConfigureAwait(false)).Exists
+                && await _blobIndex.LinkAsync(repository, digest, size.Value, cancellationToken).ConfigureAwait(false) == BlobLinkResult.Linked)
             {
-                await _blobIndex.LinkAsync(repository, digest, size.Value, cancellationToken).ConfigureAwait(false);
                 return new MountOutcome(new CommittedBlob(digest, size.Value), null);
             }
         }
@@ -226,6 +228,40 @@ public sealed partial class UploadService
 
         await CancelLockedAsync(id, cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>
+    /// Removes the data of uploads whose sessions are already gone from the session store (the delete of their
+    /// project ended them in its transaction). An upload that a request on this node is appending to right now keeps
+    /// its data until <see cref="SweepAsync"/> finds it without a session; that request then ends, and the upload can
+    /// never complete.
+    /// </summary>
+    public async Task DiscardAsync(IEnumerable<string> ids, CancellationToken cancellationToken)
+    {
+        foreach (var id in ids)
+        {
+            if (!_states.TryGetValue(id, out var state))
+            {
+                await _uploads.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (!state.Lock.Wait(0))
+            {
+                continue; // in use: its hash must not be disposed under the request
+            }
+
+            try
+            {
+                await _uploads.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+                _states.TryRemove(id, out _);
+                state.Reset();
+            }
+            finally
+            {
+                state.Lock.Release();
+            }
+        }
     }
 
     /// <summary>Removes sessions idle since <paramref name="before"/> and upload data that has no session. Returns how many were removed.</summary>
@@ -415,6 +451,9 @@ public sealed partial class UploadService
         var session = await _sessions.GetAsync(id, cancellationToken).ConfigureAwait(false);
         return session is not null && session.Repository == repository ? session : null;
     }
+
+    private static RegistryError ProjectGone(RepositoryName repository) =>
+        new(OciErrorCode.NameUnknown, $"project '{repository.Project}' does not exist (it was deleted during the upload)", new { name = repository.Value });
 
     private static RegistryError UnknownUpload(string id) =>
         new(OciErrorCode.BlobUploadUnknown, "upload unknown: it was never started, already completed, cancelled or expired", new { upload = id });

@@ -103,7 +103,7 @@ internal static class ProjectCommands
         {
             Path = "project delete",
             Arguments = ["NAME"],
-            Summary = "Delete a project (server administrators). Refused while it holds repositories, unless --force.",
+            Summary = "Delete a project (server administrators). Refused while it holds repositories, unless --force; a project created later under the name starts empty.",
             Options = [new("--force", null, null, "delete it with every repository, manifest and tag in it")],
             Run = async run =>
             {

@@ -99,15 +99,12 @@ public sealed class SqliteMigrationTests : IDisposable
     [Fact]
     public async Task Open_Version1DatabaseWithRepositories_MigratesTo2AndKeepsThem()
     {
-        using (var db = Open())
-        {
-            await new SqliteMetadataStore(db, TimeProvider.System).LinkAsync(
-                RepositoryName.Parse("shop/app"), Digest.Parse("sha256:" + new string('b', 64)), 5, Ct);
-        }
+        Open().Dispose();
 
-        // Turn the file back into what Berth before migration 2 left behind.
+        // Turn the file back into what Berth before migration 2 left behind: a repository, no projects.
         Raw(
             """
+            INSERT INTO repositories (name, created_at) VALUES ('shop/app', 0); INSERT INTO repositories (name, created_at) VALUES ('legacy/app', 0);
             DROP TABLE access_tokens; DROP TABLE ip_allow_rules; DROP TABLE robot_accounts; DROP TABLE project_members;
             DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version = 2;
             """,
@@ -118,9 +115,13 @@ public sealed class SqliteMigrationTests : IDisposable
         {
             IProjectStore projects = new SqliteAccessStore(db, TimeProvider.System);
             await projects.CreateAsync(ProjectName.Parse("shop"), "", ProjectVisibility.Private, Ct);
-            Assert.Equal(ProjectDeleteStatus.HasRepositories, await projects.DeleteAsync(ProjectName.Parse("shop"), force: false, Ct));
-            IRepositoryIndex repositories = new SqliteMetadataStore(db, TimeProvider.System);
-            Assert.True(await repositories.ExistsAsync(RepositoryName.Parse("shop/app"), Ct));
+            Assert.Equal(ProjectDeleteStatus.HasRepositories, (await projects.DeleteAsync(ProjectName.Parse("shop"), force: false, Ct)).Status);
+            var metadata = new SqliteMetadataStore(db, TimeProvider.System);
+            Assert.True(await metadata.ExistsAsync(RepositoryName.Parse("shop/app"), Ct));
+
+            // A repository kept from before projects, with no project of its name, stays writable.
+            Assert.Equal(BlobLinkResult.Linked, await metadata.LinkAsync(RepositoryName.Parse("legacy/app"), Digest.Parse("sha256:" + new string('b', 64)), 5, Ct));
+            Assert.Equal(BlobLinkResult.ProjectNotFound, await metadata.LinkAsync(RepositoryName.Parse("legacy/other"), Digest.Parse("sha256:" + new string('b', 64)), 5, Ct));
         }
 
         Assert.Equal([1L, 2L], SchemaVersions());

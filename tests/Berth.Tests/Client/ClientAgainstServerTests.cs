@@ -113,9 +113,36 @@ public sealed class ClientAgainstServerTests : IDisposable
         Ok(await Admin("member", "remove", "shop", "alice"));
         Ok(await Admin("robot", "delete", "shop", "ci"));
         var refusedDelete = await Admin("project", "delete", "shop");
-        Assert.Equal(1, refusedDelete.Exit); // it has a repository
+        Assert.Equal(1, refusedDelete.Exit); // it has a repository; the message names the CLI's flag
+        Assert.Contains("berth project delete shop --force", refusedDelete.Error, StringComparison.Ordinal);
         Ok(await Admin("project", "delete", "shop", "--force"));
+        using (var admin = _app.CreateClient(BerthApplication.AdminUser, BerthApplication.AdminPassword))
+        {
+            Assert.DoesNotContain("shop/api", await admin.GetCatalogAsync()); // the repositories went with it
+        }
+
         Ok(await Admin("user", "delete", "alice"));
         Ok(await Admin("logout", Url));
+    }
+
+    [Fact]
+    public async Task IpAllowRemove_TheLastRuleForYourAddress_IsRefusedAndSaysWhy()
+    {
+        Ok(await Run(BerthApplication.AdminPassword + "\n", Path.Combine(_config, "admin"), "login", Url, "-u", "admin", "--password-stdin"));
+        Ok(await Admin("project", "create", "shop"));
+
+        // The sequence, from 127.0.0.1: add 127.0.0.1, add 10.0.0.0/8, remove the first.
+        Ok(await Admin("ip-allow", "add", "127.0.0.1", "--project", "shop"));
+        Ok(await Admin("ip-allow", "add", "10.0.0.0/8", "--project", "shop"));
+        var list = await Admin("ip-allow", "list", "--project", "shop", "--output", "json");
+        Ok(list);
+        var first = JsonDocument.Parse(list.Out).RootElement.EnumerateArray().First().GetProperty("id").GetInt64();
+
+        var refused = await Admin("ip-allow", "remove", first.ToString(System.Globalization.CultureInfo.InvariantCulture), "--project", "shop");
+
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("127.0.0.1", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("lock yourself out", refused.Error, StringComparison.Ordinal);
+        Ok(await Admin("project", "show", "shop"));
     }
 }
