@@ -156,6 +156,7 @@ internal static class ProjectEndpoints
             return Problems.ProjectNotFound(project);
         }
 
+        AccessChanges.Changed(context);
         await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectUpdate, name,
             detail: new { description = request.Description, visibility = visibility is { } v ? Wire.Visibility(v) : null });
         return TypedResults.Ok(ProjectResponse.From(stored));
@@ -182,6 +183,7 @@ internal static class ProjectEndpoints
             case ProjectDeleteStatus.NotFound:
                 return Problems.ProjectNotFound(project);
             default:
+                AccessChanges.Changed(context);
                 await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectDelete, name, detail: new { force });
                 return TypedResults.NoContent();
         }
