@@ -150,6 +150,21 @@ internal static class Migrations
         CREATE INDEX ix_audit_log_action ON audit_log(action, id);
         CREATE INDEX ix_audit_log_at ON audit_log(at);
         """,
+
+        // 3: token binding and lock-out protection. Every user gets a random security stamp (existing ones too), which
+        // refresh tokens and password-based registry tokens carry; known_networks remembers where each user signed in
+        // successfully, so the per-account login limit does not lock the owner out (cascade with the user).
+        """
+        ALTER TABLE users ADD COLUMN security_stamp TEXT NOT NULL DEFAULT '';
+        UPDATE users SET security_stamp = lower(hex(randomblob(16)));
+        CREATE TABLE known_networks (
+            user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            network         TEXT NOT NULL,
+            last_sign_in_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, network)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_known_networks_at ON known_networks(last_sign_in_at);
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -24,6 +24,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IAccessTokenStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
         services.AddSingleton<IIpAllowRuleStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
         services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<SqliteAccessStore>());
+        services.AddSingleton<IKnownNetworkStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
         return services;
     }
 }

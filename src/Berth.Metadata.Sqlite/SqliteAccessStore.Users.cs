@@ -9,10 +9,13 @@ public sealed partial class SqliteAccessStore
 {
     // ------------------------------------------------------------------ users
 
-    private const string UserColumns = "SELECT id, name, password_hash, is_admin, disabled, created_at FROM users ";
+    private const string UserColumns = "SELECT id, name, password_hash, is_admin, disabled, created_at, security_stamp FROM users ";
 
     private static User ReadUser(SqliteDataReader r) =>
-        new(r.GetInt64(0), UserName.Parse(r.GetString(1)), Text(r, 2), r.GetInt64(3) != 0, r.GetInt64(4) != 0, Time(r.GetInt64(5)));
+        new(r.GetInt64(0), UserName.Parse(r.GetString(1)), Text(r, 2), r.GetInt64(3) != 0, r.GetInt64(4) != 0, Time(r.GetInt64(5))) { SecurityStamp = r.GetString(6) };
+
+    /// <summary>A new security stamp: 128 random bits as hex, never reused (a re-created user with a reused id gets another).</summary>
+    private static string NewStamp() => System.Security.Cryptography.RandomNumberGenerator.GetHexString(32, lowercase: true);
 
     Task<UserCreateResult> IUserStore.CreateAsync(UserName name, string? passwordHash, bool isAdministrator, CancellationToken cancellationToken)
     {
@@ -20,12 +23,13 @@ public sealed partial class SqliteAccessStore
         return _db.WriteAsync((c, _) =>
         {
             var now = Now;
+            var stamp = NewStamp();
             var id = Scalar<long>(c.Command(
-                "INSERT INTO users (name, password_hash, is_admin, created_at) VALUES ($name, $hash, $admin, $now) ON CONFLICT DO NOTHING RETURNING id",
-                ("$name", value), ("$hash", passwordHash), ("$admin", isAdministrator ? 1 : 0), ("$now", now)));
+                "INSERT INTO users (name, password_hash, is_admin, created_at, security_stamp) VALUES ($name, $hash, $admin, $now, $stamp) ON CONFLICT DO NOTHING RETURNING id",
+                ("$name", value), ("$hash", passwordHash), ("$admin", isAdministrator ? 1 : 0), ("$now", now), ("$stamp", stamp)));
             return id is null
                 ? (new UserCreateResult(UserCreateStatus.Duplicate), false)
-                : (new UserCreateResult(UserCreateStatus.Created, new User(id.Value, name, passwordHash, isAdministrator, false, Time(now))), true);
+                : (new UserCreateResult(UserCreateStatus.Created, new User(id.Value, name, passwordHash, isAdministrator, false, Time(now)) { SecurityStamp = stamp }), true);
         }, cancellationToken);
     }
 
@@ -52,7 +56,27 @@ public sealed partial class SqliteAccessStore
     Task<UpdateResult> IUserStore.SetPasswordHashAsync(long id, string? passwordHash, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {
-            var updated = c.Command("UPDATE users SET password_hash = $hash WHERE id = $id", ("$id", id), ("$hash", passwordHash)).ExecuteNonQuery();
+            var updated = c.Command("UPDATE users SET password_hash = $hash, security_stamp = $stamp WHERE id = $id",
+                ("$id", id), ("$hash", passwordHash), ("$stamp", NewStamp())).ExecuteNonQuery();
+            return (updated > 0 ? UpdateResult.Updated : UpdateResult.NotFound, true);
+        }, cancellationToken);
+
+    Task<UpdateResult> IUserStore.RehashPasswordAsync(long id, string expectedHash, string newHash, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(expectedHash);
+        ArgumentException.ThrowIfNullOrEmpty(newHash);
+        return _db.WriteAsync((c, _) =>
+        {
+            var updated = c.Command("UPDATE users SET password_hash = $new WHERE id = $id AND password_hash = $expected",
+                ("$id", id), ("$new", newHash), ("$expected", expectedHash)).ExecuteNonQuery();
+            return (updated > 0 ? UpdateResult.Updated : UpdateResult.NotFound, true);
+        }, cancellationToken);
+    }
+
+    Task<UpdateResult> IUserStore.RotateSecurityStampAsync(long id, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            var updated = c.Command("UPDATE users SET security_stamp = $stamp WHERE id = $id", ("$id", id), ("$stamp", NewStamp())).ExecuteNonQuery();
             return (updated > 0 ? UpdateResult.Updated : UpdateResult.NotFound, true);
         }, cancellationToken);
 
@@ -70,7 +94,8 @@ public sealed partial class SqliteAccessStore
                 return (UserUpdateStatus.LastAdministrator, false);
             }
 
-            c.Command("UPDATE users SET is_admin = $admin WHERE id = $id", ("$id", id), ("$admin", isAdministrator ? 1 : 0)).ExecuteNonQuery();
+            c.Command("UPDATE users SET is_admin = $admin, security_stamp = $stamp WHERE id = $id AND is_admin <> $admin",
+                ("$id", id), ("$admin", isAdministrator ? 1 : 0), ("$stamp", NewStamp())).ExecuteNonQuery();
             return (UserUpdateStatus.Updated, true);
         }, cancellationToken);
 
@@ -88,7 +113,8 @@ public sealed partial class SqliteAccessStore
                 return (UserUpdateStatus.LastAdministrator, false);
             }
 
-            c.Command("UPDATE users SET disabled = $disabled WHERE id = $id", ("$id", id), ("$disabled", disabled ? 1 : 0)).ExecuteNonQuery();
+            c.Command("UPDATE users SET disabled = $disabled, security_stamp = $stamp WHERE id = $id AND disabled <> $disabled",
+                ("$id", id), ("$disabled", disabled ? 1 : 0), ("$stamp", NewStamp())).ExecuteNonQuery();
             return (UserUpdateStatus.Updated, true);
         }, cancellationToken);
 

@@ -13,7 +13,8 @@ public abstract partial class AccessStoreConformance
         Assert.Equal(UserCreateStatus.Created, result.Status);
         var user = result.User!;
         Assert.True(user.Id > 0);
-        Assert.Equal(new User(user.Id, U("Alice"), "$hash", true, false, Start), user);
+        Assert.Equal(new User(user.Id, U("Alice"), "$hash", true, false, Start) { SecurityStamp = user.SecurityStamp }, user);
+        Assert.True(user.SecurityStamp.Length >= 16, "a new user has a random security stamp");
         Assert.Equal(user, await Users.GetAsync(user.Id, Ct));
     }
 

@@ -16,7 +16,8 @@ public sealed record AccessStores(
     IAccessTokenStore Tokens,
     IIpAllowRuleStore IpRules,
     IAuditLog Audit,
-    IBlobIndex Blobs)
+    IBlobIndex Blobs,
+    IKnownNetworkStore KnownNetworks)
 {
     /// <summary>The registry content of the same database, which a forced project delete removes with the project.</summary>
     public required RegistryContent Registry { get; init; }
@@ -28,7 +29,7 @@ public sealed record RegistryContent(IRepositoryIndex Repositories, IManifestInd
 /// <summary>
 /// The contract of the access-control stores (<see cref="IProjectStore"/>, <see cref="IUserStore"/>,
 /// <see cref="IMembershipStore"/>, <see cref="IRobotAccountStore"/>, <see cref="IAccessTokenStore"/>,
-/// <see cref="IIpAllowRuleStore"/>, <see cref="IAuditLog"/>). Every provider runs it by deriving a class that opens
+/// <see cref="IIpAllowRuleStore"/>, <see cref="IAuditLog"/>, <see cref="IKnownNetworkStore"/>). Every provider runs it by deriving a class that opens
 /// its stores on a fresh, empty database per test; xunit makes one instance per test.
 /// </summary>
 public abstract partial class AccessStoreConformance : IAsyncLifetime
@@ -54,6 +55,8 @@ public abstract partial class AccessStoreConformance : IAsyncLifetime
     protected IIpAllowRuleStore IpRules => Stores.IpRules;
 
     protected IAuditLog Audit => Stores.Audit;
+
+    protected IKnownNetworkStore KnownNetworks => Stores.KnownNetworks;
 
     protected static CancellationToken Ct => CancellationToken.None;
 

@@ -166,6 +166,74 @@ public sealed partial class AccessControlTests : IClassFixture<AccessServerFixtu
         await IpDenied.AssertAsync(relay, "/v2/ip-local/app/manifests/v1", "dave", "dave-password-1");
     }
 
+    [Theory]
+    [InlineData("api")]
+    [InlineData("store")]
+    public async Task RegistryTokenOfRemovedMember_SkopeoPushWithItIsRefused_PullStillWorks(string removal)
+    {
+        // Issue 10 item 8: a registry token kept pushing for 5 minutes after the member was removed.
+        using var work = new TempDirectory("removed-" + removal);
+        var project = "revoke-" + removal;
+        User carol;
+        await using (var setup = ServerSetup.Open(_server))
+        {
+            await setup.Access.ProjectAsync(project);
+            carol = await setup.Access.UserAsync("carol-" + removal, "carol-password-1");
+            await setup.Access.MemberAsync(project, carol, ProjectRole.Developer);
+        }
+
+        // The registry token a client holds during a push (5 minutes), granted while carol was a member.
+        var token = await RegistryTokenAsync(carol.Name.Value, "carol-password-1", $"repository:{project}/app:pull,push");
+        using var client = new ClientAuth(); // no saved credentials: the token is all skopeo has
+        var first = OciLayoutBuilder.RandomImage(work.Sub("first"), "v1", layers: 1, bytesPerLayer: LayerBytes, seed: 241);
+        ClientAssert.Succeeded(await client.SkopeoAsync("copy", "--quiet", "--preserve-digests", "--dest-tls-verify=false",
+            "--dest-registry-token", token, first.OciReference, $"docker://{_server.Host}/{project}/app:v1"));
+
+        if (removal == "api")
+        {
+            // What `berth member remove` does: this server checks the token against the change at once.
+            using var admin = new RegistryHttp(_server.BaseAddress);
+            using var removed = await admin.Client.DeleteAsync($"/api/v1/projects/{project}/members/{carol.Name.Value}");
+            Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        }
+        else
+        {
+            // Straight in the database, as another node would: this server sees it within its 2 s cache lifetime.
+            await using (var setup = ServerSetup.Open(_server))
+            {
+                await setup.Access.RemoveMemberAsync(project, carol);
+            }
+
+            await Task.Delay(Berth.Api.Access.TokenSubjects.Lifetime);
+        }
+
+        var second = OciLayoutBuilder.RandomImage(work.Sub("second"), "v2", layers: 1, bytesPerLayer: LayerBytes, seed: 242);
+        var refused = await client.SkopeoAsync("copy", "--quiet", "--preserve-digests", "--dest-tls-verify=false",
+            "--dest-registry-token", token, second.OciReference, $"docker://{_server.Host}/{project}/app:v2");
+        ClientAssert.Refused(refused, "denied", "403");
+        using (var admin = new RegistryHttp(_server.BaseAddress))
+        {
+            Assert.Equal(["v1"], await TagsAsync(admin, $"{project}/app"));
+            Assert.False(await admin.BlobExistsAsync($"{project}/app", second.Images.Single().Layers.Single().Descriptor.Digest));
+        }
+
+        // What remains until the token expires (README): reads with it still work.
+        ClientAssert.Succeeded(await client.SkopeoAsync("copy", "--quiet", "--preserve-digests", "--src-tls-verify=false",
+            "--src-registry-token", token, $"docker://{_server.Host}/{project}/app:v1", $"oci:{work.Sub("pulled")}:v1"));
+        ImageAssert.PulledIdentical(first, work.Sub("pulled"), "v1");
+    }
+
+    /// <summary>GET /token with Basic credentials, as a client does at the start of a push; the registry token.</summary>
+    private async Task<string> RegistryTokenAsync(string user, string password, string scope)
+    {
+        using var http = new HttpClient { BaseAddress = _server.BaseAddress };
+        http.DefaultRequestHeaders.Authorization = RegistryAuth.Basic(user, password);
+        using var response = await http.GetAsync($"/token?service=berth&scope={Uri.EscapeDataString(scope)}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("token").GetString()!;
+    }
+
     private static async Task<List<string>> CatalogAsync(RegistryHttp admin)
     {
         using var response = await admin.Client.GetAsync("/v2/_catalog?n=1000");

@@ -155,4 +155,23 @@ public sealed class LoginTests : IClassFixture<AccessServerFixture>
         ClientAssert.Refused(await before.PullAsync($"{server.Host}/reset/app:v1", work.Sub("old"), "v1"), "unauthorized", "invalid username/password");
         Assert.True(server.IsRunning, server.LogTail());
     }
+    [Fact]
+    public async Task WrongPasswordsFromAnotherAddress_DoNotLockTheAdministratorOutOfSkopeoLogin()
+    {
+        // Issue 10 item 5: six wrong passwords for admin from 127.0.0.2 made the right one fail from 127.0.0.1 with 429.
+        await using var server = await BerthProcess.StartAsync();
+        await using var relay = new SourceAddressRelay(server.Port, System.Net.IPAddress.Parse("127.0.0.2"));
+        using var attacker = new ClientAuth();
+        for (var i = 0; i < 6; i++)
+        {
+            ClientAssert.Refused(await attacker.SkopeoLoginAsync(relay.Host, BerthProcess.AdminUser, "guess-" + i), "unauthorized", "invalid", "429", "too many");
+        }
+
+        var lockedThere = await attacker.SkopeoLoginAsync(relay.Host, BerthProcess.AdminUser, BerthProcess.AdminPassword);
+        ClientAssert.Refused(lockedThere, "429", "too many");
+
+        using var owner = new ClientAuth();
+        ClientAssert.Succeeded(await owner.SkopeoLoginAsync(server.Host, BerthProcess.AdminUser, BerthProcess.AdminPassword));
+        Assert.True(server.IsRunning, server.LogTail());
+    }
 }

@@ -9,6 +9,7 @@ public sealed class OpenApiTests : IDisposable
     [
         ("get", "/api/v1/me"),
         ("put", "/api/v1/me/password"),
+        ("delete", "/api/v1/me/sessions"),
         ("get", "/api/v1/projects"),
         ("post", "/api/v1/projects"),
         ("get", "/api/v1/projects/{project}"),

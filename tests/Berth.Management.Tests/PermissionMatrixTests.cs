@@ -22,6 +22,7 @@ public sealed class PermissionMatrixTests
         ["GET me"] = new("GET", "/api/v1/me", [.. Everyone.Except([Anonymous])]),
         ["PUT me/password"] = new("PUT", "/api/v1/me/password", Users,
             (who, _) => new { currentPassword = World.PasswordOf(who), newPassword = World.PasswordOf(who) }),
+        ["DELETE me/sessions"] = new("DELETE", "/api/v1/me/sessions", Users),
         ["GET projects"] = new("GET", "/api/v1/projects", Everyone),
         ["POST projects"] = new("POST", "/api/v1/projects", [Admin], (_, i) => new { name = $"new{i}" }),
         ["GET project"] = new("GET", "/api/v1/projects/proj", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken]),

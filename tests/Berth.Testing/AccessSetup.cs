@@ -58,6 +58,16 @@ public sealed class AccessSetup
         }
     }
 
+    /// <summary>Ends the user's membership of the project.</summary>
+    public async Task RemoveMemberAsync(string project, User user)
+    {
+        var result = await Services.GetRequiredService<IMembershipStore>().RemoveAsync(ProjectName.Parse(project), user.Id, CancellationToken.None);
+        if (result != Core.Metadata.DeleteResult.Deleted)
+        {
+            throw new InvalidOperationException($"member {user.Name} of {project}: {result}");
+        }
+    }
+
     public async Task<RobotAccount> RobotAsync(string project, string name, RegistryActions actions)
     {
         var result = await Services.GetRequiredService<IRobotAccountStore>().CreateAsync(ProjectName.Parse(project), name, string.Empty, actions, CancellationToken.None);

@@ -24,7 +24,9 @@ public static class AccessServiceCollectionExtensions
             IPNetworkListParser.Parse(sp.GetRequiredService<IOptions<AccessSettings>>().Value.TrustedProxies)));
         services.TryAddSingleton<ProjectDirectory>();
         services.TryAddSingleton<IpAllowRules>();
+        services.TryAddSingleton<KnownNetworks>();
         services.TryAddSingleton<Authenticator>();
+        services.TryAddSingleton<TokenSubjects>();
         services.TryAddSingleton<ProjectProvisioner>();
         services.TryAddSingleton<AuditRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditRecorder>());

@@ -62,7 +62,7 @@ public sealed partial class AuditRecorder : BackgroundService
     /// <summary>
     /// Records a successful sign-in, at most once per <see cref="LoginQuietPeriod"/> for the same account, address and
     /// way of signing in: clients fetch a registry token for every repository they touch, and each fetch signs in
-    /// again, which would bury the log under identical entries. Failures are always recorded (<see cref="RecordAsync"/>).
+    /// again, which would bury the log under identical entries. Failures: <see cref="RecordLoginFailureAsync"/>.
     /// </summary>
     public ValueTask RecordLoginAsync(Caller caller, string via, string endpoint)
     {
@@ -84,6 +84,42 @@ public sealed partial class AuditRecorder : BackgroundService
 
     /// <summary>How long repeated successful sign-ins of the same account from the same address go unrecorded.</summary>
     public static readonly TimeSpan LoginQuietPeriod = TimeSpan.FromMinutes(10);
+
+    /// <summary>The longest claimed user name a failure entry keeps; longer ones are cut (with "…").</summary>
+    public const int MaxClaimedUserLength = 128;
+
+    /// <summary>
+    /// Records a failed sign-in (<see cref="AuditActions.LoginFailure"/>, by an anonymous actor, with the claimed user
+    /// name, cut to <see cref="MaxClaimedUserLength"/>, and the endpoint) at most once per <see cref="LoginQuietPeriod"/>
+    /// for the same claimed user (compared case-insensitively) and address, whichever endpoint and way of signing in:
+    /// an attacker repeating guesses cannot flood the log, and the throttle bounds how many names one address tries.
+    /// Returns whether an entry was queued.
+    /// </summary>
+    /// <param name="user">The claimed user name; null or empty for a bare access token.</param>
+    /// <param name="endpoint"><c>registry</c> (/v2), <c>token</c> (/token) or <c>api</c> (/api/v1).</param>
+    /// <param name="via"><c>password</c>, <c>token</c> (an access token) or <c>refresh_token</c>.</param>
+    public async ValueTask<bool> RecordLoginFailureAsync(System.Net.IPAddress? address, string? user, string endpoint, string via)
+    {
+        user ??= string.Empty;
+        var claimed = user.Length > MaxClaimedUserLength ? user[..MaxClaimedUserLength] + "…" : user;
+        var key = $"{claimed.Trim().ToLowerInvariant()}|{address}";
+        var now = _clock.GetTimestamp();
+        if (_recentFailures.TryGetValue(key, out var last) && _clock.GetElapsedTime(last, now) < LoginQuietPeriod)
+        {
+            return false;
+        }
+
+        if (_recentFailures.Count >= 10_000)
+        {
+            _recentFailures.Clear();
+        }
+
+        _recentFailures[key] = now;
+        await RecordAsync(Caller.Anonymous(address), AuditActions.LoginFailure, detail: new { user = claimed, endpoint, via });
+        return true;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _recentFailures = new(StringComparer.Ordinal);
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _recentLogins = new(StringComparer.Ordinal);
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Berth.Auth.Jwt;
 using Berth.Auth.Passwords;
 using Berth.Auth.Permissions;
 using Berth.Auth.Throttling;
@@ -18,7 +19,7 @@ public enum AuthenticationStatus
     /// <summary>Unknown user, wrong password, bad/expired/revoked token, disabled account: one answer for all.</summary>
     Failed,
 
-    /// <summary>Too many recent failures for this user name or address; try again after <see cref="AuthenticationResult.RetryAfter"/>.</summary>
+    /// <summary>Too many recent failures for this user name from this address, for this address, or for this account from unknown addresses; try again after <see cref="AuthenticationResult.RetryAfter"/>.</summary>
     Throttled,
 }
 
@@ -30,8 +31,11 @@ public sealed record AuthenticationResult(AuthenticationStatus Status, Caller? C
 /// <summary>
 /// Turns credentials into a <see cref="Caller"/>: a user name with a password or with one of the account's access
 /// tokens (Basic auth, the token endpoint, <c>berth login</c>), or an access token on its own (Bearer on the
-/// management API), or the subject of a registry token. Failed sign-ins are throttled per user name and address;
-/// unknown users, wrong passwords, disabled accounts and bad tokens all do the same work and get the same answer.
+/// management API), or the binding of a registry or refresh token. Failed password sign-ins are throttled per user
+/// name and address, per address, and per account from addresses the account has not signed in from lately
+/// (<see cref="KnownNetworks"/>); access tokens are unguessable, so a valid one is never throttled and a wrong one
+/// counts against its address only. Unknown users, wrong passwords, disabled accounts and bad tokens all do the same
+/// work and get the same answer.
 /// </summary>
 public sealed partial class Authenticator
 {
@@ -45,13 +49,15 @@ public sealed partial class Authenticator
     private readonly PasswordHasher _hasher;
     private readonly AccessTokenService _accessTokens;
     private readonly LoginThrottle _throttle;
+    private readonly KnownNetworks _knownNetworks;
     private readonly TimeProvider _clock;
     private readonly ILogger<Authenticator> _logger;
 
     // Basic auth sends the password with every request; PBKDF2 is deliberately slow, so a successful check is
     // remembered for a few minutes under a SHA-256 of the user name and password (never the password itself), and
-    // only while the stored hash is unchanged (a password change or reset ends it at once).
-    private readonly ConcurrentDictionary<string, (long UserId, string PasswordHash, long VerifiedAt)> _verified = new(StringComparer.Ordinal);
+    // only while the stored hash and the security stamp are unchanged (a password change, a reset or "sign out
+    // everywhere" ends it at once).
+    private readonly ConcurrentDictionary<string, (long UserId, string PasswordHash, string Stamp, long VerifiedAt)> _verified = new(StringComparer.Ordinal);
 
     public Authenticator(
         IUserStore users,
@@ -61,6 +67,7 @@ public sealed partial class Authenticator
         PasswordHasher hasher,
         AccessTokenService accessTokens,
         LoginThrottle throttle,
+        KnownNetworks knownNetworks,
         TimeProvider clock,
         ILogger<Authenticator> logger)
     {
@@ -71,6 +78,7 @@ public sealed partial class Authenticator
         _hasher = hasher;
         _accessTokens = accessTokens;
         _throttle = throttle;
+        _knownNetworks = knownNetworks;
         _clock = clock;
         _logger = logger;
     }
@@ -79,107 +87,159 @@ public sealed partial class Authenticator
     /// Signs in with a user name (a robot's full name <c>project+robot</c> for robot tokens) and a secret: the
     /// user's password, or an access token of that account.
     /// </summary>
-    public async Task<AuthenticationResult> AuthenticateAsync(string userName, string secret, IPAddress? address, CancellationToken cancellationToken)
+    public async Task<AuthenticationResult> AuthenticateAsync(string userName, string secret, IPAddress? address, CancellationToken cancellationToken) =>
+        AccessTokenService.TryParse(secret, out var presented)
+            ? await TokenSignInAsync(secret, presented, userName, address, cancellationToken)
+            : await PasswordSignInAsync(userName, secret, address, cancellationToken);
+
+    /// <summary>Signs in with an access token alone (<c>Authorization: Bearer berth_pat_…</c> on the management API).</summary>
+    public async Task<AuthenticationResult> AuthenticateTokenAsync(string token, IPAddress? address, CancellationToken cancellationToken)
+    {
+        if (AccessTokenService.TryParse(token, out var presented))
+        {
+            return await TokenSignInAsync(token, presented, expectedOwner: null, address, cancellationToken);
+        }
+
+        if (_throttle.GetLockout(null, address) is { } wait)
+        {
+            return new AuthenticationResult(AuthenticationStatus.Throttled, RetryAfter: wait);
+        }
+
+        _accessTokens.Check(token, null); // the same work as for a token that is not stored
+        _throttle.RecordFailure(null, address);
+        return AuthenticationResult.Failed;
+    }
+
+    /// <summary>
+    /// The caller a registry token (or, with <paramref name="refreshToken"/>, a refresh token) was issued to, as the
+    /// account is now, with its current rights; null when the token's binding no longer holds. An empty subject is the
+    /// anonymous caller. A user who signed in with a password must still have the same id and security stamp; a sign-in
+    /// with an access token needs that token (by its lookup id, with the same row id and owner) still active, and for a
+    /// refresh token of a user also the same security stamp; the account must exist, be enabled and still have the
+    /// subject's name. Tokens without a binding (issued before bindings existed) are refused.
+    /// </summary>
+    public async Task<Caller?> FromBindingAsync(string subject, TokenBinding? binding, IPAddress? address, bool refreshToken, CancellationToken cancellationToken)
+    {
+        if (subject.Length == 0)
+        {
+            return binding is null ? Caller.Anonymous(address) : null;
+        }
+
+        if (binding is null)
+        {
+            return null;
+        }
+
+        if (binding.ByAccessToken)
+        {
+            var token = await _tokens.FindByLookupIdAsync(binding.AccessTokenLookupId!, cancellationToken);
+            if (token is null || token.Id != binding.AccessTokenId || token.Owner.Kind != binding.Kind || token.Owner.Id != binding.AccountId
+                || !token.IsActive(_clock.GetUtcNow()) || !string.Equals(token.Owner.Name, subject, StringComparison.OrdinalIgnoreCase))
+            {
+                return null;
+            }
+
+            var (caller, owner) = await CallerForTokenAsync(token, address, cancellationToken);
+            if (caller is null || (refreshToken && binding.Kind == TokenOwnerKind.User && (owner is null || !binding.MatchesStamp(owner))))
+            {
+                return null;
+            }
+
+            return caller;
+        }
+
+        if (binding.Kind != TokenOwnerKind.User)
+        {
+            return null; // robots sign in only with their tokens, so their registry tokens always name one
+        }
+
+        var user = await _users.GetAsync(binding.AccountId, cancellationToken);
+        if (user is null || user.Disabled || !binding.MatchesStamp(user) || !string.Equals(user.Name.Value, subject, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        return await CallerForUserAsync(user, address, cancellationToken);
+    }
+
+    /// <summary>The principal of a user with their current memberships, bound to the user's id and security stamp.</summary>
+    public async Task<Caller> CallerForUserAsync(User user, IPAddress? address, CancellationToken cancellationToken)
+    {
+        var memberships = await _memberships.ListByUserAsync(user.Id, cancellationToken);
+        var roles = memberships.ToDictionary(m => m.Project.Value, m => m.Role, StringComparer.Ordinal);
+        return new Caller(new UserPrincipal(user.Name.Value, user.IsAdministrator, roles), AuditActorKind.User, user.Name.Value, address)
+        {
+            Binding = TokenBinding.ForUser(user),
+        };
+    }
+
+    private async Task<AuthenticationResult> TokenSignInAsync(string secret, PresentedToken presented, string? expectedOwner, IPAddress? address, CancellationToken cancellationToken)
+    {
+        var (caller, owner) = await FromAccessTokenAsync(secret, presented, expectedOwner, address, cancellationToken);
+        if (caller is not null)
+        {
+            if (owner is not null)
+            {
+                await _knownNetworks.RememberAsync(owner, address, cancellationToken);
+            }
+
+            return new AuthenticationResult(AuthenticationStatus.Succeeded, caller);
+        }
+
+        // A wrong token proves nothing about the account's password: it counts against its address only.
+        if (_throttle.GetLockout(null, address) is { } wait)
+        {
+            return new AuthenticationResult(AuthenticationStatus.Throttled, RetryAfter: wait);
+        }
+
+        _throttle.RecordFailure(null, address);
+        return AuthenticationResult.Failed;
+    }
+
+    private async Task<AuthenticationResult> PasswordSignInAsync(string userName, string password, IPAddress? address, CancellationToken cancellationToken)
     {
         if (_throttle.GetLockout(userName, address) is { } wait)
         {
             return new AuthenticationResult(AuthenticationStatus.Throttled, RetryAfter: wait);
         }
 
-        var caller = AccessTokenService.TryParse(secret, out var presented)
-            ? await FromAccessTokenAsync(secret, presented, userName, address, cancellationToken)
-            : await FromPasswordAsync(userName, secret, address, cancellationToken);
-        return Conclude(userName, address, caller);
-    }
-
-    /// <summary>Signs in with an access token alone (<c>Authorization: Bearer berth_pat_…</c> on the management API).</summary>
-    public async Task<AuthenticationResult> AuthenticateTokenAsync(string token, IPAddress? address, CancellationToken cancellationToken)
-    {
-        // Throttled by address only: there is no user name to go by.
-        if (_throttle.GetLockout(null, address) is { } wait)
-        {
-            return new AuthenticationResult(AuthenticationStatus.Throttled, RetryAfter: wait);
-        }
-
-        Caller? caller = null;
-        if (AccessTokenService.TryParse(token, out var presented))
-        {
-            caller = await FromAccessTokenAsync(token, presented, expectedOwner: null, address, cancellationToken);
-        }
-        else
-        {
-            _accessTokens.Check(token, null); // the same work as for a token that is not stored
-        }
-
-        return Conclude(null, address, caller);
-    }
-
-    /// <summary>
-    /// The caller a registry token was issued to, rebuilt from its subject (a user name or a robot's full name) and
-    /// the access token it came from, if any, with the account's current rights. Null when the account or token is
-    /// gone, disabled, expired or revoked.
-    /// </summary>
-    public async Task<Caller?> FromSubjectAsync(string subject, long? accessTokenId, IPAddress? address, CancellationToken cancellationToken)
-    {
-        if (subject.Length == 0)
-        {
-            return Caller.Anonymous(address);
-        }
-
-        if (accessTokenId is { } id)
-        {
-            var token = await _tokens.GetAsync(id, cancellationToken);
-            if (token is null || !token.IsActive(_clock.GetUtcNow()) || !string.Equals(token.Owner.Name, subject, StringComparison.OrdinalIgnoreCase))
-            {
-                return null;
-            }
-
-            return await CallerForTokenAsync(token, address, cancellationToken);
-        }
-
-        var robotSeparator = subject.IndexOf('+', StringComparison.Ordinal);
-        if (robotSeparator > 0)
-        {
-            return null; // robots sign in only with their tokens, so their registry tokens always name one
-        }
-
-        return UserName.TryParse(subject, out var name) && await _users.GetAsync(name, cancellationToken) is { Disabled: false } user
-            ? await CallerForUserAsync(user, address, cancellationToken)
-            : null;
-    }
-
-    /// <summary>The principal of a user with their current memberships.</summary>
-    public async Task<Caller> CallerForUserAsync(User user, IPAddress? address, CancellationToken cancellationToken)
-    {
-        var memberships = await _memberships.ListByUserAsync(user.Id, cancellationToken);
-        var roles = memberships.ToDictionary(m => m.Project.Value, m => m.Role, StringComparer.Ordinal);
-        return new Caller(new UserPrincipal(user.Name.Value, user.IsAdministrator, roles), AuditActorKind.User, user.Name.Value, address);
-    }
-
-    private AuthenticationResult Conclude(string? userName, IPAddress? address, Caller? caller)
-    {
-        if (caller is null)
-        {
-            _throttle.RecordFailure(userName, address);
-            return AuthenticationResult.Failed;
-        }
-
-        _throttle.RecordSuccess(userName, address);
-        return new AuthenticationResult(AuthenticationStatus.Succeeded, caller);
-    }
-
-    private async Task<Caller?> FromPasswordAsync(string userName, string password, IPAddress? address, CancellationToken cancellationToken)
-    {
         var user = UserName.TryParse(userName, out var name) ? await _users.GetAsync(name, cancellationToken) : null;
         if (user is { Disabled: true } or { PasswordHash: null })
         {
             user = null; // a disabled user, or one without a password, is treated exactly like an unknown one
         }
 
+        // Guesses spread over many addresses lock the account, but not for the addresses its owner signs in from.
+        bool? known = null;
+        if (_throttle.GetAccountLockout(userName) is { } accountWait)
+        {
+            known = await _knownNetworks.IsKnownAsync(user, address, cancellationToken);
+            if (!known.Value)
+            {
+                return new AuthenticationResult(AuthenticationStatus.Throttled, RetryAfter: accountWait);
+            }
+        }
+
+        var caller = await FromPasswordAsync(user, userName, password, address, cancellationToken);
+        if (caller is null)
+        {
+            known ??= await _knownNetworks.IsKnownAsync(user, address, cancellationToken);
+            _throttle.RecordFailure(userName, address, countForAccount: !known.Value);
+            return AuthenticationResult.Failed;
+        }
+
+        _throttle.RecordSuccess(userName, address);
+        await _knownNetworks.RememberAsync(user!, address, cancellationToken);
+        return new AuthenticationResult(AuthenticationStatus.Succeeded, caller);
+    }
+
+    private async Task<Caller?> FromPasswordAsync(User? user, string userName, string password, IPAddress? address, CancellationToken cancellationToken)
+    {
         var cacheKey = CacheKey(userName, password);
         var now = _clock.GetTimestamp();
         if (user is not null && _verified.TryGetValue(cacheKey, out var remembered) && remembered.UserId == user.Id
             && string.Equals(remembered.PasswordHash, user.PasswordHash, StringComparison.Ordinal)
+            && string.Equals(remembered.Stamp, user.SecurityStamp, StringComparison.Ordinal)
             && _clock.GetElapsedTime(remembered.VerifiedAt, now) < PasswordCacheLifetime)
         {
             return await CallerForUserAsync(user, address, cancellationToken);
@@ -194,8 +254,13 @@ public sealed partial class Authenticator
         var storedHash = user.PasswordHash!;
         if (result == PasswordVerification.SucceededRehashNeeded)
         {
-            storedHash = _hasher.Hash(password);
-            await _users.SetPasswordHashAsync(user.Id, storedHash, cancellationToken);
+            // The same password under stronger parameters: the security stamp stays, so nothing the user holds ends;
+            // and only if the hash is still the one verified, so a password changed meanwhile is not overwritten.
+            var rehashed = _hasher.Hash(password);
+            if (await _users.RehashPasswordAsync(user.Id, storedHash, rehashed, cancellationToken) == UpdateResult.Updated)
+            {
+                storedHash = rehashed;
+            }
         }
 
         if (_verified.Count >= MaxCachedPasswords)
@@ -203,26 +268,27 @@ public sealed partial class Authenticator
             _verified.Clear();
         }
 
-        _verified[cacheKey] = (user.Id, storedHash, now);
+        _verified[cacheKey] = (user.Id, storedHash, user.SecurityStamp, now);
         return await CallerForUserAsync(user, address, cancellationToken);
     }
 
-    private async Task<Caller?> FromAccessTokenAsync(string secret, PresentedToken presented, string? expectedOwner, IPAddress? address, CancellationToken cancellationToken)
+    /// <summary>The caller of a valid, active access token of <paramref name="expectedOwner"/> (any owner when null), with the owning user (null for a robot).</summary>
+    private async Task<(Caller? Caller, User? Owner)> FromAccessTokenAsync(string secret, PresentedToken presented, string? expectedOwner, IPAddress? address, CancellationToken cancellationToken)
     {
         var stored = await _tokens.FindByLookupIdAsync(presented.LookupId, cancellationToken);
         var check = _accessTokens.Check(secret, stored); // constant time, also when nothing is stored
         if (check != AccessTokenCheck.Valid || stored is null)
         {
-            return null;
+            return (null, null);
         }
 
         // docker login -u NAME: the name must be the token's owner (user name, or the robot's project+name).
         if (expectedOwner is not null && !string.Equals(expectedOwner, stored.Owner.Name, StringComparison.OrdinalIgnoreCase))
         {
-            return null;
+            return (null, null);
         }
 
-        var caller = await CallerForTokenAsync(stored, address, cancellationToken);
+        var (caller, owner) = await CallerForTokenAsync(stored, address, cancellationToken);
         if (caller is not null && _accessTokens.NeedsLastUsedUpdate(stored))
         {
             try
@@ -235,31 +301,39 @@ public sealed partial class Authenticator
             }
         }
 
-        return caller;
+        return (caller, owner);
     }
 
-    private async Task<Caller?> CallerForTokenAsync(AccessToken token, IPAddress? address, CancellationToken cancellationToken)
+    private async Task<(Caller? Caller, User? Owner)> CallerForTokenAsync(AccessToken token, IPAddress? address, CancellationToken cancellationToken)
     {
         if (token.Owner.Kind == TokenOwnerKind.Robot)
         {
             var robot = await _robots.GetAsync(token.Owner.Id, cancellationToken);
             if (robot is null or { Disabled: true })
             {
-                return null;
+                return (null, null);
             }
 
             var robotPrincipal = new RobotPrincipal(robot.FullName, robot.Project.Value, robot.Actions);
-            return new Caller(new TokenPrincipal(robotPrincipal, token.Scope.ToActions(), token.Projects), AuditActorKind.Robot, robot.FullName, address, token.Id);
+            var robotCaller = new Caller(new TokenPrincipal(robotPrincipal, token.Scope.ToActions(), token.Projects), AuditActorKind.Robot, robot.FullName, address, token.Id)
+            {
+                Binding = TokenBinding.ForAccessToken(token, null),
+            };
+            return (robotCaller, null);
         }
 
         var user = await _users.GetAsync(token.Owner.Id, cancellationToken);
         if (user is null or { Disabled: true })
         {
-            return null;
+            return (null, null);
         }
 
         var owner = await CallerForUserAsync(user, address, cancellationToken);
-        return new Caller(new TokenPrincipal(owner.Principal!, token.Scope.ToActions(), token.Projects), AuditActorKind.User, user.Name.Value, address, token.Id);
+        var caller = new Caller(new TokenPrincipal(owner.Principal!, token.Scope.ToActions(), token.Projects), AuditActorKind.User, user.Name.Value, address, token.Id)
+        {
+            Binding = TokenBinding.ForAccessToken(token, user),
+        };
+        return (caller, user);
     }
 
     private static string CacheKey(string userName, string password) =>

@@ -1,4 +1,5 @@
 using System.Net;
+using Berth.Auth.Jwt;
 using Berth.Auth.Permissions;
 using Berth.Core.Access;
 using Microsoft.AspNetCore.Http;
@@ -14,6 +15,12 @@ namespace Berth.Api.Access;
 public sealed record Caller(Principal? Principal, AuditActorKind Kind, string Name, IPAddress? Address, long? AccessTokenId = null)
 {
     public static Caller Anonymous(IPAddress? address) => new(Principal.Anonymous, AuditActorKind.Anonymous, string.Empty, address);
+
+    /// <summary>
+    /// The account (and access token) the caller signed in as, which the registry and refresh tokens issued to it
+    /// carry; null for anonymous callers.
+    /// </summary>
+    public TokenBinding? Binding { get; init; }
 
     public bool IsAnonymous => Kind == AuditActorKind.Anonymous;
 

@@ -5,6 +5,7 @@ using Berth.Auth.Jwt;
 using Berth.Auth.Network;
 using Berth.Auth.Permissions;
 using Berth.Auth.Scopes;
+using Berth.Auth.Tokens;
 using Berth.Core.Access;
 using Berth.Core.Registry;
 using Berth.Oci;
@@ -21,7 +22,9 @@ namespace Berth.Api.Access;
 /// allow list, the access rules (the token's grant, or <see cref="AccessPolicy"/> for the principal), and the allow
 /// list of every project the request touches. A project that does not exist grants nothing, and its allow list is
 /// consulted only for callers with access, so a stranger gets the same answer for a private repository as for a
-/// missing one.
+/// missing one. A write (push, delete) with a registry token is checked again against the account as it is now
+/// (<see cref="TokenSubjects"/>): a removed member, a revoked access token, a deleted, disabled or signed-out account
+/// cannot push or delete with a token issued before; reads keep working until the token expires.
 /// </summary>
 public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 {
@@ -39,6 +42,8 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
     private readonly ProjectProvisioner _provisioner;
     private readonly RegistryTokenOptions _tokenOptions;
     private readonly AccessSettings _settings;
+    private readonly TokenSubjects _subjects;
+    private readonly AuditRecorder _audit;
     private readonly ILogger<RegistryAuthorizer> _logger;
 
     public RegistryAuthorizer(
@@ -51,9 +56,13 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         IOptions<RegistryTokenOptions> tokenOptions,
         IOptions<AccessSettings> settings,
         TimeProvider clock,
+        TokenSubjects subjects,
+        AuditRecorder audit,
         ILogger<RegistryAuthorizer> logger)
     {
         _clock = clock;
+        _subjects = subjects;
+        _audit = audit;
         _authenticator = authenticator;
         _registryTokens = registryTokens;
         _projects = projects;
@@ -95,11 +104,13 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 
             if (result.Caller is null)
             {
+                await _audit.RecordLoginFailureAsync(address, user, "registry", AccessTokenService.TryParse(secret, out _) ? "token" : "password");
                 Challenge(context, needed, "invalid_token");
                 return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "incorrect user name or password");
             }
 
             caller = result.Caller;
+            await _audit.RecordLoginAsync(caller, caller.ByAccessToken ? "token" : "password", "registry");
         }
         else
         {
@@ -199,7 +210,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
             // A catalog token names no repositories: what its subject may pull decides what it lists.
             if (!context.Items.TryGetValue(SubjectCallerKey, out var cached))
             {
-                cached = await _authenticator.FromSubjectAsync(claims.Subject, claims.AccessTokenId, caller.Address, cancellationToken);
+                cached = await _subjects.GetAsync(claims.Subject, claims.Binding, caller.Address, cancellationToken);
                 context.Items[SubjectCallerKey] = cached;
             }
 
@@ -234,10 +245,26 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         }
 
         var kind = claims.Subject.Length == 0 ? AuditActorKind.Anonymous : claims.Subject.Contains('+', StringComparison.Ordinal) ? AuditActorKind.Robot : AuditActorKind.User;
-        context.SetCaller(new Caller(null, kind, claims.Subject, address, claims.AccessTokenId));
+        context.SetCaller(new Caller(null, kind, claims.Subject, address, claims.AccessTokenId) { Binding = claims.Binding });
         context.Items[ClaimsKey] = claims;
         if (AccessLists.Covers(claims.Access, needed))
         {
+            // The grant was decided when the token was issued; a write is also checked against the account as it is now.
+            Principal? current = null;
+            if (needed.Any(IsWrite))
+            {
+                var subject = await _subjects.GetAsync(claims.Subject, claims.Binding, address, context.RequestAborted);
+                if (subject?.Principal is not { } principal || subject.IsAnonymous)
+                {
+                    LogWriteRefused(_logger, claims.Subject, address);
+                    Challenge(context, needed, "invalid_token");
+                    return new AuthorizationResult(AuthorizationOutcome.Unauthenticated,
+                        "the registry token's account or access token is no longer valid (signed out, disabled, deleted or revoked): sign in again");
+                }
+
+                current = principal;
+            }
+
             foreach (var access in needed)
             {
                 if (access.Repository is not { } repository)
@@ -253,15 +280,29 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
                     {
                         return new AuthorizationResult(AuthorizationOutcome.Denied, MissingProject(repository.Project));
                     }
+
+                    if (current is not null && IsWrite(access) && !AccessPolicy.IsServerAdministrator(current))
+                    {
+                        return new AuthorizationResult(AuthorizationOutcome.Denied, DescribeRefusal(access));
+                    }
                 }
-                else if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, context.RequestAborted))
+                else
                 {
-                    return Denied(address);
-                }
-                else if (IssuedBefore(claims, project))
-                {
-                    Challenge(context, needed, "invalid_token");
-                    return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "the registry token is older than project '" + project.Name + "': get a new one");
+                    if (IssuedBefore(claims, project))
+                    {
+                        Challenge(context, needed, "invalid_token");
+                        return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "the registry token is older than project '" + project.Name + "': get a new one");
+                    }
+
+                    if (current is not null && IsWrite(access) && AccessPolicy.GetAllowedActions(current, ToInfo(project), access.Actions) != access.Actions)
+                    {
+                        return new AuthorizationResult(AuthorizationOutcome.Denied, DescribeRefusal(access));
+                    }
+
+                    if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, context.RequestAborted))
+                    {
+                        return Denied(address);
+                    }
                 }
             }
 
@@ -304,6 +345,9 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 
         return validation;
     }
+
+    /// <summary>Push or delete: what a registry token may only do while its account still may.</summary>
+    private static bool IsWrite(RegistryAccess access) => (access.Actions & (RegistryActions.Push | RegistryActions.Delete)) != 0;
 
     private AuthorizationResult Refuse(HttpContext context, Caller caller, IReadOnlyList<RegistryAccess> needed, RegistryAccess missing)
     {
@@ -365,4 +409,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Debug, Message = "Registry token refused ({Status}) from {Address}")]
     private static partial void LogTokenRefused(ILogger logger, RegistryTokenStatus status, IPAddress? address);
+
+    [LoggerMessage(EventId = 27, Level = LogLevel.Information, Message = "Write with the registry token of {Subject} refused from {Address}: the account or access token is no longer valid")]
+    private static partial void LogWriteRefused(ILogger logger, string subject, IPAddress? address);
 }

@@ -65,7 +65,7 @@ public static class TokenEndpoints
 
             if (result.Caller is null)
             {
-                await services.Audit.RecordAsync(new Caller(null, AuditActorKind.Anonymous, string.Empty, address), AuditActions.LoginFailure, detail: new { user });
+                await services.Audit.RecordLoginFailureAsync(address, user, "token", ViaOf(secret));
                 context.Response.Headers.WWWAuthenticate = "Basic realm=\"berth\"";
                 return RegistryError(StatusCodes.Status401Unauthorized, "UNAUTHORIZED", "incorrect user name or password");
             }
@@ -76,9 +76,9 @@ public static class TokenEndpoints
 
         var issued = await IssueAsync(context, services, caller, query["scope"]);
         string? refresh = null;
-        if (!caller.IsAnonymous && string.Equals(query["offline_token"], "true", StringComparison.OrdinalIgnoreCase))
+        if (caller.Binding is { } binding && string.Equals(query["offline_token"], "true", StringComparison.OrdinalIgnoreCase))
         {
-            refresh = services.Tokens.IssueRefreshToken(caller.Name, caller.AccessTokenId).Token;
+            refresh = services.Tokens.IssueRefreshToken(caller.Name, binding).Token;
         }
 
         return TokenResponse(issued, refresh, scope: null);
@@ -127,14 +127,14 @@ public static class TokenEndpoints
                 caller = result.Caller;
                 if (caller is null)
                 {
-                    await services.Audit.RecordAsync(new Caller(null, AuditActorKind.Anonymous, string.Empty, address), AuditActions.LoginFailure, detail: new { user });
+                    await services.Audit.RecordLoginFailureAsync(address, user, "token", ViaOf(password));
                     return OAuthError(StatusCodes.Status400BadRequest, "invalid_grant", "incorrect user name or password");
                 }
 
                 await services.Audit.RecordLoginAsync(caller, caller.ByAccessToken ? "token" : "password", "token");
-                if (string.Equals(form["access_type"], "offline", StringComparison.Ordinal))
+                if (caller.Binding is { } binding && string.Equals(form["access_type"], "offline", StringComparison.Ordinal))
                 {
-                    refresh = services.Tokens.IssueRefreshToken(caller.Name, caller.AccessTokenId).Token;
+                    refresh = services.Tokens.IssueRefreshToken(caller.Name, binding).Token;
                 }
 
                 break;
@@ -142,14 +142,21 @@ public static class TokenEndpoints
 
             case "refresh_token":
             {
+                // Bound to the account's id and security stamp (and access token): a password change or reset, disabling,
+                // deleting, a change of the administrator flag or "sign out everywhere" ends it.
                 var presented = form["refresh_token"].ToString();
                 var validation = services.Tokens.ValidateRefreshToken(presented);
                 caller = validation.Claims is { } claims && claims.Subject.Length > 0
-                    ? await services.Authenticator.FromSubjectAsync(claims.Subject, claims.AccessTokenId, address, context.RequestAborted)
+                    ? await services.Authenticator.FromBindingAsync(claims.Subject, claims.Binding, address, refreshToken: true, context.RequestAborted)
                     : null;
                 if (caller is null)
                 {
-                    return OAuthError(StatusCodes.Status400BadRequest, "invalid_grant", "the refresh token is not valid, has expired, or its account is disabled");
+                    if (validation.Claims is { Subject.Length: > 0 } refused)
+                    {
+                        await services.Audit.RecordLoginFailureAsync(address, refused.Subject, "token", "refresh_token");
+                    }
+
+                    return OAuthError(StatusCodes.Status400BadRequest, "invalid_grant", "the refresh token is not valid, has expired, or its account has changed (password, sign-out, disabled): sign in again");
                 }
 
                 refresh = presented;
@@ -204,8 +211,11 @@ public static class TokenEndpoints
         }
 
         var granted = AccessPolicy.Grant(caller.Principal ?? Principal.Anonymous, requested, name => projects.GetValueOrDefault(name));
-        return services.Tokens.Issue(caller.Name, granted, caller.AccessTokenId);
+        return services.Tokens.Issue(caller.Name, granted, caller.Binding);
     }
+
+    /// <summary>How a failed sign-in tried, for the audit log: an access token or a password.</summary>
+    private static string ViaOf(string secret) => Auth.Tokens.AccessTokenService.TryParse(secret, out _) ? "token" : "password";
 
     private static IResult TokenResponse(IssuedRegistryToken issued, string? refreshToken, string? scope) =>
         new TokenResult(issued, refreshToken, scope);

@@ -44,7 +44,10 @@ public sealed record ManagementRequirement(
 /// <summary>Endpoint metadata: requests authenticated by an access token may call this endpoint (its requirement still applies).</summary>
 public sealed record AccessTokensAllowed;
 
-/// <summary>Endpoint metadata: Basic sign-ins to this endpoint are audited as logins (<c>GET /api/v1/me</c>, what <c>berth login</c> calls).</summary>
+/// <summary>
+/// Endpoint metadata: successful Basic sign-ins to this endpoint are audited as logins (<c>GET /api/v1/me</c>, what
+/// <c>berth login</c> calls). Failed sign-ins are audited on every endpoint.
+/// </summary>
 public sealed record AuditedLogin;
 
 /// <summary>How management endpoints declare who may call them.</summary>
@@ -230,18 +233,15 @@ public sealed class ManagementAuthorization
             return (null, Problems.Status(StatusCodes.Status429TooManyRequests, "too many failed sign-ins; try again later"));
         }
 
-        var audited = auditLogin && user is not null;
         if (result.Caller is null)
         {
-            if (audited)
-            {
-                await _audit.RecordAsync(Caller.Anonymous(address), AuditActions.LoginFailure, detail: new { user, endpoint = "api" });
-            }
-
+            // Every failure is recorded (deduplicated per claimed user and address), whichever endpoint it was for.
+            var via = user is null || Auth.Tokens.AccessTokenService.TryParse(secret, out _) ? "token" : "password";
+            await _audit.RecordLoginFailureAsync(address, user, "api", via);
             return (null, Unauthorized(context, "incorrect user name, password or token"));
         }
 
-        if (audited)
+        if (auditLogin && user is not null)
         {
             await _audit.RecordLoginAsync(result.Caller, result.Caller.ByAccessToken ? "token" : "password", "api");
         }

@@ -7,7 +7,10 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Berth.Api.Management;
 
-/// <summary><c>/api/v1/me</c>: who the caller is (what <c>berth login</c> checks) and changing one's own password.</summary>
+/// <summary>
+/// <c>/api/v1/me</c>: who the caller is (what <c>berth login</c> checks), changing one's own password, and signing out
+/// everywhere.
+/// </summary>
 internal static class MeEndpoints
 {
     public static void Map(RouteGroupBuilder api)
@@ -17,6 +20,9 @@ internal static class MeEndpoints
             .RequireAuthenticated().AllowAccessTokens().AuditLogins().Produces<MeResponse>();
         me.MapPut("/password", (Delegate)ChangePasswordAsync).WithName("ChangePassword").WithSummary("Change one's own password (password sign-in only)")
             .RequireUser().Accepts<PasswordChangeRequest>("application/json").Produces(StatusCodes.Status204NoContent);
+        me.MapDelete("/sessions", (Delegate)SignOutEverywhereAsync).WithName("SignOutEverywhere")
+            .WithSummary("Sign out everywhere: end every refresh token and remembered sign-in of the caller (password sign-in only); access tokens stay")
+            .RequireUser().Produces(StatusCodes.Status204NoContent);
     }
 
     private static async Task<IResult> GetAsync(HttpContext context)
@@ -31,8 +37,27 @@ internal static class MeEndpoints
         var services = ManagementServices.From(context);
         var user = UserName.TryParse(caller.Name, out var name) ? await services.Users.GetAsync(name, context.RequestAborted) : null;
         var memberships = user is null ? [] : await services.Memberships.ListByUserAsync(user.Id, context.RequestAborted);
+
+        // A token limited to some projects shows only those: it may not reach the others, nor tell of them.
+        var reachable = caller.Principal is TokenPrincipal { Projects: { } limited } ? new HashSet<string>(limited, StringComparer.Ordinal) : null;
         return TypedResults.Ok(new MeResponse(caller.Name, "user", administrator,
-            memberships.Select(m => new MembershipResponse(m.Project.Value, Wire.Role(m.Role))).ToList()));
+            memberships.Where(m => reachable is null || reachable.Contains(m.Project.Value))
+                .Select(m => new MembershipResponse(m.Project.Value, Wire.Role(m.Role))).ToList()));
+    }
+
+    private static async Task<IResult> SignOutEverywhereAsync(HttpContext context)
+    {
+        var services = ManagementServices.From(context);
+        var caller = context.Caller();
+        var user = UserName.TryParse(caller.Name, out var name) ? await services.Users.GetAsync(name, context.RequestAborted) : null;
+        if (user is null || await services.Users.RotateSecurityStampAsync(user.Id, context.RequestAborted) == UpdateResult.NotFound)
+        {
+            return Problems.NotFound($"user '{caller.Name}' not found");
+        }
+
+        AccessChanges.Changed(context);
+        await services.Audit.RecordAsync(caller, AuditActions.UserSignOut, detail: new { user = user.Name.Value });
+        return TypedResults.NoContent();
     }
 
     private static async Task<IResult> ChangePasswordAsync(HttpContext context)
@@ -71,7 +96,8 @@ internal static class MeEndpoints
             return Problems.Invalid("currentPassword", "is not your current password");
         }
 
-        await services.Users.SetPasswordHashAsync(user.Id, services.Hasher.Hash(request.NewPassword!), context.RequestAborted);
+        await services.Users.SetPasswordHashAsync(user.Id, services.Hasher.Hash(request.NewPassword!), context.RequestAborted); // ends refresh tokens
+        AccessChanges.Changed(context);
         await services.Audit.RecordAsync(caller, AuditActions.UserUpdate, detail: new { user = user.Name.Value, password = true });
         return TypedResults.NoContent();
     }

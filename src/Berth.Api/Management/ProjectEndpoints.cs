@@ -167,6 +167,7 @@ internal static class ProjectEndpoints
             return Problems.ProjectNotFound(project);
         }
 
+        AccessChanges.Changed(context);
         await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectUpdate, name,
             detail: new { description = request.Description, visibility = visibility is { } v ? Wire.Visibility(v) : null });
         return TypedResults.Ok(ProjectResponse.From(stored));
@@ -194,6 +195,7 @@ internal static class ProjectEndpoints
             case ProjectDeleteStatus.NotFound:
                 return Problems.ProjectNotFound(project);
             default:
+                AccessChanges.Changed(context);
                 var deleted = result.Deleted!;
                 await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectDelete, name, detail: new
                 {

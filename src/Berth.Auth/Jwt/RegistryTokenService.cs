@@ -52,25 +52,30 @@ public sealed class RegistryTokenService
     /// merged per resource first. An empty grant is a valid token with <c>access: []</c>. Times are whole seconds;
     /// <c>nbf</c> = <c>iat</c> = now, <c>exp</c> = now + <see cref="RegistryTokenOptions.Lifetime"/>.
     /// </summary>
-    /// <param name="accessTokenId">
-    /// When the caller signed in with an access token, its id (claim <c>berth_tid</c>), so that a later request
-    /// can apply the token's own limits (the catalog is filtered by them).
+    /// <param name="binding">
+    /// The account (and access token) the caller signed in as, carried in the claims <c>berth_uid</c> or
+    /// <c>berth_rid</c>, <c>berth_st</c>, <c>berth_tid</c> and <c>berth_tok</c>, so that a later request can check
+    /// that the account is still the same and apply the token's own limits; null for an anonymous caller.
     /// </param>
-    public IssuedRegistryToken Issue(string subject, IEnumerable<RegistryAccess> access, long? accessTokenId = null) =>
-        IssueCore(subject, access, _options.Service, _options.Lifetime, accessTokenId);
+    public IssuedRegistryToken Issue(string subject, IEnumerable<RegistryAccess> access, TokenBinding? binding = null) =>
+        IssueCore(subject, access, _options.Service, _options.Lifetime, binding);
 
     /// <summary>
     /// Signs an OAuth2 refresh token for <paramref name="subject"/> (the <c>refresh_token</c> of <c>POST /token</c>
     /// with <c>access_type=offline</c>): no access, audience <see cref="RefreshAudience"/>, so it is never accepted as
-    /// a registry token, lifetime <see cref="RegistryTokenOptions.RefreshLifetime"/>.
+    /// a registry token, lifetime <see cref="RegistryTokenOptions.RefreshLifetime"/>. It is bound to
+    /// <paramref name="binding"/>: whoever honours it checks the account's id, security stamp and access token again.
     /// </summary>
-    public IssuedRegistryToken IssueRefreshToken(string subject, long? accessTokenId = null) =>
-        IssueCore(subject, [], RefreshAudience, _options.RefreshLifetime, accessTokenId);
+    public IssuedRegistryToken IssueRefreshToken(string subject, TokenBinding binding)
+    {
+        ArgumentNullException.ThrowIfNull(binding);
+        return IssueCore(subject, [], RefreshAudience, _options.RefreshLifetime, binding);
+    }
 
     /// <summary>The audience of refresh tokens: the service name with <c>/refresh</c> appended.</summary>
     public string RefreshAudience => _options.Service + "/refresh";
 
-    private IssuedRegistryToken IssueCore(string subject, IEnumerable<RegistryAccess> access, string audience, TimeSpan lifetime, long? accessTokenId)
+    private IssuedRegistryToken IssueCore(string subject, IEnumerable<RegistryAccess> access, string audience, TimeSpan lifetime, TokenBinding? binding)
     {
         ArgumentNullException.ThrowIfNull(subject);
         var granted = AccessLists.Merge(access);
@@ -95,9 +100,23 @@ public sealed class RegistryTokenService
             w.WriteNumber("nbf", now.ToUnixTimeSeconds());
             w.WriteNumber("iat", now.ToUnixTimeSeconds());
             w.WriteString("jti", Base64Url.EncodeToString(jti));
-            if (accessTokenId is { } tid)
+            if (binding is not null)
             {
-                w.WriteNumber(AccessTokenIdClaim, tid);
+                w.WriteNumber(binding.Kind == Core.Access.TokenOwnerKind.Robot ? RobotIdClaim : UserIdClaim, binding.AccountId);
+                if (binding.Stamp is { } stamp)
+                {
+                    w.WriteString(StampClaim, stamp);
+                }
+
+                if (binding.AccessTokenId is { } tid)
+                {
+                    w.WriteNumber(AccessTokenIdClaim, tid);
+                }
+
+                if (binding.AccessTokenLookupId is { } lookupId)
+                {
+                    w.WriteString(AccessTokenLookupIdClaim, lookupId);
+                }
             }
 
             w.WriteStartArray("access");
@@ -144,8 +163,20 @@ public sealed class RegistryTokenService
     /// <summary>Checks a refresh token as <see cref="Validate"/> does a registry token, but for <see cref="RefreshAudience"/>.</summary>
     public RegistryTokenValidation ValidateRefreshToken(string? token) => ValidateCore(token, RefreshAudience);
 
-    /// <summary>The claim naming the access token a registry token was issued for.</summary>
+    /// <summary>The claim naming the access token a registry token was issued for (its row id).</summary>
     public const string AccessTokenIdClaim = "berth_tid";
+
+    /// <summary>The claim with the lookup id of that access token (random, never reused): what binds the token.</summary>
+    public const string AccessTokenLookupIdClaim = "berth_tok";
+
+    /// <summary>The claim with the id of the user the token was issued to.</summary>
+    public const string UserIdClaim = "berth_uid";
+
+    /// <summary>The claim with the id of the robot account the token was issued to.</summary>
+    public const string RobotIdClaim = "berth_rid";
+
+    /// <summary>The claim with the fingerprint of the user's security stamp at sign-in (<see cref="TokenBinding.Fingerprint"/>).</summary>
+    public const string StampClaim = "berth_st";
 
     private RegistryTokenValidation ValidateCore(string? token, string audience)
     {
@@ -248,10 +279,42 @@ public sealed class RegistryTokenService
 
         TryGetString(claims, "sub", out var subject);
         TryGetString(claims, "jti", out var id);
-        long? accessTokenId = claims.TryGetProperty(AccessTokenIdClaim, out var tid) && tid.ValueKind == JsonValueKind.Number && tid.TryGetInt64(out var value) ? value : null;
+        if (!TryReadBinding(claims, out var binding))
+        {
+            return new(RegistryTokenStatus.Malformed);
+        }
+
         return new(RegistryTokenStatus.Valid, new RegistryTokenClaims(
-            issuer, subject ?? string.Empty, audience, issuedAt, notBefore, expires, id ?? string.Empty, ReadAccess(claims), accessTokenId));
+            issuer, subject ?? string.Empty, audience, issuedAt, notBefore, expires, id ?? string.Empty, ReadAccess(claims), binding));
     }
+
+    /// <summary>The binding claims; none is a null binding (anonymous, or a token from before bindings), a user and a robot id at once is malformed.</summary>
+    private static bool TryReadBinding(JsonElement claims, out TokenBinding? binding)
+    {
+        binding = null;
+        var user = TryGetInt64(claims, UserIdClaim);
+        var robot = TryGetInt64(claims, RobotIdClaim);
+        if (user is not null && robot is not null)
+        {
+            return false;
+        }
+
+        if ((user ?? robot) is not { } accountId)
+        {
+            return true;
+        }
+
+        binding = new TokenBinding(
+            user is not null ? Core.Access.TokenOwnerKind.User : Core.Access.TokenOwnerKind.Robot,
+            accountId,
+            TryGetString(claims, StampClaim, out var stamp) ? stamp : null,
+            TryGetInt64(claims, AccessTokenIdClaim),
+            TryGetString(claims, AccessTokenLookupIdClaim, out var lookupId) ? lookupId : null);
+        return true;
+    }
+
+    private static long? TryGetInt64(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var property) && property.ValueKind == JsonValueKind.Number && property.TryGetInt64(out var value) ? value : null;
 
     /// <summary>Reads the access claim; entries of unknown type or with invalid names are skipped.</summary>
     private static IReadOnlyList<RegistryAccess> ReadAccess(JsonElement claims)

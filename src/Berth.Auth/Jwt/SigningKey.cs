@@ -1,4 +1,6 @@
 using System.Buffers.Text;
+using System.Globalization;
+using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -10,6 +12,15 @@ namespace Berth.Auth.Jwt;
 /// </summary>
 public sealed class SigningKey : IDisposable
 {
+    // The order n of P-256's base point. An ECDSA signature (r, s) is as valid as (r, n - s); only the low form
+    // (s <= n/2) is made and accepted here, so every token has exactly one valid signature.
+    private static readonly BigInteger Order = BigInteger.Parse(
+        "0FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
+    private static readonly BigInteger HalfOrder = Order >> 1;
+
+    private const int FieldBytes = 32;
+
     // ECDsa instance members are not documented as thread-safe; a signature takes well under a millisecond,
     // so one lock per key costs little next to a request.
     private readonly Lock _gate = new();
@@ -75,20 +86,52 @@ public sealed class SigningKey : IDisposable
         }
     }
 
-    /// <summary>ES256 signature in the JWS form (r ‖ s, 64 bytes).</summary>
+    /// <summary>ES256 signature in the JWS form (r ‖ s, 64 bytes), always with the low s (s ≤ n/2).</summary>
     internal byte[] Sign(ReadOnlySpan<byte> data)
     {
+        byte[] signature;
         lock (_gate)
         {
-            return _key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+            signature = _key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
         }
+
+        NormalizeLowS(signature);
+        return signature;
     }
 
+    /// <summary>True for a valid low-s signature of <paramref name="data"/>; the high-s twin of a valid signature is refused.</summary>
     internal bool Verify(ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
     {
+        if (signature.Length != 2 * FieldBytes || IsHighS(signature))
+        {
+            return false;
+        }
+
         lock (_gate)
         {
             return _key.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+    }
+
+    /// <summary>True when the s half of an r ‖ s signature is above n/2.</summary>
+    internal static bool IsHighS(ReadOnlySpan<byte> signature) =>
+        new BigInteger(signature[FieldBytes..], isUnsigned: true, isBigEndian: true) > HalfOrder;
+
+    /// <summary>Replaces a high s by n − s in place (the same signature in its low form).</summary>
+    internal static void NormalizeLowS(Span<byte> signature)
+    {
+        if (!IsHighS(signature))
+        {
+            return;
+        }
+
+        var low = Order - new BigInteger(signature[FieldBytes..], isUnsigned: true, isBigEndian: true);
+        var target = signature[FieldBytes..];
+        target.Clear();
+        var length = low.GetByteCount(isUnsigned: true);
+        if (!low.TryWriteBytes(target[(FieldBytes - length)..], out _, isUnsigned: true, isBigEndian: true))
+        {
+            throw new CryptographicException("Could not normalise an ECDSA signature.");
         }
     }
 

@@ -90,6 +90,15 @@ public sealed record ProjectDeletion(
 /// <param name="Disabled">A disabled user cannot sign in, and nothing (tokens included) may act for them.</param>
 public sealed record User(long Id, UserName Name, string? PasswordHash, bool IsAdministrator, bool Disabled, DateTimeOffset CreatedAt)
 {
+    /// <summary>
+    /// The account's credential generation: random text the store sets when it creates the user and replaces with new
+    /// random text whenever the password is set (not when it is only rehashed, see <see cref="IUserStore.RehashPasswordAsync"/>),
+    /// the administrator or disabled flag changes, or <see cref="IUserStore.RotateSecurityStampAsync"/> is called.
+    /// Tokens bound to it (refresh tokens, registry tokens of password sign-ins) end when it changes. Never reused,
+    /// also not by a new user who gets the id of a deleted one. Filled by the store; empty in a record built by hand.
+    /// </summary>
+    public string SecurityStamp { get; init; } = string.Empty;
+
     // Keeps the password hash out of logs that print the record.
     private bool PrintMembers(StringBuilder builder)
     {
@@ -265,6 +274,9 @@ public static class AuditActions
     public const string UserCreate = "user.create";
     public const string UserUpdate = "user.update";
     public const string UserDelete = "user.delete";
+
+    /// <summary>A user signed out everywhere: their refresh tokens and remembered sign-ins ended.</summary>
+    public const string UserSignOut = "user.sign_out";
     public const string IpRuleAdd = "ip_rule.add";
     public const string IpRuleRemove = "ip_rule.remove";
 }

@@ -61,19 +61,38 @@ public interface IUserStore
     /// </summary>
     Task<Page<User>> ListAsync(UserName? after, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Replaces the password hash (null: no password sign-in). <see cref="UpdateResult.NotFound"/> for an unknown id.</summary>
+    /// <summary>
+    /// Sets a new password hash (null: no password sign-in): a password change or reset, so the
+    /// <see cref="User.SecurityStamp"/> is replaced in the same write and everything bound to the old one ends.
+    /// <see cref="UpdateResult.NotFound"/> for an unknown id.
+    /// </summary>
     Task<UpdateResult> SetPasswordHashAsync(long id, string? passwordHash, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces the hash of the same password with a stronger one (new hashing parameters, found at a sign-in), keeping
+    /// the <see cref="User.SecurityStamp"/>: nothing the user holds ends. Only while the stored hash is still
+    /// <paramref name="expectedHash"/> (compared exactly), so a password changed meanwhile is never overwritten;
+    /// <see cref="UpdateResult.NotFound"/> when the user is gone or the hash differs.
+    /// </summary>
+    Task<UpdateResult> RehashPasswordAsync(long id, string expectedHash, string newHash, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces the <see cref="User.SecurityStamp"/> with new random text and changes nothing else ("sign out
+    /// everywhere"). <see cref="UpdateResult.NotFound"/> for an unknown id.
+    /// </summary>
+    Task<UpdateResult> RotateSecurityStampAsync(long id, CancellationToken cancellationToken);
 
     /// <summary>
     /// Grants or removes server administration. Removing it from the only enabled administrator is refused with
     /// <see cref="UserUpdateStatus.LastAdministrator"/>, so the server cannot lose its last administrator. Setting
-    /// the value it already has succeeds.
+    /// the value it already has succeeds and changes nothing; a change replaces the <see cref="User.SecurityStamp"/>.
     /// </summary>
     Task<UserUpdateStatus> SetAdministratorAsync(long id, bool isAdministrator, CancellationToken cancellationToken);
 
     /// <summary>
     /// Disables or re-enables the user; their tokens and memberships stay but must not be honoured while disabled.
     /// Disabling the only enabled administrator is refused with <see cref="UserUpdateStatus.LastAdministrator"/>.
+    /// Setting the value it already has changes nothing; a change replaces the <see cref="User.SecurityStamp"/>.
     /// </summary>
     Task<UserUpdateStatus> SetDisabledAsync(long id, bool disabled, CancellationToken cancellationToken);
 
@@ -165,6 +184,31 @@ public interface IAccessTokenStore
 
     /// <summary>Records a successful use. The stored time only moves forward: an earlier <paramref name="at"/> changes nothing but still answers <see cref="UpdateResult.Updated"/>.</summary>
     Task<UpdateResult> SetLastUsedAsync(long id, DateTimeOffset at, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Where each user signed in successfully, by network, and when last: the login throttle lets a user's known networks
+/// past the per-account limit, so guesses spread over many addresses cannot lock the owner out. Networks are opaque
+/// text (Berth.Auth's <c>LoginThrottle.NetworkOf</c>: an IPv4 address, or an IPv6 /64 as <c>2001:db8:1:2::/64</c>)
+/// of at most <see cref="MaxNetworkLength"/> characters. Rows go with their user.
+/// </summary>
+public interface IKnownNetworkStore
+{
+    public const int MaxNetworkLength = 64;
+
+    /// <summary>
+    /// Records a successful sign-in of the user from <paramref name="network"/> at <paramref name="at"/>. The stored time
+    /// only moves forward (an earlier time changes nothing and still answers <see cref="UpdateResult.Updated"/>).
+    /// <see cref="UpdateResult.NotFound"/> when there is no such user: nothing is stored. Throws
+    /// <see cref="ArgumentException"/> for empty or over-long network text.
+    /// </summary>
+    Task<UpdateResult> RememberAsync(long userId, string network, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>The last successful sign-in of the user from the network (exact text match), or null when none is stored.</summary>
+    Task<DateTimeOffset?> GetLastSignInAsync(long userId, string network, CancellationToken cancellationToken);
+
+    /// <summary>Deletes up to <paramref name="limit"/> records last used before <paramref name="before"/>; returns how many. Call until it returns less than the limit.</summary>
+    Task<int> ForgetBeforeAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken);
 }
 
 /// <summary>Networks clients may come from, for the whole server or for one project.</summary>

@@ -8,6 +8,7 @@ internal static class LoginCommands
     private static readonly OptionSpec User = new("--username", "-u", "USER", "the user name (asked for when missing on a terminal)");
     private static readonly OptionSpec PasswordStdin = new("--password-stdin", null, null, "read the password from the first line of standard input");
     private static readonly OptionSpec Password = new("--password", "-p", "PASSWORD", "the password; other users can see it in the process list, prefer --password-stdin");
+    private static readonly OptionSpec Everywhere = new("--everywhere", null, null, "first sign out everywhere on the server: end every refresh token (docker's saved logins) and remembered sign-in of your account");
 
     public static readonly IReadOnlyList<CommandSpec> All =
     [
@@ -36,6 +37,13 @@ internal static class LoginCommands
             RequiredArguments = 0,
             ServerOptions = false,
             Summary = "Remove the stored credentials for URL (default: the server logged in to last).",
+            Details = """
+                With --everywhere, first ends every session of your account on the server (DELETE /api/v1/me/sessions):
+                refresh tokens that docker, podman and skopeo saved at login stop working, and a changed or reset
+                password is checked again everywhere. Personal access tokens stay valid: revoke them one by one
+                (berth token revoke ID).
+                """,
+            Options = [Everywhere],
             Run = LogoutAsync,
         },
         new()
@@ -110,6 +118,14 @@ internal static class LoginCommands
         var url = run.OptionalArgument(0) is { } given
             ? ServerUrl.Normalize(given)
             : store.Read().Current ?? throw new ClientException("not logged in to any server");
+        if (run.Switch("--everywhere"))
+        {
+            var login = store.Find(url) ?? throw new ClientException($"not logged in to {url}: log in first to sign out everywhere");
+            using var client = new ManagementClient(run.Context.Handler, url, login);
+            await client.SendAsync(HttpMethod.Delete, "/api/v1/me/sessions", null);
+            await run.Out.WriteLineAsync($"Signed out everywhere on {url}: refresh tokens and remembered sign-ins of '{login.User}' ended");
+        }
+
         await run.Out.WriteLineAsync(store.Remove(url) ? $"Removed the login for {url}" : $"Not logged in to {url}");
         return 0;
     }

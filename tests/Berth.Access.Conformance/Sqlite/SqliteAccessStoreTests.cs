@@ -15,7 +15,7 @@ public sealed class SqliteAccessStoreTests : AccessStoreConformance
         _database = new SqliteDatabase(Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_folder, "berth.db") }));
         var access = new SqliteAccessStore(_database, clock);
         var metadata = new SqliteMetadataStore(_database, clock);
-        return Task.FromResult(new AccessStores(access, access, access, access, access, access, access, metadata)
+        return Task.FromResult(new AccessStores(access, access, access, access, access, access, access, metadata, access)
         {
             Registry = new RegistryContent(metadata, metadata, metadata),
         });

@@ -62,13 +62,13 @@ public sealed class SqliteMigrationTests : IDisposable
     });
 
     [Fact]
-    public void Open_NewDatabase_AppliesBothMigrationsOnce()
+    public void Open_NewDatabase_AppliesEveryMigrationOnce()
     {
         Open().Dispose();
 
-        Assert.Equal([1L, 2L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L], SchemaVersions());
         Assert.Superset(
-            new HashSet<string> { "projects", "users", "project_members", "robot_accounts", "access_tokens", "ip_allow_rules", "audit_log", "repositories" },
+            new HashSet<string> { "projects", "users", "project_members", "robot_accounts", "access_tokens", "ip_allow_rules", "audit_log", "repositories", "known_networks" },
             new HashSet<string>(Tables()));
     }
 
@@ -93,7 +93,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(userId, (await users.GetAsync(UserName.Parse("alice"), Ct))!.Id);
         }
 
-        Assert.Equal([1L, 2L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L], SchemaVersions());
     }
 
     [Fact]
@@ -105,8 +105,8 @@ public sealed class SqliteMigrationTests : IDisposable
         Raw(
             """
             INSERT INTO repositories (name, created_at) VALUES ('shop/app', 0); INSERT INTO repositories (name, created_at) VALUES ('legacy/app', 0);
-            DROP TABLE access_tokens; DROP TABLE ip_allow_rules; DROP TABLE robot_accounts; DROP TABLE project_members;
-            DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version = 2;
+            DROP TABLE known_networks; DROP TABLE access_tokens; DROP TABLE ip_allow_rules; DROP TABLE robot_accounts; DROP TABLE project_members;
+            DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version >= 2;
             """,
             c => c.ExecuteNonQuery());
         Assert.Equal([1L], SchemaVersions());
@@ -124,7 +124,43 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(BlobLinkResult.ProjectNotFound, await metadata.LinkAsync(RepositoryName.Parse("legacy/other"), Digest.Parse("sha256:" + new string('b', 64)), 5, Ct));
         }
 
+        Assert.Equal([1L, 2L, 3L], SchemaVersions());
+    }
+
+    [Fact]
+    public async Task Open_Version2DatabaseWithUsers_GivesEachADistinctStampAndKeepsThem()
+    {
+        long aliceId;
+        using (var db = Open())
+        {
+            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            aliceId = (await users.CreateAsync(UserName.Parse("alice"), "$a", false, Ct)).User!.Id;
+            await users.CreateAsync(UserName.Parse("bob"), "$b", true, Ct);
+        }
+
+        // Turn the file back into what Berth before migration 3 left behind.
+        Raw(
+            """
+            DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version = 3;
+            """,
+            c => c.ExecuteNonQuery());
         Assert.Equal([1L, 2L], SchemaVersions());
+
+        using (var db = Open())
+        {
+            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            var alice = (await users.GetAsync(UserName.Parse("alice"), Ct))!;
+            var bob = (await users.GetAsync(UserName.Parse("bob"), Ct))!;
+            Assert.Equal(aliceId, alice.Id);
+            Assert.Equal("$a", alice.PasswordHash);
+            Assert.Equal(32, alice.SecurityStamp.Length);
+            Assert.Equal(32, bob.SecurityStamp.Length);
+            Assert.NotEqual(alice.SecurityStamp, bob.SecurityStamp);
+            IKnownNetworkStore networks = new SqliteAccessStore(db, TimeProvider.System);
+            Assert.Equal(UpdateResult.Updated, await networks.RememberAsync(alice.Id, "10.0.0.1", DateTimeOffset.UnixEpoch, Ct));
+        }
+
+        Assert.Equal([1L, 2L, 3L], SchemaVersions());
     }
 
     [Fact]
@@ -152,6 +188,7 @@ public sealed class SqliteMigrationTests : IDisposable
         Assert.Same(store, provider.GetRequiredService<IAccessTokenStore>());
         Assert.Same(store, provider.GetRequiredService<IIpAllowRuleStore>());
         Assert.Same(store, provider.GetRequiredService<IAuditLog>());
+        Assert.Same(store, provider.GetRequiredService<IKnownNetworkStore>());
         Assert.NotNull(provider.GetRequiredService<IRepositoryIndex>());
     }
 }

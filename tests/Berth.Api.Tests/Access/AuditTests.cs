@@ -75,4 +75,117 @@ public sealed class AuditTests : AccessTest
             entries.Select(e => $"{e.Action} {e.ActorKind} {e.ActorName} {e.ClientAddress}"));
         Assert.Contains("\"dev\"", entries[1].Detail);
     }
+    [Fact]
+    public async Task FailedBasicSignInsOnTheRegistry_AreRecordedOncePerUserAndAddressPerQuietPeriod()
+    {
+        // Issue 10 item 9: 240 failed /v2/_catalog attempts left no entry.
+        await UserAsync("dev");
+        for (var i = 0; i < 240; i++)
+        {
+            using var client = AccessClient.Basic(App, new Credentials("dev", "guess-" + i), "10.0.0.6");
+            using var response = await client.GetAsync("/v2/_catalog");
+            Assert.True(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests, $"attempt {i}: {response.StatusCode}");
+        }
+
+        var failures = await Setup.AuditAsync(new AuditQuery(Action: AuditActions.LoginFailure, Limit: 1000));
+        var failure = Assert.Single(failures);
+        Assert.Equal(AuditActorKind.Anonymous, failure.ActorKind);
+        Assert.Equal("10.0.0.6", failure.ClientAddress?.ToString());
+        Assert.Contains("\"user\":\"dev\"", failure.Detail);
+        Assert.Contains("\"endpoint\":\"registry\"", failure.Detail);
+        Assert.DoesNotContain("guess", failure.Detail);
+
+        App.Clock.Advance(TimeSpan.FromMinutes(16)); // past the quiet period and the lock-out
+        using (var again = AccessClient.Basic(App, new Credentials("DEV", "guess-again"), "10.0.0.6"))
+        using (var response = await again.GetAsync("/v2/"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+
+        Assert.Equal(2, (await Setup.AuditAsync(new AuditQuery(Action: AuditActions.LoginFailure))).Count);
+    }
+
+    [Fact]
+    public async Task FailedSignIns_OtherUsersAndAddresses_AreRecordedSeparately()
+    {
+        await UserAsync("dev");
+        string[][] attempts = [["dev", "10.0.0.1"], ["dev", "10.0.0.2"], ["nobody", "10.0.0.1"], ["dev", "10.0.0.1"]];
+        foreach (var attempt in attempts)
+        {
+            using var client = AccessClient.Basic(App, new Credentials(attempt[0], "wrong"), attempt[1]);
+            using var response = await client.GetAsync("/v2/");
+        }
+
+        var failures = (await Setup.AuditAsync(new AuditQuery(Action: AuditActions.LoginFailure))).OrderBy(e => e.Id).ToList();
+        Assert.Equal(["10.0.0.1", "10.0.0.2", "10.0.0.1"], failures.Select(e => e.ClientAddress?.ToString()));
+        Assert.Contains("\"nobody\"", failures[2].Detail);
+    }
+
+    [Fact]
+    public async Task FailedSignIn_HugeClaimedUserName_IsCutInTheLog()
+    {
+        var name = new string('x', 5000);
+        using var client = AccessClient.Basic(App, new Credentials(name, "wrong"), "10.0.0.3");
+        using var response = await client.GetAsync("/v2/");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+
+        var failure = Assert.Single(await Setup.AuditAsync(new AuditQuery(Action: AuditActions.LoginFailure)));
+        Assert.True(failure.Detail!.Length < 400, failure.Detail);
+        Assert.Contains(new string('x', 128), failure.Detail);
+        Assert.DoesNotContain(new string('x', 129), failure.Detail);
+    }
+
+    [Fact]
+    public async Task FailedSignInsWithAccessTokens_AreRecordedWithoutTheSecret()
+    {
+        var (user, _) = await UserAsync("dev");
+        var (token, secret) = await Setup.TokenAsync(user, AccessTokenScope.Pull);
+        await Setup.RevokeAsync(token);
+
+        using (var basic = AccessClient.Basic(App, new Credentials("dev", secret), "10.0.0.4"))
+        using (var refused = await basic.GetAsync("/v2/"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        var failure = Assert.Single(await Setup.AuditAsync(new AuditQuery(Action: AuditActions.LoginFailure)));
+        Assert.Contains("\"via\":\"token\"", failure.Detail);
+        Assert.DoesNotContain(secret[10..], failure.Detail);
+    }
+
+    [Fact]
+    public async Task SuccessfulBasicSignInsOnTheRegistry_AreRecordedOncePerQuietPeriod()
+    {
+        var (_, dev) = await UserAsync("dev");
+        for (var i = 0; i < 5; i++)
+        {
+            using var client = AccessClient.Basic(App, dev, "10.0.0.5");
+            using var response = await client.GetAsync("/v2/");
+            await OciAssert.StatusAsync(response, HttpStatusCode.OK);
+        }
+
+        var success = Assert.Single(await Setup.AuditAsync(new AuditQuery(Action: AuditActions.LoginSuccess, ActorName: "dev")));
+        Assert.Contains("\"endpoint\":\"registry\"", success.Detail);
+    }
+
+    [Fact]
+    public async Task FailedRefreshGrant_IsRecorded()
+    {
+        var (user, dev) = await UserAsync("dev");
+        using var client = App.CreateAnonymousClient();
+        using var grant = await client.PostAsync("/token", new FormUrlEncodedContent([
+            KeyValuePair.Create("grant_type", "password"), KeyValuePair.Create("username", "dev"),
+            KeyValuePair.Create("password", dev.Secret), KeyValuePair.Create("access_type", "offline")]));
+        using var json = System.Text.Json.JsonDocument.Parse(await grant.Content.ReadAsStringAsync());
+        var refresh = json.RootElement.GetProperty("refresh_token").GetString()!;
+        await Service<IUserStore>().RotateSecurityStampAsync(user.Id, CancellationToken.None);
+
+        using var refused = await client.PostAsync("/token", new FormUrlEncodedContent([
+            KeyValuePair.Create("grant_type", "refresh_token"), KeyValuePair.Create("refresh_token", refresh)]));
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var failure = Assert.Single(await Setup.AuditAsync(new AuditQuery(Action: AuditActions.LoginFailure)));
+        Assert.Contains("\"via\":\"refresh_token\"", failure.Detail);
+        Assert.Contains("\"user\":\"dev\"", failure.Detail);
+    }
 }

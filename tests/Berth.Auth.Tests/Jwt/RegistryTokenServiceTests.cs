@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Auth.Jwt;
+using Berth.Core.Access;
 using Berth.Core.Registry;
 using Berth.Oci;
 using Microsoft.Extensions.Options;
@@ -48,27 +49,60 @@ public sealed class RegistryTokenServiceTests : IDisposable
     }
 
     [Fact]
-    public void Issue_WithAccessTokenId_CarriesItInBerthTidClaim()
+    public void Issue_WithAccessTokenBinding_CarriesAccountTokenAndStamp()
     {
         var service = Create();
+        var binding = new TokenBinding(TokenOwnerKind.User, 5, "stamp-fingerprint", 42, "lookup42");
 
-        var withId = service.Validate(service.Issue("alice", [], accessTokenId: 42).Token).Claims!;
-        var withoutId = service.Validate(service.Issue("alice", []).Token).Claims!;
+        var token = service.Issue("alice", [], binding).Token;
+        var withBinding = service.Validate(token).Claims!;
+        var withoutBinding = service.Validate(service.Issue("alice", []).Token).Claims!;
 
-        Assert.Equal(42, withId.AccessTokenId);
-        Assert.Null(withoutId.AccessTokenId);
+        Assert.Equal(binding, withBinding.Binding);
+        Assert.Equal(42, withBinding.AccessTokenId);
+        Assert.True(withBinding.Binding!.ByAccessToken);
+        var payload = Part(token, 1);
+        Assert.Equal(5, (long)payload["berth_uid"]!);
+        Assert.Equal("lookup42", (string?)payload["berth_tok"]);
+        Assert.Equal(42, (long)payload["berth_tid"]!);
+        Assert.Equal("stamp-fingerprint", (string?)payload["berth_st"]);
+        Assert.Null(withoutBinding.Binding);
+        Assert.Null(withoutBinding.AccessTokenId);
+    }
+
+    [Fact]
+    public void Issue_RobotBinding_CarriesRobotIdNotUserId()
+    {
+        var service = Create();
+        var binding = new TokenBinding(TokenOwnerKind.Robot, 9, null, 3, "robotlookup");
+
+        var token = service.Issue("shop+ci", [], binding).Token;
+
+        Assert.Equal(binding, service.Validate(token).Claims!.Binding);
+        Assert.Equal(9, (long)Part(token, 1)["berth_rid"]!);
+        Assert.Null(Part(token, 1)["berth_uid"]);
+    }
+
+    [Fact]
+    public void Validate_UserAndRobotIdAtOnce_Malformed()
+    {
+        var payload = Part(Create().Issue("alice", [], new TokenBinding(TokenOwnerKind.User, 5, "st")).Token, 1);
+        payload["berth_rid"] = 5;
+
+        Assert.Equal(RegistryTokenStatus.Malformed, Create().Validate(SignCustom(Part(IssueDefault(), 0), payload)).Status);
     }
 
     [Fact]
     public void RefreshToken_IsValidOnlyAsRefreshToken_AndLastsThirtyDays()
     {
         var service = Create();
-        var refresh = service.IssueRefreshToken("alice", accessTokenId: 7);
+        var binding = new TokenBinding(TokenOwnerKind.User, 5, "st", 7, "lookup7");
+        var refresh = service.IssueRefreshToken("alice", binding);
 
         var asRefresh = service.ValidateRefreshToken(refresh.Token);
         Assert.Equal(RegistryTokenStatus.Valid, asRefresh.Status);
         Assert.Equal("alice", asRefresh.Claims!.Subject);
-        Assert.Equal(7, asRefresh.Claims.AccessTokenId);
+        Assert.Equal(binding, asRefresh.Claims.Binding);
         Assert.Equal("registry.test/refresh", asRefresh.Claims.Audience);
         Assert.Empty(asRefresh.Claims.Access);
         Assert.Equal(Start.AddDays(30), refresh.ExpiresAt);
@@ -79,6 +113,66 @@ public sealed class RegistryTokenServiceTests : IDisposable
 
         _clock.Advance(TimeSpan.FromDays(30) + TimeSpan.FromMinutes(1));
         Assert.Equal(RegistryTokenStatus.Expired, service.ValidateRefreshToken(refresh.Token).Status);
+    }
+
+    [Fact]
+    public void Issue_ManyTokens_EverySignatureHasLowS()
+    {
+        var service = Create();
+
+        // ECDSA makes a high s about half the time; 64 tokens without one normalised would happen by chance once in 2^64.
+        for (var i = 0; i < 64; i++)
+        {
+            var token = service.Issue("alice", [new(Api, RegistryActions.Pull)]).Token;
+            Assert.False(SigningKey.IsHighS(Base64Url.DecodeFromChars(token.Split('.')[2])), $"token {i} has a high s");
+            Assert.Equal(RegistryTokenStatus.Valid, service.Validate(token).Status);
+        }
+    }
+
+    [Fact]
+    public void Validate_HighSTwinOfValidSignature_BadSignature()
+    {
+        var service = Create();
+        var token = service.Issue("alice", [new(Api, RegistryActions.Pull | RegistryActions.Push)]).Token;
+        var parts = token.Split('.');
+        var twin = HighSTwin(Base64Url.DecodeFromChars(parts[2]));
+
+        // The twin is a valid ECDSA signature of the same input (the platform accepts it); only the low-s rule refuses it.
+        using (var publicKey = ECDsa.Create())
+        {
+            publicKey.ImportFromPem(_ring.Current.ExportPublicKeyPem());
+            Assert.True(publicKey.VerifyData(Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), twin, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation));
+        }
+
+        Assert.True(SigningKey.IsHighS(twin));
+        Assert.Equal(RegistryTokenStatus.BadSignature, service.Validate($"{parts[0]}.{parts[1]}.{Base64Url.EncodeToString(twin)}").Status);
+        Assert.Equal(RegistryTokenStatus.Valid, service.Validate(token).Status);
+    }
+
+    [Fact]
+    public void NormalizeLowS_HighS_BecomesOrderMinusS()
+    {
+        var low = Base64Url.DecodeFromChars(IssueDefault().Split('.')[2]);
+        var high = HighSTwin(low);
+
+        SigningKey.NormalizeLowS(high);
+
+        Assert.Equal(low, high);
+        var unchanged = low.ToArray();
+        SigningKey.NormalizeLowS(unchanged);
+        Assert.Equal(low, unchanged);
+    }
+
+    /// <summary>(r, n − s): the other valid signature of the same input.</summary>
+    private static byte[] HighSTwin(byte[] signature)
+    {
+        var order = System.Numerics.BigInteger.Parse("0FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        var s = new System.Numerics.BigInteger(signature.AsSpan(32), isUnsigned: true, isBigEndian: true);
+        var other = (order - s).ToByteArray(isUnsigned: true, isBigEndian: true);
+        var twin = new byte[64];
+        signature.AsSpan(0, 32).CopyTo(twin);
+        other.CopyTo(twin.AsSpan(64 - other.Length));
+        return twin;
     }
 
     [Fact]

@@ -145,4 +145,33 @@ public sealed class ClientAgainstServerTests : IDisposable
         Assert.Contains("lock yourself out", refused.Error, StringComparison.Ordinal);
         Ok(await Admin("project", "show", "shop"));
     }
+
+    [Fact]
+    public async Task LogoutEverywhere_EndsDockersRefreshTokens_AndRemovesTheLogin()
+    {
+        var config = Path.Combine(_config, "admin");
+        Ok(await Run(BerthApplication.AdminPassword + "\n", config, "login", Url, "-u", "admin", "--password-stdin"));
+        using var http = _app.CreateAnonymousClient();
+        async Task<HttpStatusCode> GrantAsync(params (string, string)[] form)
+        {
+            using var response = await http.PostAsync("/token", new FormUrlEncodedContent(form.Select(f => KeyValuePair.Create(f.Item1, f.Item2))));
+            return response.StatusCode;
+        }
+
+        using var login = await http.PostAsync("/token", new FormUrlEncodedContent([
+            KeyValuePair.Create("grant_type", "password"), KeyValuePair.Create("username", "admin"),
+            KeyValuePair.Create("password", BerthApplication.AdminPassword), KeyValuePair.Create("access_type", "offline")]));
+        var refresh = JsonDocument.Parse(await login.Content.ReadAsStringAsync()).RootElement.GetProperty("refresh_token").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, await GrantAsync(("grant_type", "refresh_token"), ("refresh_token", refresh)));
+
+        var result = await Run(string.Empty, config, "logout", "--everywhere");
+
+        Ok(result);
+        Assert.Contains("Signed out everywhere", result.Out, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, await GrantAsync(("grant_type", "refresh_token"), ("refresh_token", refresh)));
+        Assert.Null(new CredentialStore(config).Find(Url));
+        var again = await Run(string.Empty, config, "logout", "--everywhere", Url);
+        Assert.Equal(1, again.Exit);
+        Assert.Contains("not logged in", again.Error, StringComparison.Ordinal);
+    }
 }

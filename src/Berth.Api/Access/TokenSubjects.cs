@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Berth.Auth.Jwt;
+
+namespace Berth.Api.Access;
+
+/// <summary>
+/// The accounts registry tokens were issued to, as they are now: what a signed registry token cannot tell. A write
+/// (push, delete) with a registry token is allowed only while its account still exists, is enabled and has the same
+/// id and security stamp, its access token (if any) is still active, and the account's current rights cover the
+/// write (see <see cref="RegistryAuthorizer"/>); the catalog lists what the account may pull now.
+/// <para>
+/// Each account is resolved through <see cref="Authenticator.FromBindingAsync"/> and kept for <see cref="Lifetime"/>
+/// under its binding (account, stamp, access token), so the many requests of a push cost one look-up.
+/// <see cref="Invalidate"/> drops everything at once; this node calls it after every change that can take access away
+/// (memberships, users, robots, tokens, projects). A version for several nodes calls it on every node from a shared
+/// change feed; until then another node sees a change within <see cref="Lifetime"/>.
+/// </para>
+/// </summary>
+public sealed class TokenSubjects
+{
+    /// <summary>How long a resolved account is reused.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(2);
+
+    private const int MaxEntries = 10_000;
+
+    private readonly Authenticator _authenticator;
+    private readonly TimeProvider _clock;
+    private readonly ConcurrentDictionary<string, Entry> _cache = new(StringComparer.Ordinal);
+    private long _generation;
+
+    public TokenSubjects(Authenticator authenticator, TimeProvider clock)
+    {
+        _authenticator = authenticator;
+        _clock = clock;
+    }
+
+    /// <summary>
+    /// The caller a registry token with <paramref name="subject"/> and <paramref name="binding"/> stands for now, from
+    /// <paramref name="address"/>; null when the binding no longer holds (account gone, disabled or signed out, access
+    /// token revoked or expired, or a token without a binding).
+    /// </summary>
+    public async ValueTask<Caller?> GetAsync(string subject, TokenBinding? binding, IPAddress? address, CancellationToken cancellationToken)
+    {
+        var key = Key(subject, binding);
+        var now = _clock.GetTimestamp();
+        var generation = Interlocked.Read(ref _generation);
+        if (_cache.TryGetValue(key, out var entry) && entry.Generation == generation && _clock.GetElapsedTime(entry.ReadAt, now) < Lifetime)
+        {
+            return entry.Caller is null ? null : entry.Caller with { Address = address };
+        }
+
+        var caller = await _authenticator.FromBindingAsync(subject, binding, address, refreshToken: false, cancellationToken);
+        if (_cache.Count >= MaxEntries)
+        {
+            _cache.Clear();
+        }
+
+        // The generation read before the look-up: an invalidation during it leaves this entry stale at once.
+        _cache[key] = new Entry(caller, generation, now);
+        return caller;
+    }
+
+    /// <summary>Forgets every resolved account (after this node changed access: a member, user, robot, token or project).</summary>
+    public void Invalidate()
+    {
+        Interlocked.Increment(ref _generation);
+        _cache.Clear();
+    }
+
+    private static string Key(string subject, TokenBinding? binding) =>
+        binding is null
+            ? "-|" + subject
+            : $"{(int)binding.Kind}|{binding.AccountId}|{binding.Stamp}|{binding.AccessTokenId}|{binding.AccessTokenLookupId}|{subject.ToLowerInvariant()}";
+
+    private sealed record Entry(Caller? Caller, long Generation, long ReadAt);
+}
