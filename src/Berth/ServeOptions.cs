@@ -14,7 +14,7 @@ internal static class ServeOptions
     public static readonly Option[] All =
     [
         new("--listen", "BERTH_LISTEN", "Berth:Listen", "URL[,URL...]",
-            "where to listen: http://HOST:PORT or https://HOST:PORT (https needs --tls-cert and --tls-key); default http://0.0.0.0:5000 (all IPv4 interfaces)"),
+            "where to listen: http://HOST:PORT or https://HOST:PORT (https needs --tls-cert and --tls-key); HOST * is every IPv6 and IPv4 address ([::], dual-stack; 0.0.0.0 on a host without IPv6), 0.0.0.0 every IPv4 one; default http://*:5000"),
         new("--data", "BERTH_DATA", "Berth:Data", "DIR", "data folder for blobs (files) and metadata (SQLite); default ./data"),
         new("--tls-cert", "BERTH_TLS_CERT", "Berth:TlsCertificate", "FILE", "TLS certificate chain, PEM"),
         new("--tls-key", "BERTH_TLS_KEY", "Berth:TlsKey", "FILE", "TLS private key, PEM"),
@@ -63,6 +63,17 @@ internal static class ServeOptions
             else
             {
                 name = arg;
+                if (!arg.StartsWith("--", StringComparison.Ordinal))
+                {
+                    throw new CommandLineException($"unexpected argument '{arg}' (options start with --; see berth serve --help)");
+                }
+
+                // The name first: a mistyped last flag is an unknown option, not one that "needs a value".
+                if (!IsKnown(name))
+                {
+                    throw new CommandLineException($"unknown option '{name}' (see berth serve --help)");
+                }
+
                 if (i + 1 >= args.Count)
                 {
                     throw new CommandLineException($"option {arg} needs a value");
@@ -128,17 +139,35 @@ internal static class ServeOptions
         return result;
     }
 
+    private static bool IsKnown(string name) =>
+        HostArguments.Contains(name) || (name.Length > 2 && char.IsUpper(name[2])) || name == ConfigFlag || All.Any(o => o.Flag == name);
+
     private static Dictionary<string, string> ReadConfigFile(string path)
     {
         if (!File.Exists(path))
         {
-            throw new CommandLineException($"config file '{path}' does not exist");
+            throw new CommandLineException(Directory.Exists(path) ? $"config file '{path}' is a folder, not a file" : $"config file '{path}' does not exist");
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CommandLineException($"config file '{path}' cannot be read: {ex.Message}");
         }
 
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            using var document = JsonDocument.Parse(text);
             var values = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new CommandLineException($"config file '{path}' must hold one JSON object, such as {{\"data\": \"/var/lib/berth\"}}");
+            }
+
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 if (All.All(o => o.Flag[2..] != property.Name))
@@ -150,6 +179,8 @@ internal static class ServeOptions
                 {
                     JsonValueKind.String => property.Value.GetString()!,
                     JsonValueKind.Array => string.Join(',', property.Value.EnumerateArray().Select(e => e.ToString())),
+                    JsonValueKind.Object or JsonValueKind.Null => throw new CommandLineException(
+                        $"config file '{path}': '{property.Name}' must be a string, a number, true/false or an array"),
                     _ => property.Value.GetRawText(),
                 };
             }

@@ -18,7 +18,7 @@ public sealed class ServeOptionsTests : IDisposable
 
         Assert.Empty(settings);
         var defaults = new ServeSettings();
-        Assert.Equal("http://0.0.0.0:5000", defaults.Listen);
+        Assert.Equal("http://*:5000", defaults.Listen);
         Assert.Equal("data", defaults.Data);
     }
 
@@ -112,13 +112,44 @@ public sealed class ServeOptionsTests : IDisposable
     [Fact]
     public void ParseListen_SeveralAddresses_ParsesSchemeAddressAndPort()
     {
-        var list = BerthServer.ParseListen("http://127.0.0.1:5000, https://[::1]:5443,http://localhost:8080,http://*:9000");
+        var list = BerthServer.ParseListen("http://127.0.0.1:5000, https://[::1]:5443,http://localhost:8080,http://0.0.0.0:9000", ipv6: true);
 
         Assert.Collection(list,
             a => Assert.Equal((IPAddress.Loopback, 5000, false), (a.Address, a.Port, a.Https)),
             a => Assert.Equal((IPAddress.IPv6Loopback, 5443, true), (a.Address, a.Port, a.Https)),
             a => Assert.Equal((IPAddress.Loopback, 8080, false), (a.Address, a.Port, a.Https)),
             a => Assert.Equal((IPAddress.Any, 9000, false), (a.Address, a.Port, a.Https)));
+    }
+
+    [Theory]
+    [InlineData("http://*:5000")]
+    [InlineData("http://+:5000")]
+    [InlineData("http://[::]:5000")]
+    public void ParseListen_EveryAddressWithIpv6_IsDualStackIpv6Any(string value)
+    {
+        var listen = Assert.Single(BerthServer.ParseListen(value, ipv6: true));
+
+        // Kestrel opens [::] dual-stack: IPv6 and IPv4 clients both connect.
+        Assert.Equal(IPAddress.IPv6Any, listen.Address);
+        Assert.Equal("http://[::]:5000 (every IPv6 and IPv4 address)", listen.Display);
+    }
+
+    [Fact]
+    public void ParseListen_EveryAddressWithoutIpv6_FallsBackToIpv4Any()
+    {
+        var listen = Assert.Single(BerthServer.ParseListen("http://*:5000", ipv6: false));
+
+        Assert.Equal(IPAddress.Any, listen.Address);
+        Assert.Equal("http://0.0.0.0:5000", listen.Display);
+    }
+
+    [Fact]
+    public void ParseListen_Default_ListensOnEveryAddressOfThisHost()
+    {
+        var listen = Assert.Single(BerthServer.ParseListen(new ServeSettings().Listen));
+
+        Assert.Equal(System.Net.Sockets.Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any, listen.Address);
+        Assert.Equal(5000, listen.Port);
     }
 
     [Theory]
