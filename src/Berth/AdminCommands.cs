@@ -56,6 +56,11 @@ internal static class AdminCommands
         var settings = ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable);
         settings.Remove("Berth:AdminPassword");
 
+        // Nothing listens: the listen addresses and TLS files of a shared --config are not these commands' business.
+        settings.Remove("Berth:Listen");
+        settings.Remove("Berth:TlsCertificate");
+        settings.Remove("Berth:TlsKey");
+
         // Before anything opens it: on the wrong folder the stores would create an empty data folder, and the command
         // would "succeed" on it.
         var data = settings.TryGetValue("Berth:Data", out var given) && !string.IsNullOrEmpty(given) ? given : new ServeSettings().Data;

@@ -80,6 +80,8 @@ public static partial class BerthServer
             }
         });
 
+        // Kestrel's endpoints (and so the TLS files) are configured while the application is built: check them first.
+        ServerStartup.CheckTls(builder.Configuration.GetSection(RegistryOptions.Section).Get<ServeSettings>() ?? new ServeSettings());
         var app = builder.Build();
         app.UseBerthApi();
         app.Lifetime.ApplicationStarted.Register(() =>

@@ -30,9 +30,7 @@ internal static class Cli
                         return 0;
                     }
 
-                    var settings = ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable);
-                    var app = BerthServer.Build(settings);
-                    return await ServerStartup.RunAsync(app, Console.Error);
+                    return await ServerStartup.ServeAsync(ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable), Console.Error);
                 case "admin":
                     return await AdminCommands.RunAsync(rest, Console.In, Console.Out);
                 case var client when ClientCli.Handles(client):

@@ -33,6 +33,32 @@ internal static partial class ServerStartup
     public static void QuietHostErrorsWhileStarting(ILoggingBuilder logging) =>
         logging.AddFilter(HostCategory, level => level >= LogLevel.Warning && !(s_starting && level >= LogLevel.Error));
 
+    /// <summary>
+    /// <c>berth serve</c>: builds the server from <paramref name="settings"/> and runs it (<see cref="RunAsync"/>): 0
+    /// once stopped, or 1 after one line on <paramref name="error"/>. <paramref name="built"/> sees the server before it
+    /// starts (tests).
+    /// </summary>
+    public static async Task<int> ServeAsync(IDictionary<string, string?> settings, TextWriter error, Action<WebApplication>? built = null)
+    {
+        WebApplication app;
+        try
+        {
+            app = BerthServer.Build(settings);
+        }
+        catch (StartupException ex)
+        {
+            // TLS files are read while the server is built (Kestrel's endpoints are configured then).
+            await error.WriteLineAsync($"berth: {OneLine(ex.Message)}");
+            return 1;
+        }
+
+        await using (app)
+        {
+            built?.Invoke(app);
+            return await RunAsync(app, error);
+        }
+    }
+
     /// <summary>Checks, opens and starts the server, then runs it until it is stopped: 0, or 1 after one line on <paramref name="error"/>.</summary>
     public static async Task<int> RunAsync(WebApplication app, TextWriter error)
     {
@@ -62,7 +88,6 @@ internal static partial class ServerStartup
                 await error.WriteLineAsync(inner.ToString());
             }
 
-            await StopQuietlyAsync(app);
             return 1;
         }
 
@@ -71,14 +96,13 @@ internal static partial class ServerStartup
     }
 
     /// <summary>
-    /// Everything that can be found wrong before the host starts: the listen addresses and TLS, the data folder, the
+    /// Everything that can be found wrong before the host starts (TLS was checked while it was built): the data folder, the
     /// settings bound to options, and the stores (the database opened and migrated, the key ring read).
     /// </summary>
     /// <exception cref="StartupException">What is wrong, in one line.</exception>
     /// <exception cref="CommandLineException">A listen address that is not one.</exception>
     internal static void Check(IServiceProvider services, ServeSettings serve)
     {
-        CheckTls(serve);
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Berth");
         var data = DataFolder.Prepare(serve.Data, logger);
 
@@ -119,9 +143,8 @@ internal static partial class ServerStartup
         {
             services.GetRequiredService<SigningKeyRing>();
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            // InvalidDataException (a key file that is not a key) is an IOException.
             throw new StartupException($"--token-key-dir {keys}: {ex.Message}", ex);
         }
     }
@@ -250,18 +273,6 @@ internal static partial class ServerStartup
 
     private static bool IsDebugLogging(IConfiguration configuration) =>
         configuration["Logging:LogLevel:Default"] is { } level && (level.Equals("Debug", StringComparison.OrdinalIgnoreCase) || level.Equals("Trace", StringComparison.OrdinalIgnoreCase));
-
-    private static async Task StopQuietlyAsync(WebApplication app)
-    {
-        try
-        {
-            await app.DisposeAsync();
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // Already failing: the first cause has been reported.
-        }
-    }
 
     [GeneratedRegex(@"address (\S+?):? ", RegexOptions.CultureInvariant)]
     private static partial Regex KestrelAddress();
