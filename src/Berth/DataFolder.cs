@@ -39,7 +39,11 @@ internal static partial class DataFolder
             // Listing it is what the stores do first; a folder of another user fails here, in words.
             _ = Directory.EnumerateFileSystemEntries(path).Any();
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new StartupException($"--data {path}: permission denied (the server runs as user '{Environment.UserName}', who must be able to read and write it)", ex);
+        }
+        catch (IOException ex)
         {
             throw new StartupException($"--data {path}: {ex.Message}", ex);
         }
