@@ -24,7 +24,7 @@ internal static class ServeOptions
         new("--auto-create-projects", "BERTH_AUTO_CREATE_PROJECTS", "Berth:AutoCreateProjects", "true|false",
             "let server administrators create a project by pushing into it (private); default false: push into a missing project is refused", ParseBool),
         new("--public-url", "BERTH_PUBLIC_URL", "Berth:PublicUrl", "URL",
-            "the URL clients use to reach Berth (e.g. https://registry.example.com), for the token realm; default: the scheme and host of each request"),
+            "the URL clients use to reach Berth (e.g. https://registry.example.com), for the token realm; default: the scheme and host of each request", ParsePublicUrl),
         new("--trusted-proxies", "BERTH_TRUSTED_PROXIES", "Berth:TrustedProxies", "CIDR[,CIDR...]",
             "reverse proxies whose X-Forwarded-For is believed (client addresses for IP allow lists, audit, throttling); default none"),
         new("--token-key-dir", "BERTH_TOKEN_KEY_DIR", "Berth:Auth:RegistryTokens:KeyFolder", "DIR",
@@ -34,7 +34,7 @@ internal static class ServeOptions
             v => v.Trim() == "0" ? TimeSpan.Zero.ToString("c", CultureInfo.InvariantCulture) : ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         new("--sendfile", "BERTH_SENDFILE", "Berth:SendFile", "true|false",
             "send whole blobs on plain-HTTP connections with the kernel's sendfile (no copy through the server); default true", ParseBool),
-        new("--log-level", "BERTH_LOG_LEVEL", "Logging:LogLevel:Default", "LEVEL", "Trace, Debug, Information, Warning or Error; default Information"),
+        new("--log-level", "BERTH_LOG_LEVEL", "Logging:LogLevel:Default", "LEVEL", "Trace, Debug, Information, Warning or Error; default Information", ParseLogLevel),
     ];
 
     public const string ConfigFlag = "--config";
@@ -236,6 +236,17 @@ internal static class ServeOptions
 
         throw new FormatException($"'{text}' is not a duration (use e.g. 90s, 30m, 24h, 7d)");
     }
+
+    /// <summary>An absolute http(s) URL without query or fragment (the token realm is built on it).</summary>
+    internal static string ParsePublicUrl(string value) =>
+        Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0 && uri.Query.Length == 0 && uri.Fragment.Length == 0
+            ? value.Trim()
+            : throw new FormatException($"'{value}' is not an http:// or https:// URL such as https://registry.example.com");
+
+    internal static string ParseLogLevel(string value) =>
+        Enum.TryParse<LogLevel>(value.Trim(), ignoreCase: true, out var level) && Enum.IsDefined(level) && !int.TryParse(value, CultureInfo.InvariantCulture, out _)
+            ? level.ToString()
+            : throw new FormatException($"'{value}' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)");
 
     internal static string ParseBool(string value) => value.Trim().ToLowerInvariant() switch
     {

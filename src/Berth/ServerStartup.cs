@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using Berth.Api.Access;
 using Berth.Auth.Jwt;
+using Berth.Auth.Network;
 using Berth.Core;
 using Berth.Core.Storage;
 using Berth.Metadata.Sqlite;
@@ -110,6 +111,15 @@ internal static partial class ServerStartup
         ReadOptions<Core.RegistryOptions>(services);
         ReadOptions<AccessSettings>(services);
         ReadOptions<RegistryTokenOptions>(services);
+        try
+        {
+            services.GetRequiredService<ClientAddressResolver>();
+        }
+        catch (FormatException ex)
+        {
+            throw new StartupException($"--trusted-proxies: {ex.Message}", ex);
+        }
+
         OpenStores(services, data);
     }
 
@@ -244,10 +254,10 @@ internal static partial class ServerStartup
             return ex.Message;
         }
 
-        if (ex is IOException && ex.InnerException is AddressInUseException or SocketException)
+        if ((ex is IOException && ex.InnerException is AddressInUseException or SocketException) || ex is SocketException)
         {
             var url = KestrelAddress().Match(ex.Message) is { Success: true } match ? match.Groups[1].Value : serve?.Listen ?? "?";
-            var socket = ex.InnerException as SocketException ?? ex.InnerException?.InnerException as SocketException;
+            var socket = ex as SocketException ?? ex.InnerException as SocketException ?? ex.InnerException?.InnerException as SocketException;
             var cause = ex.InnerException is AddressInUseException || socket?.SocketErrorCode == SocketError.AddressAlreadyInUse
                 ? "the address is already in use (another program listens on that port, or another berth)"
                 : socket?.SocketErrorCode switch
@@ -255,7 +265,7 @@ internal static partial class ServerStartup
                     SocketError.AccessDenied => "permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
                     SocketError.AddressNotAvailable => "that address is not one of this machine's",
                     SocketError.AddressFamilyNotSupported => "this machine does not support that address family (IPv6?)",
-                    _ => ex.InnerException!.Message,
+                    _ => (socket ?? ex.InnerException ?? ex).Message,
                 };
             return $"--listen {url}: cannot listen: {cause}";
         }

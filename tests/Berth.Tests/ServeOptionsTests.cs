@@ -68,11 +68,62 @@ public sealed class ServeOptionsTests : IDisposable
     [InlineData("--bogus", "x", "unknown option")]
     [InlineData("--upload-expiry", "soon", "not a duration")]
     [InlineData("--max-blob-size", "lots", "not a size")]
+    [InlineData("--log-level", "Verbose", "not a log level")]
+    [InlineData("--log-level", "3", "not a log level")]
+    [InlineData("--public-url", "registry.example.com", "not an http:// or https:// URL")]
+    [InlineData("--public-url", "ftp://registry.example.com", "not an http:// or https:// URL")]
+    [InlineData("--public-url", "https://registry.example.com/?x=1", "not an http:// or https:// URL")]
     public void Resolve_BadInput_ThrowsCommandLineExceptionNamingTheProblem(string flag, string value, string expected)
     {
         var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve([flag, value], Env()));
 
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--bogus")]
+    [InlineData("--Bogus")]
+    public void Resolve_UnknownFlagLastWithoutValue_IsAnUnknownOptionNotAMissingValue(string flag)
+    {
+        var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve(["--data", "/srv/berth", flag], Env()));
+
+        Assert.Contains(flag == "--bogus" ? "unknown option '--bogus'" : "needs a value", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resolve_PositionalArgument_IsRefused()
+    {
+        var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve(["now"], Env()));
+
+        Assert.Contains("unexpected argument 'now'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("debug", "Debug")]
+    [InlineData("Warning", "Warning")]
+    public void Resolve_LogLevel_IsNormalised(string value, string expected) =>
+        Assert.Equal(expected, ServeOptions.Resolve(["--log-level", value], Env())["Logging:LogLevel:Default"]);
+
+    [Theory]
+    [InlineData("[1, 2]", "must hold one JSON object")]
+    [InlineData("""{ "data": { "path": "/x" } }""", "'data' must be a string")]
+    [InlineData("""{ "data": null }""", "'data' must be a string")]
+    public void Resolve_ConfigFileOfTheWrongShape_IsOneClearError(string json, string expected)
+    {
+        var file = Path.Combine(_dir, "berth.json");
+        File.WriteAllText(file, json);
+
+        var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve(["--config", file], Env()));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileThatIsAFolder_IsOneClearError()
+    {
+        var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve(["--config", _dir], Env()));
+
+        Assert.Contains("is a folder, not a file", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

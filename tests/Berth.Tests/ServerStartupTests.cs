@@ -92,6 +92,23 @@ public sealed class ServerStartupTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_AddressNotOfThisMachine_OneLineNamingListen()
+    {
+        // 192.0.2.0/24 is reserved for documentation (RFC 5737): no machine has it.
+        var (exit, error, _) = await RunAsync(Settings(("Berth:Listen", "http://192.0.2.1:5000")));
+
+        AssertOneLine(error, "--listen http://192.0.2.1:5000: cannot listen: that address is not one of this machine's", exit);
+    }
+
+    [Fact]
+    public async Task RunAsync_TrustedProxiesNotAnAddress_OneLineInsteadOfFailingEveryRequest()
+    {
+        var (exit, error, _) = await RunAsync(Settings(("Berth:TrustedProxies", "10.0.0.0/8,garbage")));
+
+        AssertOneLine(error, "--trusted-proxies: 'garbage' is not an IP address or CIDR network", exit);
+    }
+
+    [Fact]
     public async Task RunAsync_DataIsAFile_OneLineAndTheFileIsLeftAlone()
     {
         await File.WriteAllTextAsync(Data, "a file");
