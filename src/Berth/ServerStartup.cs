@@ -52,6 +52,12 @@ internal static partial class ServerStartup
             await error.WriteLineAsync($"berth: {OneLine(ex.Message)}");
             return 1;
         }
+        catch (InvalidOperationException ex) when (ConfigurationKey().IsMatch(ex.Message))
+        {
+            // A raw configuration value (--Berth:SendFile=maybe) that does not bind, read for TLS while building.
+            await error.WriteLineAsync($"berth: {OneLine(Explain(ex, null))}");
+            return 1;
+        }
 
         await using (app)
         {
@@ -63,9 +69,10 @@ internal static partial class ServerStartup
     /// <summary>Checks, opens and starts the server, then runs it until it is stopped: 0, or 1 after one line on <paramref name="error"/>.</summary>
     public static async Task<int> RunAsync(WebApplication app, TextWriter error)
     {
-        var serve = app.Services.GetRequiredService<IOptions<ServeSettings>>().Value;
+        ServeSettings? serve = null;
         try
         {
+            serve = ReadOptions<ServeSettings>(app.Services);
             Check(app.Services, serve);
             s_starting = true;
             try
@@ -101,7 +108,6 @@ internal static partial class ServerStartup
     /// settings bound to options, and the stores (the database opened and migrated, the key ring read).
     /// </summary>
     /// <exception cref="StartupException">What is wrong, in one line.</exception>
-    /// <exception cref="CommandLineException">A listen address that is not one.</exception>
     internal static void Check(IServiceProvider services, ServeSettings serve)
     {
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Berth");
@@ -232,12 +238,12 @@ internal static partial class ServerStartup
         }
     }
 
-    private static void ReadOptions<T>(IServiceProvider services)
+    private static T ReadOptions<T>(IServiceProvider services)
         where T : class
     {
         try
         {
-            _ = services.GetRequiredService<IOptions<T>>().Value;
+            return services.GetRequiredService<IOptions<T>>().Value;
         }
         catch (InvalidOperationException ex)
         {
