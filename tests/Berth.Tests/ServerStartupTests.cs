@@ -189,6 +189,14 @@ public sealed class ServerStartupTests : IDisposable
     }
 
     [Fact]
+    public async Task ServeAsync_RawValueThatDoesNotBind_OneLineNamingTheFlag()
+    {
+        var (exit, error, _) = await RunAsync(Settings(("Berth:SendFile", "maybe")));
+
+        AssertOneLine(error, "--sendfile: not a value this setting can take", exit);
+    }
+
+    [Fact]
     public async Task RunAsync_TlsWithoutAnHttpsListener_IsRefused()
     {
         var (cert, key) = WriteCertificate("localhost");
