@@ -186,7 +186,8 @@ internal static class Migrations
 
         if (current > Steps.Length)
         {
-            throw new InvalidOperationException($"The metadata database has schema version {current}, newer than this Berth ({Steps.Length}). Upgrade Berth.");
+            // Not a bug but the operator's situation (a data folder written by a newer Berth): one line, no stack trace.
+            throw new Core.StartupException($"berth.db has schema version {current}, newer than this Berth knows ({Steps.Length}): it was written by a newer Berth; run that version (or newer)");
         }
 
         for (var version = (int)current + 1; version <= Steps.Length; version++)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Berth.Core.Storage;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -24,7 +25,7 @@ public sealed class SqliteDatabase : IDisposable
     public SqliteDatabase(IOptions<SqliteMetadataOptions> options)
     {
         var path = Path.GetFullPath(options.Value.DatabasePath);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        CreateOwnerOnly(path);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -42,6 +43,31 @@ public sealed class SqliteDatabase : IDisposable
         Migrations.Apply(_writer.Raw);
         _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "berth-sqlite-writer" };
         _writerThread.Start();
+    }
+
+    /// <summary>
+    /// Creates the folder (0700) and an empty database file (0600) when they are missing, so that the file holding
+    /// password hashes and the audit log is never readable by others: SQLite would create it 0644, and it creates
+    /// the <c>-wal</c> and <c>-shm</c> files with the mode of the database file. An existing file keeps its mode.
+    /// </summary>
+    private static void CreateOwnerOnly(string path)
+    {
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (File.Exists(path))
+        {
+            return;
+        }
+
+        try
+        {
+            using (new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write }.OwnerOnly()))
+            {
+            }
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Another process (a berth admin command, another node) created it first.
+        }
     }
 
     /// <summary>Runs a read on a pooled connection.</summary>

@@ -8,7 +8,9 @@ namespace Berth.Storage.FileSystem;
 /// <summary>
 /// Blobs and uploads as plain files:
 /// <c>blobs/&lt;algorithm&gt;/&lt;first two hex&gt;/&lt;hex&gt;</c> for committed content and <c>uploads/&lt;id&gt;</c> for data
-/// in progress. A blob file appears only by an atomic rename of a complete, fsynced upload file.
+/// in progress. A blob file appears only by an atomic rename of a complete, fsynced upload file. Folders are created
+/// with mode 0700 and files with 0600 whatever the umask (<see cref="PrivateFiles"/>): blobs of private images are
+/// readable by their owner only, and a blob keeps the mode of the upload file it was renamed from.
 /// </summary>
 public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
 {
@@ -20,8 +22,8 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
         var root = Path.GetFullPath(options.Value.RootPath);
         _blobRoot = Path.Combine(root, "blobs");
         _uploadRoot = Path.Combine(root, "uploads");
-        Directory.CreateDirectory(_blobRoot);
-        Directory.CreateDirectory(_uploadRoot);
+        PrivateFiles.CreateDirectory(_blobRoot);
+        PrivateFiles.CreateDirectory(_uploadRoot);
     }
 
     public Task<BlobStat> StatAsync(Digest digest, CancellationToken cancellationToken)
@@ -63,7 +65,7 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
 
     public Task CreateAsync(string uploadId, CancellationToken cancellationToken)
     {
-        using (new FileStream(UploadPath(uploadId), FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite))
+        using (new FileStream(UploadPath(uploadId), new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, Share = FileShare.ReadWrite }.OwnerOnly()))
         {
         }
 
@@ -132,7 +134,7 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
             file.Flush(flushToDisk: true);
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        PrivateFiles.CreateDirectory(Path.GetDirectoryName(target)!);
         try
         {
             File.Move(source, target, overwrite: false);

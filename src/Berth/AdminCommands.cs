@@ -1,16 +1,28 @@
+using System.Text.Json;
 using Berth.Api.Access;
 using Berth.Auth.Jwt;
 using Berth.Auth.Passwords;
+using Berth.Core;
 using Berth.Core.Access;
+using Berth.Core.Metadata;
 
 namespace Berth;
 
 /// <summary>
 /// <c>berth admin …</c>: repairs done on the data folder directly, without the server's API, for when nobody can
 /// sign in (a lost administrator password, an IP allow list that locks everyone out). Safe while the server runs.
+/// They refuse a folder that holds no Berth data (and create nothing there), and each change is written to the audit
+/// log as done by the system, <see cref="AuditActor"/>.
 /// </summary>
 internal static class AdminCommands
 {
+    /// <summary>The actor name of the audit entries these commands write (actor kind <see cref="AuditActorKind.System"/>).</summary>
+    public const string AuditActor = "berth admin";
+
+    private static readonly string[] Commands = ["reset-password", "clear-ip-allow", "rotate-token-key", "retire-token-keys"];
+
+    private static readonly JsonSerializerOptions AuditJson = new(JsonSerializerDefaults.Web);
+
     public static async Task<int> RunAsync(string[] args, TextReader input, TextWriter output)
     {
         if (args.Length == 0 || args[0] is "--help" or "-h")
@@ -27,7 +39,12 @@ internal static class AdminCommands
             return 0;
         }
 
-        var passwordFromStdin = rest.Remove("--password-stdin");
+        if (!Commands.Contains(command))
+        {
+            throw new CommandLineException($"unknown admin command '{command}' (see berth admin --help)");
+        }
+
+        var passwordFromStdin = command == "reset-password" && rest.Remove("--password-stdin");
         string? user = null;
         if (command == "reset-password" && rest.Count > 0 && !rest[0].StartsWith('-'))
         {
@@ -35,10 +52,38 @@ internal static class AdminCommands
             rest.RemoveAt(0);
         }
 
+        var projectText = command == "clear-ip-allow" ? TakeOption(rest, "--project") : null;
         var settings = ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable);
         settings.Remove("Berth:AdminPassword");
+
+        // Nothing listens: the listen addresses and TLS files of a shared --config are not these commands' business.
+        settings.Remove("Berth:Listen");
+        settings.Remove("Berth:TlsCertificate");
+        settings.Remove("Berth:TlsKey");
+
+        // Before anything opens it: on the wrong folder the stores would create an empty data folder, and the command
+        // would "succeed" on it.
+        var data = settings.TryGetValue("Berth:Data", out var given) && !string.IsNullOrEmpty(given) ? given : new ServeSettings().Data;
+        if (DataFolder.WhyNotBerthData(data) is { } why)
+        {
+            throw new StartupException($"{why}; give the server's data folder with --data DIR (nothing was changed)");
+        }
+
         await using var app = BerthServer.Build(settings);
         var services = app.Services;
+        ServerStartup.OpenStores(services, DataFolder.FullPath(data));
+        var audit = services.GetRequiredService<IAuditLog>();
+        var clock = services.GetRequiredService<TimeProvider>();
+        Task RecordAsync(string action, ProjectName? project, object detail) => audit.AppendAsync(new AuditEntry
+        {
+            At = clock.GetUtcNow(),
+            ActorKind = AuditActorKind.System,
+            ActorName = AuditActor,
+            Action = action,
+            Project = project,
+            Detail = JsonSerializer.Serialize(detail, AuditJson),
+        }, CancellationToken.None);
+
         switch (command)
         {
             case "reset-password":
@@ -57,6 +102,11 @@ internal static class AdminCommands
                     {
                         throw new CommandLineException("no password on standard input");
                     }
+
+                    if (AdminBootstrap.PasswordProblem(password) is { } problem)
+                    {
+                        throw new CommandLineException($"the password {problem}");
+                    }
                 }
                 else
                 {
@@ -71,18 +121,22 @@ internal static class AdminCommands
                     throw new CommandLineException($"there is no user '{name}'");
                 }
 
-                if (existing is null || name == AdminBootstrap.AdminName)
+                var administrator = existing is null || name == AdminBootstrap.AdminName;
+                if (administrator)
                 {
                     await AdminBootstrap.EnsureAdministratorAsync(users, hasher, password, CancellationToken.None, name);
                 }
                 else
                 {
-                    await users.SetPasswordHashAsync(existing.Id, hasher.Hash(password), CancellationToken.None);
+                    await users.SetPasswordHashAsync(existing!.Id, hasher.Hash(password), CancellationToken.None);
                     if (existing.Disabled)
                     {
                         await users.SetDisabledAsync(existing.Id, false, CancellationToken.None);
                     }
                 }
+
+                await RecordAsync(existing is null ? AuditActions.UserCreate : AuditActions.UserUpdate, null,
+                    new { user = name, administrator = administrator ? true : (bool?)null, disabled = false, password = true, command = "reset-password" });
 
                 output.WriteLine(passwordFromStdin
                     ? $"The password of '{name}' was reset; the account is enabled."
@@ -92,15 +146,36 @@ internal static class AdminCommands
 
             case "clear-ip-allow":
             {
-                var rules = services.GetRequiredService<IIpAllowRuleStore>();
-                var removed = 0;
-                foreach (var rule in await rules.ListAsync(null, CancellationToken.None))
+                ProjectName? project = null;
+                if (projectText is not null)
                 {
-                    await rules.RemoveAsync(rule.Id, CancellationToken.None);
-                    removed++;
+                    if (!ProjectName.TryParse(projectText, out var parsed))
+                    {
+                        throw new CommandLineException($"'{projectText}' is not a valid project name");
+                    }
+
+                    if (await services.GetRequiredService<IProjectStore>().GetAsync(parsed, CancellationToken.None) is null)
+                    {
+                        throw new CommandLineException($"there is no project '{projectText}'");
+                    }
+
+                    project = parsed;
                 }
 
-                output.WriteLine($"Removed {removed} server-wide IP allow rule(s); every address may connect again (project rules are unchanged).");
+                var rules = services.GetRequiredService<IIpAllowRuleStore>();
+                var removed = 0;
+                foreach (var rule in await rules.ListAsync(project, CancellationToken.None))
+                {
+                    if (await rules.RemoveAsync(rule.Id, CancellationToken.None) == DeleteResult.Deleted)
+                    {
+                        await RecordAsync(AuditActions.IpRuleRemove, project, new { id = rule.Id, network = rule.Network, command = "clear-ip-allow" });
+                        removed++;
+                    }
+                }
+
+                output.WriteLine(project is null
+                    ? $"Removed {removed} server-wide IP allow rule(s); every address may connect again (project rules are unchanged; clear one project's with --project P)."
+                    : $"Removed {removed} IP allow rule(s) of project '{project}'; every address may reach it again (server-wide rules are unchanged).");
                 return 0;
             }
 
@@ -109,6 +184,7 @@ internal static class AdminCommands
                 var ring = services.GetRequiredService<SigningKeyRing>();
                 var previous = ring.Keys.Select(k => k.Id).ToList();
                 var key = ring.Rotate();
+                await RecordAsync(AuditActions.TokenKeyRotate, null, new { key = key.Id, generation = key.Generation, command = "rotate-token-key" });
                 output.WriteLine($"New signing key {key.Id} in {ring.Folder}; running servers sign with it within a minute.");
                 output.WriteLine($"Older keys ({string.Join(", ", previous)}) still verify. At least 5 minutes later, retire them: berth admin retire-token-keys");
                 return 0;
@@ -123,6 +199,11 @@ internal static class AdminCommands
                     ring.Remove(old);
                 }
 
+                if (retired.Count > 0)
+                {
+                    await RecordAsync(AuditActions.TokenKeyRetire, null, new { keys = retired, current = ring.Current.Id, command = "retire-token-keys" });
+                }
+
                 output.WriteLine(retired.Count == 0
                     ? $"Only the current key {ring.Current.Id} exists; nothing to retire."
                     : $"Retired {string.Join(", ", retired)}; only {ring.Current.Id} verifies now (saved docker logins signed by the old keys sign in again).");
@@ -134,14 +215,43 @@ internal static class AdminCommands
         }
     }
 
+    /// <summary>Removes <c>NAME VALUE</c> or <c>NAME=VALUE</c> from <paramref name="args"/>; the value, or null when absent.</summary>
+    private static string? TakeOption(List<string> args, string name)
+    {
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i].StartsWith(name + "=", StringComparison.Ordinal))
+            {
+                var value = args[i][(name.Length + 1)..];
+                args.RemoveAt(i);
+                return value;
+            }
+
+            if (args[i] == name)
+            {
+                if (i + 1 >= args.Count)
+                {
+                    throw new CommandLineException($"option {name} needs a value");
+                }
+
+                var value = args[i + 1];
+                args.RemoveRange(i, 2);
+                return value;
+            }
+        }
+
+        return null;
+    }
+
     internal static string Help() =>
         """
         Usage:
           berth admin reset-password [USER] [--password-stdin] [--data DIR] [--config FILE]
               Sets a new password (generated and printed once, or read from standard input) and enables the
               account. USER defaults to admin, which is also made an administrator (and created if missing).
-          berth admin clear-ip-allow [--data DIR] [--config FILE]
-              Removes every server-wide IP allow rule (when a rule locks everyone out).
+          berth admin clear-ip-allow [--project PROJECT] [--data DIR] [--config FILE]
+              Removes every server-wide IP allow rule (when a rule locks everyone out), or with --project every
+              rule of that project.
           berth admin rotate-token-key [--data DIR] [--token-key-dir DIR]
               Adds a new key for signing registry tokens; running servers sign with it within a minute, and the
               older keys keep verifying.
@@ -150,6 +260,8 @@ internal static class AdminCommands
               including docker's saved refresh tokens, stop working.
 
         These work on the data folder directly (the server may be running); --data and --config are as for berth serve.
+        They refuse a folder that holds no Berth data (no berth.db) and change nothing there; each change is recorded
+        in the audit log with the actor 'berth admin' (kind system).
 
         """;
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
 using Berth.Api;
 using Berth.Api.Hosting;
 using Berth.Auth.Jwt;
@@ -34,6 +33,7 @@ public static partial class BerthServer
             o.UseUtcTimestamp = true;
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        ServerStartup.QuietHostErrorsWhileStarting(builder.Logging);
 
         var services = builder.Services;
         services.AddOptions<ServeSettings>().Bind(builder.Configuration.GetSection(RegistryOptions.Section));
@@ -74,36 +74,44 @@ public static partial class BerthServer
                     if (listen.Https)
                     {
                         endpoint.Protocols = HttpProtocols.Http1AndHttp2;
-                        if (string.IsNullOrEmpty(serve.TlsCertificate) || string.IsNullOrEmpty(serve.TlsKey))
-                        {
-                            throw new CommandLineException($"{listen.Url} is https: give --tls-cert and --tls-key");
-                        }
-
-                        endpoint.UseHttps(X509Certificate2.CreateFromPemFile(serve.TlsCertificate, serve.TlsKey));
+                        endpoint.UseHttps(ServerStartup.LoadCertificate(serve));
                     }
                 });
             }
         });
 
+        // Kestrel's endpoints (and so the TLS files) are configured while the application is built: check them first.
+        ServerStartup.CheckTls(builder.Configuration.GetSection(RegistryOptions.Section).Get<ServeSettings>() ?? new ServeSettings());
         var app = builder.Build();
         app.UseBerthApi();
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Berth");
             var serve = app.Services.GetRequiredService<IOptions<ServeSettings>>().Value;
-            LogStarted(logger, serve.Listen, Path.GetFullPath(serve.Data));
+            LogStarted(logger, string.Join(", ", ParseListen(serve.Listen).Select(l => l.Display)), Path.GetFullPath(serve.Data));
         });
         return app;
     }
 
-    internal sealed record ListenAddress(string Url, IPAddress Address, int Port, bool Https);
-
-    internal static IReadOnlyList<ListenAddress> ParseListen(string value)
+    internal sealed record ListenAddress(string Url, IPAddress Address, int Port, bool Https)
     {
+        /// <summary>The address as listened on: <c>http://[::]:5000</c> (IPv6 and IPv4), <c>https://127.0.0.1:5443</c>.</summary>
+        public string Display => $"{(Https ? "https" : "http")}://{(Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{Address}]" : Address.ToString())}:{Port}"
+            + (Address.Equals(IPAddress.IPv6Any) ? " (every IPv6 and IPv4 address)" : string.Empty);
+    }
+
+    /// <summary>
+    /// Parses <c>--listen</c>. <c>*</c> and <c>+</c> mean every address: <c>[::]</c>, which Kestrel opens dual-stack
+    /// (IPv6 and IPv4), or <c>0.0.0.0</c> when the host has no IPv6 (<paramref name="ipv6"/>, default: whether the
+    /// operating system supports it).
+    /// </summary>
+    internal static IReadOnlyList<ListenAddress> ParseListen(string value, bool? ipv6 = null)
+    {
+        var any = (ipv6 ?? System.Net.Sockets.Socket.OSSupportsIPv6) ? "[::]" : "0.0.0.0";
         var list = new List<ListenAddress>();
         foreach (var raw in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            var text = raw.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal).Replace("://+:", "://0.0.0.0:", StringComparison.Ordinal);
+            var text = raw.Replace("://*:", $"://{any}:", StringComparison.Ordinal).Replace("://+:", $"://{any}:", StringComparison.Ordinal);
             if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https") || uri.AbsolutePath != "/")
             {
                 throw new CommandLineException($"listen address '{raw}' must look like http://HOST:PORT or https://HOST:PORT");
@@ -116,7 +124,7 @@ public static partial class BerthServer
             }
             else if (!IPAddress.TryParse(uri.Host.Trim('[', ']'), out address!))
             {
-                throw new CommandLineException($"listen address '{raw}': use an IP address (0.0.0.0 for all IPv4 interfaces, [::] for all IPv6) or localhost");
+                throw new CommandLineException($"listen address '{raw}': use an IP address (* for every address, 0.0.0.0 for every IPv4 one, [::] for IPv6 and IPv4) or localhost");
             }
 
             list.Add(new ListenAddress(raw, address, uri.Port, uri.Scheme == "https"));

@@ -1,5 +1,6 @@
 using System.Reflection;
 using Berth.Client;
+using Berth.Core;
 
 namespace Berth;
 
@@ -29,10 +30,7 @@ internal static class Cli
                         return 0;
                     }
 
-                    var settings = ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable);
-                    var app = BerthServer.Build(settings);
-                    await app.RunAsync();
-                    return 0;
+                    return await ServerStartup.ServeAsync(ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable), Console.Error);
                 case "admin":
                     return await AdminCommands.RunAsync(rest, Console.In, Console.Out);
                 case var client when ClientCli.Handles(client):
@@ -49,6 +47,12 @@ internal static class Cli
         {
             Console.Error.WriteLine($"berth: {ex.Message}");
             return 2;
+        }
+        catch (StartupException ex)
+        {
+            // The configuration or the environment (files, folders, ports) is wrong: one line, no stack trace.
+            Console.Error.WriteLine($"berth: {ex.Message}");
+            return 1;
         }
     }
 

@@ -14,7 +14,7 @@ internal static class ServeOptions
     public static readonly Option[] All =
     [
         new("--listen", "BERTH_LISTEN", "Berth:Listen", "URL[,URL...]",
-            "where to listen: http://HOST:PORT or https://HOST:PORT (https needs --tls-cert and --tls-key); default http://0.0.0.0:5000 (all IPv4 interfaces)"),
+            "where to listen: http://HOST:PORT or https://HOST:PORT (https needs --tls-cert and --tls-key); HOST * is every IPv6 and IPv4 address ([::], dual-stack; 0.0.0.0 on a host without IPv6), 0.0.0.0 every IPv4 one; default http://*:5000"),
         new("--data", "BERTH_DATA", "Berth:Data", "DIR", "data folder for blobs (files) and metadata (SQLite); default ./data"),
         new("--tls-cert", "BERTH_TLS_CERT", "Berth:TlsCertificate", "FILE", "TLS certificate chain, PEM"),
         new("--tls-key", "BERTH_TLS_KEY", "Berth:TlsKey", "FILE", "TLS private key, PEM"),
@@ -24,7 +24,7 @@ internal static class ServeOptions
         new("--auto-create-projects", "BERTH_AUTO_CREATE_PROJECTS", "Berth:AutoCreateProjects", "true|false",
             "let server administrators create a project by pushing into it (private); default false: push into a missing project is refused", ParseBool),
         new("--public-url", "BERTH_PUBLIC_URL", "Berth:PublicUrl", "URL",
-            "the URL clients use to reach Berth (e.g. https://registry.example.com), for the token realm; default: the scheme and host of each request"),
+            "the URL clients use to reach Berth (e.g. https://registry.example.com), for the token realm; default: the scheme and host of each request", ParsePublicUrl),
         new("--trusted-proxies", "BERTH_TRUSTED_PROXIES", "Berth:TrustedProxies", "CIDR[,CIDR...]",
             "reverse proxies whose X-Forwarded-For is believed (client addresses for IP allow lists, audit, throttling); default none"),
         new("--token-key-dir", "BERTH_TOKEN_KEY_DIR", "Berth:Auth:RegistryTokens:KeyFolder", "DIR",
@@ -34,7 +34,7 @@ internal static class ServeOptions
             v => v.Trim() == "0" ? TimeSpan.Zero.ToString("c", CultureInfo.InvariantCulture) : ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         new("--sendfile", "BERTH_SENDFILE", "Berth:SendFile", "true|false",
             "send whole blobs on plain-HTTP connections with the kernel's sendfile (no copy through the server); default true", ParseBool),
-        new("--log-level", "BERTH_LOG_LEVEL", "Logging:LogLevel:Default", "LEVEL", "Trace, Debug, Information, Warning or Error; default Information"),
+        new("--log-level", "BERTH_LOG_LEVEL", "Logging:LogLevel:Default", "LEVEL", "Trace, Debug, Information, Warning or Error; default Information", ParseLogLevel),
     ];
 
     public const string ConfigFlag = "--config";
@@ -63,6 +63,17 @@ internal static class ServeOptions
             else
             {
                 name = arg;
+                if (!arg.StartsWith("--", StringComparison.Ordinal))
+                {
+                    throw new CommandLineException($"unexpected argument '{arg}' (options start with --; see berth serve --help)");
+                }
+
+                // The name first: a mistyped last flag is an unknown option, not one that "needs a value".
+                if (!IsKnown(name))
+                {
+                    throw new CommandLineException($"unknown option '{name}' (see berth serve --help)");
+                }
+
                 if (i + 1 >= args.Count)
                 {
                     throw new CommandLineException($"option {arg} needs a value");
@@ -128,17 +139,35 @@ internal static class ServeOptions
         return result;
     }
 
+    private static bool IsKnown(string name) =>
+        HostArguments.Contains(name) || (name.Length > 2 && char.IsUpper(name[2])) || name == ConfigFlag || All.Any(o => o.Flag == name);
+
     private static Dictionary<string, string> ReadConfigFile(string path)
     {
         if (!File.Exists(path))
         {
-            throw new CommandLineException($"config file '{path}' does not exist");
+            throw new CommandLineException(Directory.Exists(path) ? $"config file '{path}' is a folder, not a file" : $"config file '{path}' does not exist");
+        }
+
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CommandLineException($"config file '{path}' cannot be read: {ex.Message}");
         }
 
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(path));
+            using var document = JsonDocument.Parse(text);
             var values = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new CommandLineException($"config file '{path}' must hold one JSON object, such as {{\"data\": \"/var/lib/berth\"}}");
+            }
+
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 if (All.All(o => o.Flag[2..] != property.Name))
@@ -150,6 +179,8 @@ internal static class ServeOptions
                 {
                     JsonValueKind.String => property.Value.GetString()!,
                     JsonValueKind.Array => string.Join(',', property.Value.EnumerateArray().Select(e => e.ToString())),
+                    JsonValueKind.Object or JsonValueKind.Null => throw new CommandLineException(
+                        $"config file '{path}': '{property.Name}' must be a string, a number, true/false or an array"),
                     _ => property.Value.GetRawText(),
                 };
             }
@@ -205,6 +236,17 @@ internal static class ServeOptions
 
         throw new FormatException($"'{text}' is not a duration (use e.g. 90s, 30m, 24h, 7d)");
     }
+
+    /// <summary>An absolute http(s) URL without query or fragment (the token realm is built on it).</summary>
+    internal static string ParsePublicUrl(string value) =>
+        Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0 && uri.Query.Length == 0 && uri.Fragment.Length == 0
+            ? value.Trim()
+            : throw new FormatException($"'{value}' is not an http:// or https:// URL such as https://registry.example.com");
+
+    internal static string ParseLogLevel(string value) =>
+        Enum.TryParse<LogLevel>(value.Trim(), ignoreCase: true, out var level) && Enum.IsDefined(level) && !int.TryParse(value, CultureInfo.InvariantCulture, out _)
+            ? level.ToString()
+            : throw new FormatException($"'{value}' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)");
 
     internal static string ParseBool(string value) => value.Trim().ToLowerInvariant() switch
     {

@@ -102,4 +102,34 @@ public sealed class MemberAndRobotTests : IDisposable
         await Expect.ProblemAsync(gone, HttpStatusCode.NotFound);
         Assert.Empty((await _app.Admin.GetJsonAsync("/api/v1/projects/shop/robots")).GetProperty("items").EnumerateArray());
     }
+
+    [Fact]
+    public async Task RobotTokens_ShowTheRobotsScopeAndProject_NotTheWidestScopeForAllProjects()
+    {
+        await _app.CreateProjectAsync("shop");
+        using (var robot = await _app.Admin.SendJsonAsync(HttpMethod.Post, "/api/v1/projects/shop/robots", new { name = "ci", scope = "pull,push" }))
+        {
+            await Expect.StatusAsync(robot, HttpStatusCode.Created);
+        }
+
+        using var created = await _app.Admin.SendJsonAsync(HttpMethod.Post, "/api/v1/projects/shop/robots/ci/tokens", new { name = "pipeline" });
+        await Expect.StatusAsync(created, HttpStatusCode.Created);
+        var token = await created.ReadJsonAsync();
+        Assert.Equal("pull,push", token.GetProperty("scope").GetString());
+        Assert.Equal(["shop"], token.GetProperty("projects").EnumerateArray().Select(p => p.GetString()));
+        Assert.Equal("active", token.GetProperty("state").GetString());
+
+        var listed = Assert.Single((await _app.Admin.GetJsonAsync("/api/v1/projects/shop/robots/ci/tokens")).GetProperty("items").EnumerateArray());
+        Assert.Equal("pull,push", listed.GetProperty("scope").GetString());
+        Assert.Equal(["shop"], listed.GetProperty("projects").EnumerateArray().Select(p => p.GetString()));
+
+        // The robot's scope limits all its tokens: narrowing it shows in the listing at once.
+        using (var narrowed = await _app.Admin.SendJsonAsync(HttpMethod.Patch, "/api/v1/projects/shop/robots/ci", new { scope = "pull" }))
+        {
+            await Expect.StatusAsync(narrowed, HttpStatusCode.OK);
+        }
+
+        listed = Assert.Single((await _app.Admin.GetJsonAsync("/api/v1/projects/shop/robots/ci/tokens")).GetProperty("items").EnumerateArray());
+        Assert.Equal("pull", listed.GetProperty("scope").GetString());
+    }
 }

@@ -127,5 +127,28 @@ public sealed class TokenTests : IDisposable
         Assert.Equal(2, list.GetProperty("items").EnumerateArray().Count(t => t.GetProperty("revokedAt").ValueKind != JsonNull));
     }
 
+    [Fact]
+    public async Task List_States_AreActiveExpiredAndRevoked()
+    {
+        var (active, _) = await ManagementApp.CreateTokenAsync(_app.Admin, "active");
+        using var shortLived = await _app.Admin.SendJsonAsync(HttpMethod.Post, "/api/v1/tokens", new { name = "short", scope = "pull", expires = "1h" });
+        await Expect.StatusAsync(shortLived, HttpStatusCode.Created);
+        var expiring = await shortLived.ReadJsonAsync();
+        Assert.Equal("active", expiring.GetProperty("state").GetString());
+        var (revoked, _) = await ManagementApp.CreateTokenAsync(_app.Admin, "revoked");
+        using (var revoke = await _app.Admin.DeleteAsync($"/api/v1/tokens/{revoked}"))
+        {
+            await Expect.StatusAsync(revoke, HttpStatusCode.NoContent);
+        }
+
+        _app.App.Clock.Advance(TimeSpan.FromHours(1)); // the 1h token expires exactly now: expired
+
+        var states = (await _app.Admin.GetJsonAsync("/api/v1/tokens")).GetProperty("items").EnumerateArray()
+            .ToDictionary(t => t.GetProperty("id").GetInt64(), t => t.GetProperty("state").GetString());
+        Assert.Equal("active", states[active]);
+        Assert.Equal("expired", states[expiring.GetProperty("id").GetInt64()]);
+        Assert.Equal("revoked", states[revoked]);
+    }
+
     private const System.Text.Json.JsonValueKind JsonNull = System.Text.Json.JsonValueKind.Null;
 }

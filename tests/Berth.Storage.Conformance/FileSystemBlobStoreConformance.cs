@@ -1,3 +1,4 @@
+using Berth.Core.Storage;
 using Berth.Storage.FileSystem;
 using Microsoft.Extensions.Options;
 
@@ -60,5 +61,52 @@ public sealed class FileSystemBlobStoreConformance : BlobStoreConformance
         await CommitAsync(Bytes(10, 2));
 
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(_root, "uploads")));
+    }
+
+    [Fact]
+    public async Task CommitAndUpload_FoldersAre0700AndFiles0600_WhateverTheUmask()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        // This process's umask (usually 022) would give 0755 folders (blobs/sha256 and blobs/sha256/xx are created by
+        // the first commit) and 0644 files.
+        await CommitAsync(Bytes(10, 3));
+        var pending = NewId();
+        await Uploads.CreateAsync(pending, None);
+
+        var folders = Directory.EnumerateDirectories(_root, "*", SearchOption.AllDirectories).Prepend(_root).ToList();
+        var files = Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories).ToList();
+        Assert.Contains(Path.Combine(_root, "blobs", "sha256"), folders);
+        Assert.Equal(2, files.Count);
+        foreach (var folder in folders)
+        {
+            Assert.True(File.GetUnixFileMode(folder) == PrivateFiles.FolderMode, $"{folder}: {PrivateFiles.Octal(File.GetUnixFileMode(folder))}");
+        }
+
+        foreach (var file in files)
+        {
+            Assert.True(File.GetUnixFileMode(file) == PrivateFiles.FileMode, $"{file}: {PrivateFiles.Octal(File.GetUnixFileMode(file))}");
+        }
+    }
+
+    [Fact]
+    public void PrivateFiles_CreateDirectory_EveryMissingFolderIsOwnerOnly()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var deep = Path.Combine(_root, "a", "b", "c");
+
+        PrivateFiles.CreateDirectory(deep);
+
+        foreach (var folder in new[] { Path.Combine(_root, "a"), Path.Combine(_root, "a", "b"), deep })
+        {
+            Assert.True(File.GetUnixFileMode(folder) == PrivateFiles.FolderMode, $"{folder}: {PrivateFiles.Octal(File.GetUnixFileMode(folder))}");
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Berth.Core.Storage;
 using Berth.Metadata.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -63,6 +64,30 @@ public sealed class SqliteDatabaseTests : IDisposable
 
         using var reopened = Open();
         Assert.Equal(0L, reopened.Read(c => (long)c.Command("SELECT COUNT(*) FROM repositories").ExecuteScalar()!));
+    }
+
+    [Fact]
+    public async Task Open_NewDatabase_FileAndItsWalAreOwnerOnly()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        using var database = Open();
+        await database.WriteAsync((c, _) =>
+        {
+            c.Command("INSERT INTO repositories (name, created_at) VALUES ('x', 0)").ExecuteNonQuery();
+            return (true, true);
+        }, CancellationToken.None);
+
+        // SQLite would create berth.db 0644 (less the umask) and gives -wal and -shm the database's mode.
+        Assert.Equal(PrivateFiles.FolderMode, File.GetUnixFileMode(_folder));
+        foreach (var file in new[] { DatabasePath, DatabasePath + "-wal", DatabasePath + "-shm" })
+        {
+            Assert.True(File.Exists(file), file);
+            Assert.Equal(PrivateFiles.FileMode, File.GetUnixFileMode(file));
+        }
     }
 
     [Fact]

@@ -50,9 +50,17 @@ public sealed class AccessOptionsTests : IDisposable
         Assert.Throws<CommandLineException>(() => ServeOptions.Resolve(["--admin-password", "s3cret"], Env()));
     }
 
+    /// <summary>Makes <see cref="_dir"/> a data folder (the admin commands refuse one without berth.db).</summary>
+    private async Task InitializeDataFolderAsync()
+    {
+        await using var app = BerthServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _dir });
+        app.Services.GetRequiredService<IUserStore>();
+    }
+
     [Fact]
     public async Task AdminResetPassword_FromStdin_CreatesOrResetsTheAdministrator()
     {
+        await InitializeDataFolderAsync();
         var output = new StringWriter();
 
         var code = await AdminCommands.RunAsync(["reset-password", "--password-stdin", "--data", _dir], new StringReader("first-password\n"), output);
@@ -73,6 +81,7 @@ public sealed class AccessOptionsTests : IDisposable
     [Fact]
     public async Task AdminResetPassword_UnknownUserOtherThanAdmin_IsAnError()
     {
+        await InitializeDataFolderAsync();
         var error = await Assert.ThrowsAsync<CommandLineException>(() =>
             AdminCommands.RunAsync(["reset-password", "nobody", "--data", _dir], new StringReader(string.Empty), new StringWriter()));
 
@@ -104,6 +113,7 @@ public sealed class AccessOptionsTests : IDisposable
     [Fact]
     public async Task AdminRotateAndRetireTokenKeys_AddThenRemoveKeyFiles()
     {
+        await InitializeDataFolderAsync();
         var keys = Path.Combine(_dir, "keys");
         var output = new StringWriter();
         Assert.Equal(0, await AdminCommands.RunAsync(["rotate-token-key", "--data", _dir], new StringReader(string.Empty), output));

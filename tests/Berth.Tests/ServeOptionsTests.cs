@@ -18,7 +18,7 @@ public sealed class ServeOptionsTests : IDisposable
 
         Assert.Empty(settings);
         var defaults = new ServeSettings();
-        Assert.Equal("http://0.0.0.0:5000", defaults.Listen);
+        Assert.Equal("http://*:5000", defaults.Listen);
         Assert.Equal("data", defaults.Data);
     }
 
@@ -68,11 +68,62 @@ public sealed class ServeOptionsTests : IDisposable
     [InlineData("--bogus", "x", "unknown option")]
     [InlineData("--upload-expiry", "soon", "not a duration")]
     [InlineData("--max-blob-size", "lots", "not a size")]
+    [InlineData("--log-level", "Verbose", "not a log level")]
+    [InlineData("--log-level", "3", "not a log level")]
+    [InlineData("--public-url", "registry.example.com", "not an http:// or https:// URL")]
+    [InlineData("--public-url", "ftp://registry.example.com", "not an http:// or https:// URL")]
+    [InlineData("--public-url", "https://registry.example.com/?x=1", "not an http:// or https:// URL")]
     public void Resolve_BadInput_ThrowsCommandLineExceptionNamingTheProblem(string flag, string value, string expected)
     {
         var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve([flag, value], Env()));
 
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--bogus")]
+    [InlineData("--Bogus")]
+    public void Resolve_UnknownFlagLastWithoutValue_IsAnUnknownOptionNotAMissingValue(string flag)
+    {
+        var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve(["--data", "/srv/berth", flag], Env()));
+
+        Assert.Contains(flag == "--bogus" ? "unknown option '--bogus'" : "needs a value", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resolve_PositionalArgument_IsRefused()
+    {
+        var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve(["now"], Env()));
+
+        Assert.Contains("unexpected argument 'now'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("debug", "Debug")]
+    [InlineData("Warning", "Warning")]
+    public void Resolve_LogLevel_IsNormalised(string value, string expected) =>
+        Assert.Equal(expected, ServeOptions.Resolve(["--log-level", value], Env())["Logging:LogLevel:Default"]);
+
+    [Theory]
+    [InlineData("[1, 2]", "must hold one JSON object")]
+    [InlineData("""{ "data": { "path": "/x" } }""", "'data' must be a string")]
+    [InlineData("""{ "data": null }""", "'data' must be a string")]
+    public void Resolve_ConfigFileOfTheWrongShape_IsOneClearError(string json, string expected)
+    {
+        var file = Path.Combine(_dir, "berth.json");
+        File.WriteAllText(file, json);
+
+        var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve(["--config", file], Env()));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resolve_ConfigFileThatIsAFolder_IsOneClearError()
+    {
+        var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve(["--config", _dir], Env()));
+
+        Assert.Contains("is a folder, not a file", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -112,13 +163,44 @@ public sealed class ServeOptionsTests : IDisposable
     [Fact]
     public void ParseListen_SeveralAddresses_ParsesSchemeAddressAndPort()
     {
-        var list = BerthServer.ParseListen("http://127.0.0.1:5000, https://[::1]:5443,http://localhost:8080,http://*:9000");
+        var list = BerthServer.ParseListen("http://127.0.0.1:5000, https://[::1]:5443,http://localhost:8080,http://0.0.0.0:9000", ipv6: true);
 
         Assert.Collection(list,
             a => Assert.Equal((IPAddress.Loopback, 5000, false), (a.Address, a.Port, a.Https)),
             a => Assert.Equal((IPAddress.IPv6Loopback, 5443, true), (a.Address, a.Port, a.Https)),
             a => Assert.Equal((IPAddress.Loopback, 8080, false), (a.Address, a.Port, a.Https)),
             a => Assert.Equal((IPAddress.Any, 9000, false), (a.Address, a.Port, a.Https)));
+    }
+
+    [Theory]
+    [InlineData("http://*:5000")]
+    [InlineData("http://+:5000")]
+    [InlineData("http://[::]:5000")]
+    public void ParseListen_EveryAddressWithIpv6_IsDualStackIpv6Any(string value)
+    {
+        var listen = Assert.Single(BerthServer.ParseListen(value, ipv6: true));
+
+        // Kestrel opens [::] dual-stack: IPv6 and IPv4 clients both connect.
+        Assert.Equal(IPAddress.IPv6Any, listen.Address);
+        Assert.Equal("http://[::]:5000 (every IPv6 and IPv4 address)", listen.Display);
+    }
+
+    [Fact]
+    public void ParseListen_EveryAddressWithoutIpv6_FallsBackToIpv4Any()
+    {
+        var listen = Assert.Single(BerthServer.ParseListen("http://*:5000", ipv6: false));
+
+        Assert.Equal(IPAddress.Any, listen.Address);
+        Assert.Equal("http://0.0.0.0:5000", listen.Display);
+    }
+
+    [Fact]
+    public void ParseListen_Default_ListensOnEveryAddressOfThisHost()
+    {
+        var listen = Assert.Single(BerthServer.ParseListen(new ServeSettings().Listen));
+
+        Assert.Equal(System.Net.Sockets.Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any, listen.Address);
+        Assert.Equal(5000, listen.Port);
     }
 
     [Theory]

@@ -42,7 +42,8 @@ internal static class AccessTokenEndpoints
 
         var page = await services.Tokens.ListByOwnerAsync(TokenOwnerKind.User, user.Id, afterId, paging.Limit, context.RequestAborted);
         var next = page.HasMore && page.Items.Count > 0 ? Cursor.Encode(page.Items[^1].Id) : null;
-        return TypedResults.Ok(new PageResponse<TokenResponse>(page.Items.Select(TokenResponse.From).ToList(), next));
+        var now = services.Clock.GetUtcNow();
+        return TypedResults.Ok(new PageResponse<TokenResponse>(page.Items.Select(t => TokenResponse.From(t, now)).ToList(), next));
     }
 
     private static async Task<IResult> CreateAsync(HttpContext context)

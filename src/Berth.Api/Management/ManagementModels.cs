@@ -130,6 +130,11 @@ public sealed record RobotResponse(string Name, string FullName, string Project,
                 .Where(a => (actions & a.Item1) != 0).Select(a => a.Item2));
 }
 
+/// <summary>
+/// A token as listed. <see cref="Scope"/> and <see cref="Projects"/> say what it may do: for a robot's token that is
+/// the robot's own scope (which limits every token of the robot, and may change later) in the robot's one project.
+/// <see cref="State"/> is <c>active</c>, <c>expired</c> or <c>revoked</c> at the time of the answer.
+/// </summary>
 public record TokenResponse(
     long Id,
     string Name,
@@ -140,19 +145,22 @@ public record TokenResponse(
     string CreatedAt,
     string ExpiresAt,
     string? LastUsedAt,
-    string? RevokedAt)
+    string? RevokedAt,
+    string State)
 {
-    public static TokenResponse From(AccessToken token) => new(
+    /// <param name="robot">The owner, for a robot's token (its scope and project are the token's).</param>
+    public static TokenResponse From(AccessToken token, DateTimeOffset now, RobotAccount? robot = null) => new(
         token.Id,
         token.Name,
         token.Owner.Name,
         token.Owner.Kind == TokenOwnerKind.Robot ? "robot" : "user",
-        AccessTokenScopes.Format(token.Scope),
-        token.Projects,
+        robot is null ? AccessTokenScopes.Format(token.Scope) : RobotResponse.FormatActions(robot.Actions & token.Scope.ToActions()),
+        robot is null ? token.Projects : [robot.Project.Value],
         Wire.Time(token.CreatedAt),
         Wire.Time(token.ExpiresAt),
         Wire.Time(token.LastUsedAt),
-        Wire.Time(token.RevokedAt));
+        Wire.Time(token.RevokedAt),
+        token.RevokedAt is not null ? "revoked" : token.ExpiresAt <= now ? "expired" : "active");
 }
 
 /// <summary>A token just created: <see cref="Token"/> is the secret, shown only in this answer.</summary>

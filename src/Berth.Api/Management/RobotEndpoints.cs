@@ -175,7 +175,8 @@ internal static class RobotEndpoints
 
         var page = await services.Tokens.ListByOwnerAsync(TokenOwnerKind.Robot, found.Id, afterId, paging.Limit, context.RequestAborted);
         var next = page.HasMore && page.Items.Count > 0 ? Cursor.Encode(page.Items[^1].Id) : null;
-        return TypedResults.Ok(new PageResponse<TokenResponse>(page.Items.Select(TokenResponse.From).ToList(), next));
+        var now = services.Clock.GetUtcNow();
+        return TypedResults.Ok(new PageResponse<TokenResponse>(page.Items.Select(t => TokenResponse.From(t, now, found)).ToList(), next));
     }
 
     private static async Task<IResult> CreateTokenAsync(HttpContext context, string project, string robot)
@@ -195,7 +196,7 @@ internal static class RobotEndpoints
         // The robot's own scope limits what its tokens do (and changing it changes them all), so tokens carry the
         // widest scope and no project list: the robot acts in its one project only.
         return await TokenIssuer.IssueAsync(context, request.Name, TokenOwner.Robot(found.Id, found.FullName), AccessTokenScope.PullPushDelete, null, request.Expires,
-            found.Project, token => $"/api/v1/projects/{found.Project}/robots/{found.Name}/tokens/{token.Id}");
+            found.Project, token => $"/api/v1/projects/{found.Project}/robots/{found.Name}/tokens/{token.Id}", found);
     }
 
     private static async Task<IResult> RevokeTokenAsync(HttpContext context, string project, string robot, long id)

@@ -52,7 +52,8 @@ internal static class TokenIssuer
         IReadOnlyList<string>? projects,
         string? expires,
         ProjectName? auditProject,
-        Func<TokenResponse, string> location)
+        Func<TokenResponse, string> location,
+        RobotAccount? robot = null)
     {
         var services = ManagementServices.From(context);
         var validation = new Validation();
@@ -100,7 +101,7 @@ internal static class TokenIssuer
                 case TokenCreateStatus.OwnerNotFound:
                     return Problems.NotFound($"'{owner.Name}' no longer exists");
                 case TokenCreateStatus.Created when stored.Token is { } token:
-                    var response = TokenResponse.From(token);
+                    var response = TokenResponse.From(token, services.Clock.GetUtcNow(), robot);
                     await services.Audit.RecordAsync(context.Caller(), AuditActions.TokenCreate, auditProject, detail: new
                     {
                         id = token.Id,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Berth.Core.Storage;
 
 namespace Berth.Auth.Jwt;
 
@@ -7,8 +8,8 @@ namespace Berth.Auth.Jwt;
 /// The keys that sign and verify registry tokens. The newest key (highest generation) signs; every key in the ring
 /// verifies, so after <see cref="Rotate"/> tokens signed by older keys stay valid until those keys are removed
 /// (wait at least the token lifetime). With a folder, each key is a PKCS#8 PEM file
-/// <c>token-signing-&lt;generation&gt;.pem</c> there, written with mode 0600 on Unix (the folder, when created,
-/// with 0700). Several nodes may share the folder: each reads it at start and on <see cref="Reload"/>. Thread-safe.
+/// <c>token-signing-&lt;generation&gt;.pem</c> there, written with mode 0600 on Unix (the folder, and any folder above it
+/// that is created with it, with 0700). Several nodes may share the folder: each reads it at start and on <see cref="Reload"/>. Thread-safe.
 /// </summary>
 public sealed class SigningKeyRing : IDisposable
 {
@@ -42,14 +43,7 @@ public sealed class SigningKeyRing : IDisposable
     public static SigningKeyRing LoadOrCreate(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(folder);
-        }
-        else
-        {
-            Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        PrivateFiles.CreateDirectory(folder); // 0700, and so is every folder it creates above it
 
         var keys = ReadFolder(folder);
         if (keys.Count == 0)

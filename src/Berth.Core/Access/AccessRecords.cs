@@ -262,6 +262,12 @@ public static class AuditActions
     public const string Delete = "delete";
     public const string TokenCreate = "token.create";
     public const string TokenRevoke = "token.revoke";
+
+    /// <summary>A new registry-token signing key (<c>berth admin rotate-token-key</c>).</summary>
+    public const string TokenKeyRotate = "token_key.rotate";
+
+    /// <summary>Older registry-token signing keys removed (<c>berth admin retire-token-keys</c>).</summary>
+    public const string TokenKeyRetire = "token_key.retire";
     public const string ProjectCreate = "project.create";
     public const string ProjectUpdate = "project.update";
     public const string ProjectDelete = "project.delete";

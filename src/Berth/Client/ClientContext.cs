@@ -10,6 +10,19 @@ internal sealed class ClientContext
     /// <summary>Sends every request; the context never disposes it.</summary>
     public required HttpMessageHandler Handler { get; init; }
 
+    /// <summary>
+    /// Makes the handler for a server whose certificate is checked as a login's <see cref="ServerTrust"/> says
+    /// (<c>--ca-cert</c>, <c>--insecure</c>); the client disposes it. Null: <see cref="Handler"/> serves those too
+    /// (tests with a fake server).
+    /// </summary>
+    public Func<ServerTrust, HttpMessageHandler>? TrustingHandler { get; init; }
+
+    /// <summary>A client for <paramref name="url"/> with <paramref name="login"/>, over the handler its trust needs.</summary>
+    public ManagementClient Client(string url, Login? login) =>
+        ServerTrust.Of(login) is { } trust && TrustingHandler is { } make
+            ? new ManagementClient(make(trust), url, login, ownsHandler: true)
+            : new ManagementClient(Handler, url, login);
+
     public required TextReader In { get; init; }
 
     public required TextWriter Out { get; init; }
@@ -32,6 +45,7 @@ internal sealed class ClientContext
     public static ClientContext ForConsole(HttpMessageHandler handler) => new()
     {
         Handler = handler,
+        TrustingHandler = ClientTls.CreateHandler,
         In = Console.In,
         Out = Console.Out,
         Error = Console.Error,

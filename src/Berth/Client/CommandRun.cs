@@ -55,7 +55,7 @@ internal sealed class CommandRun(ClientContext context, CommandSpec spec, Parsed
                 ?? throw new ClientException("not logged in to any server; run berth login URL (or pass --server URL)");
         }
 
-        return new ManagementClient(context.Handler, url, store.Find(url));
+        return context.Client(url, store.Find(url));
     }
 
     /// <summary>One object: a one-row table, or the JSON as the server sent it.</summary>

@@ -3,8 +3,17 @@ using System.Text.Json.Serialization;
 
 namespace Berth.Client;
 
-/// <summary>One stored login, as the contract names it: <c>{"url","user","secret"}</c>.</summary>
-internal sealed record Login(string Url, string User, string Secret);
+/// <summary>
+/// One stored login, as the contract names it: <c>{"url","user","secret"}</c>, with <c>"caCert"</c> (the absolute path
+/// of the PEM file given to <c>--ca-cert</c>) or <c>"insecure": true</c> when the server's certificate is checked
+/// against that file or not at all (<see cref="ServerTrust"/>); both are left out otherwise.
+/// </summary>
+internal sealed record Login(
+    string Url,
+    string User,
+    string Secret,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? CaCert = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Insecure = false);
 
 /// <summary>
 /// The whole <c>credentials.json</c>: the logins, oldest first, and <c>current</c>, the URL logged in last (the

@@ -9,6 +9,8 @@ internal static class LoginCommands
     private static readonly OptionSpec PasswordStdin = new("--password-stdin", null, null, "read the password from the first line of standard input");
     private static readonly OptionSpec Password = new("--password", "-p", "PASSWORD", "the password; other users can see it in the process list, prefer --password-stdin");
     private static readonly OptionSpec Everywhere = new("--everywhere", null, null, "first sign out everywhere on the server: end every refresh token (docker's saved logins) and remembered sign-in of your account");
+    private static readonly OptionSpec CaCert = new("--ca-cert", null, "FILE", "trust the server's certificate if it chains to one in this PEM file (a private CA, or a self-signed server certificate); remembered for this server");
+    private static readonly OptionSpec Insecure = new("--insecure", null, null, "do not check the server's certificate at all (testing only: anyone on the path can read the password); remembered for this server");
 
     public static readonly IReadOnlyList<CommandSpec> All =
     [
@@ -23,11 +25,15 @@ internal static class LoginCommands
                 (mode 0600) in $BERTH_CONFIG_DIR, else $XDG_CONFIG_HOME/berth, else ~/.config/berth.
                 The server becomes the default of every command until the next login.
                 Without --password-stdin or -p, asks for the password on the terminal (no echo).
+                An https:// server whose certificate the system does not trust (self-signed, a private CA)
+                needs --ca-cert FILE; the file's path is stored with the login and used by every later
+                command for that server, as is --insecure. A later login without either keeps them.
 
-                Example:
+                Examples:
                   echo "$PASSWORD" | berth login https://registry.example.com -u alice --password-stdin
+                  echo "$PASSWORD" | berth login https://10.0.0.5:5443 -u alice --password-stdin --ca-cert ./berth-cert.pem
                 """,
-            Options = [User, PasswordStdin, Password],
+            Options = [User, PasswordStdin, Password, CaCert, Insecure],
             Run = LoginAsync,
         },
         new()
@@ -101,15 +107,56 @@ internal static class LoginCommands
             throw new CommandLineException("the password is empty");
         }
 
-        var login = new Login(url, user, password);
-        using (var client = new ManagementClient(run.Context.Handler, url, login) { UnauthorizedMessage = "login failed: wrong user name or password" })
+        var (caCert, insecure) = Trust(run, url);
+        if (insecure)
         {
+            await run.Context.Error.WriteLineAsync($"WARNING! --insecure: the certificate of {url} is not checked, so anyone between you and it can read the password. For testing only.");
+        }
+
+        var login = new Login(url, user, password, caCert, insecure);
+        using (var client = run.Context.Client(url, login))
+        {
+            client.UnauthorizedMessage = "login failed: wrong user name or password";
             await client.GetAsync("/api/v1/me");
         }
 
         run.Credentials.Save(login);
         await run.Out.WriteLineAsync("Login Succeeded");
         return 0;
+    }
+
+    /// <summary>
+    /// The certificate trust of this login: <c>--ca-cert</c> (checked, stored as an absolute path) or <c>--insecure</c>;
+    /// without either, what the stored login for the same server had.
+    /// </summary>
+    private static (string? CaCert, bool Insecure) Trust(CommandRun run, string url)
+    {
+        var caCert = run.Option("--ca-cert");
+        var insecure = run.Switch("--insecure");
+        if (caCert is not null && insecure)
+        {
+            throw new CommandLineException("--ca-cert and --insecure cannot be used together");
+        }
+
+        if ((caCert is not null || insecure) && !url.StartsWith("https://", StringComparison.Ordinal))
+        {
+            throw new CommandLineException("--ca-cert and --insecure are for https:// servers only");
+        }
+
+        if (caCert is not null)
+        {
+            caCert = Path.GetFullPath(caCert);
+            ClientTls.LoadCertificates(caCert);
+            return (caCert, false);
+        }
+
+        if (insecure)
+        {
+            return (null, true);
+        }
+
+        var stored = run.Credentials.Find(url);
+        return (stored?.CaCert, stored?.Insecure ?? false);
     }
 
     private static async Task<int> LogoutAsync(CommandRun run)

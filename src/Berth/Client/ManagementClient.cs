@@ -21,11 +21,12 @@ internal sealed class ManagementClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public ManagementClient(HttpMessageHandler handler, string baseUrl, Login? login)
+    /// <param name="ownsHandler">Whether disposing the client disposes <paramref name="handler"/> (one made for this client).</param>
+    public ManagementClient(HttpMessageHandler handler, string baseUrl, Login? login, bool ownsHandler = false)
     {
         BaseUrl = baseUrl;
         Login = login;
-        _http = new HttpClient(handler, disposeHandler: false);
+        _http = new HttpClient(handler, disposeHandler: ownsHandler);
         _http.DefaultRequestHeaders.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("berth-cli", "1"));
         if (login is not null)
@@ -40,7 +41,7 @@ internal sealed class ManagementClient : IDisposable
     public Login? Login { get; }
 
     /// <summary>The message for a 401; login replaces it with "wrong user name or password".</summary>
-    public string? UnauthorizedMessage { get; init; }
+    public string? UnauthorizedMessage { get; set; }
 
     public static AuthenticationHeaderValue BasicAuthorization(string user, string secret) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{secret}")));
@@ -153,13 +154,18 @@ internal sealed class ManagementClient : IDisposable
 
     private string ConnectionFailure(HttpRequestException ex)
     {
+        if (ClientTls.Describe(ex, BaseUrl) is { } tls)
+        {
+            return tls;
+        }
+
         var socket = ex.InnerException as SocketException ?? ex.InnerException?.InnerException as SocketException;
         return socket?.SocketErrorCode switch
         {
             SocketError.ConnectionRefused => $"cannot connect to {BaseUrl}: connection refused (is the server running, and is the URL right?)",
             SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => $"cannot connect to {BaseUrl}: unknown host",
             SocketError.TimedOut => $"cannot connect to {BaseUrl}: timed out",
-            _ => $"cannot connect to {BaseUrl}: {ex.Message}",
+            _ => $"cannot connect to {BaseUrl}: {ex.Message}" + (ex.InnerException is { } inner ? $" ({inner.Message})" : string.Empty),
         };
     }
 

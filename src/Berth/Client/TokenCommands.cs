@@ -17,6 +17,7 @@ internal static partial class TokenCommands
     [
         new("ID", t => Output.Text(t, "id")),
         new("NAME", t => Output.Text(t, "name")),
+        new("STATE", t => Output.Text(t, "state")),
         new("SCOPE", t => Output.Text(t, "scope")),
         new("PROJECTS", t => Output.List(t, "projects", "all")),
         new("CREATED", t => Output.Time(t, "createdAt")),
@@ -25,7 +26,7 @@ internal static partial class TokenCommands
         new("REVOKED", t => Output.Time(t, "revokedAt")),
     ];
 
-    private static readonly Column[] NewColumns = [.. Columns.Take(3), Columns[3], Columns[5]];
+    private static readonly Column[] NewColumns = [.. Columns.Where(c => c.Header is "ID" or "NAME" or "SCOPE" or "PROJECTS" or "EXPIRES")];
 
     public static readonly IReadOnlyList<CommandSpec> All =
     [
@@ -62,7 +63,7 @@ internal static partial class TokenCommands
         new()
         {
             Path = "token list",
-            Summary = "List your access tokens (never their secrets).",
+            Summary = "List your access tokens (never their secrets), with their state: active, expired or revoked.",
             Run = async run =>
             {
                 using var client = run.Connect();

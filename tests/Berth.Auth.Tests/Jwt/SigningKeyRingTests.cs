@@ -40,6 +40,24 @@ public sealed class SigningKeyRingTests : IDisposable
     }
 
     [Fact]
+    public void LoadOrCreate_OnUnix_MissingFoldersAboveTheKeyFolderAreOwnerOnlyToo()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // no Unix file modes there
+        }
+
+        var nested = Path.Combine(_temp.Path, "etc", "berth", "keys");
+
+        using var ring = SigningKeyRing.LoadOrCreate(nested);
+
+        foreach (var folder in new[] { Path.Combine(_temp.Path, "etc"), Path.Combine(_temp.Path, "etc", "berth"), nested })
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
+        }
+    }
+
+    [Fact]
     public void LoadOrCreate_Again_LoadsTheSameKey()
     {
         string id;

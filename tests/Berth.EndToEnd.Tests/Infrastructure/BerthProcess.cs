@@ -62,8 +62,14 @@ public sealed class BerthProcess : IAsyncDisposable
 
     public int Port { get; }
 
-    /// <summary>Where the server keeps berth.db, blobs/ and uploads/.</summary>
+    /// <summary>Where the server keeps berth.db, blobs/ and uploads/: <c>data</c> in a temporary folder, created by the server itself.</summary>
     public string DataPath { get; }
+
+    /// <summary>The folder the server runs in (the parent of <see cref="DataPath"/>).</summary>
+    public string WorkingDirectory => System.IO.Path.GetDirectoryName(DataPath)!;
+
+    /// <summary>The umask the server process starts with (octal, e.g. <c>000</c>); null: the test process's.</summary>
+    public string? Umask { get; private init; }
 
     /// <summary><c>127.0.0.1:PORT</c>, as skopeo and podman want it.</summary>
     public string Host => $"127.0.0.1:{Port}";
@@ -94,8 +100,11 @@ public sealed class BerthProcess : IAsyncDisposable
         return (UnexpectedExit is null ? string.Empty : UnexpectedExit + "\n") + $"(whole log: {LogFile})\n" + string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
     }
 
-    /// <summary>Extra <c>berth serve</c> arguments (after the listen address and data folder).</summary>
+    /// <summary>Extra <c>berth serve</c> arguments (after the listen address and data folder); <see cref="PortPlaceholder"/> in one becomes <see cref="Port"/>.</summary>
     public IReadOnlyList<string> ExtraArguments { get; private init; } = [];
+
+    /// <summary>Stands for the server's port in <see cref="ExtraArguments"/> (e.g. <c>--listen http://*:{PORT}</c>).</summary>
+    public const string PortPlaceholder = "{PORT}";
 
     /// <summary>
     /// Starts a server on a free port with a fresh temporary data folder and waits until it answers GET /v2/ as the
@@ -103,12 +112,16 @@ public sealed class BerthProcess : IAsyncDisposable
     /// (<c>--auto-create-projects true</c>), and skopeo and podman sign in as the administrator through
     /// <see cref="RegistryAuth.FilePath"/>.
     /// </summary>
-    public static async Task<BerthProcess> StartAsync(params string[] arguments)
+    public static Task<BerthProcess> StartAsync(params string[] arguments) => StartWithUmaskAsync(null, arguments);
+
+    /// <summary>As <see cref="StartAsync"/>, with the server process's umask set to <paramref name="umask"/> (octal) first.</summary>
+    public static async Task<BerthProcess> StartWithUmaskAsync(string? umask, params string[] arguments)
     {
         var data = new TempDirectory("berth-data");
-        var server = new BerthProcess(data.Path, data, FreePort())
+        var server = new BerthProcess(data.Sub("data"), data, FreePort())
         {
             ExtraArguments = arguments.Contains("--auto-create-projects") ? arguments : ["--auto-create-projects", "true", .. arguments],
+            Umask = umask,
         };
         try
         {
@@ -215,15 +228,17 @@ public sealed class BerthProcess : IAsyncDisposable
     {
         _process?.Dispose();
         var dll = ServerAssemblyPath();
-        var start = new ProcessStartInfo(DotnetHost())
+        // With a umask, through sh: the umask is set there and exec keeps it (and the process id) for dotnet.
+        var start = new ProcessStartInfo(Umask is null ? DotnetHost() : "/bin/sh")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
-            WorkingDirectory = DataPath,
+            WorkingDirectory = WorkingDirectory,
         };
-        foreach (var argument in new[] { dll, "serve", "--listen", $"http://{Host}", "--data", DataPath }.Concat(ExtraArguments))
+        string[] prefix = Umask is null ? [] : ["-c", $"umask {Umask} && exec \"$0\" \"$@\"", DotnetHost()];
+        foreach (var argument in prefix.Concat([dll, "serve", "--listen", $"http://{Host}", "--data", DataPath]).Concat(ExtraArguments.Select(a => a.Replace(PortPlaceholder, Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))))
         {
             start.ArgumentList.Add(argument);
         }

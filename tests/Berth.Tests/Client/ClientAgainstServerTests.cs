@@ -174,4 +174,36 @@ public sealed class ClientAgainstServerTests : IDisposable
         Assert.Equal(1, again.Exit);
         Assert.Contains("not logged in", again.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task TokenLists_ShowStateAndARobotsRealScopeAndProject()
+    {
+        Ok(await Run(BerthApplication.AdminPassword + "\n", Path.Combine(_config, "admin"), "login", Url, "-u", "admin", "--password-stdin"));
+        Ok(await Admin("project", "create", "shop"));
+        Ok(await Admin("robot", "create", "shop", "ci", "--scope", "pull,push"));
+        Ok(await Admin("robot", "token", "create", "shop", "ci", "--name", "gitlab"));
+        Ok(await Admin("token", "create", "--name", "kept", "--scope", "pull"));
+        Ok(await Admin("token", "create", "--name", "dropped", "--scope", "pull"));
+        Ok(await Admin("token", "create", "--name", "brief", "--scope", "pull", "--expires", "1h"));
+        var mine = JsonDocument.Parse((await Admin("token", "list", "--output", "json")).Out).RootElement.EnumerateArray().ToList();
+        var dropped = mine.Single(t => t.GetProperty("name").GetString() == "dropped").GetProperty("id").GetInt64();
+        Ok(await Admin("token", "revoke", dropped.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        _app.Clock.Advance(TimeSpan.FromHours(2));
+
+        var table = (await Admin("token", "list")).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("STATE", table[0], StringComparison.Ordinal);
+        Assert.Contains(" active ", table.Single(l => l.Contains("kept", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Contains(" revoked ", table.Single(l => l.Contains("dropped", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Contains(" expired ", table.Single(l => l.Contains("brief", StringComparison.Ordinal)), StringComparison.Ordinal);
+        var json = JsonDocument.Parse((await Admin("token", "list", "--output", "json")).Out).RootElement.EnumerateArray()
+            .ToDictionary(t => t.GetProperty("name").GetString()!, t => t.GetProperty("state").GetString());
+        Assert.Equal(new Dictionary<string, string?> { ["kept"] = "active", ["dropped"] = "revoked", ["brief"] = "expired" }, json);
+
+        var robot = (await Admin("robot", "token", "list", "shop", "ci")).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var row = robot.Single(l => l.Contains("gitlab", StringComparison.Ordinal));
+        Assert.Contains(" pull,push ", row, StringComparison.Ordinal);
+        Assert.Contains(" shop ", row, StringComparison.Ordinal);
+        Assert.DoesNotContain("delete", row, StringComparison.Ordinal);
+        Assert.DoesNotContain(" all ", row, StringComparison.Ordinal);
+    }
 }

@@ -132,8 +132,8 @@ public sealed class ClientOutputTests : IDisposable
 
         Assert.Equal(
             """
-            ID   NAME   SCOPE       PROJECTS   CREATED            EXPIRES            LAST USED          REVOKED
-            42   ci     pull,push   all        2026-11-29 06:33   2026-12-29 06:33   2026-11-30 10:00   -
+            ID   NAME   STATE    SCOPE       PROJECTS   CREATED            EXPIRES            LAST USED          REVOKED
+            42   ci     active   pull,push   all        2026-11-29 06:33   2026-12-29 06:33   2026-11-30 10:00   -
 
             """.ReplaceLineEndings("\n"),
             result.Out);

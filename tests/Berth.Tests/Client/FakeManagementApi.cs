@@ -86,7 +86,7 @@ public sealed partial class FakeManagementApi : HttpMessageHandler
     public const string Project = """{"name":"web","description":"Web apps","visibility":"private","createdAt":"2026-11-29T06:30:00.000Z"}""";
     public const string Member = """{"user":"bob","role":"developer","addedAt":"2026-11-29T06:31:00.000Z"}""";
     public const string Robot = """{"name":"deployer","fullName":"web+deployer","project":"web","description":"CI","scope":"pull,push","disabled":false,"createdAt":"2026-11-29T06:32:00.000Z"}""";
-    public const string Token = """{"id":42,"name":"ci","owner":"alice","ownerKind":"user","scope":"pull,push","projects":["web"],"createdAt":"2026-11-29T06:33:00.000Z","expiresAt":"2026-12-29T06:33:00.000Z","lastUsedAt":null,"revokedAt":null}""";
+    public const string Token = """{"id":42,"name":"ci","owner":"alice","ownerKind":"user","scope":"pull,push","projects":["web"],"createdAt":"2026-11-29T06:33:00.000Z","expiresAt":"2026-12-29T06:33:00.000Z","lastUsedAt":null,"revokedAt":null,"state":"active"}""";
     public const string User = """{"name":"bob","administrator":false,"disabled":false,"createdAt":"2026-11-29T06:34:00.000Z"}""";
     public const string IpRule = """{"id":3,"network":"10.0.0.0/8","note":"office","project":null,"createdAt":"2026-11-29T06:35:00.000Z"}""";
     public const string AuditEntry = """{"id":9,"at":"2026-11-29T06:36:00.000Z","actorKind":"user","actor":"alice","action":"project.create","project":"web","repository":null,"detail":{"public":false},"clientAddress":"10.1.2.3"}""";
