@@ -62,8 +62,12 @@ public sealed class DockerEngine : IAsyncDisposable
         return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
     }
 
-    /// <summary>Starts <c>dockerd</c> and waits until <c>docker info</c> answers on its socket. Needs root.</summary>
-    public static async Task<DockerEngine> StartAsync(string name)
+    /// <summary>
+    /// Starts <c>dockerd</c> and waits until <c>docker info</c> answers on its socket. Needs root. The storage driver is
+    /// <paramref name="storageDriver"/>, else <see cref="StorageDriverVariable"/>, else the daemon's choice. A daemon
+    /// that exits or does not answer is an exception carrying its log, after everything it made is removed.
+    /// </summary>
+    public static async Task<DockerEngine> StartAsync(string name, string? storageDriver = null)
     {
         var dockerd = ExternalTools.Dockerd;
         _ = ExternalTools.Docker;
@@ -96,7 +100,7 @@ public sealed class DockerEngine : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
-        if (Environment.GetEnvironmentVariable(StorageDriverVariable) is { Length: > 0 } driver)
+        if ((storageDriver ?? Environment.GetEnvironmentVariable(StorageDriverVariable)) is { Length: > 0 } driver)
         {
             start.ArgumentList.Add($"--storage-driver={driver}");
         }
