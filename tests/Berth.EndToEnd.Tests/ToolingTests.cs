@@ -7,7 +7,7 @@ namespace Berth.EndToEnd.Tests;
 public sealed class ToolingTests
 {
     [Fact]
-    public void ExternalTools_SkopeoPodmanUmociDebootstrap_AreAllInstalled()
+    public void ExternalTools_SkopeoPodmanUmociDebootstrapDocker_AreAllInstalled()
     {
         var missing = ExternalTools.All.Where(t => ExternalTools.Find(t) is null).ToList();
 

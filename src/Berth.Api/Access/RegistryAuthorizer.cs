@@ -283,7 +283,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 
                     if (current is not null && IsWrite(access) && !AccessPolicy.IsServerAdministrator(current))
                     {
-                        return new AuthorizationResult(AuthorizationOutcome.Denied, DescribeRefusal(access));
+                        return new AuthorizationResult(AuthorizationOutcome.Denied, DescribeRefusal(access, anonymous: false));
                     }
                 }
                 else
@@ -296,7 +296,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 
                     if (current is not null && IsWrite(access) && AccessPolicy.GetAllowedActions(current, ToInfo(project), access.Actions) != access.Actions)
                     {
-                        return new AuthorizationResult(AuthorizationOutcome.Denied, DescribeRefusal(access));
+                        return new AuthorizationResult(AuthorizationOutcome.Denied, DescribeRefusal(access, anonymous: false));
                     }
 
                     if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, context.RequestAborted))
@@ -309,9 +309,10 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
             return AuthorizationResult.Allowed;
         }
 
-        Challenge(context, needed, "insufficient_scope");
         var missing = needed.First(n => !AccessLists.Covers(claims.Access, [n]));
-        return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, DescribeRefusal(missing));
+        var refusal = DescribeRefusal(missing, anonymous: claims.Subject.Length == 0);
+        Challenge(context, needed, "insufficient_scope", refusal);
+        return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, refusal);
     }
 
     /// <summary>
@@ -351,26 +352,32 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 
     private AuthorizationResult Refuse(HttpContext context, Caller caller, IReadOnlyList<RegistryAccess> needed, RegistryAccess missing)
     {
-        var message = DescribeRefusal(missing);
+        var message = DescribeRefusal(missing, caller.IsAnonymous);
         if (caller.IsAnonymous)
         {
             Challenge(context, needed, null);
-            return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "authentication required: " + message);
+            return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, message);
         }
 
         return new AuthorizationResult(AuthorizationOutcome.Denied, message);
     }
 
-    /// <summary>The same words whether the project is missing or private, so refusals do not reveal which.</summary>
-    private static string DescribeRefusal(RegistryAccess missing)
+    /// <summary>
+    /// The same words whether the project is missing or private, so refusals do not reveal which, and what to do about
+    /// it. docker and podman print this (the challenge's <c>error_description</c>) as their <c>denied: …</c> line.
+    /// </summary>
+    private static string DescribeRefusal(RegistryAccess missing, bool anonymous)
     {
         if (missing.Repository is not { } repository)
         {
-            return "requested access to the catalog is denied";
+            return anonymous ? "authentication required: log in to list the catalog" : "requested access to the catalog is denied";
         }
 
         var actions = string.Join(",", DockerScope.ActionNames(missing.Actions));
-        return $"requested access to the resource is denied: {actions} on {repository} (project '{repository.Project}' does not exist or you may not {actions} in it)";
+        return anonymous
+            ? $"authentication required for {actions} on {repository}: log in first (docker login) with an account that may {actions} in project '{repository.Project}'"
+            : $"requested access to the resource is denied: {actions} on {repository} (project '{repository.Project}' does not exist or you may not {actions} in it): " +
+              "check the name, ask an owner of the project for a role that allows it, or log in with an access token whose scope and projects include it";
     }
 
     private static string MissingProject(string project) =>
@@ -379,7 +386,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
     private static AuthorizationResult Denied(IPAddress? address) =>
         new(AuthorizationOutcome.Denied, $"requested access to the resource is denied: requests from {address?.ToString() ?? "an unknown address"} are not allowed by the IP allow list");
 
-    private void Challenge(HttpContext context, IReadOnlyList<RegistryAccess> needed, string? error)
+    private void Challenge(HttpContext context, IReadOnlyList<RegistryAccess> needed, string? error, string? description = null)
     {
         var header = new StringBuilder("Bearer realm=\"").Append(TokenRealm(context)).Append("\",service=\"").Append(_tokenOptions.Service).Append('"');
         if (needed.Count > 0)
@@ -390,9 +397,34 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         if (error is not null)
         {
             header.Append(",error=\"").Append(error).Append('"');
+            if (description is not null)
+            {
+                header.Append(",error_description=").Append(QuotedString(description));
+            }
         }
 
         context.Response.Headers.WWWAuthenticate = header.ToString();
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> as an RFC 9110 quoted-string: quotes and backslashes escaped with a backslash (as the
+    /// challenge parsers of distribution and containers/image read them); anything outside printable ASCII, which a
+    /// header value may not carry, becomes '?'.
+    /// </summary>
+    internal static string QuotedString(string text)
+    {
+        var quoted = new StringBuilder(text.Length + 2).Append('"');
+        foreach (var c in text)
+        {
+            if (c is '"' or '\\')
+            {
+                quoted.Append('\\');
+            }
+
+            quoted.Append(c is >= ' ' and <= '~' ? c : '?');
+        }
+
+        return quoted.Append('"').ToString();
     }
 
     /// <summary>The token endpoint's absolute URL as clients must call it.</summary>

@@ -135,7 +135,7 @@ public sealed class PermissionMatrixTests
     }
 
     /// <summary>
-    /// Anonymous: 401 with the challenge naming the scope; Basic: 403 DENIED; Bearer: 401 with insufficient_scope.
+    /// Anonymous: 401 with the challenge naming the scope; Basic: 403 DENIED; Bearer: 401 with insufficient_scope and its description.
     /// Null when the refusal looks right.
     /// </summary>
     private static async Task<string?> CheckRefusalAsync(HttpResponseMessage response, Route route, bool anonymous, bool bearer)
@@ -146,8 +146,8 @@ public sealed class PermissionMatrixTests
         var baseChallenge = $"Bearer realm=\"{AccessClient.Realm}\",service=\"berth\"" + (scope.Length > 0 ? $",scope=\"{scope}\"" : string.Empty);
         if (bearer)
         {
-            var expected = baseChallenge + ",error=\"insufficient_scope\"";
-            return response.StatusCode != HttpStatusCode.Unauthorized || challenge != expected || !HasCode(body, route, "UNAUTHORIZED")
+            var expected = baseChallenge + ",error=\"insufficient_scope\",error_description=\"";
+            return response.StatusCode != HttpStatusCode.Unauthorized || challenge?.StartsWith(expected, StringComparison.Ordinal) != true || !HasCode(body, route, "UNAUTHORIZED")
                 ? $"expected 401 UNAUTHORIZED with '{expected}', got {(int)response.StatusCode} '{challenge}' {body}"
                 : null;
         }

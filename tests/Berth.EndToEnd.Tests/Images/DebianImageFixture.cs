@@ -26,7 +26,7 @@ public sealed class DebianImageFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var stopwatch = Stopwatch.StartNew();
-        _image = await DebianImageBuilder.BuildAsync(_directory.Sub("layout"), Tag, _directory.Path,
+        _image = await DebianImageBuilder.BuildAsync(_directory.Sub("layout"), Tag,
             line => _diagnostics.OnMessage(new DiagnosticMessage($"[debian image] {line}")));
         BuildTime = stopwatch.Elapsed;
         _diagnostics.OnMessage(new DiagnosticMessage($"[debian image] built {Image.Root.Digest} in {BuildTime.TotalSeconds:F0} s"));

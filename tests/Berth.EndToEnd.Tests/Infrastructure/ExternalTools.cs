@@ -10,9 +10,10 @@ public sealed class ToolMissingException(string message) : Exception(message);
 public static class ExternalTools
 {
     /// <summary>The Debian packages that provide every tool below.</summary>
-    public const string AptPackages = "skopeo podman umoci debootstrap";
+    public const string AptPackages = "skopeo podman umoci debootstrap docker.io";
 
-    public static readonly IReadOnlyList<string> All = ["skopeo", "podman", "umoci", "debootstrap"];
+    /// <summary>Every tool; <c>docker</c> and <c>dockerd</c> come from Debian's docker.io (any newer docker CLI on PATH also works).</summary>
+    public static readonly IReadOnlyList<string> All = ["skopeo", "podman", "umoci", "debootstrap", "docker", "dockerd"];
 
     private static readonly string[] SystemDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
@@ -23,6 +24,10 @@ public static class ExternalTools
     public static string Umoci => Require("umoci");
 
     public static string Debootstrap => Require("debootstrap");
+
+    public static string Docker => Require("docker");
+
+    public static string Dockerd => Require("dockerd");
 
     /// <summary>The full path of <paramref name="name"/>, or a <see cref="ToolMissingException"/> that says how to install it.</summary>
     public static string Require(string name) =>

@@ -1,3 +1,4 @@
+using Berth.EndToEnd.Tests.Docker;
 using Berth.EndToEnd.Tests.Images;
 using Xunit.Abstractions;
 
@@ -6,11 +7,13 @@ using Xunit.Abstractions;
 namespace Berth.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
-/// Starts the Debian image collection first: its fixture spends a minute or two in debootstrap (mostly waiting on the
-/// mirror and dpkg), and every other collection can run beside it instead of after it.
+/// Starts the Docker lab and the Debian image collections first: their fixtures wait a minute or two for the run's
+/// Debian root filesystem (debootstrap, mostly waiting on the mirror and dpkg; made once and shared by both), and
+/// every other collection can run beside them instead of after them.
 /// </summary>
 public sealed class SlowestFirstCollectionOrderer : ITestCollectionOrderer
 {
     public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>
-        testCollections.OrderBy(c => c.DisplayName == DebianImageCollection.Name ? 0 : 1).ThenBy(c => c.DisplayName, StringComparer.Ordinal);
+        testCollections.OrderBy(c => c.DisplayName switch { DockerCollection.Name => 0, DebianImageCollection.Name => 1, _ => 2 })
+            .ThenBy(c => c.DisplayName, StringComparer.Ordinal);
 }
