@@ -1,4 +1,5 @@
 using Berth.Api.Access;
+using Berth.Api.Hosting;
 using Berth.Core;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
@@ -121,6 +122,11 @@ public static class DistributionApi
                     return denied;
                 }
 
+                if (context.Request.Query.ContainsKey("digest"))
+                {
+                    RequestBodyLimits.Set(context, null); // a monolithic upload: the blob is the body
+                }
+
                 // A mount needs pull on the source too; without it the request becomes a plain upload, not a refusal.
                 RepositoryName? mountFrom = null;
                 if (context.Request.Query.ContainsKey("mount") && RepositoryName.TryParse(context.Request.Query["from"].ToString(), out var source)
@@ -139,6 +145,11 @@ public static class DistributionApi
                 if (denied is not null)
                 {
                     return denied;
+                }
+
+                if (HttpMethods.IsPatch(method) || HttpMethods.IsPut(method))
+                {
+                    RequestBodyLimits.Set(context, null); // chunks of a blob: only --max-blob-size limits them
                 }
 
                 return method switch
