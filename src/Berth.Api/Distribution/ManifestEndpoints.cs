@@ -80,6 +80,11 @@ internal static class ManifestEndpoints
         return Results.Accepted();
     }
 
+    /// <summary>The manifest named by a reference that no manifest can have (not a valid tag or digest).</summary>
+    public static IResult Unknown(RepositoryName repository, string reference) =>
+        Http.Error(OciErrorCode.ManifestUnknown, $"manifest '{reference}' is not in repository {repository}: it is not a valid tag or digest",
+            new { repository = repository.Value, reference });
+
     /// <summary>The body, or null when it is longer than <paramref name="limit"/>.</summary>
     private static async Task<ReadOnlyMemory<byte>?> ReadLimitedAsync(Stream body, int limit, CancellationToken cancellationToken)
     {
