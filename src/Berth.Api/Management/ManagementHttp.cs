@@ -110,7 +110,9 @@ internal static class RequestBody
         }
         catch (BadHttpRequestException ex)
         {
-            return new(null, Problems.Status(ex.StatusCode, "the request body could not be read: " + ex.Message));
+            return new(null, ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? Problems.Status(ex.StatusCode, $"the body is larger than {MaxBytes} bytes")
+                : Problems.Status(ex.StatusCode, "the request body could not be read: " + ex.Message));
         }
     }
 
