@@ -84,6 +84,20 @@ public sealed class RequestBodyTests : IDisposable
     }
 
     [Theory]
+    [InlineData("""{"\ud800":1}""")]
+    [InlineData("""{"name":"a","\ud800":1,"\ud800":2}""")]
+    [InlineData("""{"name":"\udc00"}""")]
+    public async Task Body_WithAnEscapedLoneSurrogate_Returns400(string body)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+
+        using var response = await _app.Admin.PostAsync("/api/v1/projects", content);
+
+        await Expect.ProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Empty((await _app.Admin.GetJsonAsync("/api/v1/projects")).GetProperty("items").EnumerateArray());
+    }
+
+    [Theory]
     [InlineData("POST", "/api/v1/projects", """{"name":"a","name":"b"}""", "name")]
     [InlineData("POST", "/api/v1/projects", """{"name":"a","Name":"b"}""", "Name")]
     [InlineData("POST", "/api/v1/projects", """{"name":"a","n\u0061me":"b"}""", "name")]
