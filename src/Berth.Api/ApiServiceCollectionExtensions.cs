@@ -18,10 +18,11 @@ public static class ApiServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Adds request logging and error handling, then maps every API.</summary>
+    /// <summary>Adds request logging and error handling and the request body limit, then maps every API.</summary>
     public static WebApplication UseBerthApi(this WebApplication app)
     {
         app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
         app.UseRouting();
         app.MapTokenEndpoints();
         app.MapDistributionApi();

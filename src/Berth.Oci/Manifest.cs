@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Berth.Oci;
 
@@ -49,6 +50,13 @@ public sealed class Manifest
     public static Manifest? TryParse(ReadOnlyMemory<byte> body, string? contentType, out string? error)
     {
         error = null;
+        if (!Utf8.IsValid(body.Span))
+        {
+            // JSON is UTF-8 (RFC 8259); strings and annotations are read as text, and stored and served as they came.
+            error = "manifest is not valid UTF-8";
+            return null;
+        }
+
         JsonDocument document;
         try
         {
@@ -274,6 +282,15 @@ public sealed class Manifest
             return null;
         }
 
-        return value.GetString();
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // An escape that is not text: a lone surrogate such as "\ud800".
+            error ??= $"'{name}' is not a valid string (an escaped lone surrogate)";
+            return null;
+        }
     }
 }

@@ -54,7 +54,8 @@ public static partial class BerthServer
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = null; // blobs have no size limit unless --max-blob-size says so
+            // Small bodies only; blob uploads and manifest PUTs raise their own limit once authorized (RequestBodyLimits).
+            kestrel.Limits.MaxRequestBodySize = RequestBodyLimits.DefaultMaxBytes;
 
             // Let up to 1 MiB of a response be in flight per connection before the writer waits for the socket
             // (default 64 KiB): large blob pulls then make fewer, larger sends and fewer wake-ups.

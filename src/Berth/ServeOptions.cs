@@ -18,7 +18,7 @@ internal static class ServeOptions
         new("--data", "BERTH_DATA", "Berth:Data", "DIR", "data folder for blobs (files) and metadata (SQLite); default ./data"),
         new("--tls-cert", "BERTH_TLS_CERT", "Berth:TlsCertificate", "FILE", "TLS certificate chain, PEM"),
         new("--tls-key", "BERTH_TLS_KEY", "Berth:TlsKey", "FILE", "TLS private key, PEM"),
-        new("--max-manifest-size", "BERTH_MAX_MANIFEST_SIZE", "Berth:MaxManifestBytes", "BYTES", "largest manifest accepted; default 4M", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
+        new("--max-manifest-size", "BERTH_MAX_MANIFEST_SIZE", "Berth:MaxManifestBytes", "BYTES", "largest manifest accepted (at most 64M); default 4M", v => ParseManifestSize(v).ToString(CultureInfo.InvariantCulture)),
         new("--max-blob-size", "BERTH_MAX_BLOB_SIZE", "Berth:MaxBlobBytes", "BYTES", "largest blob accepted (e.g. 10G); default unlimited", v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
         new("--upload-expiry", "BERTH_UPLOAD_EXPIRY", "Berth:UploadExpiry", "DURATION", "remove uploads idle this long (e.g. 30m, 24h, 7d); default 24h", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         new("--auto-create-projects", "BERTH_AUTO_CREATE_PROJECTS", "Berth:AutoCreateProjects", "true|false",
@@ -216,21 +216,48 @@ internal static class ServeOptions
             throw new FormatException($"'{text}' is not a size (use e.g. 1048576, 512K, 4M, 10G)");
         }
 
-        return checked(value * multiplier);
+        if (value > long.MaxValue / multiplier)
+        {
+            throw new FormatException($"'{text}' is too large a size");
+        }
+
+        return value * multiplier;
     }
 
-    /// <summary>Parses <c>90s</c>, <c>30m</c>, <c>24h</c>, <c>7d</c>.</summary>
+    /// <summary>The largest <c>--max-manifest-size</c>: a manifest is read whole into memory and stored in the database.</summary>
+    public const long MaxManifestSize = 64L << 20;
+
+    /// <summary><see cref="ParseSize"/> for <c>--max-manifest-size</c>: at least 1 byte, at most <see cref="MaxManifestSize"/>.</summary>
+    public static long ParseManifestSize(string text)
+    {
+        var size = ParseSize(text);
+        return size is > 0 and <= MaxManifestSize
+            ? size
+            : throw new FormatException($"'{text}' is out of range: a manifest limit is from 1 byte to 64M (manifests are read whole and kept in the database)");
+    }
+
+    /// <summary>
+    /// Parses <c>90s</c>, <c>30m</c>, <c>24h</c>, <c>7d</c>: a positive whole number and a unit, at most
+    /// <see cref="MaxDuration"/> (a longer one is a mistake, and would not fit in the calendar).
+    /// </summary>
     public static TimeSpan ParseDuration(string text)
     {
         var t = text.Trim();
-        if (t.Length >= 2 && int.TryParse(t[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0)
+        if (t.Length >= 2 && long.TryParse(t[..^1], NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0)
         {
-            switch (t[^1])
+            var unit = t[^1] switch
             {
-                case 's': return TimeSpan.FromSeconds(value);
-                case 'm': return TimeSpan.FromMinutes(value);
-                case 'h': return TimeSpan.FromHours(value);
-                case 'd': return TimeSpan.FromDays(value);
+                's' => TimeSpan.FromSeconds(1),
+                'm' => TimeSpan.FromMinutes(1),
+                'h' => TimeSpan.FromHours(1),
+                'd' => TimeSpan.FromDays(1),
+                _ => TimeSpan.Zero,
+            };
+            if (unit > TimeSpan.Zero)
+            {
+                return value <= MaxDuration.Ticks / unit.Ticks
+                    ? TimeSpan.FromTicks(value * unit.Ticks)
+                    : throw new FormatException($"'{text}' is too long a duration (at most {MaxDuration.TotalDays:0} days)");
             }
         }
 
@@ -247,6 +274,9 @@ internal static class ServeOptions
         Enum.TryParse<LogLevel>(value.Trim(), ignoreCase: true, out var level) && Enum.IsDefined(level) && !int.TryParse(value, CultureInfo.InvariantCulture, out _)
             ? level.ToString()
             : throw new FormatException($"'{value}' is not a log level (Trace, Debug, Information, Warning, Error, Critical or None)");
+
+    /// <summary>The longest duration any option takes: 1,000 years.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(365_250);
 
     internal static string ParseBool(string value) => value.Trim().ToLowerInvariant() switch
     {

@@ -48,6 +48,9 @@ public sealed class AuthorizationTests : IDisposable
     [InlineData("HEAD", "/v2/" + Repository + "/manifests/" + Digest, Repository + ":Pull")]
     [InlineData("PUT", "/v2/" + Repository + "/manifests/v1", Repository + ":Push")]
     [InlineData("DELETE", "/v2/" + Repository + "/manifests/v1", Repository + ":Delete")]
+    [InlineData("GET", "/v2/" + Repository + "/manifests/.INVALID_MANIFEST_NAME", Repository + ":Pull")]
+    [InlineData("HEAD", "/v2/" + Repository + "/manifests/sha256:abc", Repository + ":Pull")]
+    [InlineData("DELETE", "/v2/" + Repository + "/manifests/-bad", Repository + ":Delete")]
     [InlineData("GET", "/v2/" + Repository + "/blobs/" + Digest, Repository + ":Pull")]
     [InlineData("HEAD", "/v2/" + Repository + "/blobs/" + Digest, Repository + ":Pull")]
     [InlineData("DELETE", "/v2/" + Repository + "/blobs/" + Digest, Repository + ":Delete")]
@@ -71,7 +74,8 @@ public sealed class AuthorizationTests : IDisposable
 
     [Theory]
     [InlineData("GET", "/v2/Bad/manifests/v1")]
-    [InlineData("GET", "/v2/" + Repository + "/manifests/-bad")]
+    [InlineData("PUT", "/v2/" + Repository + "/manifests/-bad")]
+    [InlineData("PUT", "/v2/" + Repository + "/manifests/sha256:abc")]
     [InlineData("GET", "/v2/" + Repository + "/blobs/sha256:abc")]
     [InlineData("GET", "/v2/" + Repository + "/unknown")]
     public async Task MalformedRequest_IsRefusedBeforeAuthorization(string method, string path)

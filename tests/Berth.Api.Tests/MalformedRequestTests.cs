@@ -145,9 +145,37 @@ public sealed class MalformedRequestTests : IClassFixture<SeededRegistry>
 
     [Theory]
     [MemberData(nameof(InvalidTags))]
-    public async Task InvalidTag_Returns400TagInvalid(string method, string tag)
+    public async Task InvalidTag_PutReturns400TagInvalid_ReadAndDeleteReturn404ManifestUnknown(string method, string tag)
     {
-        await AssertRefusedAsync(method, $"/v2/{Repository}/manifests/{tag}", _registry.Image.Body, HttpStatusCode.BadRequest, "TAG_INVALID");
+        // A malformed reference cannot be written (400); reading or deleting one asks for a manifest no one can have.
+        if (method == "PUT")
+        {
+            await AssertRefusedAsync(method, $"/v2/{Repository}/manifests/{tag}", _registry.Image.Body, HttpStatusCode.BadRequest, "TAG_INVALID");
+        }
+        else
+        {
+            await AssertRefusedAsync(method, $"/v2/{Repository}/manifests/{tag}", null, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        }
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("HEAD")]
+    public async Task ConformanceInvalidManifestName_Returns404ManifestUnknown(string method)
+    {
+        // The OCI distribution-spec v1.1.1 conformance suite's "nonexistent manifest" (setup.go: nonexistentManifest).
+        using var response = await AssertRefusedAsync(method, $"/v2/{Repository}/manifests/.INVALID_MANIFEST_NAME", null, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+    }
+
+    [Fact]
+    public async Task ConformanceTotallyWrongDigestWithBody_Returns404ManifestUnknown()
+    {
+        // The suite's "400 response body should contain OCI-conforming JSON message": a GET with a body and a digest that
+        // is not one; 400 or 404 are both accepted there, and a 404 names no manifest like any missing reference.
+        using var response = await Client.SendAsync(HttpMethod.Get, $"/v2/{Repository}/manifests/sha256:totallywrong", "blablabla"u8.ToArray(),
+            ("Content-Type", TestImages.OciManifest));
+
+        await OciAssert.ErrorAsync(response, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
     }
 
     [Fact]
@@ -195,9 +223,16 @@ public sealed class MalformedRequestTests : IClassFixture<SeededRegistry>
 
     [Theory]
     [MemberData(nameof(InvalidDigests))]
-    public async Task InvalidDigest_Returns400DigestInvalid(string method, string path)
+    public async Task InvalidDigest_Returns400DigestInvalid_ManifestReadOrDeleteReturns404ManifestUnknown(string method, string path)
     {
-        await AssertRefusedAsync(method, path, _registry.Image.Body, HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        if (path.Contains("/manifests/", StringComparison.Ordinal) && method != "PUT")
+        {
+            await AssertRefusedAsync(method, path, null, HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        }
+        else
+        {
+            await AssertRefusedAsync(method, path, _registry.Image.Body, HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        }
     }
 
     [Theory]
@@ -242,6 +277,10 @@ public sealed class MalformedRequestTests : IClassFixture<SeededRegistry>
             { "truncated JSON", Encoding.UTF8.GetBytes(Image($"\"config\":{config}")[..40]) },
             { "trailing garbage", Encoding.UTF8.GetBytes(Image($"\"config\":{config}") + " x") },
             { "invalid UTF-8", [(byte)'{', (byte)'"', 0xff, 0xfe, (byte)'"', (byte)':', (byte)'1', (byte)'}'] },
+            { "mediaType of invalid UTF-8", [.. """{"schemaVersion":2,"mediaType":" """.TrimEnd().Select(c => (byte)c), 0xff, 0xfe, (byte)'"', (byte)'}'] },
+            { "annotation of invalid UTF-8", [.. Encoding.UTF8.GetBytes(Image($"\"config\":{config},\"layers\":[],\"annotations\":{{\"k\":\"")[..^1]), 0xff, .. "\"}}"u8.ToArray()] },
+            { "mediaType with a lone surrogate", Encoding.UTF8.GetBytes("""{"schemaVersion":2,"mediaType":"\ud800"}""") },
+            { "artifactType with a lone surrogate", Encoding.UTF8.GetBytes(Image($"\"config\":{config},\"layers\":[],\"artifactType\":\"\\udc00\"")) },
             { "nested too deep", Encoding.UTF8.GetBytes(new string('[', 200) + new string(']', 200)) },
             { "array", Encoding.UTF8.GetBytes("[]") },
             { "null", Encoding.UTF8.GetBytes("null") },

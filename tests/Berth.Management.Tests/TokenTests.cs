@@ -37,6 +37,9 @@ public sealed class TokenTests : IDisposable
     [InlineData("""{"name":"t","scope":"pull","expires":"2025-01-01T00:00:00Z"}""", "expires")]
     [InlineData("""{"name":"t","scope":"pull","expires":"0d"}""", "expires")]
     [InlineData("""{"name":"t","scope":"pull","expires":"soon"}""", "expires")]
+    [InlineData("""{"name":"t","scope":"pull","expires":"9999999d"}""", "expires")] // past the calendar's end: was a 500
+    [InlineData("""{"name":"t","scope":"pull","expires":"3000000d"}""", "expires")]
+    [InlineData("""{"name":"t","scope":"pull","expires":"9999999h"}""", "expires")]
     [InlineData("""{"name":"t","scope":"push"}""", "scope")]
     [InlineData("""{"name":"t"}""", "scope")]
     [InlineData("""{"scope":"pull"}""", "name")]
@@ -48,6 +51,22 @@ public sealed class TokenTests : IDisposable
         using var response = await _app.Admin.SendJsonAsync(HttpMethod.Post, "/api/v1/tokens", body);
         await Expect.ValidationAsync(response, field);
         Assert.Empty((await _app.Admin.GetJsonAsync("/api/v1/tokens")).GetProperty("items").EnumerateArray());
+    }
+
+    [Theory]
+    [InlineData("9999999d")]
+    [InlineData("2914000d")]
+    public async Task CreateRobotToken_ExpiresPastTheCalendarsEnd_Returns400(string expires)
+    {
+        await _app.CreateProjectAsync("shop");
+        using var robot = await _app.Admin.SendJsonAsync(HttpMethod.Post, "/api/v1/projects/shop/robots", new { name = "ci", scope = "pull" });
+        await Expect.StatusAsync(robot, HttpStatusCode.Created);
+
+        using var response = await _app.Admin.SendJsonAsync(HttpMethod.Post, "/api/v1/projects/shop/robots/ci/tokens", new { name = "t", expires });
+
+        var problem = await Expect.ValidationAsync(response, "expires");
+        Assert.Contains("days away", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty((await _app.Admin.GetJsonAsync("/api/v1/projects/shop/robots/ci/tokens")).GetProperty("items").EnumerateArray());
     }
 
     [Fact]

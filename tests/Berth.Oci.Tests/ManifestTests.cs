@@ -265,6 +265,53 @@ public sealed class ManifestTests
         Assert.NotNull(error);
     }
 
+    public static TheoryData<string, byte[]> InvalidUtf8Strings()
+    {
+        static byte[] Bytes(string before, byte[] bad, string after) => [.. Encoding.UTF8.GetBytes(before), .. bad, .. Encoding.UTF8.GetBytes(after)];
+        var image = $$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}","config":{{Config}},"layers":[]""";
+        return new TheoryData<string, byte[]>
+        {
+            // Issue 10, item 10: {"schemaVersion":2,"mediaType":"\xff\xfe"} was an InvalidOperationException (a 500).
+            { "mediaType", Bytes("""{"schemaVersion":2,"mediaType":" """.TrimEnd(), [0xff, 0xfe], "\"}") },
+            { "annotation value", Bytes(image + ""","annotations":{"k":" """.TrimEnd(), [0xff], "\"}}") },
+            { "annotation key", Bytes(image + ""","annotations":{" """.TrimEnd(), [0xc3], "\":\"v\"}}") },
+            { "artifactType", Bytes(image + ""","artifactType":" """.TrimEnd(), [0xed, 0xa0, 0x80], "\"}") },
+            { "config mediaType", Bytes("""{"schemaVersion":2,"config":{"mediaType":" """.TrimEnd(), [0xc3], "\",\"digest\":\"" + D1 + "\",\"size\":1},\"layers\":[]}") },
+            { "layer annotations", Bytes(image[..^1] + $$"""{"mediaType":"{{Layer}}","digest":"{{D2}}","size":1,"annotations":{"k":" """.TrimEnd(), [0xf8, 0x88, 0x80, 0x80, 0x80], "\"}}]}") },
+            { "unknown member", Bytes(image + ""","x-vendor":" """.TrimEnd(), [0x80], "\"}") },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(InvalidUtf8Strings))]
+    public void TryParse_InvalidUtf8InAnyString_ReturnsNullWithReason(string where, byte[] body)
+    {
+        Assert.Null(Manifest.TryParse(body, null, out var error));
+
+        Assert.True(error is not null, where);
+        Assert.Contains("UTF-8", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("mediaType", """{"schemaVersion":2,"mediaType":"\ud800"}""")]
+    [InlineData("artifactType", $$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}","artifactType":"a\udc00","config":{{Config}},"layers":[]}""")]
+    [InlineData("mediaType", $$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}","config":{"mediaType":"\ud800\u0041","digest":"{{D1}}","size":1},"layers":[]}""")]
+    [InlineData("digest", $$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}","config":{"mediaType":"a","digest":"sha256:\udfff","size":1},"layers":[]}""")]
+    public void TryParse_EscapedLoneSurrogate_ReturnsNullNamingTheField(string field, string json)
+    {
+        Assert.Null(Parse(json, null, out var error));
+
+        Assert.Contains($"'{field}'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TryParse_EscapedSurrogatePair_IsText()
+    {
+        var manifest = ParseValid($$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}","artifactType":"a\ud83d\ude00","config":{{Config}},"layers":[]}""");
+
+        Assert.Equal("a\U0001F600", manifest.ArtifactType);
+    }
+
     [Fact]
     public void TryParse_ErrorMessages_NameTheOffendingField()
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Berth.Core.Registry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -98,6 +99,7 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Clock);
             services.AddSingleton<IStartupFilter>(new ClientAddressFilter());
+            services.AddSingleton<IStartupFilter>(new BodyProbeFilter(_bodyProbes));
         });
         if (ConfigureTestServices is { } configure)
         {
@@ -117,6 +119,72 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
         var client = CreateClient();
         client.DefaultRequestHeaders.Add(ClientAddressHeader, address);
         return client;
+    }
+
+    /// <summary>
+    /// Request header naming a probe: the server counts the bytes it reads of that request's body, as
+    /// <see cref="BodyBytesRead"/> reports them. (The in-memory transport takes a client's whole body whether or not
+    /// the server reads it, so only the server side can tell.)
+    /// </summary>
+    public const string BodyProbeHeader = "X-Test-Body-Probe";
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, StrongBox<long>> _bodyProbes = new(StringComparer.Ordinal);
+
+    /// <summary>Bytes the server read of the bodies of requests sent with <see cref="BodyProbeHeader"/> <paramref name="probe"/>.</summary>
+    public long BodyBytesRead(string probe) => _bodyProbes.TryGetValue(probe, out var count) ? Interlocked.Read(ref count.Value) : 0;
+
+    private sealed class BodyProbeFilter(System.Collections.Concurrent.ConcurrentDictionary<string, StrongBox<long>> probes) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, following) =>
+            {
+                if (context.Request.Headers.TryGetValue(BodyProbeHeader, out var probe))
+                {
+                    context.Request.Body = new CountingReadStream(context.Request.Body, probes.GetOrAdd(probe.ToString(), _ => new StrongBox<long>()));
+                }
+
+                return following(context);
+            });
+            next(app);
+        };
+    }
+
+    private sealed class CountingReadStream(Stream inner, StrongBox<long> count) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            Count(await inner.ReadAsync(buffer, cancellationToken));
+
+        public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            Count(await inner.ReadAsync(buffer.AsMemory(offset, count), cancellationToken));
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        private int Count(int read)
+        {
+            Interlocked.Add(ref count.Value, read);
+            return read;
+        }
     }
 
     private sealed class ClientAddressFilter : IStartupFilter

@@ -73,6 +73,12 @@ public sealed class ServeOptionsTests : IDisposable
     [InlineData("--public-url", "registry.example.com", "not an http:// or https:// URL")]
     [InlineData("--public-url", "ftp://registry.example.com", "not an http:// or https:// URL")]
     [InlineData("--public-url", "https://registry.example.com/?x=1", "not an http:// or https:// URL")]
+    [InlineData("--upload-expiry", "9999999999d", "too long a duration")] // was an uncaught overflow (a stack trace)
+    [InlineData("--upload-expiry", "2147483647d", "too long a duration")]
+    [InlineData("--audit-retention", "99999999h", "too long a duration")]
+    [InlineData("--max-blob-size", "9999999999T", "too large a size")]
+    [InlineData("--max-manifest-size", "10G", "out of range")] // did not fit the int setting: every manifest request failed
+    [InlineData("--max-manifest-size", "0", "out of range")]
     public void Resolve_BadInput_ThrowsCommandLineExceptionNamingTheProblem(string flag, string value, string expected)
     {
         var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve([flag, value], Env()));
@@ -159,6 +165,14 @@ public sealed class ServeOptionsTests : IDisposable
     [InlineData("7d", 604800)]
     public void ParseDuration_Units_AreUnderstood(string text, int seconds) =>
         Assert.Equal(TimeSpan.FromSeconds(seconds), ServeOptions.ParseDuration(text));
+
+    [Fact]
+    public void ParseDuration_TheLongestAllowed_IsAThousandYears() =>
+        Assert.Equal(TimeSpan.FromDays(365_250), ServeOptions.ParseDuration("365250d"));
+
+    [Fact]
+    public void ParseManifestSize_64M_IsTheLargestAllowed() =>
+        Assert.Equal(64L << 20, ServeOptions.ParseManifestSize("64M"));
 
     [Fact]
     public void ParseListen_SeveralAddresses_ParsesSchemeAddressAndPort()

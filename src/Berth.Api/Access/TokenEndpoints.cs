@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Berth.Api.Hosting;
 using Berth.Auth.Jwt;
 using Berth.Auth.Network;
 using Berth.Auth.Permissions;
@@ -9,9 +10,12 @@ using Berth.Core.Access;
 using Berth.Core.Registry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace Berth.Api.Access;
 
@@ -23,6 +27,28 @@ namespace Berth.Api.Access;
 public static class TokenEndpoints
 {
     public const string Path = "/token";
+
+    /// <summary>
+    /// Scopes one token request may name (each <c>scope</c> parameter may hold several, separated by spaces). A client
+    /// asks for the repositories of one push or pull, a handful; the token grants each by name, so without a bound
+    /// one request could make the server sign a token of megabytes.
+    /// </summary>
+    public const int MaxScopes = 100;
+
+    private const string FormMediaType = "application/x-www-form-urlencoded";
+
+    /// <summary>
+    /// What a token form may hold: a few short parameters (grant, user name, password or refresh token) and the scopes,
+    /// which containerd sends space-separated in one value. A value is bounded by the body's limit (a body over it is
+    /// a 413 before any value could be), names and the number of fields by these.
+    /// </summary>
+    private static readonly FormOptions FormLimits = new()
+    {
+        ValueCountLimit = MaxScopes + 32,
+        KeyLengthLimit = 256,
+        ValueLengthLimit = (int)RequestBodyLimits.DefaultMaxBytes,
+        BufferBody = false,
+    };
 
     public static IEndpointRouteBuilder MapTokenEndpoints(this IEndpointRouteBuilder endpoints)
     {
@@ -44,6 +70,11 @@ public static class TokenEndpoints
         if (!await services.IpRules.AllowsServerAsync(address, context.RequestAborted))
         {
             return RegistryError(StatusCodes.Status403Forbidden, "DENIED", $"requests from {address} are not allowed by the IP allow list");
+        }
+
+        if (TooManyScopes(query["scope"]) is { } tooMany)
+        {
+            return RegistryError(StatusCodes.Status400BadRequest, "UNSUPPORTED", tooMany);
         }
 
         var caller = Caller.Anonymous(address);
@@ -87,21 +118,26 @@ public static class TokenEndpoints
     private static async Task<IResult> PostAsync(HttpContext context)
     {
         var services = Services.From(context);
-        if (!context.Request.HasFormContentType)
+        var address = services.Address(context);
+        if (!await services.IpRules.AllowsServerAsync(address, context.RequestAborted))
         {
-            return OAuthError(StatusCodes.Status400BadRequest, "invalid_request", "POST /token takes an application/x-www-form-urlencoded body");
+            return OAuthError(StatusCodes.Status403Forbidden, "access_denied", $"requests from {address} are not allowed by the IP allow list");
         }
 
-        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        var (form, invalid) = await ReadFormAsync(context);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+
         if (WrongService(services, form["service"]) is { } wrong)
         {
             return wrong;
         }
 
-        var address = services.Address(context);
-        if (!await services.IpRules.AllowsServerAsync(address, context.RequestAborted))
+        if (TooManyScopes(form["scope"]) is { } tooMany)
         {
-            return OAuthError(StatusCodes.Status403Forbidden, "access_denied", $"requests from {address} are not allowed by the IP allow list");
+            return OAuthError(StatusCodes.Status400BadRequest, "invalid_scope", tooMany);
         }
 
         Caller? caller;
@@ -170,6 +206,72 @@ public static class TokenEndpoints
         var scopes = form["scope"];
         var issued = await IssueAsync(context, services, caller, scopes);
         return TokenResponse(issued, refresh, scopes.ToString());
+    }
+
+    /// <summary>
+    /// Reads the form of <c>POST /token</c> once the caller's address is allowed: an
+    /// <c>application/x-www-form-urlencoded</c> body of at most <see cref="RequestBodyLimits.DefaultMaxBytes"/>,
+    /// within <see cref="FormLimits"/>, each parameter but <c>scope</c> at most once (RFC 6749, section 3.1).
+    /// Otherwise the OAuth2 error to answer: 413 for a body over the limit, 400 for anything else.
+    /// </summary>
+    private static async Task<(IFormCollection Form, IResult? Error)> ReadFormAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
+            || !contentType.MediaType.Equals(FormMediaType, StringComparison.OrdinalIgnoreCase))
+        {
+            return (FormCollection.Empty, OAuthError(StatusCodes.Status400BadRequest, "invalid_request", $"POST /token takes an {FormMediaType} body"));
+        }
+
+        if (request.ContentLength > RequestBodyLimits.DefaultMaxBytes)
+        {
+            return (FormCollection.Empty, OAuthError(StatusCodes.Status413PayloadTooLarge, "invalid_request", RequestBodyLimits.TooLarge(RequestBodyLimits.DefaultMaxBytes)));
+        }
+
+        IFormCollection form;
+        try
+        {
+            context.Features.Set<IFormFeature>(new FormFeature(request, FormLimits));
+            form = await request.ReadFormAsync(context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            var message = ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? RequestBodyLimits.TooLarge(RequestBodyLimits.DefaultMaxBytes) : "the body could not be read: " + ex.Message;
+            return (FormCollection.Empty, OAuthError(ex.StatusCode, "invalid_request", message));
+        }
+        catch (InvalidDataException ex)
+        {
+            // A field or name over FormLimits, too many fields, or bytes that are not a form (such as %00).
+            return (FormCollection.Empty, OAuthError(StatusCodes.Status400BadRequest, "invalid_request", "the form is malformed or over a limit: " + ex.Message));
+        }
+
+        foreach (var (name, values) in form)
+        {
+            if (values.Count > 1 && !string.Equals(name, "scope", StringComparison.Ordinal))
+            {
+                return (FormCollection.Empty, OAuthError(StatusCodes.Status400BadRequest, "invalid_request", $"the parameter '{name}' may be given only once"));
+            }
+        }
+
+        return (form, null);
+    }
+
+    /// <summary>Null when the request names at most <see cref="MaxScopes"/> scopes; otherwise why it is refused.</summary>
+    internal static string? TooManyScopes(StringValues values)
+    {
+        var count = 0;
+        foreach (var value in values)
+        {
+            foreach (var _ in (value ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (++count > MaxScopes)
+                {
+                    return $"a token request may name at most {MaxScopes} scopes";
+                }
+            }
+        }
+
+        return null;
     }
 
     private static async Task<IssuedRegistryToken> IssueAsync(HttpContext context, Services services, Caller caller, IEnumerable<string?> scopes)

@@ -1,4 +1,5 @@
 using Berth.Api.Access;
+using Berth.Api.Hosting;
 using Berth.Core;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
@@ -70,22 +71,31 @@ public static class DistributionApi
         {
             case RouteKind.Manifest:
             {
-                if (!Reference.TryParse(route.Argument, out var reference))
+                var manifests = services.GetRequiredService<ManifestService>();
+                var valid = Reference.TryParse(route.Argument, out var reference);
+                if (HttpMethods.IsPut(method))
                 {
-                    return route.Argument.Contains(':', StringComparison.Ordinal)
-                        ? Http.Error(OciErrorCode.DigestInvalid, $"'{route.Argument}' is not a valid sha256 or sha512 digest")
-                        : Http.Error(OciErrorCode.TagInvalid, $"'{route.Argument}' is not a valid tag: [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}");
+                    // A malformed reference cannot be written: say why before anything else.
+                    if (!valid)
+                    {
+                        return route.Argument.Contains(':', StringComparison.Ordinal)
+                            ? Http.Error(OciErrorCode.DigestInvalid, $"'{route.Argument}' is not a valid sha256 or sha512 digest")
+                            : Http.Error(OciErrorCode.TagInvalid, $"'{route.Argument}' is not a valid tag: [a-zA-Z0-9_][a-zA-Z0-9._-]{{0,127}}");
+                    }
+
+                    return await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Push)]) ?? await ManifestEndpoints.PutAsync(context, repository, reference, manifests);
                 }
 
-                var manifests = services.GetRequiredService<ManifestService>();
+                // Reading or deleting by a reference no manifest can have is asking for a manifest that is not there
+                // (404 MANIFEST_UNKNOWN, as the conformance suite and the reference registry answer), once authorized.
                 return method switch
                 {
                     _ when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) =>
-                        await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Pull)]) ?? await ManifestEndpoints.GetAsync(context, repository, reference, manifests),
-                    _ when HttpMethods.IsPut(method) =>
-                        await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Push)]) ?? await ManifestEndpoints.PutAsync(context, repository, reference, manifests),
+                        await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Pull)])
+                            ?? (valid ? await ManifestEndpoints.GetAsync(context, repository, reference, manifests) : ManifestEndpoints.Unknown(repository, route.Argument)),
                     _ when HttpMethods.IsDelete(method) =>
-                        await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Delete)]) ?? await ManifestEndpoints.DeleteAsync(context, repository, reference, manifests),
+                        await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Delete)])
+                            ?? (valid ? await ManifestEndpoints.DeleteAsync(context, repository, reference, manifests) : ManifestEndpoints.Unknown(repository, route.Argument)),
                     _ => MethodNotAllowed(context, "GET, HEAD, PUT, DELETE"),
                 };
             }
@@ -121,6 +131,11 @@ public static class DistributionApi
                     return denied;
                 }
 
+                if (context.Request.Query.ContainsKey("digest"))
+                {
+                    RequestBodyLimits.Set(context, null); // a monolithic upload: the blob is the body
+                }
+
                 // A mount needs pull on the source too; without it the request becomes a plain upload, not a refusal.
                 RepositoryName? mountFrom = null;
                 if (context.Request.Query.ContainsKey("mount") && RepositoryName.TryParse(context.Request.Query["from"].ToString(), out var source)
@@ -139,6 +154,11 @@ public static class DistributionApi
                 if (denied is not null)
                 {
                     return denied;
+                }
+
+                if (HttpMethods.IsPatch(method) || HttpMethods.IsPut(method))
+                {
+                    RequestBodyLimits.Set(context, null); // chunks of a blob: only --max-blob-size limits them
                 }
 
                 return method switch

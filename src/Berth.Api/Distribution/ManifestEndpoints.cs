@@ -35,6 +35,7 @@ internal static class ManifestEndpoints
     {
         var request = context.Request;
         var limit = manifests.MaxManifestBytes;
+        Hosting.RequestBodyLimits.Set(context, limit);
         if (request.ContentLength > limit)
         {
             return Http.Error(OciErrorCode.ManifestTooLarge, $"manifest is {request.ContentLength} bytes; the limit is {limit} bytes");
@@ -79,13 +80,28 @@ internal static class ManifestEndpoints
         return Results.Accepted();
     }
 
+    /// <summary>The manifest named by a reference that no manifest can have (not a valid tag or digest).</summary>
+    public static IResult Unknown(RepositoryName repository, string reference) =>
+        Http.Error(OciErrorCode.ManifestUnknown, $"manifest '{reference}' is not in repository {repository}: it is not a valid tag or digest",
+            new { repository = repository.Value, reference });
+
+    /// <summary>The body, or null when it is longer than <paramref name="limit"/>.</summary>
     private static async Task<ReadOnlyMemory<byte>?> ReadLimitedAsync(Stream body, int limit, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         while (true)
         {
-            var read = await body.ReadAsync(chunk, cancellationToken);
+            int read;
+            try
+            {
+                read = await body.ReadAsync(chunk, cancellationToken);
+            }
+            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return null; // the server's own count of the limit set above
+            }
+
             if (read == 0)
             {
                 return buffer.ToArray();

@@ -42,8 +42,7 @@ public sealed partial class RequestLoggingMiddleware
             if (!context.Response.HasStarted)
             {
                 context.Response.Clear();
-                await new OciErrorResult(new RegistryError(OciErrorCode.SizeInvalid, "request body did not match its declared length or framing: " + ex.Message), ex.StatusCode)
-                    .ExecuteAsync(context);
+                await BadRequestResult(request, ex).ExecuteAsync(context);
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -79,6 +78,29 @@ public sealed partial class RequestLoggingMiddleware
             LogRequest(_logger, request.Method, request.Path.Value ?? string.Empty, context.Response.StatusCode,
                 request.ContentLength ?? 0, context.Response.ContentLength ?? 0, elapsed);
         }
+    }
+
+    /// <summary>
+    /// A body that broke its framing or its size limit, in the error shape of the API it was sent to: problem details
+    /// on <c>/api</c>, an OAuth2 error on <c>/token</c>, an OCI error elsewhere.
+    /// </summary>
+    private static IResult BadRequestResult(HttpRequest request, BadHttpRequestException ex)
+    {
+        var tooLarge = ex.StatusCode == StatusCodes.Status413PayloadTooLarge;
+        var message = tooLarge
+            ? RequestBodyLimits.TooLarge(RequestBodyLimits.Get(request.HttpContext))
+            : "request body did not match its declared length or framing: " + ex.Message;
+        if (request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
+        {
+            return Management.Problems.Status(ex.StatusCode, message);
+        }
+
+        if (request.Path.StartsWithSegments(Access.TokenEndpoints.Path, StringComparison.Ordinal))
+        {
+            return Results.Json(new Dictionary<string, string> { ["error"] = "invalid_request", ["error_description"] = message }, statusCode: ex.StatusCode);
+        }
+
+        return new OciErrorResult(new RegistryError(OciErrorCode.SizeInvalid, message), ex.StatusCode);
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "{Method} {Path} {Status} in={BytesIn}B out={BytesOut}B {ElapsedMs:0.0}ms")]

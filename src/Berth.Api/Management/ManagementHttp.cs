@@ -52,12 +52,13 @@ internal sealed class Validation
 internal readonly record struct Body<T>(T? Value, IResult? Error);
 
 /// <summary>
-/// Reads JSON request bodies strictly: camelCase (case-insensitive), unknown members refused, at most 64 KiB. Every
+/// Reads JSON request bodies strictly: camelCase (case-insensitive), unknown members refused, a member given twice
+/// (also in another case or escaped differently) refused rather than the last one winning, at most 64 KiB. Every
 /// failure is a 400 problem naming the member, never an exception.
 /// </summary>
 internal static class RequestBody
 {
-    public const int MaxBytes = 64 * 1024;
+    public const int MaxBytes = (int)Hosting.RequestBodyLimits.DefaultMaxBytes;
 
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
@@ -65,6 +66,7 @@ internal static class RequestBody
         AllowTrailingCommas = false,
         ReadCommentHandling = JsonCommentHandling.Disallow,
         NumberHandling = JsonNumberHandling.Strict,
+        AllowDuplicateProperties = false,
     };
 
     public static async Task<Body<T>> ReadAsync<T>(HttpContext context) where T : class
@@ -108,7 +110,9 @@ internal static class RequestBody
         }
         catch (BadHttpRequestException ex)
         {
-            return new(null, Problems.Status(ex.StatusCode, "the request body could not be read: " + ex.Message));
+            return new(null, ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? Problems.Status(ex.StatusCode, $"the body is larger than {MaxBytes} bytes")
+                : Problems.Status(ex.StatusCode, "the request body could not be read: " + ex.Message));
         }
     }
 
@@ -122,6 +126,12 @@ internal static class RequestBody
             var end = start < 0 ? -1 : ex.Message.IndexOf('\'', start + 1);
             var member = end > start ? ex.Message[(start + 1)..end] : path ?? "body";
             return Problems.Invalid(member, "unknown member: this request does not take it");
+        }
+
+        if (ex.Message.StartsWith("Duplicate propert", StringComparison.Ordinal))
+        {
+            // "Duplicate property 'name' encountered during deserialization of type '…'." with the path of the second one.
+            return Problems.Invalid(path ?? "body", "is given more than once: give each member once");
         }
 
         var line = ex.LineNumber is { } l ? string.Create(CultureInfo.InvariantCulture, $" (line {l + 1}, byte {ex.BytePositionInLine + 1})") : string.Empty;

@@ -10,7 +10,8 @@ internal static class TokenIssuer
 {
     /// <summary>
     /// <c>30d</c>, <c>12h</c>, <c>90m</c> (from now) or an ISO 8601 instant (without an offset: UTC); null or empty:
-    /// the default lifetime (null <paramref name="expiresAt"/>).
+    /// the default lifetime (null <paramref name="expiresAt"/>). A duration past the end of the calendar gives
+    /// <see cref="DateTimeOffset.MaxValue"/> (refused later as too far away), never an exception.
     /// </summary>
     public static bool TryParseExpires(string? text, DateTimeOffset now, out DateTimeOffset? expiresAt)
     {
@@ -25,12 +26,15 @@ internal static class TokenIssuer
         if (unit is 'd' or 'h' or 'm' && digits.Length is > 0 and <= 7
             && int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var amount))
         {
-            expiresAt = now + unit switch
+            // At most 9,999,999 days (about 27,000 years): within TimeSpan, but past the last DateTimeOffset from
+            // now. Such an instant is "too far" for the token rules, not a server error: it becomes the last instant.
+            var lifetime = unit switch
             {
                 'd' => TimeSpan.FromDays(amount),
                 'h' => TimeSpan.FromHours(amount),
                 _ => TimeSpan.FromMinutes(amount),
             };
+            expiresAt = lifetime < DateTimeOffset.MaxValue - now ? now + lifetime : DateTimeOffset.MaxValue;
             return true;
         }
 

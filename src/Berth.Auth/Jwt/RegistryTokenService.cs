@@ -387,13 +387,17 @@ public sealed class RegistryTokenService
         return text.SequenceEqual(Base64Url.EncodeToString(bytes));
     }
 
+    /// <summary>
+    /// A JSON object whose every name and string is text: a header is read before its signature is checked, and a
+    /// string of bytes that are not UTF-8, or an escaped lone surrogate, makes GetString throw (a 500 for anyone).
+    /// </summary>
     private static bool TryParseObject(byte[] json, out JsonDocument document)
     {
         document = null!;
         try
         {
             var parsed = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16, AllowDuplicateProperties = false });
-            if (parsed.RootElement.ValueKind != JsonValueKind.Object)
+            if (parsed.RootElement.ValueKind != JsonValueKind.Object || !System.Text.Unicode.Utf8.IsValid(json) || !IsText(parsed.RootElement))
             {
                 parsed.Dispose();
                 return false;
@@ -402,7 +406,31 @@ public sealed class RegistryTokenService
             document = parsed;
             return true;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            // InvalidOperationException: the duplicate-name check unescapes names, and throws on a lone surrogate.
+            return false;
+        }
+    }
+
+    private static bool IsText(JsonElement element)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    return true;
+                case JsonValueKind.Array:
+                    return element.EnumerateArray().All(IsText);
+                case JsonValueKind.Object:
+                    return element.EnumerateObject().All(p => p.Name.Length >= 0 && IsText(p.Value));
+                default:
+                    return true;
+            }
+        }
+        catch (InvalidOperationException)
         {
             return false;
         }

@@ -87,6 +87,11 @@ public sealed partial class UploadService
         await state.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (state.IsAbandoned)
+            {
+                return UnknownUpload(id); // cancelled (or completed) while this request waited for the lock
+            }
+
             return await AppendLockedAsync(session, state, id, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -111,6 +116,11 @@ public sealed partial class UploadService
         await state.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (state.IsAbandoned)
+            {
+                return UnknownUpload(id);
+            }
+
             return await CompleteLockedAsync(repository, session, id, state, digest, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -169,7 +179,7 @@ public sealed partial class UploadService
         var actual = await ComputeDigestAsync(state, id, length.Value, digest.Algorithm, cancellationToken).ConfigureAwait(false);
         if (actual != digest)
         {
-            await CancelLockedAsync(id, cancellationToken).ConfigureAwait(false);
+            await RemoveLockedAsync(id, state, cancellationToken).ConfigureAwait(false);
             return new RegistryError(OciErrorCode.DigestInvalid, "provided digest did not match uploaded content",
                 new { expected = digest.ToString(), actual = actual.ToString(), size = length.Value });
         }
@@ -186,7 +196,8 @@ public sealed partial class UploadService
             ? await _blobIndex.LinkAsync(repository, digest, length.Value, cancellationToken).ConfigureAwait(false) == BlobLinkResult.Linked
                 ? UploadCompleteResult.Completed : UploadCompleteResult.ProjectNotFound
             : await _sessions.CompleteAsync(id, repository, digest, length.Value, cancellationToken).ConfigureAwait(false);
-        _states.TryRemove(id, out _);
+        state.Abandon(); // requests still waiting for this upload find it gone
+        _states.TryRemove(new KeyValuePair<string, UploadState>(id, state));
         if (completed != UploadCompleteResult.Completed)
         {
             // The session or the project went while the bytes arrived (a cancel, expiry, or the project's delete):
@@ -217,7 +228,12 @@ public sealed partial class UploadService
         return new MountOutcome(null, await StartAsync(repository, cancellationToken).ConfigureAwait(false));
     }
 
-    /// <summary>Cancels the session and removes its data. Unknown sessions give <see cref="OciErrorCode.BlobUploadUnknown"/>.</summary>
+    /// <summary>
+    /// Cancels the session and removes its data. A chunk still streaming into it is stopped first (that request ends
+    /// with <see cref="OciErrorCode.BlobUploadUnknown"/>) and the removal waits until it has let go of the data, so
+    /// nothing is written after the removal. Unknown sessions, and one that completed meanwhile, give
+    /// <see cref="OciErrorCode.BlobUploadUnknown"/>.
+    /// </summary>
     public async Task<Result<bool>> CancelAsync(RepositoryName repository, string id, CancellationToken cancellationToken)
     {
         var session = await FindAsync(repository, id, cancellationToken).ConfigureAwait(false);
@@ -226,41 +242,20 @@ public sealed partial class UploadService
             return UnknownUpload(id);
         }
 
-        await CancelLockedAsync(id, cancellationToken).ConfigureAwait(false);
-        return true;
+        return await CancelOrderedAsync(id).ConfigureAwait(false) ? true : UnknownUpload(id);
     }
 
     /// <summary>
     /// Removes the data of uploads whose sessions are already gone from the session store (the delete of their
-    /// project ended them in its transaction). An upload that a request on this node is appending to right now keeps
-    /// its data until <see cref="SweepAsync"/> finds it without a session; that request then ends, and the upload can
-    /// never complete.
+    /// project ended them in its transaction). A chunk still streaming into one on this node is stopped first, as
+    /// <see cref="CancelAsync"/> does, so nothing is written after the removal.
     /// </summary>
     public async Task DiscardAsync(IEnumerable<string> ids, CancellationToken cancellationToken)
     {
         foreach (var id in ids)
         {
-            if (!_states.TryGetValue(id, out var state))
-            {
-                await _uploads.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            if (!state.Lock.Wait(0))
-            {
-                continue; // in use: its hash must not be disposed under the request
-            }
-
-            try
-            {
-                await _uploads.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
-                _states.TryRemove(id, out _);
-                state.Reset();
-            }
-            finally
-            {
-                state.Lock.Release();
-            }
+            cancellationToken.ThrowIfCancellationRequested();
+            await CancelOrderedAsync(id).ConfigureAwait(false);
         }
     }
 
@@ -273,7 +268,7 @@ public sealed partial class UploadService
             var batch = await _sessions.ListInactiveAsync(before, 100, cancellationToken).ConfigureAwait(false);
             foreach (var session in batch)
             {
-                await CancelLockedAsync(session.Id, cancellationToken).ConfigureAwait(false);
+                await CancelOrderedAsync(session.Id).ConfigureAwait(false);
                 removed++;
             }
 
@@ -296,14 +291,36 @@ public sealed partial class UploadService
         return removed;
     }
 
-    private async Task CancelLockedAsync(string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stops whatever works on the upload, waits for it to finish, then removes the session and its data. False when
+    /// the session was gone by then (completed or cancelled meanwhile). Not cancellable: once the upload is marked
+    /// abandoned it must not stay half removed (the wait is short, as the work in flight was just told to stop).
+    /// </summary>
+    private async Task<bool> CancelOrderedAsync(string id)
     {
+        var state = _states.GetOrAdd(id, static _ => new UploadState());
+        state.Abandon();
+        await state.Lock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            var exists = await _sessions.GetAsync(id, CancellationToken.None).ConfigureAwait(false) is not null;
+            await RemoveLockedAsync(id, state, CancellationToken.None).ConfigureAwait(false);
+            return exists;
+        }
+        finally
+        {
+            state.Lock.Release();
+        }
+    }
+
+    /// <summary>Removes the session and its data; the caller holds <paramref name="state"/>'s lock.</summary>
+    private async Task RemoveLockedAsync(string id, UploadState state, CancellationToken cancellationToken)
+    {
+        state.Abandon();
         await _sessions.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
         await _uploads.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
-        if (_states.TryRemove(id, out var state))
-        {
-            state.Reset();
-        }
+        _states.TryRemove(new KeyValuePair<string, UploadState>(id, state));
+        state.Reset();
     }
 
     private async Task<Result<UploadStatus>> AppendLockedAsync(UploadSession? session, UploadState state, string id, Stream body, ContentRange? range, long? declaredLength, CancellationToken cancellationToken)
@@ -352,10 +369,17 @@ public sealed partial class UploadService
         long copied;
         try
         {
+            // A cancel of the upload stops the copy (its token), then waits for this request to let go of the file.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Abandoned);
             await using (stream.ConfigureAwait(false))
             {
-                copied = await HashingCopier.CopyAsync(body, stream, state.Hash, remaining, cancellationToken).ConfigureAwait(false);
+                copied = await HashingCopier.CopyAsync(body, stream, state.Hash, remaining, stop.Token).ConfigureAwait(false);
             }
+        }
+        catch (Exception) when (state.IsAbandoned && !cancellationToken.IsCancellationRequested)
+        {
+            state.Reset();
+            return UnknownUpload(id);
         }
         catch
         {
@@ -366,7 +390,7 @@ public sealed partial class UploadService
 
         if (copied < 0)
         {
-            await CancelLockedAsync(id, cancellationToken).ConfigureAwait(false);
+            await RemoveLockedAsync(id, state, cancellationToken).ConfigureAwait(false);
             return TooLarge();
         }
 
@@ -466,7 +490,26 @@ public sealed partial class UploadService
 
     private sealed class UploadState
     {
+        private readonly CancellationTokenSource _abandoned = new();
+
         public SemaphoreSlim Lock { get; } = new(1, 1);
+
+        /// <summary>Cancelled when the upload is cancelled, completed or removed: appends in flight stop, waiting ones give up.</summary>
+        public CancellationToken Abandoned => _abandoned.Token;
+
+        public bool IsAbandoned => _abandoned.IsCancellationRequested;
+
+        public void Abandon()
+        {
+            try
+            {
+                _abandoned.Cancel();
+            }
+            catch (AggregateException)
+            {
+                // A callback of a linked token failed; the upload is abandoned all the same.
+            }
+        }
 
         public IncrementalHash? Hash { get; set; }
 

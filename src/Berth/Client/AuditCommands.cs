@@ -94,7 +94,9 @@ internal static class AuditCommands
         DateTimeOffset instant;
         try
         {
-            instant = now - ServeOptions.ParseDuration(text);
+            // A duration reaching back before the calendar starts means "since the beginning".
+            var duration = ServeOptions.ParseDuration(text);
+            instant = duration < now - DateTimeOffset.MinValue ? now - duration : DateTimeOffset.MinValue;
         }
         catch (FormatException)
         {

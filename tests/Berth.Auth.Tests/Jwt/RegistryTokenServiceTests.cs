@@ -382,6 +382,40 @@ public sealed class RegistryTokenServiceTests : IDisposable
     }
 
     [Theory]
+    [InlineData("""{"alg":"ES256","typ":"JWT","kid":"\ud800"}""")]
+    [InlineData("""{"alg":"\udc00","kid":"x"}""")]
+    [InlineData("""{"alg":"ES256","kid":"x","x5u":["a\ud800b"]}""")]
+    [InlineData("""{"alg":"ES256","kid":"x","\ud800":1}""")]
+    public void Validate_HeaderWithEscapedLoneSurrogate_Malformed(string header)
+    {
+        // Found by fuzzing: a header is read before the signature is checked, and such a string made GetString throw (a 500).
+        var token = $"{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(header))}.{Encode(Part(IssueDefault(), 1))}.AAAA";
+
+        Assert.Equal(RegistryTokenStatus.Malformed, Create().Validate(token).Status);
+        Assert.Equal(RegistryTokenStatus.Malformed, Create().ValidateRefreshToken(token).Status);
+    }
+
+    [Fact]
+    public void Validate_HeaderNotUtf8_Malformed()
+    {
+        byte[] header = [.. "{\"alg\":\"ES256\",\"kid\":\""u8, 0xff, 0xfe, .. "\"}"u8];
+        var token = $"{Base64Url.EncodeToString(header)}.{Encode(Part(IssueDefault(), 1))}.AAAA";
+
+        Assert.Equal(RegistryTokenStatus.Malformed, Create().Validate(token).Status);
+    }
+
+    [Fact]
+    public void Validate_SignedPayloadWithLoneSurrogate_Malformed()
+    {
+        var payload = Part(IssueDefault(), 1).ToJsonString().Replace("\"sub\":\"alice\"", "\"sub\":\"\\ud800\"", StringComparison.Ordinal);
+        Assert.Contains("ud800", payload, StringComparison.Ordinal);
+
+        var token = SignRaw(Encode(Part(IssueDefault(), 0)), Base64Url.EncodeToString(Encoding.UTF8.GetBytes(payload)));
+
+        Assert.Equal(RegistryTokenStatus.Malformed, Create().Validate(token).Status);
+    }
+
+    [Theory]
     [InlineData(299, RegistryTokenStatus.Valid)]
     [InlineData(300, RegistryTokenStatus.Valid)]
     [InlineData(329, RegistryTokenStatus.Valid)]

@@ -78,6 +78,32 @@ public sealed class BerthProcess : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>
+    /// The server's resident memory now and at its peak since it started (VmRSS and VmHWM of /proc/PID/status, in
+    /// bytes). Linux only.
+    /// </summary>
+    public (long Resident, long Peak) Memory()
+    {
+        var process = _process ?? throw new InvalidOperationException("the server was never started");
+        long resident = -1, peak = -1;
+        foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                resident = Kilobytes(line) * 1024;
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                peak = Kilobytes(line) * 1024;
+            }
+        }
+
+        return resident >= 0 && peak >= 0 ? (resident, peak) : throw new InvalidOperationException($"no VmRSS/VmHWM in /proc/{process.Id}/status");
+
+        static long Kilobytes(string line) =>
+            long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>Set when the server exited without <see cref="Kill"/> or dispose asking it to: crashed, or killed from outside.</summary>
     public string? UnexpectedExit { get; private set; }
 

@@ -97,6 +97,7 @@ public sealed class ClientArgumentTests : IDisposable
         { "audit --limit 0", "--limit must be a number from 1 to 1000", "audit" },
         { "audit --limit 5000", "--limit must be a number from 1 to 1000", "audit" },
         { "audit --since yesterday", "--since must be an ISO 8601 instant", "audit" },
+        { "audit --since 9999999d", "--since must be an ISO 8601 instant", "audit" }, // was an ArgumentOutOfRangeException
         { "audit --until noon", "--until must be an ISO 8601 instant", "audit" },
         { "audit extra", "'audit' takes no arguments", "audit" },
         { "whoami --server ftp://example.test", "'ftp://example.test' is not a server URL", "whoami" },
