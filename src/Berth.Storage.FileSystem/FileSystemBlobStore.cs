@@ -8,7 +8,8 @@ namespace Berth.Storage.FileSystem;
 /// <summary>
 /// Blobs and uploads as plain files:
 /// <c>blobs/&lt;algorithm&gt;/&lt;first two hex&gt;/&lt;hex&gt;</c> for committed content and <c>uploads/&lt;id&gt;</c> for data
-/// in progress. A blob file appears only by an atomic rename of a complete, fsynced upload file. Folders are created
+/// in progress. A blob file appears only by an atomic rename of a complete, fsynced upload file, and its folder is
+/// fsynced before the commit returns, so the name outlives a power loss before anything links it. Folders are created
 /// with mode 0700 and files with 0600 whatever the umask (<see cref="PrivateFiles"/>): blobs of private images are
 /// readable by their owner only, and a blob keeps the mode of the upload file it was renamed from.
 /// </summary>
@@ -16,9 +17,16 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
 {
     private readonly string _blobRoot;
     private readonly string _uploadRoot;
+    private readonly IFileOperations _files;
 
     public FileSystemBlobStore(IOptions<FileSystemStorageOptions> options)
+        : this(options, FileOperations.Instance)
     {
+    }
+
+    internal FileSystemBlobStore(IOptions<FileSystemStorageOptions> options, IFileOperations files)
+    {
+        _files = files;
         var root = Path.GetFullPath(options.Value.RootPath);
         _blobRoot = Path.Combine(root, "blobs");
         _uploadRoot = Path.Combine(root, "uploads");
@@ -125,27 +133,37 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
         var target = BlobPath(digest);
         if (File.Exists(target))
         {
+            // Dedupe. The name may be a concurrent commit's that has not flushed its folder yet: flush it here too
+            // (nothing to write when it is old), so the caller's link never precedes a durable name.
             File.Delete(source);
+            _files.FlushDirectory(Path.GetDirectoryName(target)!);
             return Task.FromResult(UploadCommitResult.AlreadyExists);
         }
 
-        using (var file = new FileStream(source, FileMode.Open, FileAccess.ReadWrite, FileShare.Read))
+        // Durable before visible, and visible durably before the caller links it: the bytes are flushed, the rename
+        // happens, then the folder that received the name is flushed (a rename lives in the folder, not the file;
+        // without this a power loss can undo it after the metadata link was committed). Folders created for the
+        // blob are flushed into their parents first, so the path to the name survives too.
+        _files.FlushFile(source);
+        var targetFolder = Path.GetDirectoryName(target)!;
+        foreach (var created in _files.CreateDirectories(targetFolder))
         {
-            file.Flush(flushToDisk: true);
+            _files.FlushDirectory(Path.GetDirectoryName(created)!);
         }
 
-        PrivateFiles.CreateDirectory(Path.GetDirectoryName(target)!);
         try
         {
-            File.Move(source, target, overwrite: false);
+            _files.Move(source, target);
         }
         catch (IOException) when (File.Exists(target))
         {
             // Another upload of the same content won the rename: identical bytes, keep theirs.
             File.Delete(source);
+            _files.FlushDirectory(targetFolder);
             return Task.FromResult(UploadCommitResult.AlreadyExists);
         }
 
+        _files.FlushDirectory(targetFolder);
         return Task.FromResult(UploadCommitResult.Committed);
     }
 

@@ -46,7 +46,9 @@ public interface IUploadStore
 
     /// <summary>
     /// Atomically turns the upload's data into the committed blob <paramref name="digest"/>. The caller has already
-    /// verified digest and length. The data is durable (flushed to stable storage) before it becomes visible.
+    /// verified digest and length. The data is durable (flushed to stable storage) before it becomes visible, and the
+    /// blob's name is durable before this returns (also when it answers <see cref="UploadCommitResult.AlreadyExists"/>):
+    /// the caller links the blob in the metadata next, and a link must never outlive the bytes after a power loss.
     /// </summary>
     Task<UploadCommitResult> CommitAsync(string uploadId, Digest digest, CancellationToken cancellationToken);
 

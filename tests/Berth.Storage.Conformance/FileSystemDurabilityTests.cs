@@ -1,0 +1,180 @@
+using System.Security.Cryptography;
+using Berth.Core;
+using Berth.Core.Metadata;
+using Berth.Core.Registry;
+using Berth.Metadata.Sqlite;
+using Berth.Oci;
+using Berth.Storage.FileSystem;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Storage.Conformance;
+
+/// <summary>
+/// The order of file-system calls that makes a committed blob survive a power loss: the file's bytes, then the rename,
+/// then the folder holding the new name, all before the commit returns and so before the metadata link. Recorded
+/// through the store's <see cref="IFileOperations"/> seam over the real calls.
+/// </summary>
+public sealed class FileSystemDurabilityTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "berth-durable-" + Guid.NewGuid().ToString("N"));
+    private readonly RecordingFileOperations _files = new();
+    private readonly FileSystemBlobStore _store;
+
+    public FileSystemDurabilityTests()
+    {
+        _store = new FileSystemBlobStore(Options.Create(new FileSystemStorageOptions { RootPath = _root }), _files);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Fact]
+    public async Task Commit_FirstBlobOfAPrefix_FlushesBytesThenNewFoldersThenRenameThenFolder()
+    {
+        var (id, digest) = await UploadAsync(RandomNumberGenerator.GetBytes(1000));
+        _files.Log.Clear();
+
+        var result = await _store.CommitAsync(id, digest, CancellationToken.None);
+
+        Assert.Equal(Core.Storage.UploadCommitResult.Committed, result);
+        var blobs = Path.Combine(_root, "blobs");
+        var folder = Path.Combine(blobs, "sha256", digest.Hex[..2]);
+        Assert.Equal(
+            [
+                $"flush-file {Upload(id)}",
+                $"mkdir {Path.Combine(blobs, "sha256")}",
+                $"mkdir {folder}",
+                $"flush-dir {blobs}",
+                $"flush-dir {Path.Combine(blobs, "sha256")}",
+                $"move {Upload(id)} -> {Path.Combine(folder, digest.Hex)}",
+                $"flush-dir {folder}",
+            ],
+            _files.Log);
+        Assert.True(File.Exists(Path.Combine(folder, digest.Hex)));
+    }
+
+    [Fact]
+    public async Task Commit_FolderExists_FlushesBytesThenRenameThenFolder()
+    {
+        var (first, firstDigest) = await UploadAsync([1, 2, 3]);
+        await _store.CommitAsync(first, firstDigest, CancellationToken.None);
+        var (id, digest) = await UploadWithPrefixAsync(firstDigest.Hex[..2]);
+        _files.Log.Clear();
+
+        await _store.CommitAsync(id, digest, CancellationToken.None);
+
+        var folder = Path.Combine(_root, "blobs", "sha256", digest.Hex[..2]);
+        Assert.Equal(
+            [$"flush-file {Upload(id)}", $"move {Upload(id)} -> {Path.Combine(folder, digest.Hex)}", $"flush-dir {folder}"],
+            _files.Log);
+    }
+
+    [Fact]
+    public async Task Commit_SameContentCommittedAlready_FlushesTheFolderOfTheExistingName()
+    {
+        var content = RandomNumberGenerator.GetBytes(100);
+        var (first, digest) = await UploadAsync(content);
+        await _store.CommitAsync(first, digest, CancellationToken.None);
+        var (second, _) = await UploadAsync(content);
+        _files.Log.Clear();
+
+        var result = await _store.CommitAsync(second, digest, CancellationToken.None);
+
+        Assert.Equal(Core.Storage.UploadCommitResult.AlreadyExists, result);
+        Assert.Equal([$"flush-dir {Path.Combine(_root, "blobs", "sha256", digest.Hex[..2])}"], _files.Log);
+        Assert.False(File.Exists(Upload(second)));
+    }
+
+    [Fact]
+    public async Task UploadService_Push_LinksOnlyAfterTheFolderHoldingTheBlobIsFlushed()
+    {
+        var index = new RecordingBlobIndex(_files.Log);
+        using var database = new SqliteDatabase(Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_root, "berth.db") }));
+        var sessions = new SqliteMetadataStore(database, TimeProvider.System);
+        var service = new UploadService(_store, _store, sessions, index, TimeProvider.System,
+            Options.Create(new RegistryOptions()), NullLogger<UploadService>.Instance);
+        var content = RandomNumberGenerator.GetBytes(4096);
+        var digest = Digest.Parse("sha256:" + Convert.ToHexStringLower(SHA256.HashData(content)));
+
+        var result = await service.UploadMonolithicAsync(RepositoryName.Parse("shop/api"), digest, new MemoryStream(content), content.Length, CancellationToken.None);
+
+        Assert.True(result.IsSuccess);
+        var folder = Path.Combine(_root, "blobs", "sha256", digest.Hex[..2]);
+        var move = _files.Log.FindIndex(e => e.StartsWith("move ", StringComparison.Ordinal));
+        var flush = _files.Log.LastIndexOf($"flush-dir {folder}");
+        var link = _files.Log.IndexOf($"link shop/api {digest}");
+        Assert.True(move >= 0 && flush > move && link > flush, string.Join(Environment.NewLine, _files.Log));
+    }
+
+    private string Upload(string id) => Path.Combine(_root, "uploads", id);
+
+    private async Task<(string Id, Digest Digest)> UploadAsync(byte[] content)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await _store.CreateAsync(id, CancellationToken.None);
+        var (_, stream) = await _store.OpenAppendAsync(id, 0, CancellationToken.None);
+        await using (stream!)
+        {
+            await stream!.WriteAsync(content);
+        }
+
+        return (id, Digest.Parse("sha256:" + Convert.ToHexStringLower(SHA256.HashData(content))));
+    }
+
+    private async Task<(string Id, Digest Digest)> UploadWithPrefixAsync(string prefix)
+    {
+        for (var i = 0; ; i++)
+        {
+            var content = BitConverter.GetBytes(i);
+            if (Convert.ToHexStringLower(SHA256.HashData(content)).StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return await UploadAsync(content);
+            }
+        }
+    }
+
+    private sealed class RecordingFileOperations : IFileOperations
+    {
+        public List<string> Log { get; } = [];
+
+        public void FlushFile(string path)
+        {
+            Log.Add($"flush-file {path}");
+            FileOperations.Instance.FlushFile(path);
+        }
+
+        public IReadOnlyList<string> CreateDirectories(string path)
+        {
+            var created = FileOperations.Instance.CreateDirectories(path);
+            Log.AddRange(created.Select(c => $"mkdir {c}"));
+            return created;
+        }
+
+        public void Move(string source, string target)
+        {
+            FileOperations.Instance.Move(source, target);
+            Log.Add($"move {source} -> {target}");
+        }
+
+        public void FlushDirectory(string path)
+        {
+            Log.Add($"flush-dir {path}");
+            FileOperations.Instance.FlushDirectory(path);
+        }
+    }
+
+    private sealed class RecordingBlobIndex(List<string> log) : IBlobIndex
+    {
+        public Task<long?> GetLinkedSizeAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+            Task.FromResult<long?>(null);
+
+        public Task<BlobLinkResult> LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken)
+        {
+            log.Add($"link {repository} {digest}");
+            return Task.FromResult(BlobLinkResult.Linked);
+        }
+
+        public Task<DeleteResult> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+            Task.FromResult(DeleteResult.NotFound);
+    }
+}
