@@ -7,7 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Access.Conformance.Sqlite;
+namespace Berth.Metadata.Sqlite.Tests;
 
 /// <summary>Migration 2 (access control) on real database files, and the service registration.</summary>
 public sealed class SqliteMigrationTests : IDisposable

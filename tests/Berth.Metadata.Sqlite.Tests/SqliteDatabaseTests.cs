@@ -2,7 +2,7 @@ using Berth.Core.Storage;
 using Berth.Metadata.Sqlite;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Storage.Conformance;
+namespace Berth.Metadata.Sqlite.Tests;
 
 /// <summary>SQLite-specific behaviour of <see cref="SqliteDatabase"/> that the conformance suite cannot see.</summary>
 public sealed class SqliteDatabaseTests : IDisposable

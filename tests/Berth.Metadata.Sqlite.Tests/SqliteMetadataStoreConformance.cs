@@ -2,9 +2,10 @@ using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Berth.Metadata.Sqlite;
 using Berth.Oci;
+using Berth.Storage.Conformance;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Storage.Conformance;
+namespace Berth.Metadata.Sqlite.Tests;
 
 /// <summary>The metadata contract on <see cref="SqliteMetadataStore"/>, in a temporary database file.</summary>
 public sealed class SqliteMetadataStoreConformance : MetadataStoreConformance

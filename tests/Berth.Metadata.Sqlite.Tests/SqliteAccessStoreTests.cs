@@ -1,8 +1,9 @@
+using Berth.Access.Conformance;
 using Berth.Core.Access;
 using Berth.Metadata.Sqlite;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Access.Conformance.Sqlite;
+namespace Berth.Metadata.Sqlite.Tests;
 
 /// <summary>The conformance suite on <see cref="SqliteAccessStore"/>, one temporary database file per test.</summary>
 public sealed class SqliteAccessStoreTests : AccessStoreConformance

@@ -8,7 +8,7 @@ using Berth.Storage.FileSystem;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Storage.Conformance;
+namespace Berth.Storage.FileSystem.Tests;
 
 /// <summary>
 /// The order of file-system calls that makes a committed blob survive a power loss: the file's bytes, then the rename,
