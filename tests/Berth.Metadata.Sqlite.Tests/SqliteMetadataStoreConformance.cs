@@ -15,7 +15,9 @@ public sealed class SqliteMetadataStoreConformance : MetadataStoreConformance
 
     protected override Task<Stores> CreateStoresAsync(TimeProvider clock)
     {
-        _database = new SqliteDatabase(Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_folder, "berth.db") }));
+        var options = Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_folder, "berth.db") });
+        new SqliteMigrator(options).Migrate();
+        _database = new SqliteDatabase(options);
         var store = new SqliteMetadataStore(_database, clock);
         return Task.FromResult(new Stores(store, store, store, store));
     }
