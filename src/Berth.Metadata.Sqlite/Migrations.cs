@@ -169,7 +169,43 @@ internal static class Migrations
 
     public static int Latest => Steps.Length;
 
-    public static void Apply(SqliteConnection connection)
+    /// <summary>The schema version of the database (0 when it has none yet).</summary>
+    public static int CurrentVersion(SqliteConnection connection)
+    {
+        using var read = connection.CreateCommand();
+        read.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'";
+        if ((long)read.ExecuteScalar()! == 0)
+        {
+            return 0;
+        }
+
+        read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
+        return checked((int)(long)read.ExecuteScalar()!);
+    }
+
+    /// <summary>
+    /// Throws the one-line <see cref="Core.StartupException"/> unless the schema is exactly the one this Berth knows:
+    /// the stores open only a migrated database (the migrator runs first, at start-up).
+    /// </summary>
+    public static void EnsureCurrent(SqliteConnection connection)
+    {
+        var current = CurrentVersion(connection);
+        if (current > Steps.Length)
+        {
+            throw Newer(current);
+        }
+
+        if (current < Steps.Length)
+        {
+            throw new Core.StartupException($"berth.db has schema version {current}, older than this Berth needs ({Steps.Length}): it has not been migrated (berth serve and berth admin migrate it when they start)");
+        }
+    }
+
+    // Not a bug but the operator's situation (a data folder written by a newer Berth): one line, no stack trace.
+    private static Core.StartupException Newer(int current) =>
+        new($"berth.db has schema version {current}, newer than this Berth knows ({Steps.Length}): it was written by a newer Berth; run that version (or newer)");
+
+    public static Core.Metadata.MetadataMigration Apply(SqliteConnection connection)
     {
         using (var create = connection.CreateCommand())
         {
@@ -177,20 +213,13 @@ internal static class Migrations
             create.ExecuteNonQuery();
         }
 
-        long current;
-        using (var read = connection.CreateCommand())
-        {
-            read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
-            current = (long)read.ExecuteScalar()!;
-        }
-
+        var current = CurrentVersion(connection);
         if (current > Steps.Length)
         {
-            // Not a bug but the operator's situation (a data folder written by a newer Berth): one line, no stack trace.
-            throw new Core.StartupException($"berth.db has schema version {current}, newer than this Berth knows ({Steps.Length}): it was written by a newer Berth; run that version (or newer)");
+            throw Newer(current);
         }
 
-        for (var version = (int)current + 1; version <= Steps.Length; version++)
+        for (var version = current + 1; version <= Steps.Length; version++)
         {
             using var transaction = connection.BeginTransaction();
             using (var step = connection.CreateCommand())
@@ -210,5 +239,7 @@ internal static class Migrations
 
             transaction.Commit();
         }
+
+        return new Core.Metadata.MetadataMigration(current, Steps.Length);
     }
 }

@@ -10,6 +10,7 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddSqliteMetadata(this IServiceCollection services, Action<SqliteMetadataOptions> configure)
     {
         services.AddOptions<SqliteMetadataOptions>().Configure(configure);
+        services.AddSingleton<IMetadataMigrator, SqliteMigrator>();
         services.AddSingleton<SqliteDatabase>();
         services.AddSingleton<SqliteMetadataStore>();
         services.AddSingleton<IRepositoryIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());

@@ -26,21 +26,25 @@ public sealed class SqliteDatabase : IDisposable
     {
         var path = Path.GetFullPath(options.Value.DatabasePath);
         CreateOwnerOnly(path);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-            Cache = SqliteCacheMode.Private,
-        }.ToString();
+        _connectionString = ConnectionString(path);
         _writer = Open();
-        using (var wal = _writer.Raw.CreateCommand())
+        try
         {
-            wal.CommandText = "PRAGMA journal_mode=WAL";
-            wal.ExecuteNonQuery();
+            using (var wal = _writer.Raw.CreateCommand())
+            {
+                wal.CommandText = "PRAGMA journal_mode=WAL";
+                wal.ExecuteNonQuery();
+            }
+
+            // Migrations are the migrator's (SqliteMigrator, run once at start-up), never a side effect of opening.
+            Migrations.EnsureCurrent(_writer.Raw);
+        }
+        catch
+        {
+            _writer.Dispose();
+            throw;
         }
 
-        Migrations.Apply(_writer.Raw);
         _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "berth-sqlite-writer" };
         _writerThread.Start();
     }
@@ -50,7 +54,7 @@ public sealed class SqliteDatabase : IDisposable
     /// password hashes and the audit log is never readable by others: SQLite would create it 0644, and it creates
     /// the <c>-wal</c> and <c>-shm</c> files with the mode of the database file. An existing file keeps its mode.
     /// </summary>
-    private static void CreateOwnerOnly(string path)
+    internal static void CreateOwnerOnly(string path)
     {
         PrivateFiles.CreateDirectory(Path.GetDirectoryName(path)!);
         if (File.Exists(path))
@@ -69,6 +73,14 @@ public sealed class SqliteDatabase : IDisposable
             // Another process (a berth admin command, another node) created it first.
         }
     }
+
+    internal static string ConnectionString(string path) => new SqliteConnectionStringBuilder
+    {
+        DataSource = path,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Pooling = false,
+        Cache = SqliteCacheMode.Private,
+    }.ToString();
 
     /// <summary>Runs a read on a pooled connection.</summary>
     public T Read<T>(Func<Connection, T> read)

@@ -7,6 +7,7 @@ using Berth.Api.Access;
 using Berth.Auth.Jwt;
 using Berth.Auth.Network;
 using Berth.Core;
+using Berth.Core.Metadata;
 using Berth.Core.Storage;
 using Berth.Metadata.Sqlite;
 using Microsoft.AspNetCore.Connections;
@@ -130,14 +131,16 @@ internal static partial class ServerStartup
     }
 
     /// <summary>
-    /// Resolves the stores, so the database is opened and migrated, the blob folders created and the signing keys read
-    /// now, with each failure named after its setting.
+    /// Migrates the metadata store (the one place that does, also for <c>berth admin</c>), then resolves the stores,
+    /// so the database is opened, the blob folders created and the signing keys read now, with each failure named
+    /// after its setting.
     /// </summary>
     /// <exception cref="StartupException">A store could not be opened.</exception>
     internal static void OpenStores(IServiceProvider services, string data)
     {
         try
         {
+            services.GetRequiredService<IMetadataMigrator>().Migrate();
             services.GetRequiredService<SqliteDatabase>();
             services.GetRequiredService<IBlobStore>();
         }

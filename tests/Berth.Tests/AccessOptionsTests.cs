@@ -53,7 +53,7 @@ public sealed class AccessOptionsTests : IDisposable
     /// <summary>Makes <see cref="_dir"/> a data folder (the admin commands refuse one without berth.db).</summary>
     private async Task InitializeDataFolderAsync()
     {
-        await using var app = BerthServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _dir });
+        await using var app = Berth.Testing.MigratedServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _dir });
         app.Services.GetRequiredService<IUserStore>();
     }
 
@@ -91,7 +91,7 @@ public sealed class AccessOptionsTests : IDisposable
     [Fact]
     public async Task AdminClearIpAllow_RemovesServerRulesOnly()
     {
-        await using (var app = BerthServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _dir }))
+        await using (var app = Berth.Testing.MigratedServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _dir }))
         {
             var rules = app.Services.GetRequiredService<IIpAllowRuleStore>();
             var projects = app.Services.GetRequiredService<IProjectStore>();
@@ -104,7 +104,7 @@ public sealed class AccessOptionsTests : IDisposable
         Assert.Equal(0, await AdminCommands.RunAsync(["clear-ip-allow", "--data", _dir], new StringReader(string.Empty), output));
 
         Assert.Contains("Removed 1", output.ToString(), StringComparison.Ordinal);
-        await using var after = BerthServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _dir });
+        await using var after = Berth.Testing.MigratedServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _dir });
         var store = after.Services.GetRequiredService<IIpAllowRuleStore>();
         Assert.Empty(await store.ListAsync(null, CancellationToken.None));
         Assert.Single(await store.ListAsync(ProjectName.Parse("shop"), CancellationToken.None));
@@ -134,7 +134,7 @@ public sealed class AccessOptionsTests : IDisposable
 
     private async Task<bool> VerifyAsync(string user, string password)
     {
-        await using var app = BerthServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _dir });
+        await using var app = Berth.Testing.MigratedServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _dir });
         var stored = await app.Services.GetRequiredService<IUserStore>().GetAsync(UserName.Parse(user), CancellationToken.None);
         var result = app.Services.GetRequiredService<PasswordHasher>().Verify(stored?.PasswordHash, password);
         return stored is { IsAdministrator: true, Disabled: false } && result is PasswordVerification.Succeeded or PasswordVerification.SucceededRehashNeeded;

@@ -20,7 +20,7 @@ public sealed class AdminCommandsTests : IDisposable
     private static Task<int> RunAsync(TextWriter output, string stdin, params string[] args) =>
         AdminCommands.RunAsync(args, new StringReader(stdin), output);
 
-    private WebApplication Open() => BerthServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = Data });
+    private WebApplication Open() => Berth.Testing.MigratedServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = Data });
 
     /// <summary>A data folder with berth.db (as a first start leaves it), a project 'shop', and IP rules at both levels.</summary>
     private async Task ArrangeAsync()

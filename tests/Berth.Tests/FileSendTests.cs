@@ -223,7 +223,7 @@ public sealed class FileSendTests : IAsyncLifetime
 
     private async Task StartAsync(bool sendFile)
     {
-        _app = BerthServer.Build(new Dictionary<string, string?>
+        _app = Berth.Testing.MigratedServer.Build(new Dictionary<string, string?>
         {
             ["Berth:Data"] = _data,
             ["Berth:Listen"] = "http://127.0.0.1:0",

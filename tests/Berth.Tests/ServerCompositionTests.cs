@@ -23,7 +23,7 @@ public sealed class ServerCompositionTests : IDisposable
     {
         // With the default --data ./data, a host watching its content root (the working directory) would put an inotify
         // watch on every blob folder and wake up for every write to a blob.
-        await using var app = BerthServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _data });
+        await using var app = Berth.Testing.MigratedServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = _data });
 
         var environment = app.Services.GetRequiredService<IHostEnvironment>();
         Assert.Equal(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory), Path.TrimEndingDirectorySeparator(environment.ContentRootPath));

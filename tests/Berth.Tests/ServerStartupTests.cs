@@ -267,7 +267,7 @@ public sealed class ServerStartupTests : IDisposable
 
         AssertOneLine(error, "BERTH_ADMIN_PASSWORD must be at least 8 characters", exit);
         Assert.DoesNotContain("short", error.Replace("BERTH_ADMIN_PASSWORD", "", StringComparison.Ordinal), StringComparison.Ordinal);
-        await using var app = BerthServer.Build(Settings());
+        await using var app = Berth.Testing.MigratedServer.Build(Settings());
         Assert.Equal(0, await app.Services.GetRequiredService<IUserStore>().CountAdministratorsAsync(CancellationToken.None));
     }
 

@@ -34,7 +34,7 @@ public sealed class ServerSetup : IAsyncDisposable
 
     /// <summary>Opens the stores of <paramref name="server"/>'s data folder (which must already exist: the server created it).</summary>
     public static ServerSetup Open(BerthProcess server) =>
-        new(BerthServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = server.DataPath }));
+        new(MigratedServer.Build(new Dictionary<string, string?> { ["Berth:Data"] = server.DataPath }));
 
     /// <summary>Waits until the server no longer uses what it cached before a change.</summary>
     public static Task WaitForServerCachesAsync() => Task.Delay(CacheDelay);

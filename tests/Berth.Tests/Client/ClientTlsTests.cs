@@ -33,7 +33,7 @@ public sealed class ClientTlsTests : IAsyncLifetime
     {
         var keyPath = Path.Combine(_root, "server-key.pem");
         WriteSelfSigned(CertificatePath, keyPath, "berth-test", IPAddress.Loopback);
-        _app = BerthServer.Build(new Dictionary<string, string?>
+        _app = Berth.Testing.MigratedServer.Build(new Dictionary<string, string?>
         {
             ["Berth:Data"] = Path.Combine(_root, "data"),
             ["Berth:Listen"] = "https://127.0.0.1:0",

@@ -7,9 +7,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Access.Conformance.Sqlite;
+namespace Berth.Metadata.Sqlite.Tests;
 
-/// <summary>Migration 2 (access control) on real database files, and the service registration.</summary>
+/// <summary>The migrator and migrations on real database files, opening only a migrated database, and the service registration.</summary>
 public sealed class SqliteMigrationTests : IDisposable
 {
     private static readonly CancellationToken Ct = CancellationToken.None;
@@ -25,7 +25,14 @@ public sealed class SqliteMigrationTests : IDisposable
         }
     }
 
-    private SqliteDatabase Open() => new(Options.Create(new SqliteMetadataOptions { DatabasePath = DatabasePath }));
+    private IOptions<SqliteMetadataOptions> DatabaseOptions => Options.Create(new SqliteMetadataOptions { DatabasePath = DatabasePath });
+
+    /// <summary>What start-up does: migrate, then open.</summary>
+    private SqliteDatabase Open()
+    {
+        new SqliteMigrator(DatabaseOptions).Migrate();
+        return new SqliteDatabase(DatabaseOptions);
+    }
 
     /// <summary>Runs SQL on the file directly (the database must be closed).</summary>
     private T Raw<T>(string sql, Func<SqliteCommand, T> run)
@@ -175,6 +182,80 @@ public sealed class SqliteMigrationTests : IDisposable
     }
 
     [Fact]
+    public void Migrate_FreshDatabase_CreatesFileAndAppliesEveryStep()
+    {
+        var migration = new SqliteMigrator(DatabaseOptions).Migrate();
+
+        Assert.True(File.Exists(DatabasePath));
+        Assert.Equal(0, migration.FromVersion);
+        Assert.False(migration.WasCurrent);
+        Assert.Equal(Enumerable.Range(1, migration.ToVersion).Select(v => (long)v), SchemaVersions());
+        Assert.Contains("users", Tables());
+        using var database = new SqliteDatabase(DatabaseOptions); // opens without complaint
+    }
+
+    [Fact]
+    public void Migrate_AlreadyMigrated_IsNoOp()
+    {
+        var first = new SqliteMigrator(DatabaseOptions).Migrate();
+        var versions = SchemaVersions();
+
+        var second = new SqliteMigrator(DatabaseOptions).Migrate();
+
+        Assert.True(second.WasCurrent);
+        Assert.Equal(first.ToVersion, second.FromVersion);
+        Assert.Equal(versions, SchemaVersions()); // no step applied again, no version row added
+    }
+
+    [Fact]
+    public void Migrate_DatabaseFromANewerBerth_ThrowsOneLineAndWritesNothing()
+    {
+        new SqliteMigrator(DatabaseOptions).Migrate();
+        Raw("INSERT INTO schema_version (version) VALUES (99)", c => c.ExecuteNonQuery());
+        var versions = SchemaVersions();
+
+        var error = Assert.Throws<Berth.Core.StartupException>(() => new SqliteMigrator(DatabaseOptions).Migrate());
+
+        Assert.Contains("berth.db has schema version 99, newer than this Berth knows", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Equal(versions, SchemaVersions());
+    }
+
+    [Fact]
+    public void Open_NeverMigrated_ThrowsOneLineWithoutMigrating()
+    {
+        var error = Assert.Throws<Berth.Core.StartupException>(() => new SqliteDatabase(DatabaseOptions));
+
+        Assert.Contains("berth.db has schema version 0, older than this Berth needs", error.Message, StringComparison.Ordinal);
+        Assert.Contains("not been migrated", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.DoesNotContain("users", Tables()); // opening is not migrating
+    }
+
+    [Fact]
+    public void Open_PartlyMigrated_ThrowsOneLineWithoutMigrating()
+    {
+        Open().Dispose();
+        Raw("DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;", c => c.ExecuteNonQuery());
+
+        var error = Assert.Throws<Berth.Core.StartupException>(() => new SqliteDatabase(DatabaseOptions));
+
+        Assert.Contains("berth.db has schema version 2, older than this Berth needs", error.Message, StringComparison.Ordinal);
+        Assert.Equal([1L, 2L], SchemaVersions());
+    }
+
+    [Fact]
+    public void Open_DatabaseFromANewerBerth_ThrowsWithoutMigrator()
+    {
+        Open().Dispose();
+        Raw("INSERT INTO schema_version (version) VALUES (99)", c => c.ExecuteNonQuery());
+
+        var error = Assert.Throws<Berth.Core.StartupException>(() => new SqliteDatabase(DatabaseOptions));
+
+        Assert.Contains("berth.db has schema version 99, newer than this Berth knows", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AddSqliteMetadata_RegistersEveryAccessContractOnOneStore()
     {
         var services = new ServiceCollection();
@@ -182,6 +263,7 @@ public sealed class SqliteMigrationTests : IDisposable
         services.AddSqliteMetadata(o => o.DatabasePath = DatabasePath);
         using var provider = services.BuildServiceProvider();
 
+        Assert.IsType<SqliteMigrator>(provider.GetRequiredService<IMetadataMigrator>()).Migrate();
         var store = provider.GetRequiredService<SqliteAccessStore>();
         Assert.Same(store, provider.GetRequiredService<IProjectStore>());
         Assert.Same(store, provider.GetRequiredService<IUserStore>());

@@ -1,8 +1,9 @@
+using Berth.Access.Conformance;
 using Berth.Core.Access;
 using Berth.Metadata.Sqlite;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Access.Conformance.Sqlite;
+namespace Berth.Metadata.Sqlite.Tests;
 
 /// <summary>The conformance suite on <see cref="SqliteAccessStore"/>, one temporary database file per test.</summary>
 public sealed class SqliteAccessStoreTests : AccessStoreConformance
@@ -12,7 +13,9 @@ public sealed class SqliteAccessStoreTests : AccessStoreConformance
 
     protected override Task<AccessStores> OpenAsync(TimeProvider clock)
     {
-        _database = new SqliteDatabase(Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_folder, "berth.db") }));
+        var options = Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_folder, "berth.db") });
+        new SqliteMigrator(options).Migrate();
+        _database = new SqliteDatabase(options);
         var access = new SqliteAccessStore(_database, clock);
         var metadata = new SqliteMetadataStore(_database, clock);
         return Task.FromResult(new AccessStores(access, access, access, access, access, access, access, metadata, access)

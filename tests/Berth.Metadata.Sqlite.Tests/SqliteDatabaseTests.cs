@@ -2,7 +2,7 @@ using Berth.Core.Storage;
 using Berth.Metadata.Sqlite;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Storage.Conformance;
+namespace Berth.Metadata.Sqlite.Tests;
 
 /// <summary>SQLite-specific behaviour of <see cref="SqliteDatabase"/> that the conformance suite cannot see.</summary>
 public sealed class SqliteDatabaseTests : IDisposable
@@ -139,5 +139,11 @@ public sealed class SqliteDatabaseTests : IDisposable
         Assert.Equal("next", database.Read(c => (string)c.Command("SELECT group_concat(name) FROM repositories").ExecuteScalar()!));
     }
 
-    private SqliteDatabase Open() => new(Options.Create(new SqliteMetadataOptions { DatabasePath = DatabasePath }));
+    /// <summary>What start-up does: the migrator creates and migrates the file, then the database opens it.</summary>
+    private SqliteDatabase Open()
+    {
+        var options = Options.Create(new SqliteMetadataOptions { DatabasePath = DatabasePath });
+        new SqliteMigrator(options).Migrate();
+        return new SqliteDatabase(options);
+    }
 }

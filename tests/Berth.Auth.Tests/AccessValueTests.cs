@@ -2,7 +2,7 @@ using Berth.Core.Access;
 using Berth.Core.Registry;
 using Berth.Oci;
 
-namespace Berth.Access.Conformance;
+namespace Berth.Auth.Tests;
 
 /// <summary>The value types and small helpers of the access contracts (provider-independent, run once).</summary>
 public sealed class AccessValueTests

@@ -1,8 +1,9 @@
 using Berth.Core.Storage;
+using Berth.Storage.Conformance;
 using Berth.Storage.FileSystem;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Storage.Conformance;
+namespace Berth.Storage.FileSystem.Tests;
 
 /// <summary>The blob and upload contract on <see cref="FileSystemBlobStore"/>, in a temporary folder.</summary>
 public sealed class FileSystemBlobStoreConformance : BlobStoreConformance

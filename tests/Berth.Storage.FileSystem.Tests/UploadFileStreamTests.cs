@@ -2,7 +2,7 @@ using Berth.Core.Storage;
 using Berth.Storage.FileSystem;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Storage.Conformance;
+namespace Berth.Storage.FileSystem.Tests;
 
 /// <summary>
 /// The file store's upload stream asks for a background fsync each time the file grows past another 8 MiB boundary,

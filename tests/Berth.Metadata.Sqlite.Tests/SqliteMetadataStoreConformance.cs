@@ -2,9 +2,10 @@ using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Berth.Metadata.Sqlite;
 using Berth.Oci;
+using Berth.Storage.Conformance;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Storage.Conformance;
+namespace Berth.Metadata.Sqlite.Tests;
 
 /// <summary>The metadata contract on <see cref="SqliteMetadataStore"/>, in a temporary database file.</summary>
 public sealed class SqliteMetadataStoreConformance : MetadataStoreConformance
@@ -14,7 +15,9 @@ public sealed class SqliteMetadataStoreConformance : MetadataStoreConformance
 
     protected override Task<Stores> CreateStoresAsync(TimeProvider clock)
     {
-        _database = new SqliteDatabase(Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_folder, "berth.db") }));
+        var options = Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_folder, "berth.db") });
+        new SqliteMigrator(options).Migrate();
+        _database = new SqliteDatabase(options);
         var store = new SqliteMetadataStore(_database, clock);
         return Task.FromResult(new Stores(store, store, store, store));
     }

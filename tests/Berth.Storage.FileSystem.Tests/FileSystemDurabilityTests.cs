@@ -8,7 +8,7 @@ using Berth.Storage.FileSystem;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Storage.Conformance;
+namespace Berth.Storage.FileSystem.Tests;
 
 /// <summary>
 /// The order of file-system calls that makes a committed blob survive a power loss: the file's bytes, then the rename,
@@ -89,7 +89,9 @@ public sealed class FileSystemDurabilityTests : IDisposable
     public async Task UploadService_Push_LinksOnlyAfterTheFolderHoldingTheBlobIsFlushed()
     {
         var index = new RecordingBlobIndex(_files.Log);
-        using var database = new SqliteDatabase(Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_root, "berth.db") }));
+        var options = Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_root, "berth.db") });
+        new SqliteMigrator(options).Migrate();
+        using var database = new SqliteDatabase(options);
         var sessions = new SqliteMetadataStore(database, TimeProvider.System);
         var service = new UploadService(_store, _store, sessions, index, TimeProvider.System,
             Options.Create(new RegistryOptions()), NullLogger<UploadService>.Instance);
