@@ -40,23 +40,48 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
         return Task.FromResult(info.Exists ? new BlobStat(true, info.Length) : BlobStat.Missing);
     }
 
-    public Task<Stream?> OpenReadAsync(Digest digest, CancellationToken cancellationToken)
-    {
-        try
-        {
-            Stream stream = new FileStream(BlobPath(digest), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0, FileOptions.SequentialScan);
-            return Task.FromResult<Stream?>(stream);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return Task.FromResult<Stream?>(null);
-        }
-    }
-
-    public string? TryGetLocalPath(Digest digest)
+    public Task<BlobRead> OpenAsync(Digest digest, ByteRange? range, BlobReadOptions options, CancellationToken cancellationToken)
     {
         var path = BlobPath(digest);
-        return File.Exists(path) ? path : null;
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            return Task.FromResult<BlobRead>(BlobRead.NotFound.Instance);
+        }
+
+        var size = info.Length;
+        if (range is not { } asked)
+        {
+            return Task.FromResult<BlobRead>(new BlobRead.LocalFile(path, 0, size, size));
+        }
+
+        return Task.FromResult<BlobRead>(asked.TryResolve(size, out var offset, out var length)
+            ? new BlobRead.LocalFile(path, offset, length, size)
+            : new BlobRead.RangeNotSatisfiable(size));
+    }
+
+    async IAsyncEnumerable<StoredBlob> IBlobStore.ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask.ConfigureAwait(false);
+        foreach (var algorithm in new DirectoryInfo(_blobRoot).EnumerateDirectories())
+        {
+            foreach (var prefix in algorithm.EnumerateDirectories())
+            {
+                foreach (var file in prefix.EnumerateFiles())
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    // Only a name OpenAsync would look up: a valid digest in its own prefix folder. Anything else (an
+                    // operator's file, an editor's backup, a misplaced copy) is not a committed blob of this store.
+                    if (!Digest.TryParse(algorithm.Name + ":" + file.Name, out var digest) ||
+                        digest.AlgorithmName != algorithm.Name || digest.Hex != file.Name || digest.Hex[..2] != prefix.Name)
+                    {
+                        continue;
+                    }
+
+                    yield return new StoredBlob(digest, file.Length, new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero));
+                }
+            }
+        }
     }
 
     public Task<BlobDeleteResult> DeleteAsync(Digest digest, CancellationToken cancellationToken)

@@ -47,15 +47,21 @@ public abstract class BlobStoreConformance : IAsyncLifetime
     }
 
     [Fact]
-    public async Task OpenRead_MissingBlob_ReturnsNull()
+    public async Task Open_MissingBlob_ReturnsNotFound()
     {
-        Assert.Null(await Blobs.OpenReadAsync(DigestOf([1, 2, 3]), None));
+        Assert.IsType<BlobRead.NotFound>(await Blobs.OpenAsync(DigestOf([1, 2, 3]), null, default, None));
     }
 
     [Fact]
-    public void TryGetLocalPath_MissingBlob_ReturnsNull()
+    public async Task Open_MissingBlobWithRangeOrRedirectAllowed_ReturnsNotFound()
     {
-        Assert.Null(Blobs.TryGetLocalPath(DigestOf([1, 2, 3])));
+        Assert.IsType<BlobRead.NotFound>(await Blobs.OpenAsync(DigestOf([1, 2, 3]), ByteRange.From(0), new BlobReadOptions(true), None));
+    }
+
+    [Fact]
+    public async Task List_Empty_ReturnsNoBlobs()
+    {
+        Assert.Empty(await ListBlobsAsync());
     }
 
     [Fact]
@@ -85,17 +91,117 @@ public abstract class BlobStoreConformance : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CommittedBlob_LocalPathIsNullOrAFileWithTheContent()
+    public async Task Open_WholeBlob_AnswersAllItsBytesWithItsSize()
     {
         var content = Bytes(100, 3);
         var digest = await CommitAsync(content);
 
-        var path = Blobs.TryGetLocalPath(digest);
+        var read = await Blobs.OpenAsync(digest, null, default, None);
 
-        if (path is not null)
-        {
-            Assert.Equal(content, await File.ReadAllBytesAsync(path));
-        }
+        var (offset, length, total, bytes) = await MaterializeAsync(read);
+        Assert.Equal((0L, 100L, 100L), (offset, length, total));
+        Assert.Equal(content, bytes);
+    }
+
+    public static TheoryData<string, long, long> SatisfiableRanges => new()
+    {
+        // range (as a Range header), expected offset, expected length; the blob has 1000 bytes
+        { "bytes=0-0", 0, 1 },
+        { "bytes=10-19", 10, 10 },
+        { "bytes=0-999", 0, 1000 },
+        { "bytes=990-5000", 990, 10 },
+        { "bytes=999-", 999, 1 },
+        { "bytes=0-", 0, 1000 },
+        { "bytes=-1", 999, 1 },
+        { "bytes=-10", 990, 10 },
+        { "bytes=-1000", 0, 1000 },
+        { "bytes=-99999999999999999999", 0, 1000 },
+        { "bytes=5-99999999999999999999", 5, 995 },
+    };
+
+    [Theory]
+    [MemberData(nameof(SatisfiableRanges))]
+    public async Task Open_SatisfiableRange_AnswersExactlyThoseBytes(string header, long offset, long length)
+    {
+        var content = Bytes(1000, 30);
+        var digest = await CommitAsync(content);
+        Assert.True(ByteRange.TryParseHeader(header, out var range));
+
+        var read = await Blobs.OpenAsync(digest, range, default, None);
+
+        var (gotOffset, gotLength, total, bytes) = await MaterializeAsync(read);
+        Assert.Equal((offset, length, 1000L), (gotOffset, gotLength, total));
+        Assert.Equal(content.AsSpan((int)offset, (int)length).ToArray(), bytes);
+    }
+
+    [Theory]
+    [InlineData("bytes=1000-")]
+    [InlineData("bytes=1000-2000")]
+    [InlineData("bytes=99999999999999999999-")]
+    [InlineData("bytes=-0")]
+    public async Task Open_RangeBeyondTheEnd_ReturnsRangeNotSatisfiableWithTheSize(string header)
+    {
+        var digest = await CommitAsync(Bytes(1000, 31));
+        Assert.True(ByteRange.TryParseHeader(header, out var range));
+
+        var read = await Blobs.OpenAsync(digest, range, default, None);
+
+        Assert.Equal(new BlobRead.RangeNotSatisfiable(1000), read);
+    }
+
+    [Fact]
+    public async Task Open_AnyRangeOfAnEmptyBlob_ReturnsRangeNotSatisfiable()
+    {
+        var digest = await CommitAsync([]);
+
+        Assert.Equal(new BlobRead.RangeNotSatisfiable(0), await Blobs.OpenAsync(digest, ByteRange.From(0), default, None));
+        Assert.Equal(new BlobRead.RangeNotSatisfiable(0), await Blobs.OpenAsync(digest, ByteRange.LastBytes(5), default, None));
+    }
+
+    [Fact]
+    public async Task Open_RedirectNotAllowed_NeverAnswersRedirect()
+    {
+        var digest = await CommitAsync(Bytes(10, 32));
+
+        Assert.IsNotType<BlobRead.Redirect>(await Blobs.OpenAsync(digest, null, new BlobReadOptions(AllowRedirect: false), None));
+        Assert.IsNotType<BlobRead.Redirect>(await Blobs.OpenAsync(digest, ByteRange.From(3), new BlobReadOptions(AllowRedirect: false), None));
+    }
+
+    [Fact]
+    public async Task List_SeveralBlobs_ReturnsEachOnceWithItsSizeAndTime()
+    {
+        var before = DateTimeOffset.UtcNow.AddMinutes(-10);
+        var a = await CommitAsync(Bytes(10, 33));
+        var b = await CommitAsync(Bytes(0, 34));
+        var c = await CommitAsync(Bytes(300, 35), DigestAlgorithm.Sha512);
+
+        var listed = await ListBlobsAsync();
+
+        Assert.Equal(
+            new[] { (a, 10L), (b, 0L), (c, 300L) }.OrderBy(x => x.Item1.ToString(), StringComparer.Ordinal),
+            listed.Select(x => (x.Digest, x.Size)).OrderBy(x => x.Digest.ToString(), StringComparer.Ordinal));
+        Assert.All(listed, blob => Assert.InRange(blob.LastModified, before, DateTimeOffset.UtcNow.AddMinutes(10)));
+    }
+
+    [Fact]
+    public async Task List_UploadsInProgress_AreNotBlobs()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, Bytes(10, 36));
+
+        Assert.Empty(await ListBlobsAsync());
+    }
+
+    [Fact]
+    public async Task List_AfterDelete_LeavesTheDeletedBlobOut()
+    {
+        var kept = await CommitAsync(Bytes(10, 37));
+        var deleted = await CommitAsync(Bytes(10, 38));
+
+        await Blobs.DeleteAsync(deleted, None);
+
+        Assert.Equal([kept], (await ListBlobsAsync()).Select(x => x.Digest));
     }
 
     [Fact]
@@ -104,13 +210,11 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         var content = Bytes(3000, 4);
         var digest = await CommitAsync(content);
 
-        await using var first = await Blobs.OpenReadAsync(digest, None);
-        await using var second = await Blobs.OpenReadAsync(digest, None);
+        var first = await Blobs.OpenAsync(digest, null, default, None);
+        var second = await Blobs.OpenAsync(digest, ByteRange.From(0), default, None);
 
-        Assert.NotNull(first);
-        Assert.NotNull(second);
-        Assert.Equal(content, await ReadAllAsync(first));
-        Assert.Equal(content, await ReadAllAsync(second));
+        Assert.Equal(content, (await MaterializeAsync(first)).Bytes);
+        Assert.Equal(content, (await MaterializeAsync(second)).Bytes);
     }
 
     [Fact]
@@ -156,9 +260,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         var reopened = await ReopenStoresAsync();
 
         Assert.Equal(new BlobStat(true, 777), await reopened.Blobs.StatAsync(digest, None));
-        await using var stream = await reopened.Blobs.OpenReadAsync(digest, None);
-        Assert.NotNull(stream);
-        Assert.Equal(content, await ReadAllAsync(stream));
+        Assert.Equal(content, (await MaterializeAsync(await reopened.Blobs.OpenAsync(digest, null, default, None))).Bytes);
     }
 
     [Fact]
@@ -169,8 +271,8 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         Assert.Equal(BlobDeleteResult.Deleted, await Blobs.DeleteAsync(digest, None));
 
         Assert.Equal(BlobStat.Missing, await Blobs.StatAsync(digest, None));
-        Assert.Null(await Blobs.OpenReadAsync(digest, None));
-        Assert.Null(Blobs.TryGetLocalPath(digest));
+        Assert.IsType<BlobRead.NotFound>(await Blobs.OpenAsync(digest, null, default, None));
+        Assert.IsType<BlobRead.NotFound>(await Blobs.OpenAsync(digest, ByteRange.From(0), default, None));
         Assert.Equal(BlobDeleteResult.NotFound, await Blobs.DeleteAsync(digest, None));
     }
 
@@ -408,8 +510,8 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         await AppendAsync(id, 0, content);
 
         Assert.Equal(BlobStat.Missing, await Blobs.StatAsync(DigestOf(content), None));
-        Assert.Null(await Blobs.OpenReadAsync(DigestOf(content), None));
-        Assert.Null(Blobs.TryGetLocalPath(DigestOf(content)));
+        Assert.IsType<BlobRead.NotFound>(await Blobs.OpenAsync(DigestOf(content), null, default, None));
+        Assert.Empty(await ListBlobsAsync());
     }
 
     [Fact]
@@ -523,11 +625,46 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         }
     }
 
-    private async Task<byte[]> ReadBlobAsync(Digest digest)
+    private async Task<byte[]> ReadBlobAsync(Digest digest) => (await MaterializeAsync(await Blobs.OpenAsync(digest, null, default, None))).Bytes;
+
+    /// <summary>The bytes a LocalFile or Streamed answer stands for (disposing the stream); fails for any other answer.</summary>
+    protected static async Task<(long Offset, long Length, long TotalSize, byte[] Bytes)> MaterializeAsync(BlobRead read)
     {
-        await using var stream = await Blobs.OpenReadAsync(digest, None);
-        Assert.NotNull(stream);
-        return await ReadAllAsync(stream);
+        switch (read)
+        {
+            case BlobRead.LocalFile file:
+            {
+                await using var stream = File.OpenRead(file.Path);
+                Assert.Equal(file.TotalSize, stream.Length);
+                var bytes = new byte[file.Length];
+                stream.Position = file.Offset;
+                await stream.ReadExactlyAsync(bytes);
+                return (file.Offset, file.Length, file.TotalSize, bytes);
+            }
+
+            case BlobRead.Streamed streamed:
+            {
+                await using var stream = streamed.Content;
+                var bytes = await ReadAllAsync(stream);
+                Assert.Equal(streamed.Length, bytes.Length); // exactly Length bytes, then the end
+                return (streamed.Offset, streamed.Length, streamed.TotalSize, bytes);
+            }
+
+            default:
+                Assert.Fail($"expected the blob's bytes, got {read}");
+                return default;
+        }
+    }
+
+    protected async Task<List<StoredBlob>> ListBlobsAsync()
+    {
+        var blobs = new List<StoredBlob>();
+        await foreach (var blob in Blobs.ListAsync(None))
+        {
+            blobs.Add(blob);
+        }
+
+        return blobs;
     }
 
     private async Task<byte[]> ReadUploadAsync(string id)

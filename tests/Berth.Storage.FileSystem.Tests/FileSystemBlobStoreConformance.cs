@@ -1,4 +1,5 @@
 using Berth.Core.Storage;
+using Berth.Oci;
 using Berth.Storage.Conformance;
 using Berth.Storage.FileSystem;
 using Microsoft.Extensions.Options;
@@ -29,13 +30,34 @@ public sealed class FileSystemBlobStoreConformance : BlobStoreConformance
     }
 
     [Fact]
-    public async Task CommittedBlob_LocalPathIsTheFileUnderBlobs()
+    public async Task Open_CommittedBlob_AnswersTheFileUnderBlobs()
     {
         var digest = await CommitAsync(Bytes(10, 1));
 
-        var path = Blobs.TryGetLocalPath(digest);
+        var read = await Blobs.OpenAsync(digest, null, new BlobReadOptions(AllowRedirect: true), None);
 
-        Assert.Equal(Path.Combine(_root, "blobs", "sha256", digest.Hex[..2], digest.Hex), path);
+        Assert.Equal(new BlobRead.LocalFile(Path.Combine(_root, "blobs", "sha256", digest.Hex[..2], digest.Hex), 0, 10, 10), read);
+    }
+
+    [Fact]
+    public async Task List_JunkInTheBlobsFolder_IsSkippedSoEveryListedDigestIsUsable()
+    {
+        var digest = await CommitAsync(Bytes(10, 4));
+        var other = Digest.Compute(DigestAlgorithm.Sha256, [1, 2, 3]);
+        var folder = Path.Combine(_root, "blobs", "sha256", digest.Hex[..2]);
+        await File.WriteAllTextAsync(Path.Combine(folder, digest.Hex + ".tmp"), "temporary");
+        await File.WriteAllTextAsync(Path.Combine(folder, digest.Hex.ToUpperInvariant()), "upper case");
+        await File.WriteAllTextAsync(Path.Combine(folder, "notes.txt"), "an operator's file");
+        await File.WriteAllTextAsync(Path.Combine(folder, other.Hex), "misplaced: wrong prefix folder");
+        Directory.CreateDirectory(Path.Combine(_root, "blobs", "md5", "ab"));
+        await File.WriteAllTextAsync(Path.Combine(_root, "blobs", "md5", "ab", "ab" + new string('0', 30)), "unknown algorithm");
+        Directory.CreateDirectory(Path.Combine(_root, "blobs", "sha512", "zz"));
+        await File.WriteAllTextAsync(Path.Combine(_root, "blobs", "sha256", "stray"), "a file where prefix folders go");
+
+        var listed = await ListBlobsAsync();
+
+        Assert.Equal([new StoredBlob(digest, 10, listed[0].LastModified)], listed);
+        Assert.IsType<BlobRead.LocalFile>(await Blobs.OpenAsync(listed[0].Digest, null, default, None));
     }
 
     [Fact]

@@ -52,7 +52,7 @@ public sealed class UploadFileStreamTests : IDisposable
 
         var digest = Berth.Oci.Digest.Compute(Berth.Oci.DigestAlgorithm.Sha256, content);
         Assert.Equal(UploadCommitResult.Committed, await _store.CommitAsync(id, digest, CancellationToken.None));
-        Assert.Equal(content, await File.ReadAllBytesAsync(_store.TryGetLocalPath(digest)!));
+        Assert.Equal(content, await File.ReadAllBytesAsync(Assert.IsType<BlobRead.LocalFile>(await _store.OpenAsync(digest, null, default, CancellationToken.None)).Path));
     }
 
     [Fact]

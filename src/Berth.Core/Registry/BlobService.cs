@@ -4,8 +4,8 @@ using Berth.Oci;
 
 namespace Berth.Core.Registry;
 
-/// <summary>A blob a repository may serve: its size and how to read it.</summary>
-public sealed record BlobHandle(Digest Digest, long Size, string? LocalPath);
+/// <summary>A blob a repository may serve, and its size.</summary>
+public sealed record BlobHandle(Digest Digest, long Size);
 
 /// <summary>Blob reads and deletes, scoped to a repository: a blob is visible only where it is linked.</summary>
 public sealed class BlobService
@@ -28,16 +28,27 @@ public sealed class BlobService
             return Unknown(repository, digest);
         }
 
-        var path = _blobs.TryGetLocalPath(digest);
-        if (path is null && !(await _blobs.StatAsync(digest, cancellationToken).ConfigureAwait(false)).Exists)
+        var stat = await _blobs.StatAsync(digest, cancellationToken).ConfigureAwait(false);
+        return stat.Exists ? new BlobHandle(digest, size.Value) : Unknown(repository, digest);
+    }
+
+    /// <summary>
+    /// Opens the blob (or the part <paramref name="range"/> selects) when it is linked to the repository; see
+    /// <see cref="IBlobStore.OpenAsync"/> for the answers. A blob that is not linked, or whose bytes are gone, is
+    /// <see cref="OciErrorCode.BlobUnknown"/>, never <see cref="BlobRead.NotFound"/>. The caller disposes a
+    /// <see cref="BlobRead.Streamed"/> answer's stream.
+    /// </summary>
+    public async Task<Result<BlobRead>> OpenAsync(RepositoryName repository, Digest digest, ByteRange? range, BlobReadOptions options,
+        CancellationToken cancellationToken)
+    {
+        if (await _index.GetLinkedSizeAsync(repository, digest, cancellationToken).ConfigureAwait(false) is null)
         {
             return Unknown(repository, digest);
         }
 
-        return new BlobHandle(digest, size.Value, path);
+        var read = await _blobs.OpenAsync(digest, range, options, cancellationToken).ConfigureAwait(false);
+        return read is BlobRead.NotFound ? Unknown(repository, digest) : read;
     }
-
-    public Task<Stream?> OpenReadAsync(Digest digest, CancellationToken cancellationToken) => _blobs.OpenReadAsync(digest, cancellationToken);
 
     /// <summary>Unlinks the blob from the repository; its bytes are reclaimed by garbage collection.</summary>
     public async Task<Result<bool>> DeleteAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
