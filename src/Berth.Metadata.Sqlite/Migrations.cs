@@ -165,6 +165,14 @@ internal static class Migrations
         ) WITHOUT ROWID;
         CREATE INDEX ix_known_networks_at ON known_networks(last_sign_in_at);
         """,
+
+        // 4: upload sessions carry their acknowledged offset (advanced by compare-and-set, so two nodes cannot both
+        // append) and the running SHA-256 state (so another node continues the hash without re-reading the data).
+        // Sessions from before keep NULL: their data's length is their offset and their hash is rebuilt by reading.
+        """
+        ALTER TABLE uploads ADD COLUMN acknowledged INTEGER;
+        ALTER TABLE uploads ADD COLUMN hash_state BLOB;
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -113,25 +113,32 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
 
     public Task<(UploadAppendStatus Status, Stream? Stream)> OpenAppendAsync(string uploadId, long expectedOffset, CancellationToken cancellationToken)
     {
+        var path = UploadPath(uploadId);
         FileStream stream;
         try
         {
             // Unbuffered: every write goes straight to the OS, so a killed process loses nothing it acknowledged.
-            stream = new FileStream(UploadPath(uploadId), FileMode.Open, FileAccess.Write, FileShare.Read, bufferSize: 0);
+            // FileShare.None takes an exclusive flock(2) for as long as the stream is open: a second writer (another
+            // request, process or node on the same folder) is refused instead of interleaving its bytes with ours.
+            stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None, bufferSize: 0);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.NotFound, null));
         }
+        catch (IOException) when (File.Exists(path))
+        {
+            return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.Busy, null));
+        }
 
-        if (stream.Length != expectedOffset)
+        if (stream.Length < expectedOffset)
         {
             stream.Dispose();
             return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.OffsetMismatch, null));
         }
 
         stream.Seek(expectedOffset, SeekOrigin.Begin);
-        return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.Opened, new UploadFileStream(stream)));
+        return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.Opened, new UploadFileStream(stream, expectedOffset)));
     }
 
     public Task<Stream?> OpenReadAsync(string uploadId, CancellationToken cancellationToken)

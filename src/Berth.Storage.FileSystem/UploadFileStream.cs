@@ -19,10 +19,13 @@ internal sealed class UploadFileStream : Stream
     private long _nextFlushAt;
     private int _flushPending;
     private int _flushesCompleted;
+    private long _truncateTo;
 
-    public UploadFileStream(FileStream file)
+    /// <param name="offset">Where appending starts; bytes stored after it are cut off at the first write (they were never acknowledged).</param>
+    public UploadFileStream(FileStream file, long offset)
     {
         _file = file;
+        _truncateTo = file.Length > offset ? offset : -1;
         _nextFlushAt = NextBoundary(file.Position);
     }
 
@@ -47,6 +50,7 @@ internal sealed class UploadFileStream : Stream
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
+        TruncateOnce();
         _file.Write(buffer);
         Wrote();
     }
@@ -56,6 +60,7 @@ internal sealed class UploadFileStream : Stream
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        TruncateOnce();
         await _file.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
         Wrote();
     }
@@ -98,6 +103,21 @@ internal sealed class UploadFileStream : Stream
     }
 
     internal SafeFileHandle Handle => _file.SafeFileHandle;
+
+    /// <summary>
+    /// Drops bytes after the append offset before the first write (an empty one too): a chunk that never advanced the
+    /// session's offset (its request died, or it lost the race to another node) must not stay between acknowledged bytes.
+    /// Lazily, so the caller can still check, with this stream's lock held, that the offset it opened at is current.
+    /// </summary>
+    private void TruncateOnce()
+    {
+        if (_truncateTo >= 0)
+        {
+            _file.SetLength(_truncateTo);
+            _file.Seek(_truncateTo, SeekOrigin.Begin);
+            _truncateTo = -1;
+        }
+    }
 
     private static long NextBoundary(long position) => position - (position % FlushEvery) + FlushEvery;
 

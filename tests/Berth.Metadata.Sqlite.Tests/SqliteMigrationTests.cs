@@ -73,7 +73,7 @@ public sealed class SqliteMigrationTests : IDisposable
     {
         Open().Dispose();
 
-        Assert.Equal([1L, 2L, 3L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L], SchemaVersions());
         Assert.Superset(
             new HashSet<string> { "projects", "users", "project_members", "robot_accounts", "access_tokens", "ip_allow_rules", "audit_log", "repositories", "known_networks" },
             new HashSet<string>(Tables()));
@@ -100,7 +100,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(userId, (await users.GetAsync(UserName.Parse("alice"), Ct))!.Id);
         }
 
-        Assert.Equal([1L, 2L, 3L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L], SchemaVersions());
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class SqliteMigrationTests : IDisposable
             """
             INSERT INTO repositories (name, created_at) VALUES ('shop/app', 0); INSERT INTO repositories (name, created_at) VALUES ('legacy/app', 0);
             DROP TABLE known_networks; DROP TABLE access_tokens; DROP TABLE ip_allow_rules; DROP TABLE robot_accounts; DROP TABLE project_members;
-            DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version >= 2;
+            ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version >= 2;
             """,
             c => c.ExecuteNonQuery());
         Assert.Equal([1L], SchemaVersions());
@@ -131,7 +131,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(BlobLinkResult.ProjectNotFound, await metadata.LinkAsync(RepositoryName.Parse("legacy/other"), Digest.Parse("sha256:" + new string('b', 64)), 5, Ct));
         }
 
-        Assert.Equal([1L, 2L, 3L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L], SchemaVersions());
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class SqliteMigrationTests : IDisposable
         // Turn the file back into what Berth before migration 3 left behind.
         Raw(
             """
-            DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version = 3;
+            ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;
             """,
             c => c.ExecuteNonQuery());
         Assert.Equal([1L, 2L], SchemaVersions());
@@ -167,7 +167,42 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(UpdateResult.Updated, await networks.RememberAsync(alice.Id, "10.0.0.1", DateTimeOffset.UnixEpoch, Ct));
         }
 
-        Assert.Equal([1L, 2L, 3L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L], SchemaVersions());
+    }
+
+    [Fact]
+    public async Task Open_Version3DatabaseWithAnUploadSession_KeepsItWithoutOffsetOrHashState()
+    {
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+        using (var db = Open())
+        {
+            IUploadSessionStore sessions = new SqliteMetadataStore(db, TimeProvider.System);
+            await sessions.CreateAsync(new UploadSession("abc", RepositoryName.Parse("shop/api"), at, at, 5, [1, 2]), Ct);
+        }
+
+        // What Berth before migration 4 left behind: a session without offset or hash state columns.
+        Raw(
+            """
+            ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; DELETE FROM schema_version WHERE version = 4;
+            """,
+            c => c.ExecuteNonQuery());
+
+        using (var db = Open())
+        {
+            IUploadSessionStore sessions = new SqliteMetadataStore(db, TimeProvider.System);
+            var session = await sessions.GetAsync("abc", Ct);
+            Assert.NotNull(session);
+            Assert.Null(session.Offset);
+            Assert.Null(session.HashState);
+            Assert.Equal(at, session.UpdatedAt);
+
+            // A node that finds the data's length (say 7) advances from "no offset" to it; a stale expectation does not.
+            Assert.Equal(UploadAdvanceResult.OffsetMismatch, await sessions.AdvanceAsync("abc", 0, 7, null, at, Ct));
+            Assert.Equal(UploadAdvanceResult.Advanced, await sessions.AdvanceAsync("abc", null, 7, null, at, Ct));
+            Assert.Equal(7L, (await sessions.GetAsync("abc", Ct))!.Offset);
+        }
+
+        Assert.Equal([1L, 2L, 3L, 4L], SchemaVersions());
     }
 
     [Fact]

@@ -359,11 +359,9 @@ public abstract class BlobStoreConformance : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(5)]
     [InlineData(11)]
     [InlineData(1000)]
-    public async Task OpenAppend_AtWrongOffset_ReturnsOffsetMismatchAndLeavesData(long offset)
+    public async Task OpenAppend_BeyondStoredData_ReturnsOffsetMismatchAndLeavesData(long offset)
     {
         var id = NewId();
         var content = Bytes(10, 14);
@@ -376,6 +374,65 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         Assert.Null(stream);
         Assert.Equal(10L, await Uploads.GetLengthAsync(id, None));
         Assert.Equal(content, await ReadUploadAsync(id));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    public async Task OpenAppend_BelowStoredData_DropsTheUnacknowledgedBytesAtTheFirstWrite(long offset)
+    {
+        var id = NewId();
+        var content = Bytes(10, 14);
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, content);
+
+        var (status, stream) = await Uploads.OpenAppendAsync(id, offset, None);
+        Assert.Equal(UploadAppendStatus.Opened, status);
+        await using (stream!)
+        {
+            Assert.Equal(10L, await Uploads.GetLengthAsync(id, None)); // not at open: the caller may still back out
+            await stream!.WriteAsync(new byte[] { 0xAA, 0xBB });
+        }
+
+        Assert.Equal([.. content[..(int)offset], 0xAA, 0xBB], await ReadUploadAsync(id));
+    }
+
+    [Fact]
+    public async Task OpenAppend_BelowStoredData_DisposedWithoutWriting_LeavesData()
+    {
+        var id = NewId();
+        var content = Bytes(10, 14);
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, content);
+
+        var (_, stream) = await Uploads.OpenAppendAsync(id, 4, None);
+        await stream!.DisposeAsync();
+
+        Assert.Equal(content, await ReadUploadAsync(id));
+    }
+
+    [Fact]
+    public async Task OpenAppend_WhileAnotherWriterHoldsIt_IsBusyAndTheFirstWriterIsUndisturbed()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        var (_, first) = await Uploads.OpenAppendAsync(id, 0, None);
+        await using (first!)
+        {
+            await first!.WriteAsync(new byte[] { 1, 2, 3 });
+
+            var (status, second) = await Uploads.OpenAppendAsync(id, 0, None);
+            var (other, third) = await (await ReopenStoresAsync()).Uploads.OpenAppendAsync(id, 0, None);
+
+            Assert.Equal(UploadAppendStatus.Busy, status);
+            Assert.Null(second);
+            Assert.Equal(UploadAppendStatus.Busy, other); // another instance over the same storage (another node)
+            Assert.Null(third);
+            await first.WriteAsync(new byte[] { 4 });
+        }
+
+        Assert.Equal([1, 2, 3, 4], await ReadUploadAsync(id));
+        await AppendAsync(id, 4, [5]); // let go: the next writer gets it
     }
 
     [Fact]

@@ -879,6 +879,91 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateSession_New_HasOffsetZeroAndNoHashState()
+    {
+        await Sessions.CreateAsync(Session("aa", Clock.GetUtcNow()), None);
+
+        var session = await Sessions.GetAsync("aa", None);
+
+        Assert.Equal(0L, session!.Offset);
+        Assert.Null(session.HashState);
+    }
+
+    [Fact]
+    public async Task AdvanceSession_AtTheStoredOffset_StoresOffsetHashStateAndActivity()
+    {
+        var t0 = Clock.GetUtcNow();
+        await Sessions.CreateAsync(Session("aa", t0), None);
+        byte[] state = [.. Enumerable.Range(0, 112).Select(i => (byte)i)];
+
+        Assert.Equal(UploadAdvanceResult.Advanced, await Sessions.AdvanceAsync("aa", 0, 1000, state, t0.AddMinutes(5), None));
+
+        var session = await Sessions.GetAsync("aa", None);
+        Assert.Equal(1000L, session!.Offset);
+        Assert.Equal(state, session.HashState);
+        Assert.Equal(t0.AddMinutes(5), session.UpdatedAt);
+        Assert.Equal(t0, session.StartedAt);
+        Assert.Empty(await Sessions.ListInactiveAsync(t0.AddMinutes(1), 10, None));
+    }
+
+    [Fact]
+    public async Task AdvanceSession_StaleExpectedOffset_ChangesNothing()
+    {
+        var t0 = Clock.GetUtcNow();
+        await Sessions.CreateAsync(Session("aa", t0), None);
+        await Sessions.AdvanceAsync("aa", 0, 10, [1], t0, None);
+
+        Assert.Equal(UploadAdvanceResult.OffsetMismatch, await Sessions.AdvanceAsync("aa", 0, 20, [2], t0.AddHours(1), None));
+        Assert.Equal(UploadAdvanceResult.OffsetMismatch, await Sessions.AdvanceAsync("aa", 11, 20, [2], t0.AddHours(1), None));
+        Assert.Equal(UploadAdvanceResult.OffsetMismatch, await Sessions.AdvanceAsync("aa", null, 20, [2], t0.AddHours(1), None));
+
+        var session = await Sessions.GetAsync("aa", None);
+        Assert.Equal(10L, session!.Offset);
+        Assert.Equal([1], session.HashState);
+        Assert.Equal(t0, session.UpdatedAt);
+    }
+
+    [Fact]
+    public async Task AdvanceSession_ManyConcurrentAtTheSameOffset_ExactlyOneAdvances()
+    {
+        await Sessions.CreateAsync(Session("aa", Clock.GetUtcNow()), None);
+
+        var results = await Task.WhenAll(Enumerable.Range(1, 16).Select(n =>
+            Task.Run(() => Sessions.AdvanceAsync("aa", 0, n, [(byte)n], Clock.GetUtcNow(), None))));
+
+        Assert.Single(results, r => r == UploadAdvanceResult.Advanced);
+        Assert.Equal(15, results.Count(r => r == UploadAdvanceResult.OffsetMismatch));
+        var winner = Array.IndexOf(results, UploadAdvanceResult.Advanced) + 1;
+        var session = await Sessions.GetAsync("aa", None);
+        Assert.Equal(winner, session!.Offset);
+        Assert.Equal([(byte)winner], session.HashState!);
+    }
+
+    [Fact]
+    public async Task AdvanceSession_NullHashState_ClearsTheSavedOne()
+    {
+        await Sessions.CreateAsync(Session("aa", Clock.GetUtcNow()), None);
+        await Sessions.AdvanceAsync("aa", 0, 10, [1, 2, 3], Clock.GetUtcNow(), None);
+
+        Assert.Equal(UploadAdvanceResult.Advanced, await Sessions.AdvanceAsync("aa", 10, 30, null, Clock.GetUtcNow(), None));
+
+        Assert.Null((await Sessions.GetAsync("aa", None))!.HashState);
+    }
+
+    [Fact]
+    public async Task AdvanceSession_UnknownOrDeleted_IsSessionNotFoundAndCreatesNothing()
+    {
+        Assert.Equal(UploadAdvanceResult.SessionNotFound, await Sessions.AdvanceAsync("aa", 0, 10, null, Clock.GetUtcNow(), None));
+        await Sessions.CreateAsync(Session("bb", Clock.GetUtcNow()), None);
+        await Sessions.DeleteAsync("bb", None);
+
+        Assert.Equal(UploadAdvanceResult.SessionNotFound, await Sessions.AdvanceAsync("bb", 0, 10, null, Clock.GetUtcNow(), None));
+
+        Assert.Null(await Sessions.GetAsync("aa", None));
+        Assert.Null(await Sessions.GetAsync("bb", None));
+    }
+
+    [Fact]
     public async Task CompleteSession_LinksTheBlobAndEndsTheSession()
     {
         await Sessions.CreateAsync(Session("aa", Clock.GetUtcNow()), None);

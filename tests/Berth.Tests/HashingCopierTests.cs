@@ -35,7 +35,7 @@ public sealed class HashingCopierTests
         using var source = new TrickleStream(new byte[HashingCopier.BufferSize + 10], 4096);
         using var destination = new RecordingStream();
 
-        Assert.Equal(-1, await HashingCopier.CopyAsync(source, destination, null, HashingCopier.BufferSize + 9, CancellationToken.None));
+        Assert.Equal(-1, await HashingCopier.CopyAsync(source, destination, (IncrementalHash?)null, HashingCopier.BufferSize + 9, CancellationToken.None));
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public sealed class HashingCopierTests
         using var source = new TrickleStream([], 4096);
         using var destination = new RecordingStream();
 
-        Assert.Equal(0, await HashingCopier.CopyAsync(source, destination, null, long.MaxValue, CancellationToken.None));
+        Assert.Equal(0, await HashingCopier.CopyAsync(source, destination, (IncrementalHash?)null, long.MaxValue, CancellationToken.None));
         Assert.Empty(destination.Writes);
     }
 

@@ -73,6 +73,16 @@ public interface IUploadSessionStore
     /// <summary>Marks activity so the session is not treated as abandoned.</summary>
     Task TouchAsync(string id, DateTimeOffset at, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Acknowledges appended bytes by compare-and-set: moves the session's offset from <paramref name="expectedOffset"/>
+    /// to <paramref name="newOffset"/>, stores <paramref name="hashState"/> (null: none) and records activity at
+    /// <paramref name="at"/>, durably before it returns, only if the stored offset still equals
+    /// <paramref name="expectedOffset"/> (null matches only a session without a stored offset). Of two requests or nodes
+    /// that append at the same offset exactly one advances; the other gets <see cref="UploadAdvanceResult.OffsetMismatch"/>
+    /// and changes nothing. One write.
+    /// </summary>
+    Task<UploadAdvanceResult> AdvanceAsync(string id, long? expectedOffset, long newOffset, byte[]? hashState, DateTimeOffset at, CancellationToken cancellationToken);
+
     Task<DeleteResult> DeleteAsync(string id, CancellationToken cancellationToken);
 
     /// <summary>

@@ -23,7 +23,30 @@ public sealed record ReferrerRecord(Digest Digest, string MediaType, long Size, 
 public sealed record NamePage(IReadOnlyList<string> Names, bool HasMore);
 
 /// <summary>A resumable upload session. Its bytes live in the upload store under <see cref="Id"/>.</summary>
-public sealed record UploadSession(string Id, RepositoryName Repository, DateTimeOffset StartedAt, DateTimeOffset UpdatedAt);
+/// <param name="Offset">
+/// How many bytes of the upload were acknowledged to the client; the upload's data may hold more (a chunk that never
+/// advanced the offset), never fewer unless a power loss took unflushed data. Null for a session recorded before the
+/// offset was stored (schema 3): its data's length is the offset then.
+/// </param>
+/// <param name="HashState">
+/// The running SHA-256 of the first <see cref="Offset"/> bytes as <c>Hashing.Sha256State</c> saves it; null when none
+/// was saved (no OpenSSL on that node, or a session from before schema 4): the hash is then rebuilt by reading the data.
+/// </param>
+public sealed record UploadSession(string Id, RepositoryName Repository, DateTimeOffset StartedAt, DateTimeOffset UpdatedAt,
+    long? Offset = 0, byte[]? HashState = null);
+
+/// <summary>Outcome of <see cref="IUploadSessionStore.AdvanceAsync"/>.</summary>
+public enum UploadAdvanceResult
+{
+    /// <summary>The offset (and hash state) moved to the new value.</summary>
+    Advanced,
+
+    /// <summary>The stored offset was no longer the expected one (another request or node appended first); nothing changed.</summary>
+    OffsetMismatch,
+
+    /// <summary>The session no longer exists (completed, cancelled, expired, or its project deleted).</summary>
+    SessionNotFound,
+}
 
 /// <summary>Outcome of putting a manifest.</summary>
 public enum ManifestPutStatus

@@ -16,7 +16,11 @@ public static class HashingCopier
     /// Copies until the source ends or <paramref name="maxBytes"/> would be exceeded. Returns the bytes copied, or -1 when the
     /// source had more than <paramref name="maxBytes"/> (the destination then holds a prefix the caller must discard).
     /// </summary>
-    public static async Task<long> CopyAsync(Stream source, Stream destination, IncrementalHash? hash, long maxBytes, CancellationToken cancellationToken)
+    public static Task<long> CopyAsync(Stream source, Stream destination, IncrementalHash? hash, long maxBytes, CancellationToken cancellationToken) =>
+        CopyAsync(source, destination, hash is null ? null : Hashing.RunningHash.Of(hash), maxBytes, cancellationToken);
+
+    /// <inheritdoc cref="CopyAsync(Stream, Stream, IncrementalHash?, long, CancellationToken)"/>
+    public static async Task<long> CopyAsync(Stream source, Stream destination, Hashing.RunningHash? hash, long maxBytes, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
@@ -38,7 +42,7 @@ public static class HashingCopier
                         return -1;
                     }
 
-                    hash?.AppendData(buffer, filled, read);
+                    hash?.Append(buffer.AsSpan(filled, read));
                     filled += read;
                 }
                 while (read > 0 && filled < BufferSize);

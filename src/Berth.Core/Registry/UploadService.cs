@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Berth.Core.Hashing;
 using Berth.Core.Metadata;
 using Berth.Core.Storage;
 using Berth.Oci;
@@ -19,8 +20,14 @@ public sealed record MountOutcome(CommittedBlob? Mounted, UploadStatus? Upload);
 
 /// <summary>
 /// Blob uploads: sessions, chunk appends with offset checks, digest verification and commit. Written once over any
-/// <see cref="IUploadStore"/>/<see cref="IBlobStore"/> pair. Bytes are hashed (sha256) while they are written; after a
-/// restart the hash is rebuilt by reading back what was stored, so a resumed upload still verifies.
+/// <see cref="IUploadStore"/>/<see cref="IBlobStore"/> pair. All state of an upload is in the stores, so any instance
+/// (a restarted process, another node) continues it: each chunk is acknowledged by advancing the session's offset by
+/// compare-and-set (<see cref="IUploadSessionStore.AdvanceAsync"/>), together with the running SHA-256 state
+/// (<see cref="Sha256State"/>), durably before the 202. Of two instances appending at the same offset the upload
+/// store lets one write at a time and the compare-and-set acknowledges one; the other answers RANGE_INVALID and its
+/// bytes are dropped by the next append. The per-upload lock here only orders requests on this node (a cancel stops a
+/// chunk still streaming); correctness across nodes never depends on it. Sessions without a saved hash state (from
+/// before schema 4, or a node without OpenSSL) and sha512 digests re-read the stored data instead.
 /// </summary>
 public sealed partial class UploadService
 {
@@ -161,52 +168,111 @@ public sealed partial class UploadService
 
     private async Task<Result<CommittedBlob>> CompleteLockedAsync(RepositoryName repository, UploadSession? session, string id, UploadState state, Digest digest, Stream? body, ContentRange? range, long? declaredLength, CancellationToken cancellationToken)
     {
-        if (body is not null)
+        RunningHash? hash = null;
+        try
         {
-            var appended = await AppendLockedAsync(session, state, id, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
-            if (!appended.IsSuccess)
+            long length;
+            if (body is not null)
             {
-                return appended.Error!;
+                var appended = await AppendLockedAsync(session, state, id, body, range, declaredLength, cancellationToken, keepHash: true).ConfigureAwait(false);
+                if (!appended.IsSuccess)
+                {
+                    return appended.Error!;
+                }
+
+                (length, hash) = (appended.Value!.Length, state.TakeHash());
             }
-        }
+            else
+            {
+                var current = session is null ? null : await _sessions.GetAsync(id, cancellationToken).ConfigureAwait(false);
+                var stored = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
+                if (stored is null || (session is not null && current is null))
+                {
+                    return UnknownUpload(id);
+                }
 
-        var length = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
-        if (length is null)
+                length = current?.Offset ?? stored.Value;
+                if (stored.Value < length)
+                {
+                    // Acknowledged bytes are gone (a power loss took data the disk had not flushed): it cannot verify.
+                    await RemoveLockedAsync(id, state, cancellationToken).ConfigureAwait(false);
+                    return UnknownUpload(id);
+                }
+
+                if (stored.Value > length && !await DropUnacknowledgedAsync(id, length, cancellationToken).ConfigureAwait(false))
+                {
+                    return new RegistryError(OciErrorCode.RangeInvalid, "the upload is being appended to concurrently; ask for its status and resume");
+                }
+
+                hash = RunningHash.TryRestoreSha256(current?.HashState);
+            }
+
+            Digest actual;
+            if (digest.Algorithm == DigestAlgorithm.Sha256)
+            {
+                hash ??= await RebuildSha256Async(id, length, cancellationToken).ConfigureAwait(false);
+                actual = Digest.FromHash(DigestAlgorithm.Sha256, hash.GetCurrentHash());
+            }
+            else
+            {
+                // sha512 uploads are rare: hash the stored bytes once more rather than hashing every upload twice.
+                using var sha512 = RunningHash.Of(IncrementalHash.CreateHash(HashAlgorithmName.SHA512));
+                await HashStoredAsync(sha512, id, length, cancellationToken).ConfigureAwait(false);
+                actual = Digest.FromHash(DigestAlgorithm.Sha512, sha512.GetCurrentHash());
+            }
+
+            if (actual != digest)
+            {
+                await RemoveLockedAsync(id, state, cancellationToken).ConfigureAwait(false);
+                return new RegistryError(OciErrorCode.DigestInvalid, "provided digest did not match uploaded content",
+                    new { expected = digest.ToString(), actual = actual.ToString(), size = length });
+            }
+
+            var commit = await _uploads.CommitAsync(id, digest, cancellationToken).ConfigureAwait(false);
+            if (commit == UploadCommitResult.NotFound)
+            {
+                return UnknownUpload(id);
+            }
+
+            // Bytes first, then the link (and the end of the session, in the same transaction): a crash in between
+            // leaves at worst an unlinked blob for garbage collection, never a link to missing bytes.
+            var completed = session is null
+                ? await _blobIndex.LinkAsync(repository, digest, length, cancellationToken).ConfigureAwait(false) == BlobLinkResult.Linked
+                    ? UploadCompleteResult.Completed : UploadCompleteResult.ProjectNotFound
+                : await _sessions.CompleteAsync(id, repository, digest, length, cancellationToken).ConfigureAwait(false);
+            state.Abandon(); // requests still waiting for this upload find it gone
+            _states.TryRemove(new KeyValuePair<string, UploadState>(id, state));
+            if (completed != UploadCompleteResult.Completed)
+            {
+                // The session or the project went while the bytes arrived (a cancel, expiry, or the project's delete):
+                // the committed blob stays unlinked, garbage for collection.
+                return completed == UploadCompleteResult.SessionNotFound ? UnknownUpload(id) : ProjectGone(repository);
+            }
+
+            LogCommitted(_logger, repository.Value, digest.ToString(), length, commit == UploadCommitResult.AlreadyExists);
+            return new CommittedBlob(digest, length);
+        }
+        finally
         {
-            return UnknownUpload(id);
+            hash?.Dispose();
         }
+    }
 
-        var actual = await ComputeDigestAsync(state, id, length.Value, digest.Algorithm, cancellationToken).ConfigureAwait(false);
-        if (actual != digest)
+    /// <summary>Cuts stored bytes beyond the acknowledged <paramref name="length"/> off; false when another writer holds the upload.</summary>
+    private async Task<bool> DropUnacknowledgedAsync(string id, long length, CancellationToken cancellationToken)
+    {
+        var (status, stream) = await _uploads.OpenAppendAsync(id, length, cancellationToken).ConfigureAwait(false);
+        if (status != UploadAppendStatus.Opened || stream is null)
         {
-            await RemoveLockedAsync(id, state, cancellationToken).ConfigureAwait(false);
-            return new RegistryError(OciErrorCode.DigestInvalid, "provided digest did not match uploaded content",
-                new { expected = digest.ToString(), actual = actual.ToString(), size = length.Value });
+            return false;
         }
 
-        var commit = await _uploads.CommitAsync(id, digest, cancellationToken).ConfigureAwait(false);
-        if (commit == UploadCommitResult.NotFound)
+        await using (stream.ConfigureAwait(false))
         {
-            return UnknownUpload(id);
+            await stream.WriteAsync(ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
         }
 
-        // Bytes first, then the link (and the end of the session, in the same transaction): a crash in between
-        // leaves at worst an unlinked blob for garbage collection, never a link to missing bytes.
-        var completed = session is null
-            ? await _blobIndex.LinkAsync(repository, digest, length.Value, cancellationToken).ConfigureAwait(false) == BlobLinkResult.Linked
-                ? UploadCompleteResult.Completed : UploadCompleteResult.ProjectNotFound
-            : await _sessions.CompleteAsync(id, repository, digest, length.Value, cancellationToken).ConfigureAwait(false);
-        state.Abandon(); // requests still waiting for this upload find it gone
-        _states.TryRemove(new KeyValuePair<string, UploadState>(id, state));
-        if (completed != UploadCompleteResult.Completed)
-        {
-            // The session or the project went while the bytes arrived (a cancel, expiry, or the project's delete):
-            // the committed blob stays unlinked, garbage for collection.
-            return completed == UploadCompleteResult.SessionNotFound ? UnknownUpload(id) : ProjectGone(repository);
-        }
-
-        LogCommitted(_logger, repository.Value, digest.ToString(), length.Value, commit == UploadCommitResult.AlreadyExists);
-        return new CommittedBlob(digest, length.Value);
+        return true;
     }
 
     /// <summary>
@@ -323,135 +389,153 @@ public sealed partial class UploadService
         state.Reset();
     }
 
-    private async Task<Result<UploadStatus>> AppendLockedAsync(UploadSession? session, UploadState state, string id, Stream body, ContentRange? range, long? declaredLength, CancellationToken cancellationToken)
+    private async Task<Result<UploadStatus>> AppendLockedAsync(UploadSession? session, UploadState state, string id, Stream body, ContentRange? range, long? declaredLength, CancellationToken cancellationToken, bool keepHash = false)
     {
-        var length = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
-        if (length is null)
+        // The session as it is now (another node may have appended since the request looked it up).
+        var current = session is null ? null : await _sessions.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (session is not null && current is null)
         {
             return UnknownUpload(id);
         }
 
+        var stored = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
+        if (stored is null)
+        {
+            return UnknownUpload(id);
+        }
+
+        // The acknowledged offset; a session from before schema 4 has none, and its data's length is its offset.
+        var expected = current is null ? (long?)null : current.Offset;
+        var offset = expected ?? stored.Value;
         if (range is { } r)
         {
-            if (r.Start != length.Value)
+            if (r.Start != offset)
             {
                 return new RegistryError(OciErrorCode.RangeInvalid,
-                    $"chunk starts at {r.Start} but the upload holds {length.Value} bytes; resume at {length.Value}",
-                    new { uploaded = length.Value });
+                    $"chunk starts at {r.Start} but the upload holds {offset} bytes; resume at {offset}",
+                    new { uploaded = offset });
             }
 
             if (declaredLength is { } declared && declared != r.Length)
             {
                 return new RegistryError(OciErrorCode.RangeInvalid,
-                    $"Content-Range covers {r.Length} bytes but Content-Length is {declared}", new { uploaded = length.Value });
+                    $"Content-Range covers {r.Length} bytes but Content-Length is {declared}", new { uploaded = offset });
             }
         }
 
-        var remaining = MaxBlobBytes - length.Value;
+        var remaining = MaxBlobBytes - offset;
         if (declaredLength is { } d && d > remaining)
         {
             return TooLarge();
         }
 
-        await EnsureHashAsync(state, id, length.Value, cancellationToken).ConfigureAwait(false);
-        var (status, stream) = await _uploads.OpenAppendAsync(id, length.Value, cancellationToken).ConfigureAwait(false);
+        var (status, stream) = await _uploads.OpenAppendAsync(id, offset, cancellationToken).ConfigureAwait(false);
         if (status == UploadAppendStatus.NotFound)
         {
             return UnknownUpload(id);
         }
 
-        if (status == UploadAppendStatus.OffsetMismatch || stream is null)
+        if (status == UploadAppendStatus.OffsetMismatch)
         {
-            state.Reset();
-            return new RegistryError(OciErrorCode.RangeInvalid, "the upload changed concurrently; ask for its status and resume");
-        }
-
-        long copied;
-        try
-        {
-            // A cancel of the upload stops the copy (its token), then waits for this request to let go of the file.
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Abandoned);
-            await using (stream.ConfigureAwait(false))
-            {
-                copied = await HashingCopier.CopyAsync(body, stream, state.Hash, remaining, stop.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception) when (state.IsAbandoned && !cancellationToken.IsCancellationRequested)
-        {
-            state.Reset();
+            // Fewer bytes stored than acknowledged: a power loss took data the disk had not flushed. It cannot verify.
+            await RemoveLockedAsync(id, state, cancellationToken).ConfigureAwait(false);
             return UnknownUpload(id);
         }
-        catch
+
+        if (status == UploadAppendStatus.Busy || stream is null)
         {
-            // Whatever reached the store is a valid prefix of the stream, but the hash may be ahead of it: rebuild next time.
-            state.Reset();
-            throw;
+            return ConcurrentAppend(offset);
         }
 
-        if (copied < 0)
+        RunningHash? hash = null;
+        try
         {
-            await RemoveLockedAsync(id, state, cancellationToken).ConfigureAwait(false);
-            return TooLarge();
-        }
+            await using (stream.ConfigureAwait(false))
+            {
+                // Holding the upload, check the offset is still the one we open at: another node may have appended and
+                // let go in between, and our first write would cut its acknowledged bytes off.
+                if (session is not null && (await _sessions.GetAsync(id, cancellationToken).ConfigureAwait(false)) is var again
+                    && (again is null || again.Offset != expected))
+                {
+                    return again is null ? UnknownUpload(id) : ConcurrentAppend(again.Offset ?? offset);
+                }
 
-        if (range is { } rr && declaredLength is null && copied != rr.Length)
+                hash = RunningHash.TryRestoreSha256(current?.HashState) ?? await RebuildSha256Async(id, offset, cancellationToken).ConfigureAwait(false);
+                long copied;
+                try
+                {
+                    // A cancel of the upload stops the copy (its token), then waits for this request to let go of the file.
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Abandoned);
+                    copied = await HashingCopier.CopyAsync(body, stream, hash, remaining, stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception) when (state.IsAbandoned && !cancellationToken.IsCancellationRequested)
+                {
+                    return UnknownUpload(id);
+                }
+
+                if (copied < 0)
+                {
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                    await RemoveLockedAsync(id, state, cancellationToken).ConfigureAwait(false);
+                    return TooLarge();
+                }
+
+                var end = offset + copied;
+                if (session is not null)
+                {
+                    // The acknowledgement: durable before the 202, and only if nobody advanced the offset meanwhile. Each
+                    // chunk costs this one (group-committed) metadata write; it also records the activity.
+                    var advanced = await _sessions.AdvanceAsync(id, expected, end, hash.Export(), _clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                    if (advanced != UploadAdvanceResult.Advanced)
+                    {
+                        return advanced == UploadAdvanceResult.SessionNotFound ? UnknownUpload(id) : ConcurrentAppend(offset);
+                    }
+                }
+
+                if (range is { } rr && declaredLength is null && copied != rr.Length)
+                {
+                    // The chunk is stored (it is a valid prefix), but tell the client its range was not honoured.
+                    return new RegistryError(OciErrorCode.RangeInvalid, $"Content-Range announced {rr.Length} bytes but {copied} arrived", new { uploaded = end });
+                }
+
+                if (keepHash)
+                {
+                    state.SetHash(hash);
+                    hash = null;
+                }
+
+                return new UploadStatus(id, end);
+            }
+        }
+        finally
         {
-            // The chunk is stored (it is a valid prefix), but tell the client its range was not honoured.
-            state.Offset = length.Value + copied;
-            return new RegistryError(OciErrorCode.RangeInvalid, $"Content-Range announced {rr.Length} bytes but {copied} arrived", new { uploaded = state.Offset });
+            hash?.Dispose();
         }
-
-        state.Offset = length.Value + copied;
-        var now = _clock.GetUtcNow();
-        if (session is not null && now - session.UpdatedAt > TouchInterval)
-        {
-            // Activity is recorded at most once per interval: expiry is measured in hours, and each write costs an fsync.
-            await _sessions.TouchAsync(id, now, cancellationToken).ConfigureAwait(false);
-        }
-
-        return new UploadStatus(id, state.Offset);
     }
 
-    private static readonly TimeSpan TouchInterval = TimeSpan.FromSeconds(30);
+    private static RegistryError ConcurrentAppend(long offset) =>
+        new(OciErrorCode.RangeInvalid, "the upload is being appended to concurrently (another request or node); ask for its status and resume",
+            new { uploaded = offset });
 
     private static string NewId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
     private RegistryError TooLarge() =>
         new(OciErrorCode.SizeInvalid, $"blob exceeds the server's limit of {_options.Value.MaxBlobBytes} bytes");
 
-    private async Task EnsureHashAsync(UploadState state, string id, long length, CancellationToken cancellationToken)
+    /// <summary>The SHA-256 of the first <paramref name="length"/> stored bytes, read back (no saved state to continue).</summary>
+    private async Task<RunningHash> RebuildSha256Async(string id, long length, CancellationToken cancellationToken)
     {
-        if (state.Hash is not null && state.Offset == length)
-        {
-            return;
-        }
-
-        state.Reset();
-        state.Hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var hash = RunningHash.CreateSha256();
         if (length > 0)
         {
-            await HashStoredAsync(state.Hash, id, cancellationToken).ConfigureAwait(false);
+            await HashStoredAsync(hash, id, length, cancellationToken).ConfigureAwait(false);
             LogHashRebuilt(_logger, id, length);
         }
 
-        state.Offset = length;
+        return hash;
     }
 
-    private async Task<Digest> ComputeDigestAsync(UploadState state, string id, long length, DigestAlgorithm algorithm, CancellationToken cancellationToken)
-    {
-        if (algorithm == DigestAlgorithm.Sha256)
-        {
-            await EnsureHashAsync(state, id, length, cancellationToken).ConfigureAwait(false);
-            return Digest.FromHash(DigestAlgorithm.Sha256, state.Hash!.GetCurrentHash());
-        }
-
-        // sha512 uploads are rare: hash the stored bytes once more rather than hashing every upload twice.
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
-        await HashStoredAsync(hash, id, cancellationToken).ConfigureAwait(false);
-        return Digest.FromHash(DigestAlgorithm.Sha512, hash.GetCurrentHash());
-    }
-
-    private async Task HashStoredAsync(IncrementalHash hash, string id, CancellationToken cancellationToken)
+    private async Task HashStoredAsync(RunningHash hash, string id, long length, CancellationToken cancellationToken)
     {
         var stream = await _uploads.OpenReadAsync(id, cancellationToken).ConfigureAwait(false);
         if (stream is null)
@@ -461,7 +545,8 @@ public sealed partial class UploadService
 
         await using (stream.ConfigureAwait(false))
         {
-            await HashingCopier.CopyAsync(stream, Stream.Null, hash, long.MaxValue, cancellationToken).ConfigureAwait(false);
+            // Bytes after the acknowledged length were never acknowledged: they are not part of the upload.
+            await HashingCopier.CopyAsync(new BoundedStream(stream, length), Stream.Null, hash, long.MaxValue, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -485,8 +570,53 @@ public sealed partial class UploadService
     [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Committed blob {Digest} ({Size} bytes) to {Repository}; already stored: {Deduplicated}")]
     private static partial void LogCommitted(ILogger logger, string repository, string digest, long size, bool deduplicated);
 
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Rebuilt the hash of upload {Upload} from {Length} stored bytes (resumed after a restart or on another node)")]
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Rebuilt the hash of upload {Upload} from {Length} stored bytes (no saved hash state: a session from before schema 4, or no OpenSSL)")]
     private static partial void LogHashRebuilt(ILogger logger, string upload, long length);
+
+    /// <summary>The first <c>limit</c> bytes of a stream (read only).</summary>
+    private sealed class BoundedStream(Stream inner, long limit) : Stream
+    {
+        private long _left = limit;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var read = inner.Read(buffer[..(int)Math.Min(buffer.Length, _left)]);
+            _left -= read;
+            return read;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], cancellationToken).ConfigureAwait(false);
+            _left -= read;
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 
     private sealed class UploadState
     {
@@ -511,15 +641,22 @@ public sealed partial class UploadService
             }
         }
 
-        public IncrementalHash? Hash { get; set; }
+        private RunningHash? _hash;
 
-        public long Offset { get; set; }
-
-        public void Reset()
+        /// <summary>Hands the hash of the chunk just appended to the completion in the same request (never kept between requests).</summary>
+        public void SetHash(RunningHash hash)
         {
-            Hash?.Dispose();
-            Hash = null;
-            Offset = -1;
+            _hash?.Dispose();
+            _hash = hash;
         }
+
+        public RunningHash? TakeHash()
+        {
+            var hash = _hash;
+            _hash = null;
+            return hash;
+        }
+
+        public void Reset() => _hash?.Dispose();
     }
 }

@@ -8,8 +8,11 @@ public enum UploadAppendStatus
     Opened,
     /// <summary>No upload data exists under that id.</summary>
     NotFound,
-    /// <summary>The stored length differs from the offset the caller expected.</summary>
+    /// <summary>The stored data is shorter than the offset the caller expected (data was lost, e.g. to a power loss).</summary>
     OffsetMismatch,
+
+    /// <summary>Another writer has the upload open (another request, process or node); nothing was changed.</summary>
+    Busy,
 }
 
 /// <summary>Outcome of <see cref="IUploadStore.CommitAsync"/>.</summary>
@@ -35,9 +38,13 @@ public interface IUploadStore
     Task<long?> GetLengthAsync(string uploadId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Opens a stream positioned at <paramref name="expectedOffset"/> for appending. Fails with
-    /// <see cref="UploadAppendStatus.OffsetMismatch"/> when the stored length differs. Disposing the stream
-    /// makes the written bytes durable enough to survive a process crash.
+    /// Opens a stream positioned at <paramref name="expectedOffset"/> (the acknowledged offset) for appending, as the
+    /// upload's only writer until it is disposed: a second open meanwhile answers <see cref="UploadAppendStatus.Busy"/>.
+    /// Stored bytes after <paramref name="expectedOffset"/> were never acknowledged (a request that died, or lost the
+    /// race to another node); they are dropped at the stream's first write (an empty write too), not at open, so the
+    /// caller can re-check the acknowledged offset while it holds the upload. Fails with
+    /// <see cref="UploadAppendStatus.OffsetMismatch"/> when fewer bytes are stored than <paramref name="expectedOffset"/>.
+    /// Disposing the stream makes the written bytes durable enough to survive a process crash.
     /// </summary>
     Task<(UploadAppendStatus Status, Stream? Stream)> OpenAppendAsync(string uploadId, long expectedOffset, CancellationToken cancellationToken);
 
