@@ -9,7 +9,7 @@ using Berth.Storage.FileSystem;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Storage.Conformance;
+namespace Berth.Storage.FileSystem.Tests;
 
 /// <summary>
 /// Two <see cref="UploadService"/> instances over the same stores, as two nodes (or a restarted process) are: an upload
@@ -25,7 +25,9 @@ public sealed class UploadServiceAcrossNodesTests : IDisposable
 
     public UploadServiceAcrossNodesTests()
     {
-        _database = new SqliteDatabase(Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_root, "berth.db") }));
+        var options = Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_root, "berth.db") });
+        new SqliteMigrator(options).Migrate();
+        _database = new SqliteDatabase(options);
         _metadata = new SqliteMetadataStore(_database, TimeProvider.System);
         ((IProjectStore)new SqliteAccessStore(_database, TimeProvider.System))
             .CreateAsync(ProjectName.Parse("shop"), "", ProjectVisibility.Private, CancellationToken.None).GetAwaiter().GetResult();
