@@ -67,8 +67,7 @@ public sealed partial class RequestLoggingMiddleware
                 }
                 else
                 {
-                    context.Response.ContentType = "application/json; charset=utf-8";
-                    await context.Response.WriteAsync("{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"internal server error\",\"detail\":{}}]}");
+                    await OciErrorResult.Of(OciErrorCode.Unknown).ExecuteAsync(context);
                 }
             }
         }
