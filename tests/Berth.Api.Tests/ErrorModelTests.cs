@@ -5,6 +5,7 @@ using Berth.Core.Access;
 using Berth.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace Berth.Api.Tests;
 
@@ -138,6 +139,50 @@ public sealed class ErrorModelTests : RegistryTest
         Assert.False(string.IsNullOrWhiteSpace(json.RootElement.GetProperty("title").GetString()));
     }
 
+    [Theory]
+    [InlineData("/v2/project/app/tags/list")]
+    [InlineData("/token?scope=repository:project/app:pull")]
+    [InlineData("/api/v1/projects")]
+    public async Task AnySurface_UnhandledException_LoggedOnceWithItsException(string path)
+    {
+        var logs = new CollectingLoggerProvider();
+        using var app = new BerthApplication
+        {
+            ConfigureTestServices = services =>
+            {
+                ThrowingIpRules(services);
+                services.AddSingleton<ILoggerProvider>(logs);
+            },
+        };
+        using var client = app.CreateClient();
+
+        using var response = await client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        var logged = Assert.Single(logs.Entries, e => e.Exception is not null);
+        Assert.Equal(LogLevel.Error, logged.Level);
+        Assert.Equal(2003, logged.EventId);
+        Assert.Contains(ThrowingIpAllowRuleStore.Secret, logged.Exception!.Message, StringComparison.Ordinal);
+        Assert.Single(logs.Entries, e => e.EventId == 2001 && e.Message.Contains(" 500 ", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("/v2/", true)]
+    [InlineData("/v2/project/app/manifests/missing", true)]
+    [InlineData("/v2/Bad/Name/tags/list", true)]
+    [InlineData("/token?service=somewhere-else", false)]
+    [InlineData("/api/v1/projects", false)]
+    public async Task ApiVersionHeader_BySurface_OnlyOnRegistryResponses(string path, bool expected)
+    {
+        using var response = await Client.GetAsync(path);
+
+        Assert.Equal(expected, response.Headers.TryGetValues("Docker-Distribution-API-Version", out var values));
+        if (expected)
+        {
+            Assert.Equal("registry/2.0", Assert.Single(values!));
+        }
+    }
+
     internal static async Task AssertOciErrorAsync(HttpResponseMessage response, HttpStatusCode status, string code)
     {
         var error = await OciAssert.ErrorAsync(response, status, code);
@@ -168,5 +213,29 @@ public sealed class ErrorModelTests : RegistryTest
 
         public Task<IReadOnlyList<IpAllowRule>> ListAsync(ProjectName? project, CancellationToken cancellationToken) =>
             throw new InvalidOperationException(Secret);
+    }
+
+    private sealed record LogEntry(LogLevel Level, int EventId, string Message, Exception? Exception);
+
+    /// <summary>Keeps every log entry of the server, from every category.</summary>
+    private sealed class CollectingLoggerProvider : ILoggerProvider, ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<LogEntry> _entries = new();
+
+        public IReadOnlyCollection<LogEntry> Entries => _entries.ToArray();
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            _entries.Enqueue(new LogEntry(logLevel, eventId.Id, formatter(state, exception), exception));
+
+        public void Dispose()
+        {
+        }
     }
 }

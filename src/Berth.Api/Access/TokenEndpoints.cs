@@ -27,7 +27,7 @@ namespace Berth.Api.Access;
 /// </summary>
 public static class TokenEndpoints
 {
-    public const string Path = "/token";
+    public const string Path = ApiSurfaces.TokenPath;
 
     /// <summary>
     /// Scopes one token request may name (each <c>scope</c> parameter may hold several, separated by spaces). A client

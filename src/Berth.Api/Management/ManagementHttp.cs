@@ -12,13 +12,7 @@ namespace Berth.Api.Management;
 /// <summary>RFC 9457 problem answers of the management API (<c>application/problem+json</c>).</summary>
 internal static class Problems
 {
-    public static IResult Status(int status, string detail) => status switch
-    {
-        // Statuses the framework has no default title and type for.
-        StatusCodes.Status413PayloadTooLarge => TypedResults.Problem(detail, statusCode: status, title: "Content Too Large", type: "https://tools.ietf.org/html/rfc9110#section-15.5.14"),
-        StatusCodes.Status429TooManyRequests => TypedResults.Problem(detail, statusCode: status, title: "Too Many Requests", type: "https://tools.ietf.org/html/rfc6585#section-4"),
-        _ => TypedResults.Problem(detail: detail, statusCode: status),
-    };
+    public static IResult Status(int status, string detail) => Hosting.ProblemResults.Status(status, detail);
 
     public static IResult Forbidden(string detail) => Status(StatusCodes.Status403Forbidden, detail);
 
