@@ -55,7 +55,7 @@ public sealed partial class ExceptionHandlingMiddleware
             }
 
             context.Response.Clear();
-            var result = ApiSurfaces.Of(request) == ApiSurface.Management
+            IResult result = ApiSurfaces.Of(request) == ApiSurface.Management
                 ? ProblemResults.InternalError()
                 : OciErrorResult.Of(OciErrorCode.Unknown);
             await result.ExecuteAsync(context);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Berth.Api.Hosting;
 
@@ -9,7 +10,7 @@ namespace Berth.Api.Hosting;
 /// </summary>
 public static class ProblemResults
 {
-    public static IResult Status(int status, string detail) => status switch
+    public static ProblemHttpResult Status(int status, string detail) => status switch
     {
         // Statuses the framework has no default title and type for.
         StatusCodes.Status413PayloadTooLarge => TypedResults.Problem(detail, statusCode: status, title: "Content Too Large", type: "https://tools.ietf.org/html/rfc9110#section-15.5.14"),
@@ -18,7 +19,7 @@ public static class ProblemResults
     };
 
     /// <summary>The answer to an unhandled exception: nothing about its cause, which is in the server's log.</summary>
-    public static IResult InternalError() =>
+    public static ProblemHttpResult InternalError() =>
         TypedResults.Problem("the server failed to handle the request; see its log", statusCode: StatusCodes.Status500InternalServerError,
             title: "Internal server error", type: "https://tools.ietf.org/html/rfc9110#section-15.6.1");
 }
