@@ -115,5 +115,12 @@ public sealed class OpenApiTests : IDisposable
         {
             Assert.Contains((name, "query"), parameters);
         }
+
+        var paths = document.GetProperty("paths");
+        var meItem = paths.TryGetProperty("/api/v1/me", out var item) ? item : paths.GetProperty("/api/v1/me/");
+        var me = meItem.GetProperty("get").GetProperty("responses");
+        Assert.Contains("MeResponse", me.GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetRawText(), StringComparison.Ordinal);
+        var signOut = paths.GetProperty("/api/v1/me/sessions").GetProperty("delete").GetProperty("responses");
+        Assert.True(signOut.TryGetProperty("204", out _), signOut.GetRawText());
     }
 }
