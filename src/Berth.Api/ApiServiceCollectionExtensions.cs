@@ -18,10 +18,16 @@ public static class ApiServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Adds request logging and error handling and the request body limit, then maps every API.</summary>
+    /// <summary>
+    /// Adds the middleware, outermost first: the request log line (so it shows the status a failure became), exception
+    /// handling in each API's error shape, the registry's API version header, and the request body limit; then maps
+    /// every API.
+    /// </summary>
     public static WebApplication UseBerthApi(this WebApplication app)
     {
         app.UseMiddleware<RequestLoggingMiddleware>();
+        app.UseMiddleware<ExceptionHandlingMiddleware>();
+        app.UseMiddleware<ApiVersionHeaderMiddleware>();
         app.UseMiddleware<RequestBodyLimitMiddleware>();
         app.UseRouting();
         app.MapTokenEndpoints();

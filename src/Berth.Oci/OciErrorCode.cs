@@ -21,6 +21,9 @@ public enum OciErrorCode
     RangeInvalid,
     PaginationNumberInvalid,
     ManifestTooLarge,
+
+    /// <summary>The server failed (an unhandled exception): 500, nothing about the cause on the wire.</summary>
+    Unknown,
 }
 
 /// <summary>The one table that maps an <see cref="OciErrorCode"/> to its wire code, status and default message.</summary>
@@ -46,6 +49,7 @@ public static class OciErrors
         OciErrorCode.RangeInvalid => ("RANGE_INVALID", 416, "invalid content range"),
         OciErrorCode.PaginationNumberInvalid => ("PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested"),
         OciErrorCode.ManifestTooLarge => ("MANIFEST_INVALID", 413, "manifest too large"),
+        OciErrorCode.Unknown => ("UNKNOWN", 500, "internal server error"),
         _ => ("UNKNOWN", 500, "unknown error"),
     };
 }

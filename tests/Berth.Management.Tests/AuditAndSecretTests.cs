@@ -156,4 +156,22 @@ public sealed class AuditAndSecretTests : IDisposable
         using var other = await olivia.GetAsync("/api/v1/audit?project=other");
         await Expect.ProblemAsync(other, HttpStatusCode.Forbidden);
     }
+
+    [Theory]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=1001", "limit")]
+    [InlineData("limit=ten", "limit")]
+    [InlineData("limit=1&limit=2", "limit")]
+    [InlineData("limit=-1", "limit")]
+    [InlineData("after=not-a-cursor", "after")]
+    [InlineData("after=%00", "after")]
+    [InlineData("project=Not..A..Project", "project")]
+    [InlineData("from=2026-01-01T00:00:00Z&from=2026-01-02T00:00:00Z", "from")]
+    [InlineData("until=99999", "until")]
+    public async Task AuditQuery_MalformedParameter_ValidationProblemNamingIt(string query, string field)
+    {
+        using var response = await _app.Admin.GetAsync("/api/v1/audit?" + query);
+
+        await Expect.ValidationAsync(response, field);
+    }
 }

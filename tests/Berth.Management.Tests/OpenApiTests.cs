@@ -96,4 +96,31 @@ public sealed class OpenApiTests : IDisposable
         Assert.True(schemas.GetProperty("TokenCreateRequest").GetProperty("properties").TryGetProperty("expires", out _));
         Assert.Equal(HttpStatusCode.OK, (await _app.Anonymous.GetAsync("/api/v1/openapi.json")).StatusCode);
     }
+
+    [Fact]
+    public async Task OpenApiDocument_TypedResults_DescribeAnswersFromSignatures()
+    {
+        var document = await _app.Anonymous.GetJsonAsync("/api/v1/openapi.json");
+
+        var responses = document.GetProperty("paths").GetProperty("/api/v1/audit").GetProperty("get").GetProperty("responses");
+        var ok = responses.GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        Assert.Contains("AuditEntryResponse", ok.GetRawText(), StringComparison.Ordinal);
+        var invalid = responses.GetProperty("400").GetProperty("content");
+        Assert.True(invalid.TryGetProperty("application/problem+json", out var problem), invalid.GetRawText());
+        Assert.Contains("HttpValidationProblemDetails", problem.GetRawText(), StringComparison.Ordinal);
+
+        var parameters = document.GetProperty("paths").GetProperty("/api/v1/audit").GetProperty("get").GetProperty("parameters")
+            .EnumerateArray().Select(p => (p.GetProperty("name").GetString(), p.GetProperty("in").GetString())).ToList();
+        foreach (var name in new[] { "project", "user", "action", "from", "until", "limit", "after" })
+        {
+            Assert.Contains((name, "query"), parameters);
+        }
+
+        var paths = document.GetProperty("paths");
+        var meItem = paths.TryGetProperty("/api/v1/me", out var item) ? item : paths.GetProperty("/api/v1/me/");
+        var me = meItem.GetProperty("get").GetProperty("responses");
+        Assert.Contains("MeResponse", me.GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetRawText(), StringComparison.Ordinal);
+        var signOut = paths.GetProperty("/api/v1/me/sessions").GetProperty("delete").GetProperty("responses");
+        Assert.True(signOut.TryGetProperty("204", out _), signOut.GetRawText());
+    }
 }

@@ -8,6 +8,7 @@ using Berth.Auth.Permissions;
 using Berth.Auth.Scopes;
 using Berth.Core.Access;
 using Berth.Core.Registry;
+using Berth.Oci;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -26,7 +27,7 @@ namespace Berth.Api.Access;
 /// </summary>
 public static class TokenEndpoints
 {
-    public const string Path = "/token";
+    public const string Path = ApiSurfaces.TokenPath;
 
     /// <summary>
     /// Scopes one token request may name (each <c>scope</c> parameter may hold several, separated by spaces). A client
@@ -69,12 +70,12 @@ public static class TokenEndpoints
         var address = services.Address(context);
         if (!await services.IpRules.AllowsServerAsync(address, context.RequestAborted))
         {
-            return RegistryError(StatusCodes.Status403Forbidden, "DENIED", $"requests from {address} are not allowed by the IP allow list");
+            return OciError(StatusCodes.Status403Forbidden, OciErrorCode.Denied, $"requests from {address} are not allowed by the IP allow list");
         }
 
         if (TooManyScopes(query["scope"]) is { } tooMany)
         {
-            return RegistryError(StatusCodes.Status400BadRequest, "UNSUPPORTED", tooMany);
+            return OciError(StatusCodes.Status400BadRequest, OciErrorCode.Unsupported, tooMany);
         }
 
         var caller = Caller.Anonymous(address);
@@ -84,21 +85,21 @@ public static class TokenEndpoints
             if (!BasicCredentials.TryParse(authorization, out var user, out var secret))
             {
                 context.Response.Headers.WWWAuthenticate = "Basic realm=\"berth\"";
-                return RegistryError(StatusCodes.Status401Unauthorized, "UNAUTHORIZED", "the token endpoint takes Basic credentials (user name and password or access token)");
+                return OciError(StatusCodes.Status401Unauthorized, OciErrorCode.Unauthorized, "the token endpoint takes Basic credentials (user name and password or access token)");
             }
 
             var result = await services.Authenticator.AuthenticateAsync(user, secret, address, context.RequestAborted);
             if (result.Status == AuthenticationStatus.Throttled)
             {
                 context.Response.SetRetryAfter(result.RetryAfter);
-                return RegistryError(StatusCodes.Status429TooManyRequests, "TOOMANYREQUESTS", "too many failed sign-ins; try again later");
+                return OciError(StatusCodes.Status429TooManyRequests, OciErrorCode.TooManyRequests, "too many failed sign-ins; try again later");
             }
 
             if (result.Caller is null)
             {
                 await services.Audit.RecordLoginFailureAsync(address, user, "token", ViaOf(secret));
                 context.Response.Headers.WWWAuthenticate = "Basic realm=\"berth\"";
-                return RegistryError(StatusCodes.Status401Unauthorized, "UNAUTHORIZED", "incorrect user name or password");
+                return OciError(StatusCodes.Status401Unauthorized, OciErrorCode.Unauthorized, "incorrect user name or password");
             }
 
             caller = result.Caller;
@@ -329,11 +330,15 @@ public static class TokenEndpoints
             return null;
         }
 
-        return RegistryError(StatusCodes.Status400BadRequest, "UNSUPPORTED", $"this token service issues tokens for service '{services.TokenOptions.Service}', not '{service}'");
+        return OciError(StatusCodes.Status400BadRequest, OciErrorCode.Unsupported, $"this token service issues tokens for service '{services.TokenOptions.Service}', not '{service}'");
     }
 
-    private static IResult RegistryError(int status, string code, string message) =>
-        Results.Json(new { errors = new[] { new { code, message } } }, statusCode: status);
+    /// <summary>
+    /// An error of <c>GET /token</c>, which registry clients read like the registry's own: the one OCI error writer,
+    /// with the status this endpoint has always answered (400 for an unsupported service or scope list).
+    /// </summary>
+    private static IResult OciError(int status, OciErrorCode code, string message) =>
+        new OciErrorResult(new RegistryError(code, message), status);
 
     private static IResult OAuthError(int status, string error, string description) =>
         Results.Json(new Dictionary<string, string> { ["error"] = error, ["error_description"] = description }, statusCode: status);

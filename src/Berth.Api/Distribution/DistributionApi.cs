@@ -18,7 +18,7 @@ namespace Berth.Api.Distribution;
 /// </summary>
 public static class DistributionApi
 {
-    public const string ApiVersionHeader = "Docker-Distribution-API-Version";
+    public const string ApiVersionHeader = ApiVersionHeaderMiddleware.HeaderName;
 
     public static IEndpointRouteBuilder MapDistributionApi(this IEndpointRouteBuilder endpoints)
     {

@@ -1,3 +1,4 @@
+using Berth.Api.Hosting;
 using Berth.Core.Registry;
 using Berth.Oci;
 using Microsoft.AspNetCore.Http;

@@ -3,6 +3,8 @@ using Berth.Auth.Permissions;
 using Berth.Core.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 
 namespace Berth.Api.Management;
@@ -12,19 +14,32 @@ internal static class AuditEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/audit", (Delegate)QueryAsync).WithTags("audit").WithName("QueryAudit")
+        api.MapGet("/audit", QueryAsync).WithTags("audit").WithName("QueryAudit")
             .WithSummary("Audit entries, newest first, filtered by project, user, action, from, until (administrators; owners with project=)")
-            .RequireUser().Produces<PageResponse<AuditEntryResponse>>();
+            .RequireUser();
     }
 
-    private static async Task<IResult> QueryAsync(HttpContext context)
+    /// <summary>
+    /// The filters and page of <c>GET /api/v1/audit</c>, as text: each is validated here so that a malformed one is a
+    /// 400 naming the field, as everywhere in this API, rather than the framework's binding failure.
+    /// </summary>
+    internal readonly record struct AuditQueryParameters(
+        [property: FromQuery(Name = "project")] string? Project,
+        [property: FromQuery(Name = "user")] string? User,
+        [property: FromQuery(Name = "action")] string? Action,
+        [property: FromQuery(Name = "from")] string? From,
+        [property: FromQuery(Name = "until")] string? Until,
+        [property: FromQuery(Name = "limit")] string? Limit,
+        [property: FromQuery(Name = "after")] string? After);
+
+    private static async Task<Results<Ok<PageResponse<AuditEntryResponse>>, ValidationProblem, ProblemHttpResult>> QueryAsync(
+        [AsParameters] AuditQueryParameters query, ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
-        if (!Paging.TryRead(context, out var paging, out var error))
+        if (!Paging.TryRead(query.Limit, query.After, context, out var paging, out var error))
         {
             return error!;
         }
 
-        var query = context.Request.Query;
         var validation = new Validation();
         if (!Cursor.TryId(paging.After, out var beforeId))
         {
@@ -32,10 +47,9 @@ internal static class AuditEndpoints
         }
 
         ProjectName? project = null;
-        var projectText = query["project"].ToString();
-        if (projectText.Length > 0)
+        if (!string.IsNullOrEmpty(query.Project))
         {
-            if (ProjectName.TryParse(projectText, out var name))
+            if (ProjectName.TryParse(query.Project, out var name))
             {
                 project = name;
             }
@@ -45,27 +59,24 @@ internal static class AuditEndpoints
             }
         }
 
-        var from = ReadTime(query["from"].ToString(), "from", validation);
-        var until = ReadTime(query["until"].ToString(), "until", validation);
-        var user = query["user"].ToString();
-        var action = query["action"].ToString();
+        var from = ReadTime(query.From ?? string.Empty, "from", validation);
+        var until = ReadTime(query.Until ?? string.Empty, "until", validation);
         if (!validation.IsValid)
         {
-            return validation.Result();
+            return validation.Problem();
         }
 
-        var services = ManagementServices.From(context);
         var caller = context.Caller();
         var principal = caller.Principal!;
         if (!AccessPolicy.IsServerAdministrator(principal))
         {
             // Owners read their project's entries. A project they do not own (or that does not exist) gets one answer.
-            var found = project is { } p ? await services.Directory.GetAsync(p.Value, context.RequestAborted) : null;
+            var found = project is { } p ? await services.Directory.GetAsync(p.Value, cancellationToken) : null;
             if (found is null
                 || (AccessPolicy.GetPermissions(principal, new ProjectInfo(found.Name.Value, found.Visibility)) & ProjectPermissions.ManageSettings) == 0
-                || !await services.IpAllow.AllowsProjectAsync(found.Name.Value, caller.Address, context.RequestAborted))
+                || !await services.IpAllow.AllowsProjectAsync(found.Name.Value, caller.Address, cancellationToken))
             {
-                return Problems.Forbidden(project is null
+                return Problems.Problem(StatusCodes.Status403Forbidden, project is null
                     ? "only administrators may read the whole audit log; project owners add project=NAME"
                     : $"you may not read the audit log of project '{project}'");
             }
@@ -73,12 +84,12 @@ internal static class AuditEndpoints
 
         var page = await services.AuditLog.QueryAsync(new AuditQuery(
             Project: project,
-            ActorName: user.Length > 0 ? user : null,
-            Action: action.Length > 0 ? action : null,
+            ActorName: string.IsNullOrEmpty(query.User) ? null : query.User,
+            Action: string.IsNullOrEmpty(query.Action) ? null : query.Action,
             From: from,
             Until: until,
             BeforeId: beforeId,
-            Limit: paging.Limit), context.RequestAborted);
+            Limit: paging.Limit), cancellationToken);
         var next = page.HasMore && page.Items.Count > 0 ? Cursor.Encode(page.Items[^1].Id) : null;
         return TypedResults.Ok(new PageResponse<AuditEntryResponse>(page.Items.Select(AuditEntryResponse.From).ToList(), next));
     }

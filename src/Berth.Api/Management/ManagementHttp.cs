@@ -6,19 +6,14 @@ using System.Text.Json.Serialization;
 using Berth.Core.Access;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Berth.Api.Management;
 
 /// <summary>RFC 9457 problem answers of the management API (<c>application/problem+json</c>).</summary>
 internal static class Problems
 {
-    public static IResult Status(int status, string detail) => status switch
-    {
-        // Statuses the framework has no default title and type for.
-        StatusCodes.Status413PayloadTooLarge => TypedResults.Problem(detail, statusCode: status, title: "Content Too Large", type: "https://tools.ietf.org/html/rfc9110#section-15.5.14"),
-        StatusCodes.Status429TooManyRequests => TypedResults.Problem(detail, statusCode: status, title: "Too Many Requests", type: "https://tools.ietf.org/html/rfc6585#section-4"),
-        _ => TypedResults.Problem(detail: detail, statusCode: status),
-    };
+    public static IResult Status(int status, string detail) => Hosting.ProblemResults.Status(status, detail);
 
     public static IResult Forbidden(string detail) => Status(StatusCodes.Status403Forbidden, detail);
 
@@ -31,8 +26,17 @@ internal static class Problems
 
     public static IResult Invalid(string field, string message) => Invalid(new Dictionary<string, string[]> { [field] = [message] });
 
-    public static IResult Invalid(IDictionary<string, string[]> errors) =>
+    public static IResult Invalid(IDictionary<string, string[]> errors) => InvalidProblem(errors);
+
+    /// <summary>A 400 with the messages per field, typed for endpoints that declare their results.</summary>
+    public static ValidationProblem InvalidProblem(string field, string message) => InvalidProblem(new Dictionary<string, string[]> { [field] = [message] });
+
+    /// <summary>A 400 with the messages per field, typed for endpoints that declare their results.</summary>
+    public static ValidationProblem InvalidProblem(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, detail: string.Join("; ", errors.SelectMany(e => e.Value.Select(m => $"{e.Key}: {m}"))));
+
+    /// <summary>A problem of any status, typed for endpoints that declare their results.</summary>
+    public static ProblemHttpResult Problem(int status, string detail) => Hosting.ProblemResults.Status(status, detail);
 }
 
 /// <summary>Collects validation messages per field.</summary>
@@ -46,6 +50,9 @@ internal sealed class Validation
         _errors[field] = _errors.TryGetValue(field, out var existing) ? [.. existing, message] : [message];
 
     public IResult Result() => Problems.Invalid(_errors);
+
+    /// <summary>The 400 of the messages collected, typed for endpoints that declare their results.</summary>
+    public ValidationProblem Problem() => Problems.InvalidProblem(_errors);
 }
 
 /// <summary>A request body as read: the value, or the 400 to answer.</summary>
@@ -152,21 +159,31 @@ internal readonly record struct Paging(int Limit, string? After)
     /// </summary>
     public static bool TryRead(HttpContext context, out Paging paging, out IResult? error, string? sealedListing = null)
     {
+        var query = context.Request.Query;
+        var valid = TryRead(query["limit"].ToString(), query["after"].ToString(), context, out paging, out var problem, sealedListing);
+        error = problem;
+        return valid;
+    }
+
+    /// <summary>
+    /// <see cref="TryRead(HttpContext, out Paging, out IResult?, string?)"/> for an endpoint that binds <c>limit</c> and
+    /// <c>after</c> as parameters: the 400 to answer is typed, for the endpoint's declared results.
+    /// </summary>
+    public static bool TryRead(string? limitText, string? afterText, HttpContext context, out Paging paging, out ValidationProblem? error, string? sealedListing = null)
+    {
         paging = default;
         error = null;
         var limit = DefaultLimit;
-        var limitText = context.Request.Query["limit"].ToString();
-        if (limitText.Length > 0 && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > PageSize.Max))
+        if (!string.IsNullOrEmpty(limitText) && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > PageSize.Max))
         {
-            error = Problems.Invalid("limit", $"must be a whole number from 1 to {PageSize.Max}");
+            error = Problems.InvalidProblem("limit", $"must be a whole number from 1 to {PageSize.Max}");
             return false;
         }
 
         string? after = null;
-        var afterText = context.Request.Query["after"].ToString();
-        if (afterText.Length > 0 && !(sealedListing is null ? Cursor.TryDecode(afterText, out after) : Cursor.TryOpen(context, sealedListing, afterText, out after)))
+        if (!string.IsNullOrEmpty(afterText) && !(sealedListing is null ? Cursor.TryDecode(afterText, out after) : Cursor.TryOpen(context, sealedListing, afterText, out after)))
         {
-            error = Problems.Invalid("after", "is not a cursor from a previous page's 'next'");
+            error = Problems.InvalidProblem("after", "is not a cursor from a previous page's 'next'");
             return false;
         }
 

@@ -3,6 +3,7 @@ using Berth.Auth.Permissions;
 using Berth.Core.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Berth.Api.Management;
@@ -16,16 +17,16 @@ internal static class MeEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var me = api.MapGroup("/me").WithTags("me");
-        me.MapGet("/", (Delegate)GetAsync).WithName("GetMe").WithSummary("The authenticated caller, with their project memberships")
-            .RequireAuthenticated().AllowAccessTokens().AuditLogins().Produces<MeResponse>();
-        me.MapPut("/password", (Delegate)ChangePasswordAsync).WithName("ChangePassword").WithSummary("Change one's own password (password sign-in only)")
+        me.MapGet("/", GetAsync).WithName("GetMe").WithSummary("The authenticated caller, with their project memberships")
+            .RequireAuthenticated().AllowAccessTokens().AuditLogins();
+        me.MapPut("/password", ChangePasswordAsync).WithName("ChangePassword").WithSummary("Change one's own password (password sign-in only)")
             .RequireUser().Accepts<PasswordChangeRequest>("application/json").Produces(StatusCodes.Status204NoContent);
-        me.MapDelete("/sessions", (Delegate)SignOutEverywhereAsync).WithName("SignOutEverywhere")
+        me.MapDelete("/sessions", SignOutEverywhereAsync).WithName("SignOutEverywhere")
             .WithSummary("Sign out everywhere: end every refresh token and remembered sign-in of the caller (password sign-in only); access tokens stay")
-            .RequireUser().Produces(StatusCodes.Status204NoContent);
+            .RequireUser();
     }
 
-    private static async Task<IResult> GetAsync(HttpContext context)
+    private static async Task<Ok<MeResponse>> GetAsync(ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
         var caller = context.Caller();
         var administrator = AccessPolicy.IsServerAdministrator(caller.Principal!); // false through a token: tokens never administer
@@ -34,9 +35,8 @@ internal static class MeEndpoints
             return TypedResults.Ok(new MeResponse(caller.Name, "robot", false, []));
         }
 
-        var services = ManagementServices.From(context);
-        var user = UserName.TryParse(caller.Name, out var name) ? await services.Users.GetAsync(name, context.RequestAborted) : null;
-        var memberships = user is null ? [] : await services.Memberships.ListByUserAsync(user.Id, context.RequestAborted);
+        var user = UserName.TryParse(caller.Name, out var name) ? await services.Users.GetAsync(name, cancellationToken) : null;
+        var memberships = user is null ? [] : await services.Memberships.ListByUserAsync(user.Id, cancellationToken);
 
         // A token limited to some projects shows only those: it may not reach the others, nor tell of them.
         var reachable = caller.Principal is TokenPrincipal { Projects: { } limited } ? new HashSet<string>(limited, StringComparer.Ordinal) : null;
@@ -45,14 +45,13 @@ internal static class MeEndpoints
                 .Select(m => new MembershipResponse(m.Project.Value, Wire.Role(m.Role))).ToList()));
     }
 
-    private static async Task<IResult> SignOutEverywhereAsync(HttpContext context)
+    private static async Task<Results<NoContent, ProblemHttpResult>> SignOutEverywhereAsync(ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
-        var services = ManagementServices.From(context);
         var caller = context.Caller();
-        var user = UserName.TryParse(caller.Name, out var name) ? await services.Users.GetAsync(name, context.RequestAborted) : null;
-        if (user is null || await services.Users.RotateSecurityStampAsync(user.Id, context.RequestAborted) == UpdateResult.NotFound)
+        var user = UserName.TryParse(caller.Name, out var name) ? await services.Users.GetAsync(name, cancellationToken) : null;
+        if (user is null || await services.Users.RotateSecurityStampAsync(user.Id, cancellationToken) == UpdateResult.NotFound)
         {
-            return Problems.NotFound($"user '{caller.Name}' not found");
+            return Problems.Problem(StatusCodes.Status404NotFound, $"user '{caller.Name}' not found");
         }
 
         AccessChanges.Changed(context);
@@ -60,7 +59,11 @@ internal static class MeEndpoints
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> ChangePasswordAsync(HttpContext context)
+    /// <summary>
+    /// The body is read by <see cref="RequestBody"/> (limits, duplicate members, lone surrogates), whose refusals are
+    /// of several kinds, hence <see cref="IResult"/> and the declared metadata.
+    /// </summary>
+    private static async Task<IResult> ChangePasswordAsync(ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync<PasswordChangeRequest>(context);
         if (body.Value is not { } request)
@@ -88,15 +91,14 @@ internal static class MeEndpoints
             return validation.Result();
         }
 
-        var services = ManagementServices.From(context);
         var caller = context.Caller();
-        var user = UserName.TryParse(caller.Name, out var name) ? await services.Users.GetAsync(name, context.RequestAborted) : null;
+        var user = UserName.TryParse(caller.Name, out var name) ? await services.Users.GetAsync(name, cancellationToken) : null;
         if (user is null || services.Hasher.Verify(user.PasswordHash, request.CurrentPassword!) is not (PasswordVerification.Succeeded or PasswordVerification.SucceededRehashNeeded))
         {
             return Problems.Invalid("currentPassword", "is not your current password");
         }
 
-        await services.Users.SetPasswordHashAsync(user.Id, services.Hasher.Hash(request.NewPassword!), context.RequestAborted); // ends refresh tokens
+        await services.Users.SetPasswordHashAsync(user.Id, services.Hasher.Hash(request.NewPassword!), cancellationToken); // ends refresh tokens
         AccessChanges.Changed(context);
         await services.Audit.RecordAsync(caller, AuditActions.UserUpdate, detail: new { user = user.Name.Value, password = true });
         return TypedResults.NoContent();

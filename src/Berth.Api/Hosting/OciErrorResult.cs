@@ -4,7 +4,7 @@ using Berth.Core.Registry;
 using Berth.Oci;
 using Microsoft.AspNetCore.Http;
 
-namespace Berth.Api.Distribution;
+namespace Berth.Api.Hosting;
 
 /// <summary>The one writer of OCI error bodies: <c>{"errors":[{"code","message","detail"}]}</c> with the code's status.</summary>
 public sealed class OciErrorResult : IResult
