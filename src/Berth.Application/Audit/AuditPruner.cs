@@ -1,9 +1,10 @@
+using Berth.Application.Access;
 using Berth.Core.Access;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Api.Access;
+namespace Berth.Application.Audit;
 
 /// <summary>
 /// Deletes audit entries older than <see cref="AccessSettings.AuditRetention"/> (default one year) once an hour (first a

@@ -2,7 +2,7 @@ using Berth.Auth.Jwt;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Berth.Api.Access;
+namespace Berth.Application.Access;
 
 /// <summary>
 /// Re-reads the registry-token key folder every minute, so a rotation (<c>berth admin rotate-token-key</c>, or
