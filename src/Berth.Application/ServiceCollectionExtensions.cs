@@ -2,6 +2,7 @@ using Berth.Application.Access;
 using Berth.Application.Audit;
 using Berth.Application.Projects;
 using Berth.Auth;
+using Berth.Core.Jobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -28,9 +29,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<AuditRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditRecorder>());
         services.AddHostedService<AdminBootstrap>();
-        services.AddHostedService<SigningKeyReloader>();
-        services.TryAddSingleton<AuditPruner>();
-        services.AddHostedService(sp => sp.GetRequiredService<AuditPruner>());
+        services.AddPeriodicJob<SigningKeyReloader>();
+        services.AddPeriodicJob<AuditPruner>();
         return services;
     }
 }

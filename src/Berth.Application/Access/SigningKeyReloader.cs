@@ -1,5 +1,5 @@
 using Berth.Auth.Jwt;
-using Microsoft.Extensions.Hosting;
+using Berth.Core.Jobs;
 using Microsoft.Extensions.Logging;
 
 namespace Berth.Application.Access;
@@ -8,42 +8,44 @@ namespace Berth.Application.Access;
 /// Re-reads the registry-token key folder every minute, so a rotation (<c>berth admin rotate-token-key</c>, or
 /// another node sharing the folder) takes effect without a restart: the newest key signs, retired keys stop verifying.
 /// </summary>
-public sealed partial class SigningKeyReloader(SigningKeyRing ring, TimeProvider clock, ILogger<SigningKeyReloader> logger) : BackgroundService
+public sealed partial class SigningKeyReloader(SigningKeyRing ring, ILogger<SigningKeyReloader> logger) : IPeriodicJob
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public string Name => "signing-key-reloader";
+
+    public JobSchedule Schedule { get; } = new(Interval, Interval);
+
+    /// <summary>Each node's key ring is its own: every node re-reads the folder.</summary>
+    public bool EveryNode => true;
+
+    /// <summary>
+    /// Re-reads the folder (nothing when the keys are in memory only); a folder that cannot be read keeps the keys in use.
+    /// </summary>
+    public Task RunAsync(CancellationToken cancellationToken)
     {
         if (ring.Folder is null)
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        using var timer = new PeriodicTimer(Interval, clock);
+        var before = ring.Current.Id;
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                var before = ring.Current.Id;
-                try
-                {
-                    ring.Reload();
-                }
-                catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
-                {
-                    LogReloadFailed(logger, ex, ring.Folder);
-                    continue;
-                }
-
-                if (ring.Current.Id != before)
-                {
-                    LogRotated(logger, ring.Current.Id);
-                }
-            }
+            ring.Reload();
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
         {
+            LogReloadFailed(logger, ex, ring.Folder);
+            return Task.CompletedTask;
         }
+
+        if (ring.Current.Id != before)
+        {
+            LogRotated(logger, ring.Current.Id);
+        }
+
+        return Task.CompletedTask;
     }
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "Registry tokens are now signed with key {KeyId}")]
