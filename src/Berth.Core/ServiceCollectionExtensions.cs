@@ -1,3 +1,4 @@
+using Berth.Core.Jobs;
 using Berth.Core.Registry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,10 +17,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<BlobService>();
         services.AddSingleton<ManifestCache>();
         services.AddSingleton<ManifestService>();
-        services.AddSingleton<PullRecorder>();
-        services.AddHostedService(sp => sp.GetRequiredService<PullRecorder>());
-        services.AddSingleton<UploadSweeper>();
-        services.AddHostedService(sp => sp.GetRequiredService<UploadSweeper>());
+        services.AddPeriodicJob<PullRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<PullRecorder>()); // the last flush at shutdown
+        services.AddPeriodicJob<UploadSweeper>();
         return services;
     }
 }

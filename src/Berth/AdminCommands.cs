@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Berth.Api.Access;
+using Berth.Application.Access;
 using Berth.Auth.Jwt;
 using Berth.Auth.Passwords;
 using Berth.Core;

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using Berth.Api.Access;
+using Berth.Application.Access;
 using Berth.Auth.Jwt;
 using Berth.Auth.Network;
 using Berth.Core;

@@ -46,7 +46,7 @@ public sealed class AuditAndSecretTests : IDisposable
         }
 
         await Send(bob, HttpMethod.Get, "/api/v1/tokens", null, HttpStatusCode.OK);
-        await _app.Service<Api.Access.AuditRecorder>().FlushAsync(CancellationToken.None);
+        await _app.Service<Application.Audit.AuditRecorder>().FlushAsync(CancellationToken.None);
         await Send(_app.Admin, HttpMethod.Get, "/api/v1/audit", null, HttpStatusCode.OK);
 
         var projectRules = await _app.Admin.GetJsonAsync("/api/v1/projects/shop/ip-allow");
@@ -126,7 +126,7 @@ public sealed class AuditAndSecretTests : IDisposable
         await _app.CreateUserAsync("olivia");
         await _app.AddMemberAsync("shop", "olivia", "owner");
         _app.App.Clock.Advance(TimeSpan.FromHours(1));
-        await _app.Service<Api.Access.AuditRecorder>().FlushAsync(CancellationToken.None);
+        await _app.Service<Application.Audit.AuditRecorder>().FlushAsync(CancellationToken.None);
 
         var first = await _app.Admin.GetJsonAsync("/api/v1/audit?limit=2");
         var items = first.GetProperty("items").EnumerateArray().ToList();

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Berth.Api.Access;
+using Berth.Application.Audit;
 using Berth.Core.Access;
 using Berth.Testing;
 using Microsoft.AspNetCore.Builder;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Berth.Api.Access;
+using Berth.Application.Access;
 using Berth.Auth.Tokens;
 using Berth.Core.Access;
 using Berth.Core.Registry;

@@ -94,13 +94,13 @@ public sealed class AccessSetup
             throw new InvalidOperationException($"rule {network}: {result.Status}");
         }
 
-        Services.GetRequiredService<Berth.Api.Access.IpAllowRules>().Invalidate(project);
+        Services.GetRequiredService<Berth.Application.Access.IpAllowRules>().Invalidate(project);
     }
 
     /// <summary>Waits until queued audit entries are written, then reads the newest ones.</summary>
     public async Task<IReadOnlyList<AuditEntry>> AuditAsync(AuditQuery? query = null)
     {
-        await Services.GetRequiredService<Berth.Api.Access.AuditRecorder>().FlushAsync(CancellationToken.None);
+        await Services.GetRequiredService<Berth.Application.Audit.AuditRecorder>().FlushAsync(CancellationToken.None);
         return (await Services.GetRequiredService<IAuditLog>().QueryAsync(query ?? new AuditQuery(Limit: 1000), CancellationToken.None)).Items;
     }
 
@@ -112,5 +112,5 @@ public sealed class AccessSetup
         return (stored.Token ?? throw new InvalidOperationException($"token: {stored.Status}"), created2.Secret);
     }
 
-    private void Invalidate(string project) => Services.GetRequiredService<Berth.Api.Access.ProjectDirectory>().Invalidate(project);
+    private void Invalidate(string project) => Services.GetRequiredService<Berth.Application.Access.ProjectDirectory>().Invalidate(project);
 }

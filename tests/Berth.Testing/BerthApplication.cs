@@ -216,7 +216,7 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
             // With minimal hosting the host is stopped twice at once (by this factory and by the program's own RunAsync,
             // which then disposes the services). Write pending pull times now, so shutdown has nothing left to write.
             Services.GetRequiredService<PullRecorder>().FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
-            Services.GetRequiredService<Berth.Api.Access.AuditRecorder>().FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
+            Services.GetRequiredService<Berth.Application.Audit.AuditRecorder>().FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
 
         base.Dispose(disposing);

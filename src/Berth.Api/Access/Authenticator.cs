@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Berth.Application.Access;
 using Berth.Auth.Jwt;
 using Berth.Auth.Passwords;
 using Berth.Auth.Permissions;

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text;
 using Berth.Api.Distribution;
+using Berth.Application.Access;
+using Berth.Application.Audit;
+using Berth.Application.Projects;
 using Berth.Auth.Jwt;
 using Berth.Auth.Network;
 using Berth.Auth.Permissions;

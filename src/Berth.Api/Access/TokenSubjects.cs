@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Berth.Application.Access;
 using Berth.Auth.Jwt;
 
 namespace Berth.Api.Access;

@@ -1,4 +1,5 @@
 using Berth.Api.Access;
+using Berth.Application.Audit;
 using Berth.Oci;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;

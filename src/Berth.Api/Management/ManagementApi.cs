@@ -22,7 +22,6 @@ public static class ManagementApi
         services.AddProblemDetails();
         services.TryAddSingleton<ManagementAuthorization>();
         services.TryAddSingleton<ManagementServices>();
-        services.TryAddSingleton<ProjectDeleter>();
         services.AddOpenApi("v1", options =>
         {
             options.ShouldInclude = description => description.RelativePath?.StartsWith("api/v1/", StringComparison.Ordinal) == true;

@@ -1,5 +1,7 @@
 using System.Globalization;
 using Berth.Api.Access;
+using Berth.Application.Access;
+using Berth.Application.Audit;
 using Berth.Auth.Network;
 using Berth.Auth.Permissions;
 using Berth.Core.Access;

@@ -210,7 +210,7 @@ internal static class Cursor
         Protector(context).TryUnprotect(listing, Audience(context), text, out position);
 
     /// <summary>Who a sealed cursor is for: the caller's kind and (case-folded) name; anonymous callers share one.</summary>
-    public static string Audience(Access.Caller? caller) =>
+    public static string Audience(Berth.Application.Access.Caller? caller) =>
         caller is null || caller.IsAnonymous ? "anonymous" : Wire.ActorKind(caller.Kind) + ":" + caller.Name.ToLowerInvariant();
 
     private static string Audience(HttpContext context) => Audience(Access.CallerHttpContextExtensions.GetCaller(context));

@@ -1,4 +1,6 @@
 using Berth.Api.Access;
+using Berth.Application.Access;
+using Berth.Application.Audit;
 using Berth.Auth.Passwords;
 using Berth.Auth.Tokens;
 using Berth.Core.Access;
@@ -56,16 +58,4 @@ internal sealed class ManagementServices(
     public TimeProvider Clock { get; } = clock;
 
     public static ManagementServices From(HttpContext context) => context.RequestServices.GetRequiredService<ManagementServices>();
-}
-
-/// <summary>Password rules for passwords set through the API.</summary>
-internal static class Passwords
-{
-    public const int MinLength = 8;
-    public const int MaxLength = 1024;
-
-    public static string? Check(string password) =>
-        password.Length < MinLength ? $"must be at least {MinLength} characters"
-        : password.Length > MaxLength ? $"must be at most {MaxLength} characters"
-        : null;
 }

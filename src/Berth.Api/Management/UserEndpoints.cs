@@ -1,3 +1,4 @@
+using Berth.Application.Access;
 using Berth.Auth.Permissions;
 using Berth.Core.Access;
 using Microsoft.AspNetCore.Builder;

@@ -1,24 +1,23 @@
 using System.Collections.Concurrent;
+using Berth.Core.Jobs;
 using Berth.Core.Metadata;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Berth.Core.Registry;
 
 /// <summary>
 /// Collects pull times in memory and writes them in batches, so a burst of thousands of manifest GETs costs a few
-/// database writes instead of one each. Last pull per (repository, manifest, tag) wins.
+/// database writes instead of one each. Last pull per (repository, manifest, tag) wins. A job of <see cref="JobHost"/>;
+/// as a hosted service it only writes what is pending when the server stops.
 /// </summary>
-public sealed partial class PullRecorder : BackgroundService
+public sealed class PullRecorder : IPeriodicJob, IHostedService
 {
     private readonly ConcurrentDictionary<(string Repository, string Digest, string? Tag), PullRecord> _pending = new();
     private readonly IManifestIndex _index;
-    private readonly ILogger<PullRecorder> _logger;
 
-    public PullRecorder(IManifestIndex index, ILogger<PullRecorder> logger)
+    public PullRecorder(IManifestIndex index)
     {
         _index = index;
-        _logger = logger;
     }
 
     /// <summary>How often pending pulls are written.</summary>
@@ -62,34 +61,18 @@ public sealed partial class PullRecorder : BackgroundService
         await _index.RecordPullsAsync(batch, cancellationToken).ConfigureAwait(false);
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        await FlushAsync(CancellationToken.None).ConfigureAwait(false);
-    }
+    public string Name => "pull-recorder";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(FlushInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                try
-                {
-                    await FlushAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogFlushFailed(_logger, ex);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    /// <summary>Every <see cref="FlushInterval"/>.</summary>
+    public JobSchedule Schedule { get; } = new(FlushInterval, FlushInterval);
 
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Writing pull times failed; they will be retried with the next batch")]
-    private static partial void LogFlushFailed(ILogger logger, Exception exception);
+    /// <summary>Pending pulls are this node's own: every node flushes its own.</summary>
+    public bool EveryNode => true;
+
+    public Task RunAsync(CancellationToken cancellationToken) => FlushAsync(cancellationToken);
+
+    Task IHostedService.StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Writes what is pending when the server stops (the job host has stopped flushing by then or soon will).</summary>
+    Task IHostedService.StopAsync(CancellationToken cancellationToken) => FlushAsync(CancellationToken.None);
 }

@@ -1,11 +1,11 @@
-using Microsoft.Extensions.Hosting;
+using Berth.Core.Jobs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Core.Registry;
 
-/// <summary>Removes upload sessions idle for longer than <see cref="RegistryOptions.UploadExpiry"/>, with their data.</summary>
-public sealed partial class UploadSweeper : BackgroundService
+/// <summary>Removes upload sessions idle for longer than <see cref="RegistryOptions.UploadExpiry"/>, with their data (a job of <see cref="JobHost"/>).</summary>
+public sealed partial class UploadSweeper : IPeriodicJob
 {
     private readonly UploadService _uploads;
     private readonly TimeProvider _clock;
@@ -32,32 +32,13 @@ public sealed partial class UploadSweeper : BackgroundService
         return removed;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(_options.Value.UploadSweepInterval, _clock);
-        try
-        {
-            do
-            {
-                try
-                {
-                    await SweepOnceAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogSweepFailed(_logger, ex);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    public string Name => "upload-sweeper";
+
+    /// <summary>At start, then every <see cref="RegistryOptions.UploadSweepInterval"/>.</summary>
+    public JobSchedule Schedule => JobSchedule.Every(_options.Value.UploadSweepInterval);
+
+    public Task RunAsync(CancellationToken cancellationToken) => SweepOnceAsync(cancellationToken);
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Removed {Count} abandoned uploads (idle longer than {Expiry})")]
     private static partial void LogSwept(ILogger logger, int count, TimeSpan expiry);
-
-    [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Sweeping abandoned uploads failed")]
-    private static partial void LogSweepFailed(ILogger logger, Exception exception);
 }

@@ -1,4 +1,5 @@
 using Berth.Api.Access;
+using Berth.Application.Audit;
 using Berth.Testing;
 using Berth.Core.Access;
 

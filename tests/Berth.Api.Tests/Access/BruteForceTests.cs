@@ -110,7 +110,7 @@ public sealed class BruteForceTests : AccessTest
         // Kept in the metadata store under the address's /64, so a restarted server (a new KnownNetworks) knows it.
         var store = Service<IKnownNetworkStore>();
         Assert.Equal(App.Clock.GetUtcNow(), await store.GetLastSignInAsync(victim.Id, "2001:db8:1:2::/64", CancellationToken.None));
-        var restarted = new Berth.Api.Access.KnownNetworks(store, Service<LoginThrottle>(), App.Clock, NullLogger<Berth.Api.Access.KnownNetworks>.Instance);
+        var restarted = new Berth.Application.Access.KnownNetworks(store, Service<LoginThrottle>(), App.Clock, NullLogger<Berth.Application.Access.KnownNetworks>.Instance);
         Assert.True(await restarted.IsKnownAsync(victim, System.Net.IPAddress.Parse("2001:db8:1:2:ffff::1"), CancellationToken.None));
         Assert.Equal(HttpStatusCode.OK, await SignInAsync("victim", "victim-password", "2001:db8:1:2::99"));
 

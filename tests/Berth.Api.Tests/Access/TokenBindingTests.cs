@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Reflection;
 using System.Text.Json;
 using Berth.Api.Access;
+using Berth.Application.Access;
 using Berth.Auth.Passwords;
 using Berth.Core.Access;
 using Berth.Core.Registry;

@@ -1,6 +1,8 @@
+using Berth.Application.Access;
+using Berth.Application.Audit;
 using Berth.Core.Access;
 
-namespace Berth.Api.Access;
+namespace Berth.Application.Projects;
 
 /// <summary>Creates a project on an administrator's first push into it, when the server allows that (<c>--auto-create-projects</c>).</summary>
 public sealed class ProjectProvisioner

@@ -1,4 +1,4 @@
-namespace Berth.Api.Access;
+namespace Berth.Application.Access;
 
 /// <summary>Server settings of access control (configuration section <c>Berth</c>; see <c>berth serve --help</c>).</summary>
 public sealed class AccessSettings

@@ -4,7 +4,7 @@ using Berth.Auth.Throttling;
 using Berth.Core.Access;
 using Microsoft.Extensions.Logging;
 
-namespace Berth.Api.Access;
+namespace Berth.Application.Access;
 
 /// <summary>
 /// The networks each user signed in from successfully within <see cref="LoginThrottle.KnownNetworkLifetime"/> (30 days),

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Api.Access;
+namespace Berth.Application.Access;
 
 /// <summary>
 /// There is no default password. When the server starts without any enabled administrator (a new data folder), it
@@ -91,7 +91,7 @@ public sealed partial class AdminBootstrap : IHostedService
     public static string GeneratePassword() => RandomNumberGenerator.GetString(Alphabet, GeneratedLength);
 
     /// <summary>What is wrong with <paramref name="password"/> by the rules of passwords set through the API (e.g. "must be at least 8 characters"); null when it is fine.</summary>
-    public static string? PasswordProblem(string password) => Management.Passwords.Check(password);
+    public static string? PasswordProblem(string password) => Passwords.Check(password);
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Warning,
         Message = "First start: created the administrator '{User}' with the generated password {Password} (shown only this once; change it with 'berth user passwd', or set BERTH_ADMIN_PASSWORD on a new data folder)")]

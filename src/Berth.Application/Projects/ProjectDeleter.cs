@@ -1,8 +1,8 @@
-using Berth.Api.Access;
+using Berth.Application.Access;
 using Berth.Core.Access;
 using Berth.Core.Registry;
 
-namespace Berth.Api.Management;
+namespace Berth.Application.Projects;
 
 /// <summary>
 /// Deletes a project with everything in it (<see cref="IProjectStore.DeleteAsync"/>: one transaction), then makes
@@ -11,7 +11,7 @@ namespace Berth.Api.Management;
 /// (<see cref="ManifestCache"/>), pending pull times (<see cref="PullRecorder"/>), and the data of its upload sessions.
 /// Other nodes (later) forget within the caches' lifetimes (5 s).
 /// </summary>
-internal sealed class ProjectDeleter(
+public sealed class ProjectDeleter(
     IProjectStore projects,
     ProjectDirectory directory,
     IpAllowRules ipAllow,

@@ -2,9 +2,8 @@ using System.Net;
 using Berth.Auth.Jwt;
 using Berth.Auth.Permissions;
 using Berth.Core.Access;
-using Microsoft.AspNetCore.Http;
 
-namespace Berth.Api.Access;
+namespace Berth.Application.Access;
 
 /// <summary>
 /// Who made a request, as authentication established it: the principal the access rules apply to, how it is named
@@ -26,14 +25,4 @@ public sealed record Caller(Principal? Principal, AuditActorKind Kind, string Na
 
     /// <summary>True when the request was authenticated by an access token (tokens never administer).</summary>
     public bool ByAccessToken => AccessTokenId is not null;
-}
-
-public static class CallerHttpContextExtensions
-{
-    private static readonly object Key = new();
-
-    /// <summary>The caller authentication established for this request; null before that.</summary>
-    public static Caller? GetCaller(this HttpContext context) => context.Items.TryGetValue(Key, out var value) ? value as Caller : null;
-
-    public static void SetCaller(this HttpContext context, Caller caller) => context.Items[Key] = caller;
 }

@@ -1,15 +1,16 @@
+using Berth.Application.Access;
 using Berth.Core.Access;
-using Microsoft.Extensions.Hosting;
+using Berth.Core.Jobs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Api.Access;
+namespace Berth.Application.Audit;
 
 /// <summary>
 /// Deletes audit entries older than <see cref="AccessSettings.AuditRetention"/> (default one year) once an hour (first a
 /// minute after start), in batches so no single transaction grows large. A retention of zero keeps everything.
 /// </summary>
-public sealed partial class AuditPruner(IAuditLog log, TimeProvider clock, IOptions<AccessSettings> settings, ILogger<AuditPruner> logger) : BackgroundService
+public sealed partial class AuditPruner(IAuditLog log, TimeProvider clock, IOptions<AccessSettings> settings, ILogger<AuditPruner> logger) : IPeriodicJob
 {
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
     public static readonly TimeSpan StartDelay = TimeSpan.FromMinutes(1);
@@ -42,35 +43,16 @@ public sealed partial class AuditPruner(IAuditLog log, TimeProvider clock, IOpti
         return total;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, clock);
-        try
-        {
-            // Not during start-up: a server starting is busy enough, and a first run a minute in still prunes on a server
-            // restarted more often than the interval.
-            await Task.Delay(StartDelay, clock, stoppingToken);
-            do
-            {
-                try
-                {
-                    await PruneAsync(stoppingToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogFailed(logger, ex);
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
+    public string Name => "audit-pruner";
+
+    /// <summary>
+    /// Not during start-up: a server starting is busy enough, and a first run a minute in still prunes on a server
+    /// restarted more often than the interval.
+    /// </summary>
+    public JobSchedule Schedule { get; } = new(Interval, StartDelay);
+
+    public Task RunAsync(CancellationToken cancellationToken) => PruneAsync(cancellationToken);
 
     [LoggerMessage(EventId = 31, Level = LogLevel.Information, Message = "Removed {Count} audit entries from before {Before:u}")]
     private static partial void LogPruned(ILogger logger, int count, DateTimeOffset before);
-
-    [LoggerMessage(EventId = 32, Level = LogLevel.Error, Message = "Could not prune the audit log")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }

@@ -1,11 +1,12 @@
 using System.Text.Json;
 using System.Threading.Channels;
+using Berth.Application.Access;
 using Berth.Core.Access;
 using Berth.Oci;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Berth.Api.Access;
+namespace Berth.Application.Audit;
 
 /// <summary>
 /// Appends audit entries without holding up the request that caused them: entries go into a bounded queue that a

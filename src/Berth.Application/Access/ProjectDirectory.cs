@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Berth.Core.Access;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Api.Access;
+namespace Berth.Application.Access;
 
 /// <summary>
 /// Project settings as the access checks read them on every request: a small cache over <see cref="IProjectStore"/>

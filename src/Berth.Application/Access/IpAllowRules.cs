@@ -4,7 +4,7 @@ using Berth.Auth.Network;
 using Berth.Core.Access;
 using Microsoft.Extensions.Options;
 
-namespace Berth.Api.Access;
+namespace Berth.Application.Access;
 
 /// <summary>
 /// The IP allow lists in force: the server-wide one and each project's, read from <see cref="IIpAllowRuleStore"/>

@@ -1,0 +1,36 @@
+using Berth.Application.Access;
+using Berth.Application.Audit;
+using Berth.Application.Projects;
+using Berth.Auth;
+using Berth.Core.Jobs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Berth.Application;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers what the HTTP layer and background jobs share: Berth.Auth's building blocks, the caches of project
+    /// settings, IP allow lists and known sign-in networks, the audit recorder and pruner, project provisioning and
+    /// deletion, the first-administrator bootstrap and the signing-key reloader. Settings from section <c>Berth</c>
+    /// (<see cref="AccessSettings"/>) and <c>Berth:Auth:*</c>. Needs Berth.Core's services and a metadata store.
+    /// </summary>
+    public static IServiceCollection AddBerthApplication(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddBerthAuth(configuration);
+        services.AddOptions<AccessSettings>().Bind(configuration.GetSection("Berth"));
+        services.TryAddSingleton<ProjectDirectory>();
+        services.TryAddSingleton<IpAllowRules>();
+        services.TryAddSingleton<KnownNetworks>();
+        services.TryAddSingleton<ProjectProvisioner>();
+        services.TryAddSingleton<ProjectDeleter>();
+        services.TryAddSingleton<AuditRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditRecorder>());
+        services.AddHostedService<AdminBootstrap>();
+        services.AddPeriodicJob<SigningKeyReloader>();
+        services.AddPeriodicJob<AuditPruner>();
+        return services;
+    }
+}
