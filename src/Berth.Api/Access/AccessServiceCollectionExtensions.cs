@@ -1,5 +1,6 @@
 using Berth.Api.Distribution;
 using Berth.Auth;
+using Berth.Core.Events;
 using Berth.Auth.Network;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,6 +31,7 @@ public static class AccessServiceCollectionExtensions
         services.TryAddSingleton<ProjectProvisioner>();
         services.TryAddSingleton<AuditRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditRecorder>());
+        services.AddRegistryEventSubscriber<RegistryAuditSubscriber>(); // pushes, pulls and deletes, from /v2 or from jobs
         services.AddHostedService<AdminBootstrap>();
         services.AddHostedService<SigningKeyReloader>();
         services.TryAddSingleton<AuditPruner>();
