@@ -223,6 +223,32 @@ public sealed class RegistryEventTests : IDisposable
     }
 
     [Fact]
+    public async Task ManifestPut_WithAPersonalAccessTokenOrARobot_ActorsAreTokenAndRobot()
+    {
+        var setup = new AccessSetup(_app);
+        await setup.ProjectAsync("shop");
+        var user = await setup.UserAsync("dev", "dev-password");
+        await setup.MemberAsync("shop", user, ProjectRole.Developer);
+        var (_, secret) = await setup.TokenAsync(user, AccessTokenScope.PullPush);
+        var robot = await setup.RobotAsync("shop", "ci", RegistryActions.Pull | RegistryActions.Push);
+        var (_, robotSecret) = await setup.RobotTokenAsync(robot, AccessTokenScope.PullPush);
+
+        using (var byToken = _app.CreateClient("dev", secret))
+        {
+            await byToken.PushManifestAsync("shop/api", TestImages.OciImage(1));
+        }
+
+        using (var byRobot = _app.CreateClient(robot.FullName, robotSecret))
+        {
+            await byRobot.PushManifestAsync("shop/api", TestImages.OciImage(2));
+        }
+
+        Assert.Equal(
+            [(EventActorKind.Token, "dev"), (EventActorKind.Robot, "shop+ci")],
+            _events.Of<ManifestPushed>().Select(e => (e.Actor.Kind, e.Actor.Name)));
+    }
+
+    [Fact]
     public async Task ServiceCall_WithoutAnActorScope_IsAttributedToTheSystem()
     {
         var image = TestImages.OciImage(1);
