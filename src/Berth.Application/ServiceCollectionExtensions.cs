@@ -2,6 +2,7 @@ using Berth.Application.Access;
 using Berth.Application.Audit;
 using Berth.Application.Projects;
 using Berth.Auth;
+using Berth.Core.Events;
 using Berth.Core.Jobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,6 +29,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ProjectDeleter>();
         services.TryAddSingleton<AuditRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditRecorder>());
+        services.AddRegistryEventSubscriber<RegistryAuditSubscriber>(); // pushes, pulls and deletes, from /v2 or from jobs
         services.AddHostedService<AdminBootstrap>();
         services.AddPeriodicJob<SigningKeyReloader>();
         services.AddPeriodicJob<AuditPruner>();

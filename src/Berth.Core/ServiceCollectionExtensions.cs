@@ -1,3 +1,4 @@
+using Berth.Core.Events;
 using Berth.Core.Jobs;
 using Berth.Core.Registry;
 using Microsoft.Extensions.Configuration;
@@ -13,6 +14,7 @@ public static class ServiceCollectionExtensions
     {
         services.AddOptions<RegistryOptions>().Bind(configuration.GetSection(RegistryOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
+        services.AddRegistryEvents();
         services.AddSingleton<UploadService>();
         services.AddSingleton<BlobService>();
         services.AddSingleton<ManifestCache>();

@@ -113,8 +113,13 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
                     ("$repo", repositoryId), ("$manifest", digest), ("$digest", reference.Digest.ToString()), ("$isManifest", reference.IsManifest ? 1 : 0)).ExecuteNonQuery();
             }
 
+            Digest? previous = null;
             if (tag is { } t)
             {
+                var before = c.Command(
+                    "SELECT manifest_digest FROM tags WHERE repository_id = $repo AND name = $name",
+                    ("$repo", repositoryId), ("$name", t.Value)).ExecuteScalar();
+                previous = before is string text ? Digest.Parse(text) : null;
                 c.Command(
                     """
                     INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES ($repo, $name, $digest, $now)
@@ -123,7 +128,7 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
                     ("$repo", repositoryId), ("$name", t.Value), ("$digest", digest), ("$now", now)).ExecuteNonQuery();
             }
 
-            return (new ManifestPutResult(ManifestPutStatus.Stored), true);
+            return (new ManifestPutResult(ManifestPutStatus.Stored) { PreviousTagTarget = previous }, true);
         }, cancellationToken);
 
     public Task<ManifestRecord?> GetAsync(RepositoryName repository, Reference reference, CancellationToken cancellationToken) =>

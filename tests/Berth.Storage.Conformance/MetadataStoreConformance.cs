@@ -313,6 +313,34 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Put_WithTag_ReportsWhereTheTagPointedBefore()
+    {
+        var first = await PutAsync(App, Manifest(1), [], "v1");
+        var moved = await PutAsync(App, Manifest(2), [], "v1");
+        var same = await PutAsync(App, Manifest(2), [], "v1");
+        var untagged = await PutAsync(App, Manifest(3), [], null);
+        var elsewhere = await PutAsync(Other, Manifest(1), [], "v1");
+
+        Assert.Null(first.PreviousTagTarget);
+        Assert.Equal(Manifest(1).Digest, moved.PreviousTagTarget);
+        Assert.Equal(Manifest(2).Digest, same.PreviousTagTarget);
+        Assert.Null(untagged.PreviousTagTarget);
+        Assert.Null(elsewhere.PreviousTagTarget); // tags are per repository
+    }
+
+    [Fact]
+    public async Task Put_RefusedWithTag_ReportsNoPreviousTargetAndLeavesTheTag()
+    {
+        await PutAsync(App, Manifest(1), [], "v1");
+
+        var refused = await PutAsync(App, Manifest(2), [new ManifestReference(Blob(7), 1, false)], "v1");
+
+        Assert.Equal(ManifestPutStatus.ReferenceUnknown, refused.Status);
+        Assert.Null(refused.PreviousTagTarget);
+        AssertSameManifest(Manifest(1), await Manifests.GetAsync(App, Ref("v1"), None));
+    }
+
+    [Fact]
     public async Task Get_Unknown_ReturnsNull()
     {
         await PutAsync(App, Manifest(1), [], "v1");

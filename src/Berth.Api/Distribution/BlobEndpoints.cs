@@ -144,7 +144,6 @@ internal static class BlobEndpoints
         }
 
         context.Response.Headers[Http.ContentDigest] = digest.ToString();
-        await RegistryAudit.RecordAsync(context, Core.Access.AuditActions.Delete, repository, new { blob = digest.ToString() });
         return Results.Accepted();
     }
 }

@@ -1,6 +1,8 @@
 using Berth.Api.Access;
 using Berth.Api.Hosting;
+using Berth.Application.Access;
 using Berth.Core;
+using Berth.Core.Events;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
 using Berth.Oci;
@@ -42,6 +44,9 @@ public static class DistributionApi
 
     private static async Task<IResult> DispatchAsync(HttpContext context, string? path)
     {
+        // Registry events raised below are the caller's, known once the request is authorized (resolved when raised).
+        using var actor = EventActorContext.Begin(() =>
+            context.GetCaller()?.ToEventActor() ?? EventActor.Anonymous(context.Connection.RemoteIpAddress));
         if (string.IsNullOrEmpty(path))
         {
             return MethodNotAllowed(context, "GET, HEAD"); // /v2/ itself; GET and HEAD are mapped above

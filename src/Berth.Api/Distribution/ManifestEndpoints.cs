@@ -27,7 +27,6 @@ internal static class ManifestEndpoints
             return Results.Empty;
         }
 
-        await RegistryAudit.RecordAsync(context, Core.Access.AuditActions.Pull, repository, new { reference = reference.ToString(), digest = manifest.Digest.ToString() });
         return Results.Bytes(manifest.Body, manifest.MediaType);
     }
 
@@ -64,7 +63,6 @@ internal static class ManifestEndpoints
         }
 
         response.ContentLength = 0;
-        await RegistryAudit.RecordAsync(context, Core.Access.AuditActions.Push, repository, new { reference = reference.ToString(), digest = stored.Digest.ToString() });
         return Results.StatusCode(StatusCodes.Status201Created);
     }
 
@@ -76,7 +74,6 @@ internal static class ManifestEndpoints
             return Http.Error(result.Error!);
         }
 
-        await RegistryAudit.RecordAsync(context, Core.Access.AuditActions.Delete, repository, new { reference = reference.ToString() });
         return Results.Accepted();
     }
 

@@ -39,7 +39,8 @@ public interface IManifestIndex
     /// In one transaction: checks the repository exists or its project does (as <see cref="IBlobIndex.LinkAsync"/>;
     /// <see cref="ManifestPutStatus.ProjectNotFound"/>), checks every reference exists in the repository with the declared size, stores the
     /// manifest (an existing one with the same digest keeps its body and media type; its push time is refreshed), records its references, and points
-    /// <paramref name="tag"/> at it when given. Nothing is stored unless the status is <see cref="ManifestPutStatus.Stored"/>.
+    /// <paramref name="tag"/> at it when given, answering where the tag pointed before (<see cref="ManifestPutResult.PreviousTagTarget"/>).
+    /// Nothing is stored unless the status is <see cref="ManifestPutStatus.Stored"/>.
     /// </summary>
     Task<ManifestPutResult> PutAsync(RepositoryName repository, ManifestRecord manifest, IReadOnlyList<ManifestReference> references, Tag? tag, CancellationToken cancellationToken);
 

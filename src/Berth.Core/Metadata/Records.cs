@@ -61,7 +61,14 @@ public enum ManifestPutStatus
     ProjectNotFound,
 }
 
-public sealed record ManifestPutResult(ManifestPutStatus Status, ManifestReference? Missing = null, long ActualSize = 0);
+public sealed record ManifestPutResult(ManifestPutStatus Status, ManifestReference? Missing = null, long ActualSize = 0)
+{
+    /// <summary>
+    /// For a stored manifest pushed under a tag: the digest the tag pointed at before, read in the same transaction;
+    /// null when the tag did not exist (or no tag was given).
+    /// </summary>
+    public Digest? PreviousTagTarget { get; init; }
+}
 
 /// <summary>Outcome of linking a blob to a repository.</summary>
 public enum BlobLinkResult

@@ -1,3 +1,4 @@
+using Berth.Core.Events;
 using Berth.Core.Metadata;
 using Berth.Core.Storage;
 using Berth.Oci;
@@ -12,11 +13,16 @@ public sealed class BlobService
 {
     private readonly IBlobStore _blobs;
     private readonly IBlobIndex _index;
+    private readonly TimeProvider _clock;
+    private readonly IRegistryEventPublisher _events;
 
-    public BlobService(IBlobStore blobs, IBlobIndex index)
+    /// <summary>A delete raises <see cref="BlobDeleted"/> after the store committed it, attributed to <see cref="EventActorContext.Current"/>.</summary>
+    public BlobService(IBlobStore blobs, IBlobIndex index, TimeProvider clock, IRegistryEventPublisher events)
     {
         _blobs = blobs;
         _index = index;
+        _clock = clock;
+        _events = events;
     }
 
     /// <summary>The blob when it is linked to the repository and its bytes exist; <see cref="OciErrorCode.BlobUnknown"/> otherwise.</summary>
@@ -54,7 +60,13 @@ public sealed class BlobService
     public async Task<Result<bool>> DeleteAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
         var result = await _index.UnlinkAsync(repository, digest, cancellationToken).ConfigureAwait(false);
-        return result == DeleteResult.Deleted ? true : Unknown(repository, digest);
+        if (result != DeleteResult.Deleted)
+        {
+            return Unknown(repository, digest);
+        }
+
+        await _events.PublishAsync(new BlobDeleted(repository, _clock.GetUtcNow(), EventActorContext.Current, digest)).ConfigureAwait(false);
+        return true;
     }
 
     private static RegistryError Unknown(RepositoryName repository, Digest digest) =>

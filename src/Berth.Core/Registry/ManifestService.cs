@@ -1,3 +1,4 @@
+using Berth.Core.Events;
 using Berth.Core.Metadata;
 using Berth.Oci;
 using Microsoft.Extensions.Options;
@@ -15,9 +16,12 @@ public sealed class ManifestService
     private readonly PullRecorder _pulls;
     private readonly TimeProvider _clock;
     private readonly IOptions<RegistryOptions> _options;
+    private readonly IRegistryEventPublisher _events;
 
-    public ManifestService(IManifestIndex index, ManifestCache cache, PullRecorder pulls, TimeProvider clock, IOptions<RegistryOptions> options)
+    /// <summary>Events (<see cref="ManifestPushed"/>, <see cref="TagMoved"/>, <see cref="ManifestPulled"/>, <see cref="ManifestDeleted"/>, <see cref="TagDeleted"/>) are raised after the store committed, attributed to <see cref="EventActorContext.Current"/>.</summary>
+    public ManifestService(IManifestIndex index, ManifestCache cache, PullRecorder pulls, TimeProvider clock, IOptions<RegistryOptions> options, IRegistryEventPublisher events)
     {
+        _events = events;
         _index = index;
         _cache = cache;
         _pulls = pulls;
@@ -77,6 +81,13 @@ public sealed class ManifestService
         if (result.Status == ManifestPutStatus.Stored)
         {
             _cache.Invalidate(repository);
+            var at = _clock.GetUtcNow();
+            var actor = EventActorContext.Current;
+            await _events.PublishAsync(new ManifestPushed(repository, at, actor, digest, manifest.MediaType, reference.Tag, body.Length)).ConfigureAwait(false);
+            if (reference.Tag is { } tag && result.PreviousTagTarget != digest)
+            {
+                await _events.PublishAsync(new TagMoved(repository, at, actor, tag, result.PreviousTagTarget, digest)).ConfigureAwait(false);
+            }
         }
 
         return result.Status switch
@@ -114,21 +125,30 @@ public sealed class ManifestService
 
         if (countAsPull)
         {
-            _pulls.Record(new PullRecord(repository, record.Digest, reference.Tag, _clock.GetUtcNow()));
+            var at = _clock.GetUtcNow();
+            _pulls.Record(new PullRecord(repository, record.Digest, reference.Tag, at));
+            await _events.PublishAsync(new ManifestPulled(repository, at, EventActorContext.Current, record.Digest, record.MediaType, reference.Tag)).ConfigureAwait(false);
         }
 
         return record;
     }
 
-    /// <summary>Deletes a manifest (by digest, with its tags) or just a tag.</summary>
+    /// <summary>Deletes a manifest (by digest, with its tags: <see cref="ManifestDeleted"/>) or just a tag (<see cref="TagDeleted"/>).</summary>
     public async Task<Result<bool>> DeleteAsync(RepositoryName repository, Reference reference, CancellationToken cancellationToken)
     {
         var result = reference.Digest is { } digest
             ? await _index.DeleteManifestAsync(repository, digest, cancellationToken).ConfigureAwait(false)
             : await _index.DeleteTagAsync(repository, reference.Tag!.Value, cancellationToken).ConfigureAwait(false);
         _cache.Invalidate(repository);
-        return result == DeleteResult.Deleted
-            ? true
-            : new RegistryError(OciErrorCode.ManifestUnknown, $"manifest {reference} is not in repository {repository}");
+        if (result != DeleteResult.Deleted)
+        {
+            return new RegistryError(OciErrorCode.ManifestUnknown, $"manifest {reference} is not in repository {repository}");
+        }
+
+        RegistryEvent deleted = reference.Digest is { } d
+            ? new ManifestDeleted(repository, _clock.GetUtcNow(), EventActorContext.Current, d)
+            : new TagDeleted(repository, _clock.GetUtcNow(), EventActorContext.Current, reference.Tag!.Value);
+        await _events.PublishAsync(deleted).ConfigureAwait(false);
+        return true;
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Berth.Core.Events;
 using Berth.Core.Hashing;
 using Berth.Core.Metadata;
 using Berth.Core.Storage;
@@ -38,11 +39,17 @@ public sealed partial class UploadService
     private readonly TimeProvider _clock;
     private readonly IOptions<RegistryOptions> _options;
     private readonly ILogger<UploadService> _logger;
+    private readonly IRegistryEventPublisher _events;
     private readonly ConcurrentDictionary<string, UploadState> _states = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// A finished upload raises <see cref="BlobCommitted"/>, a mount <see cref="BlobMounted"/>, once linked, attributed to
+    /// <see cref="EventActorContext.Current"/>. Without <paramref name="events"/> (a service built by hand) nothing is raised.
+    /// </summary>
     public UploadService(IUploadStore uploads, IBlobStore blobs, IUploadSessionStore sessions, IBlobIndex blobIndex,
-        TimeProvider clock, IOptions<RegistryOptions> options, ILogger<UploadService> logger)
+        TimeProvider clock, IOptions<RegistryOptions> options, ILogger<UploadService> logger, IRegistryEventPublisher? events = null)
     {
+        _events = events ?? NoRegistryEvents.Instance;
         _uploads = uploads;
         _blobs = blobs;
         _sessions = sessions;
@@ -250,6 +257,8 @@ public sealed partial class UploadService
             }
 
             LogCommitted(_logger, repository.Value, digest.ToString(), length, commit == UploadCommitResult.AlreadyExists);
+            await _events.PublishAsync(new BlobCommitted(repository, _clock.GetUtcNow(), EventActorContext.Current, digest, length,
+                commit == UploadCommitResult.AlreadyExists)).ConfigureAwait(false);
             return new CommittedBlob(digest, length);
         }
         finally
@@ -287,6 +296,7 @@ public sealed partial class UploadService
             if (size is not null && (await _blobs.StatAsync(digest, cancellationToken).ConfigureAwait(false)).Exists
                 && await _blobIndex.LinkAsync(repository, digest, size.Value, cancellationToken).ConfigureAwait(false) == BlobLinkResult.Linked)
             {
+                await _events.PublishAsync(new BlobMounted(repository, _clock.GetUtcNow(), EventActorContext.Current, digest, size.Value, source)).ConfigureAwait(false);
                 return new MountOutcome(new CommittedBlob(digest, size.Value), null);
             }
         }

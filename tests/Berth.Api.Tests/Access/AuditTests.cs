@@ -54,6 +54,68 @@ public sealed class AuditTests : AccessTest
     }
 
     [Fact]
+    public async Task ManifestAndBlobDelete_ThroughTheServicesAsTheSystem_AreAuditedAsTheSystem()
+    {
+        // What a background job (garbage collection, retention) does: the services, no HTTP request, a system actor.
+        var image = TestImages.OciImage(1);
+        await Admin.PushManifestAsync("proj/app", image, "v1");
+        var repository = Oci.RepositoryName.Parse("proj/app");
+        using (Core.Events.EventActorContext.Begin(Core.Events.EventActor.System("retention")))
+        {
+            Assert.True((await Service<Core.Registry.ManifestService>().DeleteAsync(repository, Oci.Reference.Of(Oci.Tag.Parse("v1")), CancellationToken.None)).IsSuccess);
+            Assert.True((await Service<Core.Registry.ManifestService>().DeleteAsync(repository, Oci.Reference.Of(Oci.Digest.Parse(image.Digest)), CancellationToken.None)).IsSuccess);
+            Assert.True((await Service<Core.Registry.BlobService>().DeleteAsync(repository, Oci.Digest.Parse(TestImages.Sha256(image.Blobs[0])), CancellationToken.None)).IsSuccess);
+        }
+
+        // Outside any scope (a job that names nothing) it is still the system, never a user.
+        Assert.True((await Service<Core.Registry.BlobService>().DeleteAsync(repository, Oci.Digest.Parse(TestImages.Sha256(image.Blobs[1])), CancellationToken.None)).IsSuccess);
+
+        var deletes = (await Setup.AuditAsync(new AuditQuery(Action: AuditActions.Delete))).OrderBy(e => e.Id).ToList();
+        Assert.Equal(
+            [
+                "delete System retention proj proj/app  {\"reference\":\"v1\"}",
+                $"delete System retention proj proj/app  {{\"reference\":\"{image.Digest}\"}}",
+                $"delete System retention proj proj/app  {{\"blob\":\"{TestImages.Sha256(image.Blobs[0])}\"}}",
+                $"delete System berth proj proj/app  {{\"blob\":\"{TestImages.Sha256(image.Blobs[1])}\"}}",
+            ],
+            deletes.Select(e => $"{e.Action} {e.ActorKind} {e.ActorName} {e.Project} {e.Repository} {e.ClientAddress} {e.Detail}"));
+    }
+
+    [Fact]
+    public async Task RegistryActions_DetailsAreThoseOfTheRequest()
+    {
+        await Setup.ProjectAsync("proj");
+        var (user, _) = await UserAsync("dev", "proj", ProjectRole.Maintainer);
+        var (_, secret) = await Setup.TokenAsync(user, AccessTokenScope.PullPushDelete); // a personal access token: audited as its user
+        var image = TestImages.OciImage(1);
+
+        using (var client = AccessClient.Basic(App, new Credentials("dev", secret), "10.0.0.7"))
+        {
+            await client.PushManifestAsync("proj/app", image, "v1");
+            await client.PushManifestAsync("proj/app", image); // by digest
+            using (var get = await client.GetAsync($"/v2/proj/app/manifests/{image.Digest}"))
+            {
+                await OciAssert.StatusAsync(get, HttpStatusCode.OK);
+            }
+
+            using var untag = await client.DeleteAsync("/v2/proj/app/manifests/v1");
+            await OciAssert.StatusAsync(untag, HttpStatusCode.Accepted);
+            using var missing = await client.DeleteAsync("/v2/proj/app/manifests/v1"); // not there any more: no entry
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        var entries = (await Setup.AuditAsync()).Where(e => e.Action is AuditActions.Push or AuditActions.Pull or AuditActions.Delete).OrderBy(e => e.Id).ToList();
+        Assert.Equal(
+            [
+                $"push User dev 10.0.0.7 {{\"reference\":\"v1\",\"digest\":\"{image.Digest}\"}}",
+                $"push User dev 10.0.0.7 {{\"reference\":\"{image.Digest}\",\"digest\":\"{image.Digest}\"}}",
+                $"pull User dev 10.0.0.7 {{\"reference\":\"{image.Digest}\",\"digest\":\"{image.Digest}\"}}",
+                "delete User dev 10.0.0.7 {\"reference\":\"v1\"}",
+            ],
+            entries.Select(e => $"{e.Action} {e.ActorKind} {e.ActorName} {e.ClientAddress} {e.Detail}"));
+    }
+
+    [Fact]
     public async Task SignInsAtTheTokenEndpoint_AreRecorded()
     {
         var (_, developer) = await UserAsync("dev");
