@@ -1,5 +1,5 @@
 using System.Net;
-using Berth.Api.Distribution;
+using Berth.Api.Access;
 using Berth.Core.Registry;
 using Berth.Testing;
 using Microsoft.AspNetCore.Http;

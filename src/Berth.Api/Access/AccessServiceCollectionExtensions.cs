@@ -1,4 +1,3 @@
-using Berth.Api.Distribution;
 using Berth.Application;
 using Berth.Application.Access;
 using Berth.Auth.Network;

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using Berth.Api.Distribution;
 using Berth.Application.Access;
 using Berth.Application.Audit;
 using Berth.Application.Projects;

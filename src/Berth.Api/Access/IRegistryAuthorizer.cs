@@ -2,7 +2,7 @@ using Berth.Core.Registry;
 using Berth.Oci;
 using Microsoft.AspNetCore.Http;
 
-namespace Berth.Api.Distribution;
+namespace Berth.Api.Access;
 
 /// <summary>Outcome of an authorization check.</summary>
 public enum AuthorizationOutcome
