@@ -288,15 +288,15 @@ public static class TokenEndpoints
 
         var requested = DockerScope.ParseAll(scopes, hosts);
         var projects = new Dictionary<string, ProjectInfo?>(StringComparer.Ordinal);
-        foreach (var access in requested)
+        foreach (var permission in requested)
         {
-            if (access.Repository is not { } repository || projects.ContainsKey(repository.Project))
+            if (permission.Repository is not { } repository || projects.ContainsKey(repository.Project))
             {
                 continue;
             }
 
             var project = await services.Projects.GetAsync(repository.Project, context.RequestAborted);
-            if (project is null && services.Settings.AutoCreateProjects && (access.Actions & RegistryActions.Push) != 0
+            if (project is null && services.Settings.AutoCreateProjects && (permission.Actions & RegistryActions.Push) != 0
                 && caller.Principal is { } principal && AccessPolicy.IsServerAdministrator(principal))
             {
                 project = await services.Provisioner.CreateForPushAsync(repository.Project, caller, context.RequestAborted);
