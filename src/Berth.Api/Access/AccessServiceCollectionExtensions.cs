@@ -21,6 +21,7 @@ public static class AccessServiceCollectionExtensions
         services.TryAddSingleton(sp => new ClientAddressResolver(
             IPNetworkListParser.Parse(sp.GetRequiredService<IOptions<AccessSettings>>().Value.TrustedProxies)));
         services.TryAddSingleton<Authenticator>();
+        services.AddBerthAuthentication();
         services.TryAddSingleton<TokenSubjects>();
         services.TryAddSingleton<RegistryAuthorizer>();
         services.TryAddSingleton<IRegistryAuthorizer>(sp => sp.GetRequiredService<RegistryAuthorizer>());
