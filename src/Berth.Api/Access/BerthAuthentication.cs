@@ -191,7 +191,18 @@ public static class BerthAuthenticationServiceCollectionExtensions
     public static IServiceCollection AddBerthAuthentication(this IServiceCollection services)
     {
         services.AddOptions<BerthAuthenticationOptions>();
-        services.AddAuthentication(BerthSchemes.Default)
+
+        // AuthenticationHandler logs every failure at Information; refused sign-ins are audited (and throttled) by
+        // the APIs already, so the handlers' own lines would only repeat them.
+        services.Configure<LoggerFilterOptions>(options =>
+        {
+            options.AddFilter(typeof(BasicAuthenticationHandler).FullName, LogLevel.Warning);
+            options.AddFilter(typeof(AccessTokenAuthenticationHandler).FullName, LogLevel.Warning);
+        });
+        // No default scheme: WebApplication adds the authentication middleware by itself once authentication is
+        // registered, and with a default it would authenticate every request before the IP allow lists, the body
+        // limits and the route's own checks (and /v2 a second time). Each API asks for BerthSchemes.Default itself.
+        services.AddAuthentication()
             .AddPolicyScheme(BerthSchemes.Default, "Berth (by path and header)", options => options.ForwardDefaultSelector = SelectScheme)
             .AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BerthSchemes.Basic, null)
             .AddScheme<AuthenticationSchemeOptions, AccessTokenAuthenticationHandler>(BerthSchemes.AccessToken, null);
