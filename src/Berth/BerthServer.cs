@@ -3,6 +3,7 @@ using Berth.Api;
 using Berth.Api.Hosting;
 using Berth.Auth.Jwt;
 using Berth.Core;
+using Berth.Core.Registry;
 using Berth.Metadata.Sqlite;
 using Berth.Storage.FileSystem;
 using Microsoft.AspNetCore.Server.Kestrel.Core;

@@ -52,9 +52,6 @@ public sealed class ArchitectureTests
     /// </summary>
     private static readonly Dictionary<string, string[][]> KnownCycles = new(StringComparer.Ordinal)
     {
-        // AddBerthCore (root) registers Registry's services; Registry reads RegistryOptions (root).
-        ["Berth.Core"] = [["Berth.Core", "Berth.Core.Registry"]],
-
         // Distribution ↔ Access (Caller extensions, IRegistryAuthorizer), Hosting ↔ Distribution (OciErrorResult),
         // Access → Management (cursor audience), Management → Access.
         ["Berth.Api"] = [["Berth.Api.Access", "Berth.Api.Distribution", "Berth.Api.Hosting", "Berth.Api.Management"]],
