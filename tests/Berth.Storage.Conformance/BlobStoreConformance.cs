@@ -647,6 +647,44 @@ public abstract class BlobStoreConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Writer_CommitWithoutWriting_DropsTheUnacknowledgedBytesAfterItsOffset()
+    {
+        var id = NewId();
+        var content = Bytes(100, 39);
+        await Uploads.CreateAsync(id, None);
+        var state = await AppendAsync(id, 0, content[..60]);
+        _ = await AppendAsync(id, 60, content[60..], state); // written and committed, never acknowledged
+
+        var (_, writer) = await Uploads.OpenWriterAsync(id, 60, state, None);
+        await using (writer!)
+        {
+            state = await writer!.CommitAsync(None);
+        }
+
+        Assert.Equal(60L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content[..60]), state, None));
+        Assert.Equal(content[..60], await ReadBlobAsync(DigestOf(content[..60])));
+    }
+
+    [Fact]
+    public async Task Writer_CancelAfterCommit_KeepsTheCommittedChunk()
+    {
+        var id = NewId();
+        var content = Bytes(100, 40);
+        await Uploads.CreateAsync(id, None);
+        var (_, writer) = await Uploads.OpenWriterAsync(id, 0, null, None);
+        string? state;
+        await using (writer!)
+        {
+            await writer!.WriteAsync(content, None);
+            state = await writer.CommitAsync(None);
+            await writer.CancelAsync(None);
+        }
+
+        Assert.Equal(content, await ReadUploadAsync(id, state));
+    }
+
+    [Fact]
     public async Task Writer_WriteAfterCommit_Throws()
     {
         var id = NewId();
@@ -658,6 +696,22 @@ public abstract class BlobStoreConformance : IAsyncLifetime
 
             await Assert.ThrowsAsync<InvalidOperationException>(async () => await writer.WriteAsync(new byte[] { 1 }, None));
         }
+    }
+
+    [Fact]
+    public async Task Writer_WriteAfterCancel_ThrowsAndWritesNothing()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        var (_, writer) = await Uploads.OpenWriterAsync(id, 0, null, None);
+        await using (writer!)
+        {
+            await writer!.CancelAsync(None);
+
+            await Assert.ThrowsAsync<InvalidOperationException>(async () => await writer.WriteAsync(new byte[] { 1 }, None));
+        }
+
+        Assert.Equal(0L, await Uploads.GetLengthAsync(id, None));
     }
 
     [Fact]
