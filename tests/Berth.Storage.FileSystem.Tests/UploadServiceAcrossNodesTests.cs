@@ -126,6 +126,24 @@ public sealed class UploadServiceAcrossNodesTests : IDisposable
     }
 
     [Fact]
+    public async Task GetStatus_UnacknowledgedBytesStored_ReportsTheAcknowledgedOffsetWhereTheClientCanResume()
+    {
+        var node = Node();
+        var content = RandomNumberGenerator.GetBytes(3000);
+        var upload = await node.StartAsync(Repository, CancellationToken.None);
+        await node.AppendAsync(Repository, upload.Id, new MemoryStream(content[..1000]), null, null, CancellationToken.None);
+        await File.AppendAllTextAsync(Path.Combine(_root, "uploads", upload.Id), "a chunk whose request died before its offset advanced");
+
+        var status = await Node().GetStatusAsync(Repository, upload.Id, CancellationToken.None);
+        var resumed = await node.AppendAsync(Repository, upload.Id, new MemoryStream(content[1000..]), new ContentRange(status.Value!.Length, 2999), 2000, CancellationToken.None);
+
+        Assert.Equal(1000, status.Value.Length);
+        Assert.True(resumed.IsSuccess, resumed.Error?.Message);
+        Assert.True((await node.CompleteAsync(Repository, upload.Id, DigestOf(content), null, null, null, CancellationToken.None)).IsSuccess);
+        Assert.Equal(content, await File.ReadAllBytesAsync(BlobPath(DigestOf(content))));
+    }
+
+    [Fact]
     public async Task Append_StoreWithState_SavesEachChunksStateAndHandsItToTheNextWriterOnAnotherNodeAndToTheCommit()
     {
         var log = new List<string>();

@@ -73,7 +73,10 @@ public sealed partial class UploadService
         return new UploadStatus(id, 0);
     }
 
-    /// <summary>Reports how many bytes the session holds.</summary>
+    /// <summary>
+    /// Reports how many bytes of the session were acknowledged: where the client resumes. Stored bytes beyond that (a
+    /// chunk that was never acknowledged) are not counted; a session from before schema 4 reports its data's length.
+    /// </summary>
     public async Task<Result<UploadStatus>> GetStatusAsync(RepositoryName repository, string id, CancellationToken cancellationToken)
     {
         var session = await FindAsync(repository, id, cancellationToken).ConfigureAwait(false);
@@ -83,7 +86,7 @@ public sealed partial class UploadService
         }
 
         var length = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
-        return length is null ? UnknownUpload(id) : new UploadStatus(id, length.Value);
+        return length is null ? UnknownUpload(id) : new UploadStatus(id, session.Offset ?? length.Value);
     }
 
     /// <summary>
