@@ -110,7 +110,7 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
         return Task.CompletedTask;
     }
 
-    public Task<long?> GetLengthAsync(string uploadId, CancellationToken cancellationToken)
+    public Task<long?> GetLengthAsync(string uploadId, string? storeState, CancellationToken cancellationToken)
     {
         var info = new FileInfo(UploadPath(uploadId));
         return Task.FromResult(info.Exists ? info.Length : (long?)null);

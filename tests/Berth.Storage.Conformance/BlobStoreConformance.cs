@@ -298,13 +298,13 @@ public abstract class BlobStoreConformance : IAsyncLifetime
 
         await Uploads.CreateAsync(id, None);
 
-        Assert.Equal(0L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(0L, await Uploads.GetLengthAsync(id, null, None));
     }
 
     [Fact]
     public async Task GetLength_UnknownUpload_ReturnsNull()
     {
-        Assert.Null(await Uploads.GetLengthAsync(NewId(), None));
+        Assert.Null(await Uploads.GetLengthAsync(NewId(), null, None));
     }
 
     [Fact]
@@ -316,7 +316,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
 
         await Uploads.CreateAsync(id, None);
 
-        Assert.Equal(50L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(50L, await Uploads.GetLengthAsync(id, state, None));
         Assert.Equal(Bytes(50, 11), await ReadUploadAsync(id, state));
     }
 
@@ -342,7 +342,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         state = await AppendAsync(id, 100, content[100..250], state);
         state = await AppendAsync(id, 250, content[250..], state);
 
-        Assert.Equal(300L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(300L, await Uploads.GetLengthAsync(id, state, None));
         Assert.Equal(content, await ReadUploadAsync(id, state));
     }
 
@@ -374,7 +374,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
 
         await AppendAsync(id, 10, [], state);
 
-        Assert.Equal(10L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(10L, await Uploads.GetLengthAsync(id, state, None));
     }
 
     [Theory]
@@ -391,7 +391,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
 
         Assert.Equal(UploadAppendStatus.OffsetMismatch, status);
         Assert.Null(writer);
-        Assert.Equal(10L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(10L, await Uploads.GetLengthAsync(id, state, None));
         Assert.Equal(content, await ReadUploadAsync(id, state));
     }
 
@@ -410,7 +410,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         string? next;
         await using (writer!)
         {
-            Assert.Equal(10L, await Uploads.GetLengthAsync(id, None)); // not at open: the caller may still back out
+            Assert.Equal(10L, await Uploads.GetLengthAsync(id, state, None)); // not at open: the caller may still back out
             await writer!.WriteAsync(new byte[] { 0xAA, 0xBB }, None);
             next = await writer.CommitAsync(None);
         }
@@ -429,7 +429,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         var (_, writer) = await Uploads.OpenWriterAsync(id, 4, state, None);
         await writer!.DisposeAsync();
 
-        Assert.Equal(10L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(10L, await Uploads.GetLengthAsync(id, state, None));
         Assert.Equal(content, await ReadUploadAsync(id, state));
     }
 
@@ -468,7 +468,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         var (status, _) = await Uploads.OpenWriterAsync(id, 1, null, None);
 
         Assert.Equal(UploadAppendStatus.OffsetMismatch, status);
-        Assert.Equal(0L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(0L, await Uploads.GetLengthAsync(id, null, None));
     }
 
     [Fact]
@@ -481,7 +481,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
 
         var reopened = await ReopenStoresAsync();
 
-        Assert.Equal(200L, await reopened.Uploads.GetLengthAsync(id, None));
+        Assert.Equal(200L, await reopened.Uploads.GetLengthAsync(id, state, None));
         var (status, writer) = await reopened.Uploads.OpenWriterAsync(id, 200, state, None);
         Assert.Equal(UploadAppendStatus.Opened, status);
         await using (writer!)
@@ -601,7 +601,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
             Assert.Equal(100L, writer.Size);
         }
 
-        Assert.Equal(100L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(100L, await Uploads.GetLengthAsync(id, state, None));
         Assert.Equal(content, await ReadUploadAsync(id, state));
         state = await AppendAsync(id, 100, [7], state); // the upload goes on where it was
         Assert.Equal([.. content, 7], await ReadUploadAsync(id, state));
@@ -619,7 +619,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         await writer!.WriteAsync(Bytes(2 * 1024 * 1024, 37), None);
         await writer.DisposeAsync();
 
-        Assert.Equal(100L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(100L, await Uploads.GetLengthAsync(id, state, None));
         Assert.Equal(content, await ReadUploadAsync(id, state));
         Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content), state, None));
         Assert.Equal(content, await ReadBlobAsync(DigestOf(content)));
@@ -641,7 +641,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
             state = await AppendAsync(id, offset, content[offset..(offset + chunk)], state, stores);
         }
 
-        Assert.Equal((long)content.Length, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal((long)content.Length, await Uploads.GetLengthAsync(id, state, None));
         Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content), state, None));
         Assert.Equal(content, await ReadBlobAsync(DigestOf(content)));
     }
@@ -661,7 +661,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
             state = await writer!.CommitAsync(None);
         }
 
-        Assert.Equal(60L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(60L, await Uploads.GetLengthAsync(id, state, None));
         Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content[..60]), state, None));
         Assert.Equal(content[..60], await ReadBlobAsync(DigestOf(content[..60])));
     }
@@ -711,7 +711,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
             await Assert.ThrowsAsync<InvalidOperationException>(async () => await writer.WriteAsync(new byte[] { 1 }, None));
         }
 
-        Assert.Equal(0L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(0L, await Uploads.GetLengthAsync(id, null, None));
     }
 
     [Fact]
@@ -726,7 +726,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         var state = await AppendAsync(b, 0, Bytes(20, 17));
         await Uploads.DeleteAsync(a, None);
 
-        Assert.Null(await Uploads.GetLengthAsync(a, None));
+        Assert.Null(await Uploads.GetLengthAsync(a, null, None));
         Assert.Equal(Bytes(20, 17), await ReadUploadAsync(b, state));
     }
 
@@ -761,7 +761,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, digest, state, None));
 
         Assert.Equal(content, await ReadBlobAsync(digest));
-        Assert.Null(await Uploads.GetLengthAsync(id, None));
+        Assert.Null(await Uploads.GetLengthAsync(id, state, None));
         Assert.Null(await Uploads.OpenReadAsync(id, null, None));
         Assert.DoesNotContain(id, await ListUploadIdsAsync());
     }
@@ -778,7 +778,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         Assert.Equal(UploadCommitResult.AlreadyExists, await Uploads.CommitAsync(id, digest, state, None));
 
         Assert.Equal(content, await ReadBlobAsync(digest));
-        Assert.Null(await Uploads.GetLengthAsync(id, None));
+        Assert.Null(await Uploads.GetLengthAsync(id, state, None));
         Assert.DoesNotContain(id, await ListUploadIdsAsync());
     }
 
@@ -848,7 +848,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
 
         await Uploads.DeleteAsync(id, None);
 
-        Assert.Null(await Uploads.GetLengthAsync(id, None));
+        Assert.Null(await Uploads.GetLengthAsync(id, null, None));
         Assert.Null(await Uploads.OpenReadAsync(id, null, None));
         Assert.Equal(UploadAppendStatus.NotFound, (await Uploads.OpenWriterAsync(id, 0, null, None)).Status);
         Assert.DoesNotContain(id, await ListUploadIdsAsync());
@@ -864,7 +864,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         await Uploads.DeleteAsync(id, None);
         await Uploads.DeleteAsync(id, None);
 
-        Assert.Null(await Uploads.GetLengthAsync(id, None));
+        Assert.Null(await Uploads.GetLengthAsync(id, null, None));
     }
 
     [Fact]

@@ -73,7 +73,7 @@ public sealed class UploadFileWriterTests : IDisposable
         Assert.Equal(1, second.FlushesRequested);
         Assert.Equal(1, second.FlushesCompleted);
         await second.CommitAsync(CancellationToken.None);
-        Assert.Equal(9L * MiB, await _store.GetLengthAsync(id, CancellationToken.None));
+        Assert.Equal(9L * MiB, await _store.GetLengthAsync(id, null, CancellationToken.None));
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public sealed class UploadFileWriterTests : IDisposable
         await WaitUntilAsync(() => !next.FlushPending);
         Assert.Equal(1, next.FlushesCompleted);
         await next.CommitAsync(CancellationToken.None);
-        Assert.Equal(16L * MiB, await _store.GetLengthAsync(id, CancellationToken.None));
+        Assert.Equal(16L * MiB, await _store.GetLengthAsync(id, null, CancellationToken.None));
     }
 
     private async Task<string> CreateAsync()

@@ -158,7 +158,14 @@ public sealed class UploadServiceAcrossNodesTests : IDisposable
 
         Assert.True(done.IsSuccess, done.Error?.Message);
         Assert.Equal("chunks=1", saved);
-        Assert.Equal(["open 0 <null>", "open 1000 chunks=1", "open 2500 chunks=2", $"commit {DigestOf(content)} chunks=3"], log);
+        Assert.Equal(
+            [
+                "length <null>", "open 0 <null>",
+                "length chunks=1", "open 1000 chunks=1",
+                "length chunks=2", "open 2500 chunks=2",
+                $"commit {DigestOf(content)} chunks=3",
+            ],
+            log);
         Assert.Equal(content, await File.ReadAllBytesAsync(BlobPath(DigestOf(content))));
     }
 
@@ -175,7 +182,7 @@ public sealed class UploadServiceAcrossNodesTests : IDisposable
         var done = await Node(log).CompleteAsync(Repository, upload.Id, digest, null, null, null, CancellationToken.None);
 
         Assert.True(done.IsSuccess, done.Error?.Message);
-        Assert.Equal(["open 0 <null>", "read chunks=1", $"commit {digest} chunks=1"], log);
+        Assert.Equal(["length <null>", "open 0 <null>", "length chunks=1", "read chunks=1", $"commit {digest} chunks=1"], log);
     }
 
     [Fact]
@@ -212,7 +219,11 @@ public sealed class UploadServiceAcrossNodesTests : IDisposable
     {
         public Task CreateAsync(string uploadId, CancellationToken cancellationToken) => inner.CreateAsync(uploadId, cancellationToken);
 
-        public Task<long?> GetLengthAsync(string uploadId, CancellationToken cancellationToken) => inner.GetLengthAsync(uploadId, cancellationToken);
+        public Task<long?> GetLengthAsync(string uploadId, string? storeState, CancellationToken cancellationToken)
+        {
+            log.Add($"length {storeState ?? "<null>"}");
+            return inner.GetLengthAsync(uploadId, null, cancellationToken);
+        }
 
         public async Task<(UploadAppendStatus Status, IUploadWriter? Writer)> OpenWriterAsync(string uploadId, long offset, string? storeState, CancellationToken cancellationToken)
         {

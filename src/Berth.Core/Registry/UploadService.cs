@@ -85,7 +85,7 @@ public sealed partial class UploadService
             return UnknownUpload(id);
         }
 
-        var length = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
+        var length = await _uploads.GetLengthAsync(id, session.StoreState, cancellationToken).ConfigureAwait(false);
         return length is null ? UnknownUpload(id) : new UploadStatus(id, session.Offset ?? length.Value);
     }
 
@@ -198,7 +198,7 @@ public sealed partial class UploadService
             else
             {
                 var current = session is null ? null : await _sessions.GetAsync(id, cancellationToken).ConfigureAwait(false);
-                var stored = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
+                var stored = await _uploads.GetLengthAsync(id, current?.StoreState, cancellationToken).ConfigureAwait(false);
                 if (stored is null || (session is not null && current is null))
                 {
                     return UnknownUpload(id);
@@ -422,7 +422,7 @@ public sealed partial class UploadService
             return UnknownUpload(id);
         }
 
-        var stored = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
+        var stored = await _uploads.GetLengthAsync(id, current?.StoreState, cancellationToken).ConfigureAwait(false);
         if (stored is null)
         {
             return UnknownUpload(id);

@@ -34,7 +34,7 @@ public enum UploadCommitResult
 /// its id (an object store's multipart upload id and part list, its block ids) is the <em>store state</em>: a short
 /// opaque string the writer's <see cref="IUploadWriter.CommitAsync"/> returns, the caller saves with the upload session
 /// in the same compare-and-set that acknowledges the chunk, and hands back to the next
-/// <see cref="OpenWriterAsync"/>, <see cref="OpenReadAsync"/> and <see cref="CommitAsync"/>. The saved state is the
+/// <see cref="OpenWriterAsync"/>, <see cref="GetLengthAsync"/>, <see cref="OpenReadAsync"/> and <see cref="CommitAsync"/>. The saved state is the
 /// truth about which written bytes belong to the upload: bytes a writer wrote whose state was never saved (its request
 /// died, or another writer's chunk was acknowledged first) are not part of it, and a store must be able to ignore or
 /// drop them. A store that needs no state (the file store) returns null and is given null.
@@ -56,7 +56,8 @@ public enum UploadCommitResult
 /// the final commit stages each segment into the blob by <c>Put Block From URL</c> and commits the block list. In
 /// both, segments of writers whose state was never saved are garbage under the upload's prefix, removed with it by
 /// <see cref="DeleteAsync"/>, by the final commit, or by the sweeper with the upload. <see cref="OpenReadAsync"/>
-/// reads the state's segments one after the other.
+/// reads the state's segments one after the other; <see cref="GetLengthAsync"/> adds up their sizes (with a null
+/// state: 0 when the marker object <see cref="CreateAsync"/> put is there, null when it is not).
 /// </para>
 /// </summary>
 public interface IUploadStore
@@ -65,10 +66,12 @@ public interface IUploadStore
     Task CreateAsync(string uploadId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Current length of the upload's data, or null when there is none. It may exceed the acknowledged offset (bytes of
-    /// a chunk that was never acknowledged); callers only compare it with the acknowledged offset.
+    /// Length of the upload's data as <paramref name="storeState"/> (the last acknowledged chunk's) describes it, or null
+    /// when the upload has no data. A store without state answers everything stored, which may exceed the acknowledged
+    /// offset (bytes of a chunk that was never acknowledged); a store with state answers what its state covers. Less
+    /// than the acknowledged offset means acknowledged bytes were lost. Callers only compare it with that offset.
     /// </summary>
-    Task<long?> GetLengthAsync(string uploadId, CancellationToken cancellationToken);
+    Task<long?> GetLengthAsync(string uploadId, string? storeState, CancellationToken cancellationToken);
 
     /// <summary>
     /// Opens a writer that appends at <paramref name="offset"/> (the acknowledged offset), continuing from
