@@ -1,11 +1,25 @@
 using Berth.Core.Access;
 using Berth.Core.Metadata;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Berth.Metadata.Sqlite;
 
 public static class ServiceCollectionExtensions
 {
+    /// <summary>
+    /// The SQLite provider as the server composes it: options bound from <see cref="SqliteMetadataOptions.Section"/>
+    /// (after whatever defaults were configured before this call) and validated at start-up.
+    /// </summary>
+    public static IServiceCollection AddSqliteMetadata(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SqliteMetadataOptions>().Bind(configuration.GetSection(SqliteMetadataOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteMetadataOptions>, SqliteMetadataOptionsValidator>());
+        return services.AddSqliteMetadata(_ => { });
+    }
+
     /// <summary>Keeps all metadata in one SQLite database file (WAL mode).</summary>
     public static IServiceCollection AddSqliteMetadata(this IServiceCollection services, Action<SqliteMetadataOptions> configure)
     {
