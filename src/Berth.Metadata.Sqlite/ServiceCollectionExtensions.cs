@@ -31,15 +31,15 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IBlobIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IManifestIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IUploadSessionStore>(sp => sp.GetRequiredService<SqliteMetadataStore>());
-        services.AddSingleton<SqliteAccessStore>();
-        services.AddSingleton<IProjectStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IMembershipStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IRobotAccountStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IAccessTokenStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IIpAllowRuleStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IKnownNetworkStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
+        // One class per access contract, all over the one SqliteDatabase (a second provider mirrors them file by file).
+        services.AddSingleton<IProjectStore, SqliteProjectStore>();
+        services.AddSingleton<IUserStore, SqliteUserStore>();
+        services.AddSingleton<IMembershipStore, SqliteMembershipStore>();
+        services.AddSingleton<IRobotAccountStore, SqliteRobotAccountStore>();
+        services.AddSingleton<IAccessTokenStore, SqliteAccessTokenStore>();
+        services.AddSingleton<IIpAllowRuleStore, SqliteIpAllowRuleStore>();
+        services.AddSingleton<IAuditLog, SqliteAuditLog>();
+        services.AddSingleton<IKnownNetworkStore, SqliteKnownNetworkStore>();
         return services;
     }
 }
