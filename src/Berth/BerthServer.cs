@@ -46,8 +46,8 @@ public static partial class BerthServer
         var metadata = ProviderCatalog.Resolve(ProviderKind.Metadata, builder.Configuration[ProviderCatalog.MetadataKey]);
         services.AddOptions<FileSystemStorageOptions>().Configure<IOptions<ServeSettings>>((o, s) => o.RootPath = s.Value.Data);
         services.AddOptions<SqliteMetadataOptions>().Configure<IOptions<ServeSettings>>((o, s) => o.DatabasePath = Path.Combine(s.Value.Data, "berth.db"));
-        storage.Provider.Register(services, builder.Configuration);
-        metadata.Provider.Register(services, builder.Configuration);
+        storage.Register(services, builder.Configuration);
+        metadata.Register(services, builder.Configuration);
         services.AddOptions<RegistryTokenOptions>().PostConfigure<IOptions<ServeSettings>>((o, s) =>
         {
             if (string.IsNullOrEmpty(o.KeyFolder))

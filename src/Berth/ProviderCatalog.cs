@@ -25,17 +25,24 @@ public static class ProviderCatalog
     public const string MetadataKey = "Berth:Metadata:Type";
 
     /// <summary>One provider: its type name, the URI schemes that select it, and its registration.</summary>
-    /// <param name="Register">Adds the provider's services; its options bind from its own configuration section.</param>
-    public sealed record Provider(ProviderKind Kind, string Type, IReadOnlyList<string> Schemes, Action<IServiceCollection, IConfiguration> Register);
+    /// <param name="Register">
+    /// Adds the provider's services; its options bind from its own configuration section. The URI is the configuration
+    /// value when it was one (<c>s3://bucket/prefix</c>: where the provider stores), else null.
+    /// </param>
+    public sealed record Provider(ProviderKind Kind, string Type, IReadOnlyList<string> Schemes, Action<IServiceCollection, IConfiguration, Uri?> Register);
 
     /// <summary>A provider as chosen by a configuration value, with the URI when the value was one.</summary>
-    public sealed record Choice(Provider Provider, Uri? Location);
+    public sealed record Choice(Provider Provider, Uri? Location)
+    {
+        /// <summary>Adds the chosen provider's services.</summary>
+        public void Register(IServiceCollection services, IConfiguration configuration) => Provider.Register(services, configuration, Location);
+    }
 
     /// <summary>Every provider, the default of each kind first.</summary>
     public static readonly IReadOnlyList<Provider> All =
     [
-        new(ProviderKind.Storage, "filesystem", [], (services, configuration) => services.AddFileSystemStorage(configuration)),
-        new(ProviderKind.Metadata, "sqlite", [], (services, configuration) => services.AddSqliteMetadata(configuration)),
+        new(ProviderKind.Storage, "filesystem", [], (services, configuration, _) => services.AddFileSystemStorage(configuration)),
+        new(ProviderKind.Metadata, "sqlite", [], (services, configuration, _) => services.AddSqliteMetadata(configuration)),
     ];
 
     /// <summary>The option that sets a kind's provider, as errors name it.</summary>

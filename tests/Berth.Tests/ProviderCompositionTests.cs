@@ -86,6 +86,18 @@ public sealed class ProviderCompositionTests : IDisposable
     }
 
     [Fact]
+    public void ChoiceRegister_UriValue_HandsTheUriToTheProvider()
+    {
+        // How issue 12's providers learn where to store (s3://bucket/prefix): the catalog passes the URI along.
+        Uri? seen = null;
+        var provider = new ProviderCatalog.Provider(ProviderKind.Storage, "fake", ["fake"], (_, _, uri) => seen = uri);
+
+        new ProviderCatalog.Choice(provider, new Uri("fake://bucket/prefix")).Register(new ServiceCollection(), new ConfigurationBuilder().Build());
+
+        Assert.Equal(new Uri("fake://bucket/prefix"), seen);
+    }
+
+    [Fact]
     public void Catalog_EveryKindHasADefaultAndTypesAreUnique()
     {
         Assert.Equal("filesystem", ProviderCatalog.All.First(p => p.Kind == ProviderKind.Storage).Type);
