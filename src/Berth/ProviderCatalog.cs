@@ -66,18 +66,20 @@ public static class ProviderCatalog
             return true;
         }
 
+        // The value is echoed in the error: control characters (a pasted newline) would break its one line.
+        var shown = string.Concat(text.Select(c => char.IsControl(c) ? '?' : c));
         if (text.Contains("://", StringComparison.Ordinal))
         {
             if (!Uri.TryCreate(text, UriKind.Absolute, out var uri))
             {
-                error = $"{Flag(kind)} {text}: not a {name} type or a URI (known: {known})";
+                error = $"{Flag(kind)} {shown}: not a {name} type or a URI (known: {known})";
                 return false;
             }
 
             var byScheme = providers.FirstOrDefault(p => p.Schemes.Contains(uri.Scheme, StringComparer.OrdinalIgnoreCase));
             if (byScheme is null)
             {
-                error = $"{Flag(kind)} {text}: no {name} provider for {uri.Scheme}:// URIs in this build (known: {known})";
+                error = $"{Flag(kind)} {shown}: no {name} provider for {uri.Scheme}:// URIs in this build (known: {known})";
                 return false;
             }
 
@@ -88,7 +90,7 @@ public static class ProviderCatalog
         var byType = providers.FirstOrDefault(p => string.Equals(p.Type, text, StringComparison.OrdinalIgnoreCase));
         if (byType is null)
         {
-            error = $"{Flag(kind)} {text}: unknown {name} type (known: {known})";
+            error = $"{Flag(kind)} {shown}: unknown {name} type (known: {known})";
             return false;
         }
 

@@ -78,6 +78,8 @@ public sealed class ProviderCompositionTests : IDisposable
     [InlineData(ProviderKind.Storage, "s3://bucket/prefix", "--storage s3://bucket/prefix: no storage provider for s3:// URIs in this build (known: filesystem)")]
     [InlineData(ProviderKind.Metadata, "postgres://db.example/berth", "--metadata postgres://db.example/berth: no metadata provider for postgres:// URIs in this build (known: sqlite)")]
     [InlineData(ProviderKind.Storage, "://nothing", "--storage ://nothing: not a storage type or a URI (known: filesystem)")]
+    [InlineData(ProviderKind.Storage, "file\nsystem", "--storage file?system: unknown storage type (known: filesystem)")]
+    [InlineData(ProviderKind.Metadata, "sqlite\u0000x", "--metadata sqlite?x: unknown metadata type (known: sqlite)")]
     public void TryResolve_UnknownTypeOrScheme_OneClearLineAndNoFallback(ProviderKind kind, string value, string expected)
     {
         Assert.False(ProviderCatalog.TryResolve(kind, value, out _, out var error));
