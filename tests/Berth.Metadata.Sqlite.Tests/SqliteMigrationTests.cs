@@ -85,8 +85,8 @@ public sealed class SqliteMigrationTests : IDisposable
         long userId;
         using (var db = Open())
         {
-            IProjectStore projects = new SqliteAccessStore(db, TimeProvider.System);
-            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            IProjectStore projects = new SqliteProjectStore(db, TimeProvider.System);
+            IUserStore users = new SqliteUserStore(db, TimeProvider.System);
             await projects.CreateAsync(ProjectName.Parse("shop"), "kept", ProjectVisibility.Public, Ct);
             userId = (await users.CreateAsync(UserName.Parse("Alice"), "$h", true, Ct)).User!.Id;
         }
@@ -94,8 +94,8 @@ public sealed class SqliteMigrationTests : IDisposable
         for (var i = 0; i < 2; i++)
         {
             using var db = Open();
-            IProjectStore projects = new SqliteAccessStore(db, TimeProvider.System);
-            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            IProjectStore projects = new SqliteProjectStore(db, TimeProvider.System);
+            IUserStore users = new SqliteUserStore(db, TimeProvider.System);
             Assert.Equal("kept", (await projects.GetAsync(ProjectName.Parse("shop"), Ct))!.Description);
             Assert.Equal(userId, (await users.GetAsync(UserName.Parse("alice"), Ct))!.Id);
         }
@@ -120,7 +120,7 @@ public sealed class SqliteMigrationTests : IDisposable
 
         using (var db = Open())
         {
-            IProjectStore projects = new SqliteAccessStore(db, TimeProvider.System);
+            IProjectStore projects = new SqliteProjectStore(db, TimeProvider.System);
             await projects.CreateAsync(ProjectName.Parse("shop"), "", ProjectVisibility.Private, Ct);
             Assert.Equal(ProjectDeleteStatus.HasRepositories, (await projects.DeleteAsync(ProjectName.Parse("shop"), force: false, Ct)).Status);
             var metadata = new SqliteMetadataStore(db, TimeProvider.System);
@@ -140,7 +140,7 @@ public sealed class SqliteMigrationTests : IDisposable
         long aliceId;
         using (var db = Open())
         {
-            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            IUserStore users = new SqliteUserStore(db, TimeProvider.System);
             aliceId = (await users.CreateAsync(UserName.Parse("alice"), "$a", false, Ct)).User!.Id;
             await users.CreateAsync(UserName.Parse("bob"), "$b", true, Ct);
         }
@@ -155,7 +155,7 @@ public sealed class SqliteMigrationTests : IDisposable
 
         using (var db = Open())
         {
-            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            IUserStore users = new SqliteUserStore(db, TimeProvider.System);
             var alice = (await users.GetAsync(UserName.Parse("alice"), Ct))!;
             var bob = (await users.GetAsync(UserName.Parse("bob"), Ct))!;
             Assert.Equal(aliceId, alice.Id);
@@ -163,7 +163,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(32, alice.SecurityStamp.Length);
             Assert.Equal(32, bob.SecurityStamp.Length);
             Assert.NotEqual(alice.SecurityStamp, bob.SecurityStamp);
-            IKnownNetworkStore networks = new SqliteAccessStore(db, TimeProvider.System);
+            IKnownNetworkStore networks = new SqliteKnownNetworkStore(db);
             Assert.Equal(UpdateResult.Updated, await networks.RememberAsync(alice.Id, "10.0.0.1", DateTimeOffset.UnixEpoch, Ct));
         }
 
@@ -320,7 +320,7 @@ public sealed class SqliteMigrationTests : IDisposable
     }
 
     [Fact]
-    public void AddSqliteMetadata_RegistersEveryAccessContractOnOneStore()
+    public void AddSqliteMetadata_RegistersEachAccessContractAsItsOwnSingletonStore()
     {
         var services = new ServiceCollection();
         services.AddSingleton(TimeProvider.System);
@@ -328,15 +328,16 @@ public sealed class SqliteMigrationTests : IDisposable
         using var provider = services.BuildServiceProvider();
 
         Assert.IsType<SqliteMigrator>(provider.GetRequiredService<IMetadataMigrator>()).Migrate();
-        var store = provider.GetRequiredService<SqliteAccessStore>();
-        Assert.Same(store, provider.GetRequiredService<IProjectStore>());
-        Assert.Same(store, provider.GetRequiredService<IUserStore>());
-        Assert.Same(store, provider.GetRequiredService<IMembershipStore>());
-        Assert.Same(store, provider.GetRequiredService<IRobotAccountStore>());
-        Assert.Same(store, provider.GetRequiredService<IAccessTokenStore>());
-        Assert.Same(store, provider.GetRequiredService<IIpAllowRuleStore>());
-        Assert.Same(store, provider.GetRequiredService<IAuditLog>());
-        Assert.Same(store, provider.GetRequiredService<IKnownNetworkStore>());
+        Assert.IsType<SqliteProjectStore>(provider.GetRequiredService<IProjectStore>());
+        Assert.IsType<SqliteUserStore>(provider.GetRequiredService<IUserStore>());
+        Assert.IsType<SqliteMembershipStore>(provider.GetRequiredService<IMembershipStore>());
+        Assert.IsType<SqliteRobotAccountStore>(provider.GetRequiredService<IRobotAccountStore>());
+        Assert.IsType<SqliteAccessTokenStore>(provider.GetRequiredService<IAccessTokenStore>());
+        Assert.IsType<SqliteIpAllowRuleStore>(provider.GetRequiredService<IIpAllowRuleStore>());
+        Assert.IsType<SqliteAuditLog>(provider.GetRequiredService<IAuditLog>());
+        Assert.IsType<SqliteKnownNetworkStore>(provider.GetRequiredService<IKnownNetworkStore>());
+        Assert.Same(provider.GetRequiredService<IProjectStore>(), provider.GetRequiredService<IProjectStore>());
+        Assert.Same(provider.GetRequiredService<IAuditLog>(), provider.GetRequiredService<IAuditLog>());
         Assert.NotNull(provider.GetRequiredService<IRepositoryIndex>());
     }
 }

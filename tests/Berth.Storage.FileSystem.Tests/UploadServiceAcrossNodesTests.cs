@@ -30,7 +30,7 @@ public sealed class UploadServiceAcrossNodesTests : IDisposable
         new SqliteMigrator(options).Migrate();
         _database = new SqliteDatabase(options);
         _metadata = new SqliteMetadataStore(_database, TimeProvider.System);
-        ((IProjectStore)new SqliteAccessStore(_database, TimeProvider.System))
+        ((IProjectStore)new SqliteProjectStore(_database, TimeProvider.System))
             .CreateAsync(ProjectName.Parse("shop"), "", ProjectVisibility.Private, CancellationToken.None).GetAwaiter().GetResult();
     }
 
