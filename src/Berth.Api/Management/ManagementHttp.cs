@@ -49,8 +49,6 @@ internal sealed class Validation
     public void Add(string field, string message) =>
         _errors[field] = _errors.TryGetValue(field, out var existing) ? [.. existing, message] : [message];
 
-    public IResult Result() => Problems.Invalid(_errors);
-
     /// <summary>The 400 of the messages collected, typed for endpoints that declare their results.</summary>
     public ValidationProblem Problem() => Problems.InvalidProblem(_errors);
 }
@@ -76,9 +74,6 @@ internal readonly record struct Body<T>(T? Value, ValidationProblem? Invalid, Pr
         : this(default, null, refused)
     {
     }
-
-    /// <summary>The refusal as an untyped result, for endpoints that answer <see cref="IResult"/>.</summary>
-    public IResult? Error => (IResult?)Invalid ?? Refused;
 }
 
 /// <summary>
@@ -186,20 +181,9 @@ internal readonly record struct Paging(int Limit, string? After)
     public const int DefaultLimit = 100;
 
     /// <summary>
-    /// Reads <c>limit</c> and <c>after</c>. With <paramref name="sealedListing"/>, <c>after</c> must be a sealed cursor
-    /// of that listing for this caller (<see cref="Cursor.Seal"/>); otherwise a plain one (<see cref="Cursor.Encode(string)"/>).
-    /// </summary>
-    public static bool TryRead(HttpContext context, out Paging paging, out IResult? error, string? sealedListing = null)
-    {
-        var query = context.Request.Query;
-        var valid = TryRead(query["limit"].ToString(), query["after"].ToString(), context, out paging, out var problem, sealedListing);
-        error = problem;
-        return valid;
-    }
-
-    /// <summary>
-    /// <see cref="TryRead(HttpContext, out Paging, out IResult?, string?)"/> for an endpoint that binds <c>limit</c> and
-    /// <c>after</c> as parameters: the 400 to answer is typed, for the endpoint's declared results.
+    /// Reads <c>limit</c> and <c>after</c> as bound (<see cref="PageQuery"/>). With <paramref name="sealedListing"/>,
+    /// <c>after</c> must be a sealed cursor of that listing for this caller (<see cref="Cursor.Seal"/>); otherwise a
+    /// plain one (<see cref="Cursor.Encode(string)"/>). A malformed one is the 400 naming it.
     /// </summary>
     public static bool TryRead(string? limitText, string? afterText, HttpContext context, out Paging paging, out ValidationProblem? error, string? sealedListing = null)
     {
