@@ -92,6 +92,7 @@ internal static class RequestBody
         ReadCommentHandling = JsonCommentHandling.Disallow,
         NumberHandling = JsonNumberHandling.Strict,
         AllowDuplicateProperties = false,
+        TypeInfoResolver = ManagementJsonContext.Default,
     };
 
     public static async Task<Body<T>> ReadAsync<T>(HttpContext context) where T : class
