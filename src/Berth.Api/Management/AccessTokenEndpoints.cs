@@ -17,9 +17,9 @@ internal static class AccessTokenEndpoints
         tokens.MapGet("/", ListAsync).WithName("ListTokens").WithSummary("The caller's own access tokens, without secrets")
             .RequireUser();
         tokens.MapPost("/", CreateAsync).WithName("CreateToken").WithSummary("Create a personal access token; the secret is in 'token', shown only here")
-            .RequireUser().Accepts<TokenCreateRequest>("application/json");
+            .RequireUser().AcceptsJson<TokenCreateRequest>().ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status503ServiceUnavailable);
         tokens.MapDelete("/{id:long}", RevokeAsync).WithName("RevokeToken").WithSummary("Revoke a token (its owner, administrators); already revoked: 204")
-            .RequireUser();
+            .RequireUser().ProducesProblems(StatusCodes.Status404NotFound);
     }
 
     private static async Task<Results<Ok<PageResponse<TokenResponse>>, ValidationProblem, ProblemHttpResult>> ListAsync(

@@ -31,9 +31,9 @@ internal static class IpAllowEndpoints
         server.MapGet("/", ListServerAsync).WithName("ListServerIpRules").WithSummary("The server-wide IP allow list (administrators)")
             .RequireAdministrator();
         server.MapPost("/", AddServerAsync).WithName("AddServerIpRule").WithSummary("Allow a network server-wide (administrators)")
-            .RequireAdministrator().Accepts<IpRuleCreateRequest>("application/json");
+            .RequireAdministrator().AcceptsJson<IpRuleCreateRequest>().ProducesProblems(StatusCodes.Status409Conflict);
         server.MapDelete("/{id:long}", RemoveServerAsync).WithName("RemoveServerIpRule").WithSummary("Remove a server-wide rule (administrators)")
-            .RequireAdministrator();
+            .RequireAdministrator().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
 
         var project = api.MapGroup("/projects/{project}/ip-allow").WithTags("ip-allow");
         project.MapGet("/", ListProjectAsync)
@@ -42,10 +42,10 @@ internal static class IpAllowEndpoints
         project.MapPost("/", AddProjectAsync)
             .WithName("AddProjectIpRule").WithSummary("Allow a network for the project (owners, administrators)")
             .RequireProject(ProjectPermissions.ManageSettings).WithMetadata(new AdministratorsPassProjectIpAllowList())
-            .Accepts<IpRuleCreateRequest>("application/json");
+            .AcceptsJson<IpRuleCreateRequest>().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         project.MapDelete("/{id:long}", RemoveProjectAsync)
             .WithName("RemoveProjectIpRule").WithSummary("Remove a rule of the project (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageSettings).WithMetadata(new AdministratorsPassProjectIpAllowList());
+            .RequireProject(ProjectPermissions.ManageSettings).WithMetadata(new AdministratorsPassProjectIpAllowList()).ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
     }
 
     private static Task<Ok<PageResponse<IpRuleResponse>>> ListServerAsync(ManagementServices services, CancellationToken cancellationToken) =>

@@ -49,6 +49,9 @@ public static class ManagementApi
     {
         var api = endpoints.MapGroup(Prefix);
         api.AddEndpointFilter<ManagementAuthorizationFilter>();
+
+        // What ManagementAuthorizationFilter may answer on any route (credentials, IP allow lists, requirements).
+        api.ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         api.DisableAntiforgery();
 
         MeEndpoints.Map(api);

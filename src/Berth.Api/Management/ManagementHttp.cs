@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Berth.Core.Access;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -321,4 +322,25 @@ internal static class Wire
         AuditActorKind.System => "system",
         _ => kind.ToString().ToLowerInvariant(),
     };
+}
+
+/// <summary>
+/// OpenAPI metadata the signatures cannot carry: a <see cref="ProblemHttpResult"/> says nothing of its status, so each
+/// endpoint lists the problem statuses it answers; a body read by <see cref="RequestBody"/> adds its 413.
+/// </summary>
+internal static class ProblemMetadata
+{
+    public static RouteHandlerBuilder ProducesProblems(this RouteHandlerBuilder builder, params int[] statuses)
+    {
+        foreach (var status in statuses)
+        {
+            builder.ProducesProblem(status);
+        }
+
+        return builder;
+    }
+
+    /// <summary>A JSON body of <typeparamref name="T"/>, read by <see cref="RequestBody"/>: too large is a 413 problem.</summary>
+    public static RouteHandlerBuilder AcceptsJson<T>(this RouteHandlerBuilder builder) where T : notnull =>
+        builder.Accepts<T>("application/json").ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 }

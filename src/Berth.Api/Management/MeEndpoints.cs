@@ -21,10 +21,10 @@ internal static class MeEndpoints
         me.MapGet("/", GetAsync).WithName("GetMe").WithSummary("The authenticated caller, with their project memberships")
             .RequireAuthenticated().AllowAccessTokens().AuditLogins();
         me.MapPut("/password", ChangePasswordAsync).WithName("ChangePassword").WithSummary("Change one's own password (password sign-in only)")
-            .RequireUser().Accepts<PasswordChangeRequest>("application/json");
+            .RequireUser().AcceptsJson<PasswordChangeRequest>();
         me.MapDelete("/sessions", SignOutEverywhereAsync).WithName("SignOutEverywhere")
             .WithSummary("Sign out everywhere: end every refresh token and remembered sign-in of the caller (password sign-in only); access tokens stay")
-            .RequireUser();
+            .RequireUser().ProducesProblems(StatusCodes.Status404NotFound);
     }
 
     private static async Task<Ok<MeResponse>> GetAsync(ManagementServices services, HttpContext context, CancellationToken cancellationToken)

@@ -17,9 +17,9 @@ internal static class MemberEndpoints
         members.MapGet("/", ListAsync).WithName("ListMembers").WithSummary("The project's members (members, administrators)")
             .RequireProjectRole(ProjectRole.Reader);
         members.MapPut("/{user}", SetAsync).WithName("SetMember").WithSummary("Add a member or change their role (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageMembers).Accepts<MemberSetRequest>("application/json");
+            .RequireProject(ProjectPermissions.ManageMembers).AcceptsJson<MemberSetRequest>().ProducesProblems(StatusCodes.Status404NotFound);
         members.MapDelete("/{user}", RemoveAsync).WithName("RemoveMember").WithSummary("Remove a member (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageMembers);
+            .RequireProject(ProjectPermissions.ManageMembers).ProducesProblems(StatusCodes.Status404NotFound);
     }
 
     private static async Task<Ok<PageResponse<MemberResponse>>> ListAsync(

@@ -20,13 +20,13 @@ internal static class ProjectEndpoints
         projects.MapGet("/", ListAsync).WithName("ListProjects").WithSummary("Projects the caller may see (anonymous callers: public ones)")
             .AllowAnyone().AllowAccessTokens();
         projects.MapPost("/", CreateAsync).WithName("CreateProject").WithSummary("Create a project (server administrators)")
-            .RequireAdministrator().Accepts<ProjectCreateRequest>("application/json");
+            .RequireAdministrator().AcceptsJson<ProjectCreateRequest>().ProducesProblems(StatusCodes.Status409Conflict);
         projects.MapGet("/{project}", GetAsync).WithName("GetProject").WithSummary("A project the caller may pull from")
-            .RequireProject(ProjectPermissions.Pull).AllowAccessTokens();
+            .RequireProject(ProjectPermissions.Pull).AllowAccessTokens().ProducesProblems(StatusCodes.Status404NotFound);
         projects.MapPatch("/{project}", UpdateAsync).WithName("UpdateProject").WithSummary("Change a project's description or visibility (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageSettings).Accepts<ProjectUpdateRequest>("application/json");
+            .RequireProject(ProjectPermissions.ManageSettings).AcceptsJson<ProjectUpdateRequest>().ProducesProblems(StatusCodes.Status404NotFound);
         projects.MapDelete("/{project}", DeleteAsync).WithName("DeleteProject").WithSummary("Delete a project and everything in it; refused while it has repositories unless force=true (administrators)")
-            .RequireProjectAdministrator();
+            .RequireProjectAdministrator().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
     }
 
     /// <summary>The listing name sealed cursors of <see cref="ListAsync"/> are bound to.</summary>

@@ -19,20 +19,20 @@ internal static class RobotEndpoints
         robots.MapGet("/", ListAsync).WithName("ListRobots").WithSummary("The project's robot accounts (owners, maintainers, administrators)")
             .RequireProjectRole(ProjectRole.Maintainer);
         robots.MapPost("/", CreateAsync).WithName("CreateRobot").WithSummary("Create a robot account (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageMembers).Accepts<RobotCreateRequest>("application/json");
+            .RequireProject(ProjectPermissions.ManageMembers).AcceptsJson<RobotCreateRequest>().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         robots.MapGet("/{robot}", GetAsync).WithName("GetRobot").WithSummary("A robot account (owners, maintainers, administrators)")
-            .RequireProjectRole(ProjectRole.Maintainer);
+            .RequireProjectRole(ProjectRole.Maintainer).ProducesProblems(StatusCodes.Status404NotFound);
         robots.MapPatch("/{robot}", UpdateAsync).WithName("UpdateRobot").WithSummary("Change a robot account's description, scope or disabled flag (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageMembers).Accepts<RobotUpdateRequest>("application/json");
+            .RequireProject(ProjectPermissions.ManageMembers).AcceptsJson<RobotUpdateRequest>().ProducesProblems(StatusCodes.Status404NotFound);
         robots.MapDelete("/{robot}", DeleteAsync).WithName("DeleteRobot").WithSummary("Delete a robot account with its tokens (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageMembers);
+            .RequireProject(ProjectPermissions.ManageMembers).ProducesProblems(StatusCodes.Status404NotFound);
 
         robots.MapGet("/{robot}/tokens", ListTokensAsync).WithName("ListRobotTokens").WithSummary("A robot account's tokens, without secrets (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageMembers);
+            .RequireProject(ProjectPermissions.ManageMembers).ProducesProblems(StatusCodes.Status404NotFound);
         robots.MapPost("/{robot}/tokens", CreateTokenAsync).WithName("CreateRobotToken").WithSummary("Create a robot token; the secret is in 'token', shown only here (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageMembers).Accepts<RobotTokenCreateRequest>("application/json");
+            .RequireProject(ProjectPermissions.ManageMembers).AcceptsJson<RobotTokenCreateRequest>().ProducesProblems(StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status503ServiceUnavailable);
         robots.MapDelete("/{robot}/tokens/{id:long}", RevokeTokenAsync).WithName("RevokeRobotToken").WithSummary("Revoke a robot token (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageMembers);
+            .RequireProject(ProjectPermissions.ManageMembers).ProducesProblems(StatusCodes.Status404NotFound);
     }
 
     private static async Task<Ok<PageResponse<RobotResponse>>> ListAsync(string project, ManagementServices services, HttpContext context, CancellationToken cancellationToken)

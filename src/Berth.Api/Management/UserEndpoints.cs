@@ -17,13 +17,13 @@ internal static class UserEndpoints
         users.MapGet("/", ListAsync).WithName("ListUsers").WithSummary("Every user (administrators)")
             .RequireAdministrator();
         users.MapPost("/", CreateAsync).WithName("CreateUser").WithSummary("Create a user (administrators)")
-            .RequireAdministrator().Accepts<UserCreateRequest>("application/json");
+            .RequireAdministrator().AcceptsJson<UserCreateRequest>().ProducesProblems(StatusCodes.Status409Conflict);
         users.MapGet("/{user}", GetAsync).WithName("GetUser").WithSummary("A user (administrators, the user)")
-            .RequireUser();
+            .RequireUser().ProducesProblems(StatusCodes.Status404NotFound);
         users.MapPatch("/{user}", UpdateAsync).WithName("UpdateUser").WithSummary("Set a user's password, administrator or disabled flag (administrators); 409 for the last administrator")
-            .RequireAdministrator().Accepts<UserUpdateRequest>("application/json");
+            .RequireAdministrator().AcceptsJson<UserUpdateRequest>().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
         users.MapDelete("/{user}", DeleteAsync).WithName("DeleteUser").WithSummary("Delete a user with their memberships and tokens (administrators); 409 for the last administrator")
-            .RequireAdministrator();
+            .RequireAdministrator().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
     }
 
     private static async Task<Results<Ok<PageResponse<UserResponse>>, ValidationProblem>> ListAsync(
