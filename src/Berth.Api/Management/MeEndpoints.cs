@@ -55,7 +55,7 @@ internal static class MeEndpoints
             return Problems.Problem(StatusCodes.Status404NotFound, $"user '{caller.Name}' not found");
         }
 
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(caller, AuditActions.UserSignOut, detail: new { user = user.Name.Value });
         return TypedResults.NoContent();
     }
@@ -100,7 +100,7 @@ internal static class MeEndpoints
         }
 
         await services.Users.SetPasswordHashAsync(user.Id, services.Hasher.Hash(request.NewPassword!), cancellationToken); // ends refresh tokens
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(caller, AuditActions.UserUpdate, detail: new { user = user.Name.Value, password = true });
         return TypedResults.NoContent();
     }

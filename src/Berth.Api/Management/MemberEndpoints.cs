@@ -79,7 +79,7 @@ internal static class MemberEndpoints
 
             if (before?.Role != role)
             {
-                AccessChanges.Changed(context);
+                services.AccessChanged();
                 await services.Audit.RecordAsync(caller, AuditActions.MemberUpdate, name,
                     detail: new { user = account.Name.Value, role = Wire.Role(role), previousRole = before is null ? null : Wire.Role(before.Role) });
             }
@@ -105,7 +105,7 @@ internal static class MemberEndpoints
             return Problems.NotFound($"user '{user}' is not a member of project '{name}'");
         }
 
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(context.Caller(), AuditActions.MemberRemove, name, detail: new { user = account.Name.Value });
         return TypedResults.NoContent();
     }

@@ -169,7 +169,7 @@ internal static class ProjectEndpoints
             return Problems.ProjectNotFound(project);
         }
 
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectUpdate, name,
             detail: new { description = request.Description, visibility = visibility is { } v ? Wire.Visibility(v) : null });
         return TypedResults.Ok(ProjectResponse.From(stored));
@@ -198,7 +198,7 @@ internal static class ProjectEndpoints
             case ProjectDeleteStatus.NotFound:
                 return Problems.ProjectNotFound(project);
             default:
-                AccessChanges.Changed(context);
+                services.AccessChanged();
                 var deleted = result.Deleted!;
                 await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectDelete, name, detail: new
                 {

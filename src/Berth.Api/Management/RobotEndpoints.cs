@@ -129,7 +129,7 @@ internal static class RobotEndpoints
             return RobotNotFound(context, robot);
         }
 
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(context.Caller(), AuditActions.RobotUpdate, found.Project, detail: new
         {
             robot = found.FullName,
@@ -148,7 +148,7 @@ internal static class RobotEndpoints
             return RobotNotFound(context, robot);
         }
 
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(context.Caller(), AuditActions.RobotDelete, found.Project, detail: new { robot = found.FullName });
         return TypedResults.NoContent();
     }

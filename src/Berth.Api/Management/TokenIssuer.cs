@@ -137,7 +137,7 @@ internal static class TokenIssuer
 
         if (status == TokenRevokeStatus.Revoked)
         {
-            AccessChanges.Changed(context);
+            services.AccessChanged();
             await services.Audit.RecordAsync(context.Caller(), AuditActions.TokenRevoke, auditProject,
                 detail: new { id = token.Id, name = token.Name, owner = token.Owner.Name, ownerKind = token.Owner.Kind == TokenOwnerKind.Robot ? "robot" : "user" });
         }

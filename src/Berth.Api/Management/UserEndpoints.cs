@@ -162,7 +162,7 @@ internal static class UserEndpoints
             return UserNotFound(user);
         }
 
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(context.Caller(), AuditActions.UserUpdate,
             detail: new { user = found.Name.Value, administrator = request.Administrator, disabled = request.Disabled, password = request.Password is not null ? true : (bool?)null });
         return TypedResults.Ok(UserResponse.From(updated));
@@ -184,7 +184,7 @@ internal static class UserEndpoints
                 return Problems.Conflict($"'{found.Name}' is the last enabled administrator and cannot be deleted");
         }
 
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(context.Caller(), AuditActions.UserDelete, detail: new { user = found.Name.Value });
         return TypedResults.NoContent();
     }
