@@ -18,6 +18,9 @@
 #   --token-flow      Berth's client uses the Docker token flow (a token per repository) instead of Basic auth
 #   --config NAME     build configuration (default Release; Debug for --smoke, which measures nothing and so can
 #                     reuse the Debug build that the tests made)
+#   --baseline REV    Berth against itself: the B column is Berth built from git revision REV (e.g. HEAD~1, main) in
+#                     a temporary worktree, instead of the reference registry; ratios are this tree / REV. Targets
+#                     are not checked (they are about the reference)
 #
 # Environment: BENCH_REFERENCE_BIN, BENCH_NGINX_BIN override the server binaries ("" leaves that server out).
 #
@@ -36,6 +39,7 @@ KEEP=0
 BUILD=1
 TOKEN_FLOW=0
 CONFIG=""
+BASELINE=""
 LISTING=1
 STREAM=1
 SCENARIOS="push-4k push-1m push-10mb push-64m push-100mb chunked-64m chunked-100mb pull-4k pull-1m pull-10mb pull-64m@2 pull-64m@8 pull-100mb@2 pull-100mb@8 blob-head manifest-put manifest-get manifest-head mixed"
@@ -57,6 +61,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) BUILD=0 ;;
     --token-flow) TOKEN_FLOW=1 ;;
     --config) CONFIG=$2; shift ;;
+    --baseline) BASELINE=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -80,6 +85,21 @@ BENCH=(dotnet "$ROOT/bench/Berth.Bench/bin/$CONFIG/net10.0/berth-bench.dll")
 BERTH_DLL="$ROOT/src/Berth/bin/$CONFIG/net10.0/berth.dll"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-bench.XXXXXX")
+BASELINE_DLL=""
+if [[ -n "$BASELINE" ]]; then
+  # The same measurements against an earlier Berth: built from REV in a detached worktree under $WORK, served in the
+  # reference registry's place (label "reference" in results.jsonl; the report calls it B).
+  baseline_rev=$(git -C "$ROOT" rev-parse --verify "$BASELINE^{commit}") || { log "--baseline: no such revision: $BASELINE"; exit 2; }
+  log "building the baseline Berth at $BASELINE ($baseline_rev, $CONFIG)"
+  git -C "$ROOT" worktree add --detach -q "$WORK/baseline-src" "$baseline_rev"
+  if ! build_output=$(dotnet build "$WORK/baseline-src/src/Berth/Berth.csproj" -c "$CONFIG" -nologo -v q 2>&1); then
+    echo "$build_output" >&2
+    git -C "$ROOT" worktree remove --force "$WORK/baseline-src" || true
+    log "baseline build failed"
+    exit 1
+  fi
+  BASELINE_DLL="$WORK/baseline-src/src/Berth/bin/$CONFIG/net10.0/berth.dll"
+fi
 chmod 755 "$WORK" # nginx workers (user nobody) read the static files here
 OUT=${OUT:-$WORK}
 mkdir -p "$OUT"
@@ -96,6 +116,7 @@ cleanup() {
   for pid in "${PIDS[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
+  [[ -z "$BASELINE" ]] || git -C "$ROOT" worktree remove --force "$WORK/baseline-src" 2>/dev/null || true
   if [[ $KEEP -eq 0 ]]; then
     if [[ "$OUT" != "$WORK" ]]; then
       cp "$WORK"/*.log "$OUT"/ 2>/dev/null || true
@@ -128,7 +149,14 @@ BERTH_URL="http://127.0.0.1:$BERTH_PORT"
 
 # BENCH_REFERENCE_BIN / BENCH_NGINX_BIN override the binaries; set to "" to leave a server out.
 REGISTRY_BIN=${BENCH_REFERENCE_BIN-$(command -v docker-registry || true)}
-if [[ -n "$REGISTRY_BIN" ]]; then
+if [[ -n "$BASELINE_DLL" ]]; then
+  REF_PORT=$("${BENCH[@]}" free-port)
+  BERTH_ADMIN_PASSWORD=$BERTH_BENCH_PASSWORD dotnet "$BASELINE_DLL" serve --listen "http://127.0.0.1:$REF_PORT" \
+    --data "$WORK/baseline-data" --auto-create-projects true --log-level Warning >"$WORK/reference.log" 2>&1 &
+  REF_PID=$!
+  PIDS+=("$REF_PID")
+  REF_URL="http://127.0.0.1:$REF_PORT"
+elif [[ -n "$REGISTRY_BIN" ]]; then
   REF_PORT=$("${BENCH[@]}" free-port)
   # Debian's default configuration, on loopback, without the access log (Berth runs at log level Warning too).
   cat >"$WORK/reference.yml" <<EOF
@@ -215,7 +243,7 @@ run() { # label url pid log round scenario(s) [extra args...]
   shift 6
   alive "$label" "$pid" "$logfile" || return 0
   local credentials=()
-  [[ $label == berth ]] && credentials=(--user admin --password "$BERTH_BENCH_PASSWORD" "${BERTH_AUTH[@]}")
+  [[ $label == berth || -n "$BASELINE_DLL" ]] && credentials=(--user admin --password "$BERTH_BENCH_PASSWORD" "${BERTH_AUTH[@]}")
   if ! "${BENCH[@]}" run --registry "$url" --label "$label" --scenario "$scenario" --round "$round" --json "$RESULTS" \
       --server-pid "$pid" --repos "$REPOS" --tags "$TAGS" "${credentials[@]}" "$@"; then
     log "errors: $label $scenario (round $round)"
@@ -328,7 +356,9 @@ large=$(for scenario in $SCENARIOS; do if is_large_pull "$scenario"; then echo "
 if [[ -n "$large" ]]; then
   untimed=(--scenario "$large" --duration 200ms --warmup 0s --count 1 --no-verify)
   "${BENCH[@]}" run --registry "$BERTH_URL" "${untimed[@]}" --user admin --password "$BERTH_BENCH_PASSWORD" "${BERTH_AUTH[@]}" >/dev/null || FAILED=1
-  [[ -n "$REF_URL" ]] && { "${BENCH[@]}" run --registry "$REF_URL" "${untimed[@]}" >/dev/null || FAILED=1; }
+  ref_credentials=()
+  [[ -n "$BASELINE_DLL" ]] && ref_credentials=(--user admin --password "$BERTH_BENCH_PASSWORD" "${BERTH_AUTH[@]}")
+  [[ -n "$REF_URL" ]] && { "${BENCH[@]}" run --registry "$REF_URL" "${untimed[@]}" "${ref_credentials[@]}" >/dev/null || FAILED=1; }
 fi
 sync
 
@@ -370,7 +400,12 @@ fi
 
 rss end
 env_note end
-report
+if [[ -n "$BASELINE" ]]; then
+  log "B is Berth at $BASELINE ($baseline_rev), not the reference registry: ratios are this tree / $BASELINE"
+  report --no-targets
+else
+  report
+fi
 if [[ $FAILED -ne 0 ]]; then
   log "FAILED: some runs had errors (see above)"
   exit 1

@@ -15,6 +15,9 @@ public static class ApiServiceCollectionExtensions
     {
         services.AddBerthAccess(configuration);
         services.AddManagementApi();
+
+        // /token bodies from source-generated metadata (OAuth2 errors are written with these options' escaping).
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, TokenJsonContext.Default));
         return services;
     }
 

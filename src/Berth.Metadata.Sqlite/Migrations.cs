@@ -173,6 +173,12 @@ internal static class Migrations
         ALTER TABLE uploads ADD COLUMN acknowledged INTEGER;
         ALTER TABLE uploads ADD COLUMN hash_state BLOB;
         """,
+
+        // 5: the upload store's state for the session (an object store's multipart upload and parts), saved with the
+        // offset and hash state in the same compare-and-set. NULL for the file store and for sessions from before.
+        """
+        ALTER TABLE uploads ADD COLUMN store_state TEXT;
+        """,
     ];
 
     public static int Latest => Steps.Length;

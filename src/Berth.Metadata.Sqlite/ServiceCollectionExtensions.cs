@@ -1,11 +1,25 @@
 using Berth.Core.Access;
 using Berth.Core.Metadata;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Berth.Metadata.Sqlite;
 
 public static class ServiceCollectionExtensions
 {
+    /// <summary>
+    /// The SQLite provider as the server composes it: options bound from <see cref="SqliteMetadataOptions.Section"/>
+    /// (after whatever defaults were configured before this call) and validated at start-up.
+    /// </summary>
+    public static IServiceCollection AddSqliteMetadata(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SqliteMetadataOptions>().Bind(configuration.GetSection(SqliteMetadataOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteMetadataOptions>, SqliteMetadataOptionsValidator>());
+        return services.AddSqliteMetadata(_ => { });
+    }
+
     /// <summary>Keeps all metadata in one SQLite database file (WAL mode).</summary>
     public static IServiceCollection AddSqliteMetadata(this IServiceCollection services, Action<SqliteMetadataOptions> configure)
     {
@@ -17,15 +31,15 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IBlobIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IManifestIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IUploadSessionStore>(sp => sp.GetRequiredService<SqliteMetadataStore>());
-        services.AddSingleton<SqliteAccessStore>();
-        services.AddSingleton<IProjectStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IUserStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IMembershipStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IRobotAccountStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IAccessTokenStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IIpAllowRuleStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<SqliteAccessStore>());
-        services.AddSingleton<IKnownNetworkStore>(sp => sp.GetRequiredService<SqliteAccessStore>());
+        // One class per access contract, all over the one SqliteDatabase (a second provider mirrors them file by file).
+        services.AddSingleton<IProjectStore, SqliteProjectStore>();
+        services.AddSingleton<IUserStore, SqliteUserStore>();
+        services.AddSingleton<IMembershipStore, SqliteMembershipStore>();
+        services.AddSingleton<IRobotAccountStore, SqliteRobotAccountStore>();
+        services.AddSingleton<IAccessTokenStore, SqliteAccessTokenStore>();
+        services.AddSingleton<IIpAllowRuleStore, SqliteIpAllowRuleStore>();
+        services.AddSingleton<IAuditLog, SqliteAuditLog>();
+        services.AddSingleton<IKnownNetworkStore, SqliteKnownNetworkStore>();
         return services;
     }
 }

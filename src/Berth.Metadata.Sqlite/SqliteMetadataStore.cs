@@ -259,17 +259,17 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
     public Task CreateAsync(UploadSession session, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {
-            c.Command("INSERT INTO uploads (id, repository, started_at, updated_at, acknowledged, hash_state) VALUES ($id, $repo, $started, $updated, $offset, $hash)",
+            c.Command("INSERT INTO uploads (id, repository, started_at, updated_at, acknowledged, hash_state, store_state) VALUES ($id, $repo, $started, $updated, $offset, $hash, $store)",
                 ("$id", session.Id), ("$repo", session.Repository.Value),
                 ("$started", session.StartedAt.ToUnixTimeMilliseconds()), ("$updated", session.UpdatedAt.ToUnixTimeMilliseconds()),
-                ("$offset", session.Offset), ("$hash", session.HashState)).ExecuteNonQuery();
+                ("$offset", session.Offset), ("$hash", session.HashState), ("$store", session.StoreState)).ExecuteNonQuery();
             return (true, true);
         }, cancellationToken);
 
     public Task<UploadSession?> GetAsync(string id, CancellationToken cancellationToken) =>
         Task.FromResult(_db.Read(c =>
         {
-            using var reader = c.Command("SELECT id, repository, started_at, updated_at, acknowledged, hash_state FROM uploads WHERE id = $id", ("$id", id)).ExecuteReader();
+            using var reader = c.Command("SELECT id, repository, started_at, updated_at, acknowledged, hash_state, store_state FROM uploads WHERE id = $id", ("$id", id)).ExecuteReader();
             return reader.Read() ? ReadSession(reader) : null;
         }));
 
@@ -280,14 +280,14 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
             return (true, true);
         }, cancellationToken);
 
-    public Task<UploadAdvanceResult> AdvanceAsync(string id, long? expectedOffset, long newOffset, byte[]? hashState, DateTimeOffset at, CancellationToken cancellationToken) =>
+    public Task<UploadAdvanceResult> AdvanceAsync(string id, long? expectedOffset, long newOffset, byte[]? hashState, string? storeState, DateTimeOffset at, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {
             // The compare-and-set is the WHERE clause: one statement, so no other writer (thread or node) can slip in
             // between the check and the update. IS compares NULL (a session from before schema 4) as a value.
             var updated = c.Command(
-                "UPDATE uploads SET acknowledged = $new, hash_state = $hash, updated_at = MAX(updated_at, $at) WHERE id = $id AND acknowledged IS $expected",
-                ("$id", id), ("$expected", expectedOffset), ("$new", newOffset), ("$hash", hashState), ("$at", at.ToUnixTimeMilliseconds())).ExecuteNonQuery();
+                "UPDATE uploads SET acknowledged = $new, hash_state = $hash, store_state = $store, updated_at = MAX(updated_at, $at) WHERE id = $id AND acknowledged IS $expected",
+                ("$id", id), ("$expected", expectedOffset), ("$new", newOffset), ("$hash", hashState), ("$store", storeState), ("$at", at.ToUnixTimeMilliseconds())).ExecuteNonQuery();
             if (updated > 0)
             {
                 return (UploadAdvanceResult.Advanced, true);
@@ -320,7 +320,7 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
     public Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken) =>
         Task.FromResult(_db.Read<IReadOnlyList<UploadSession>>(c =>
         {
-            using var reader = c.Command("SELECT id, repository, started_at, updated_at, acknowledged, hash_state FROM uploads WHERE updated_at < $before ORDER BY updated_at LIMIT $limit",
+            using var reader = c.Command("SELECT id, repository, started_at, updated_at, acknowledged, hash_state, store_state FROM uploads WHERE updated_at < $before ORDER BY updated_at LIMIT $limit",
                 ("$before", before.ToUnixTimeMilliseconds()), ("$limit", limit)).ExecuteReader();
             var list = new List<UploadSession>();
             while (reader.Read())
@@ -341,7 +341,8 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
         RepositoryName.TryParse(reader.GetString(1), out var repository)
             ? new UploadSession(reader.GetString(0), repository,
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
-                reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.IsDBNull(5) ? null : (byte[])reader.GetValue(5))
+                reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.IsDBNull(5) ? null : (byte[])reader.GetValue(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6))
             : null;
 
     private static long? RepositoryId(SqliteDatabase.Connection c, RepositoryName repository) =>

@@ -1,3 +1,4 @@
+using Berth.Core.Storage;
 using System.ComponentModel;
 using System.Runtime.InteropServices;
 
@@ -11,6 +12,9 @@ internal interface IFileOperations
 {
     /// <summary>Writes the file's data and metadata to stable storage (fsync).</summary>
     void FlushFile(string path);
+
+    /// <summary>Creates an empty owner-only file unless it exists (then it is left alone); true when it created it.</summary>
+    bool CreateFile(string path);
 
     /// <summary>Creates <paramref name="path"/> and any missing parents owner-only; returns the folders it created, outermost first.</summary>
     IReadOnlyList<string> CreateDirectories(string path);
@@ -35,6 +39,22 @@ internal sealed partial class FileOperations : IFileOperations
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
         file.Flush(flushToDisk: true);
+    }
+
+    public bool CreateFile(string path)
+    {
+        try
+        {
+            using (new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.ReadWrite }.OwnerOnly()))
+            {
+            }
+
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
     }
 
     public IReadOnlyList<string> CreateDirectories(string path)

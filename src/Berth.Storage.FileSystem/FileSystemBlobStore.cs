@@ -9,7 +9,9 @@ namespace Berth.Storage.FileSystem;
 /// Blobs and uploads as plain files:
 /// <c>blobs/&lt;algorithm&gt;/&lt;first two hex&gt;/&lt;hex&gt;</c> for committed content and <c>uploads/&lt;id&gt;</c> for data
 /// in progress. A blob file appears only by an atomic rename of a complete, fsynced upload file, and its folder is
-/// fsynced before the commit returns, so the name outlives a power loss before anything links it. Folders are created
+/// fsynced before the commit returns, so the name outlives a power loss before anything links it; a new upload file's
+/// folder is fsynced too, before the caller records its session. The store keeps no store state
+/// (<see cref="IUploadWriter.CommitAsync"/> returns null): the upload file is all there is. Folders are created
 /// with mode 0700 and files with 0600 whatever the umask (<see cref="PrivateFiles"/>): blobs of private images are
 /// readable by their owner only, and a blob keeps the mode of the upload file it was renamed from.
 /// </summary>
@@ -98,50 +100,53 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
 
     public Task CreateAsync(string uploadId, CancellationToken cancellationToken)
     {
-        using (new FileStream(UploadPath(uploadId), new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write, Share = FileShare.ReadWrite }.OwnerOnly()))
+        // The new name lives in the folder: flush it, or a power loss can take the file while the session that the
+        // caller records next (durably) survives, and the client's next chunk finds an upload without data.
+        if (_files.CreateFile(UploadPath(uploadId)))
         {
+            _files.FlushDirectory(_uploadRoot);
         }
 
         return Task.CompletedTask;
     }
 
-    public Task<long?> GetLengthAsync(string uploadId, CancellationToken cancellationToken)
+    public Task<long?> GetLengthAsync(string uploadId, string? storeState, CancellationToken cancellationToken)
     {
         var info = new FileInfo(UploadPath(uploadId));
         return Task.FromResult(info.Exists ? info.Length : (long?)null);
     }
 
-    public Task<(UploadAppendStatus Status, Stream? Stream)> OpenAppendAsync(string uploadId, long expectedOffset, CancellationToken cancellationToken)
+    public Task<(UploadAppendStatus Status, IUploadWriter? Writer)> OpenWriterAsync(string uploadId, long offset, string? storeState, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
         var path = UploadPath(uploadId);
         FileStream stream;
         try
         {
             // Unbuffered: every write goes straight to the OS, so a killed process loses nothing it acknowledged.
-            // FileShare.None takes an exclusive flock(2) for as long as the stream is open: a second writer (another
+            // FileShare.None takes an exclusive flock(2) for as long as the writer is open: a second writer (another
             // request, process or node on the same folder) is refused instead of interleaving its bytes with ours.
             stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None, bufferSize: 0);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.NotFound, null));
+            return Task.FromResult<(UploadAppendStatus, IUploadWriter?)>((UploadAppendStatus.NotFound, null));
         }
         catch (IOException) when (File.Exists(path))
         {
-            return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.Busy, null));
+            return Task.FromResult<(UploadAppendStatus, IUploadWriter?)>((UploadAppendStatus.Busy, null));
         }
 
-        if (stream.Length < expectedOffset)
+        if (stream.Length < offset)
         {
             stream.Dispose();
-            return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.OffsetMismatch, null));
+            return Task.FromResult<(UploadAppendStatus, IUploadWriter?)>((UploadAppendStatus.OffsetMismatch, null));
         }
 
-        stream.Seek(expectedOffset, SeekOrigin.Begin);
-        return Task.FromResult<(UploadAppendStatus, Stream?)>((UploadAppendStatus.Opened, new UploadFileStream(stream, expectedOffset)));
+        return Task.FromResult<(UploadAppendStatus, IUploadWriter?)>((UploadAppendStatus.Opened, new UploadFileWriter(stream, offset)));
     }
 
-    public Task<Stream?> OpenReadAsync(string uploadId, CancellationToken cancellationToken)
+    public Task<Stream?> OpenReadAsync(string uploadId, string? storeState, CancellationToken cancellationToken)
     {
         try
         {
@@ -154,7 +159,7 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
         }
     }
 
-    public Task<UploadCommitResult> CommitAsync(string uploadId, Digest digest, CancellationToken cancellationToken)
+    public Task<UploadCommitResult> CommitAsync(string uploadId, Digest digest, string? storeState, CancellationToken cancellationToken)
     {
         var source = UploadPath(uploadId);
         if (!File.Exists(source))

@@ -3,6 +3,7 @@ using Berth.Api;
 using Berth.Api.Hosting;
 using Berth.Auth.Jwt;
 using Berth.Core;
+using Berth.Core.Registry;
 using Berth.Metadata.Sqlite;
 using Berth.Storage.FileSystem;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -39,10 +40,15 @@ public static partial class BerthServer
         services.AddOptions<ServeSettings>().Bind(builder.Configuration.GetSection(RegistryOptions.Section));
         services.AddBerthCore(builder.Configuration);
         services.AddBerthApi(builder.Configuration);
-        services.AddFileSystemBlobStore(_ => { });
+
+        // Providers from configuration (--storage, --metadata): an unknown one stops here, before anything listens. The
+        // embedded defaults live in the data folder; a provider's own section (bound when it registers) overrides them.
+        var storage = ProviderCatalog.Resolve(ProviderKind.Storage, builder.Configuration[ProviderCatalog.StorageKey]);
+        var metadata = ProviderCatalog.Resolve(ProviderKind.Metadata, builder.Configuration[ProviderCatalog.MetadataKey]);
         services.AddOptions<FileSystemStorageOptions>().Configure<IOptions<ServeSettings>>((o, s) => o.RootPath = s.Value.Data);
-        services.AddSqliteMetadata(_ => { });
         services.AddOptions<SqliteMetadataOptions>().Configure<IOptions<ServeSettings>>((o, s) => o.DatabasePath = Path.Combine(s.Value.Data, "berth.db"));
+        storage.Register(services, builder.Configuration);
+        metadata.Register(services, builder.Configuration);
         services.AddOptions<RegistryTokenOptions>().PostConfigure<IOptions<ServeSettings>>((o, s) =>
         {
             if (string.IsNullOrEmpty(o.KeyFolder))
@@ -89,7 +95,7 @@ public static partial class BerthServer
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Berth");
             var serve = app.Services.GetRequiredService<IOptions<ServeSettings>>().Value;
-            LogStarted(logger, string.Join(", ", ParseListen(serve.Listen).Select(l => l.Display)), Path.GetFullPath(serve.Data));
+            LogStarted(logger, string.Join(", ", ParseListen(serve.Listen).Select(l => l.Display)), Path.GetFullPath(serve.Data), storage.Provider.Type, metadata.Provider.Type);
         });
         return app;
     }
@@ -139,6 +145,6 @@ public static partial class BerthServer
         return list;
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Berth registry listening on {Listen}; data folder {Data} (blobs on the file system, metadata in SQLite)")]
-    private static partial void LogStarted(ILogger logger, string listen, string data);
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Berth registry listening on {Listen}; data folder {Data} (storage {Storage}, metadata {Metadata})")]
+    private static partial void LogStarted(ILogger logger, string listen, string data, string storage, string metadata);
 }

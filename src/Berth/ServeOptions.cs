@@ -16,6 +16,8 @@ internal static class ServeOptions
         new("--listen", "BERTH_LISTEN", "Berth:Listen", "URL[,URL...]",
             "where to listen: http://HOST:PORT or https://HOST:PORT (https needs --tls-cert and --tls-key); HOST * is every IPv6 and IPv4 address ([::], dual-stack; 0.0.0.0 on a host without IPv6), 0.0.0.0 every IPv4 one; default http://*:5000"),
         new("--data", "BERTH_DATA", "Berth:Data", "DIR", "data folder for blobs (files) and metadata (SQLite); default ./data"),
+        new("--storage", "BERTH_STORAGE", "Berth:Storage:Type", "TYPE|URI", "where blobs are stored; default filesystem (below --data)"),
+        new("--metadata", "BERTH_METADATA", "Berth:Metadata:Type", "TYPE|URI", "where metadata and access control are stored; default sqlite (DATA/berth.db)"),
         new("--tls-cert", "BERTH_TLS_CERT", "Berth:TlsCertificate", "FILE", "TLS certificate chain, PEM"),
         new("--tls-key", "BERTH_TLS_KEY", "Berth:TlsKey", "FILE", "TLS private key, PEM"),
         new("--max-manifest-size", "BERTH_MAX_MANIFEST_SIZE", "Berth:MaxManifestBytes", "BYTES", "largest manifest accepted (at most 64M); default 4M", v => ParseManifestSize(v).ToString(CultureInfo.InvariantCulture)),

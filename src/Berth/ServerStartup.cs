@@ -10,7 +10,7 @@ using Berth.Auth.Network;
 using Berth.Core;
 using Berth.Core.Metadata;
 using Berth.Core.Storage;
-using Berth.Metadata.Sqlite;
+using Berth.Core.Access;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 
@@ -119,6 +119,7 @@ internal static partial class ServerStartup
         ReadOptions<Core.RegistryOptions>(services);
         ReadOptions<AccessSettings>(services);
         ReadOptions<RegistryTokenOptions>(services);
+        ValidateProviderOptions(services);
         try
         {
             services.GetRequiredService<ClientAddressResolver>();
@@ -142,7 +143,8 @@ internal static partial class ServerStartup
         try
         {
             services.GetRequiredService<IMetadataMigrator>().Migrate();
-            services.GetRequiredService<SqliteDatabase>();
+            services.GetRequiredService<IRepositoryIndex>();
+            services.GetRequiredService<IProjectStore>();
             services.GetRequiredService<IBlobStore>();
         }
         catch (StartupException ex)
@@ -239,6 +241,27 @@ internal static partial class ServerStartup
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new StartupException($"{flag} {path}: cannot be read ({ex.Message})", ex);
+        }
+    }
+
+    /// <summary>
+    /// Runs the options validation the providers asked for (<c>ValidateOnStart</c>) now, so that a bad provider setting
+    /// is one line before the host starts: each provider's validator words its own failure.
+    /// </summary>
+    /// <exception cref="StartupException">A provider's options are invalid.</exception>
+    internal static void ValidateProviderOptions(IServiceProvider services)
+    {
+        try
+        {
+            services.GetService<IStartupValidator>()?.Validate();
+        }
+        catch (OptionsValidationException ex)
+        {
+            throw new StartupException(string.Join("; ", ex.Failures), ex);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+        {
+            throw new StartupException(string.Join("; ", ex.InnerExceptions.SelectMany(e => ((OptionsValidationException)e).Failures)), ex);
         }
     }
 

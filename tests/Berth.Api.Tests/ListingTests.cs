@@ -303,6 +303,22 @@ public sealed class ListingTests : RegistryTest
         await OciAssert.ErrorAsync(response, HttpStatusCode.BadRequest, "PAGINATION_NUMBER_INVALID");
     }
 
+    [Fact]
+    public async Task TagsListAndCatalog_Body_IsExactlyTheSpecifiedObjectWithItsLength()
+    {
+        await PushTagsAsync("v2", "1.0");
+
+        using var tags = await Client.GetAsync($"/v2/{Repository}/tags/list");
+        using var catalog = await Client.GetAsync("/v2/_catalog");
+
+        var tagsBody = await tags.Content.ReadAsStringAsync();
+        var catalogBody = await catalog.Content.ReadAsStringAsync();
+        Assert.Equal("""{"name":"project/app","tags":["1.0","v2"]}""", tagsBody);
+        Assert.Equal(tagsBody.Length, tags.Content.Headers.ContentLength);
+        Assert.Equal("""{"repositories":["project/app"]}""", catalogBody);
+        Assert.Equal(catalogBody.Length, catalog.Content.Headers.ContentLength);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private async Task PushTagsAsync(params string[] tags)

@@ -123,4 +123,73 @@ public sealed class OpenApiTests : IDisposable
         var signOut = paths.GetProperty("/api/v1/me/sessions").GetProperty("delete").GetProperty("responses");
         Assert.True(signOut.TryGetProperty("204", out _), signOut.GetRawText());
     }
+
+    /// <summary>
+    /// Each endpoint's answers as its signature and metadata declare them: the success with its schema, 400 with
+    /// validation problem details where it validates, and the problem statuses it answers (every route: 401, 403).
+    /// </summary>
+    public static TheoryData<string, string, string, string?, string> DeclaredAnswers() => new()
+    {
+        { "get", "/api/v1/projects", "200", "PageResponseOfProjectResponse", "400" },
+        { "post", "/api/v1/projects", "201", "ProjectResponse", "400 409 413" },
+        { "get", "/api/v1/projects/{project}", "200", "ProjectResponse", "404" },
+        { "patch", "/api/v1/projects/{project}", "200", "ProjectResponse", "400 404 413" },
+        { "delete", "/api/v1/projects/{project}", "204", null, "400 404 409" },
+        { "get", "/api/v1/projects/{project}/members", "200", "PageResponseOfMemberResponse", "" },
+        { "put", "/api/v1/projects/{project}/members/{user}", "201", "MemberResponse", "400 404 413" },
+        { "delete", "/api/v1/projects/{project}/members/{user}", "204", null, "404" },
+        { "get", "/api/v1/projects/{project}/robots", "200", "PageResponseOfRobotResponse", "" },
+        { "post", "/api/v1/projects/{project}/robots", "201", "RobotResponse", "400 404 409 413" },
+        { "get", "/api/v1/projects/{project}/robots/{robot}", "200", "RobotResponse", "404" },
+        { "patch", "/api/v1/projects/{project}/robots/{robot}", "200", "RobotResponse", "400 404 413" },
+        { "delete", "/api/v1/projects/{project}/robots/{robot}", "204", null, "404" },
+        { "get", "/api/v1/projects/{project}/robots/{robot}/tokens", "200", "PageResponseOfTokenResponse", "400 404" },
+        { "post", "/api/v1/projects/{project}/robots/{robot}/tokens", "201", "NewTokenResponse", "400 404 409 413 503" },
+        { "delete", "/api/v1/projects/{project}/robots/{robot}/tokens/{id}", "204", null, "404" },
+        { "get", "/api/v1/projects/{project}/ip-allow", "200", "PageResponseOfIpRuleResponse", "" },
+        { "post", "/api/v1/projects/{project}/ip-allow", "201", "IpRuleResponse", "400 404 409 413" },
+        { "delete", "/api/v1/projects/{project}/ip-allow/{id}", "204", null, "404 409" },
+        { "get", "/api/v1/ip-allow", "200", "PageResponseOfIpRuleResponse", "" },
+        { "post", "/api/v1/ip-allow", "201", "IpRuleResponse", "400 409 413" },
+        { "delete", "/api/v1/ip-allow/{id}", "204", null, "404 409" },
+        { "get", "/api/v1/tokens", "200", "PageResponseOfTokenResponse", "400" },
+        { "post", "/api/v1/tokens", "201", "NewTokenResponse", "400 404 409 413 503" },
+        { "delete", "/api/v1/tokens/{id}", "204", null, "404" },
+        { "get", "/api/v1/users", "200", "PageResponseOfUserResponse", "400" },
+        { "post", "/api/v1/users", "201", "UserResponse", "400 409 413" },
+        { "get", "/api/v1/users/{user}", "200", "UserResponse", "404" },
+        { "patch", "/api/v1/users/{user}", "200", "UserResponse", "400 404 409 413" },
+        { "delete", "/api/v1/users/{user}", "204", null, "404 409" },
+        { "put", "/api/v1/me/password", "204", null, "400 413" },
+        { "delete", "/api/v1/me/sessions", "204", null, "404" },
+        { "get", "/api/v1/audit", "200", "PageResponseOfAuditEntryResponse", "400" },
+    };
+
+    [Theory]
+    [MemberData(nameof(DeclaredAnswers))]
+    public async Task OpenApiDocument_EachEndpoint_ListsItsStatusesAndSchemas(string method, string path, string success, string? schema, string problems)
+    {
+        var document = await _app.Anonymous.GetJsonAsync("/api/v1/openapi.json");
+        var paths = document.GetProperty("paths");
+        var item = paths.TryGetProperty(path, out var found) ? found : paths.GetProperty(path + "/");
+        var responses = item.GetProperty(method).GetProperty("responses");
+
+        var answer = responses.GetProperty(success);
+        if (schema is null)
+        {
+            Assert.False(answer.TryGetProperty("content", out _), answer.GetRawText());
+        }
+        else
+        {
+            Assert.Equal("#/components/schemas/" + schema,
+                answer.GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        }
+
+        foreach (var status in problems.Split(' ', StringSplitOptions.RemoveEmptyEntries).Append("401").Append("403"))
+        {
+            Assert.True(responses.TryGetProperty(status, out var problem), $"{method} {path}: no {status} in {responses.GetRawText()}");
+            var reference = problem.GetProperty("content").GetProperty("application/problem+json").GetProperty("schema").GetProperty("$ref").GetString();
+            Assert.Equal(status == "400" ? "#/components/schemas/HttpValidationProblemDetails" : "#/components/schemas/ProblemDetails", reference);
+        }
+    }
 }

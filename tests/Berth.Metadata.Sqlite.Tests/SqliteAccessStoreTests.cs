@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace Berth.Metadata.Sqlite.Tests;
 
-/// <summary>The conformance suite on <see cref="SqliteAccessStore"/>, one temporary database file per test.</summary>
+/// <summary>The conformance suite on the SQLite access stores (one class per contract, one database), one temporary database file per test.</summary>
 public sealed class SqliteAccessStoreTests : AccessStoreConformance
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "berth-access-" + Guid.NewGuid().ToString("N"));
@@ -16,9 +16,17 @@ public sealed class SqliteAccessStoreTests : AccessStoreConformance
         var options = Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_folder, "berth.db") });
         new SqliteMigrator(options).Migrate();
         _database = new SqliteDatabase(options);
-        var access = new SqliteAccessStore(_database, clock);
         var metadata = new SqliteMetadataStore(_database, clock);
-        return Task.FromResult(new AccessStores(access, access, access, access, access, access, access, metadata, access)
+        return Task.FromResult(new AccessStores(
+            new SqliteProjectStore(_database, clock),
+            new SqliteUserStore(_database, clock),
+            new SqliteMembershipStore(_database, clock),
+            new SqliteRobotAccountStore(_database, clock),
+            new SqliteAccessTokenStore(_database, clock),
+            new SqliteIpAllowRuleStore(_database, clock),
+            new SqliteAuditLog(_database),
+            metadata,
+            new SqliteKnownNetworkStore(_database))
         {
             Registry = new RegistryContent(metadata, metadata, metadata),
         });

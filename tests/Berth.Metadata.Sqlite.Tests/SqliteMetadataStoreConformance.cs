@@ -24,7 +24,7 @@ public sealed class SqliteMetadataStoreConformance : MetadataStoreConformance
 
     protected override async Task CreateProjectsAsync(IReadOnlyList<string> names)
     {
-        IProjectStore projects = new SqliteAccessStore(_database!, TimeProvider.System);
+        IProjectStore projects = new SqliteProjectStore(_database!, TimeProvider.System);
         foreach (var name in names)
         {
             await projects.CreateAsync(ProjectName.Parse(name), "", ProjectVisibility.Private, CancellationToken.None);

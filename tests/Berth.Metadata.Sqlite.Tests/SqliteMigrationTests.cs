@@ -73,7 +73,7 @@ public sealed class SqliteMigrationTests : IDisposable
     {
         Open().Dispose();
 
-        Assert.Equal([1L, 2L, 3L, 4L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], SchemaVersions());
         Assert.Superset(
             new HashSet<string> { "projects", "users", "project_members", "robot_accounts", "access_tokens", "ip_allow_rules", "audit_log", "repositories", "known_networks" },
             new HashSet<string>(Tables()));
@@ -85,8 +85,8 @@ public sealed class SqliteMigrationTests : IDisposable
         long userId;
         using (var db = Open())
         {
-            IProjectStore projects = new SqliteAccessStore(db, TimeProvider.System);
-            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            IProjectStore projects = new SqliteProjectStore(db, TimeProvider.System);
+            IUserStore users = new SqliteUserStore(db, TimeProvider.System);
             await projects.CreateAsync(ProjectName.Parse("shop"), "kept", ProjectVisibility.Public, Ct);
             userId = (await users.CreateAsync(UserName.Parse("Alice"), "$h", true, Ct)).User!.Id;
         }
@@ -94,13 +94,13 @@ public sealed class SqliteMigrationTests : IDisposable
         for (var i = 0; i < 2; i++)
         {
             using var db = Open();
-            IProjectStore projects = new SqliteAccessStore(db, TimeProvider.System);
-            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            IProjectStore projects = new SqliteProjectStore(db, TimeProvider.System);
+            IUserStore users = new SqliteUserStore(db, TimeProvider.System);
             Assert.Equal("kept", (await projects.GetAsync(ProjectName.Parse("shop"), Ct))!.Description);
             Assert.Equal(userId, (await users.GetAsync(UserName.Parse("alice"), Ct))!.Id);
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], SchemaVersions());
     }
 
     [Fact]
@@ -113,14 +113,14 @@ public sealed class SqliteMigrationTests : IDisposable
             """
             INSERT INTO repositories (name, created_at) VALUES ('shop/app', 0); INSERT INTO repositories (name, created_at) VALUES ('legacy/app', 0);
             DROP TABLE known_networks; DROP TABLE access_tokens; DROP TABLE ip_allow_rules; DROP TABLE robot_accounts; DROP TABLE project_members;
-            ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version >= 2;
+            ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version >= 2;
             """,
             c => c.ExecuteNonQuery());
         Assert.Equal([1L], SchemaVersions());
 
         using (var db = Open())
         {
-            IProjectStore projects = new SqliteAccessStore(db, TimeProvider.System);
+            IProjectStore projects = new SqliteProjectStore(db, TimeProvider.System);
             await projects.CreateAsync(ProjectName.Parse("shop"), "", ProjectVisibility.Private, Ct);
             Assert.Equal(ProjectDeleteStatus.HasRepositories, (await projects.DeleteAsync(ProjectName.Parse("shop"), force: false, Ct)).Status);
             var metadata = new SqliteMetadataStore(db, TimeProvider.System);
@@ -131,7 +131,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(BlobLinkResult.ProjectNotFound, await metadata.LinkAsync(RepositoryName.Parse("legacy/other"), Digest.Parse("sha256:" + new string('b', 64)), 5, Ct));
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], SchemaVersions());
     }
 
     [Fact]
@@ -140,7 +140,7 @@ public sealed class SqliteMigrationTests : IDisposable
         long aliceId;
         using (var db = Open())
         {
-            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            IUserStore users = new SqliteUserStore(db, TimeProvider.System);
             aliceId = (await users.CreateAsync(UserName.Parse("alice"), "$a", false, Ct)).User!.Id;
             await users.CreateAsync(UserName.Parse("bob"), "$b", true, Ct);
         }
@@ -148,14 +148,14 @@ public sealed class SqliteMigrationTests : IDisposable
         // Turn the file back into what Berth before migration 3 left behind.
         Raw(
             """
-            ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;
+            ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;
             """,
             c => c.ExecuteNonQuery());
         Assert.Equal([1L, 2L], SchemaVersions());
 
         using (var db = Open())
         {
-            IUserStore users = new SqliteAccessStore(db, TimeProvider.System);
+            IUserStore users = new SqliteUserStore(db, TimeProvider.System);
             var alice = (await users.GetAsync(UserName.Parse("alice"), Ct))!;
             var bob = (await users.GetAsync(UserName.Parse("bob"), Ct))!;
             Assert.Equal(aliceId, alice.Id);
@@ -163,11 +163,11 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(32, alice.SecurityStamp.Length);
             Assert.Equal(32, bob.SecurityStamp.Length);
             Assert.NotEqual(alice.SecurityStamp, bob.SecurityStamp);
-            IKnownNetworkStore networks = new SqliteAccessStore(db, TimeProvider.System);
+            IKnownNetworkStore networks = new SqliteKnownNetworkStore(db);
             Assert.Equal(UpdateResult.Updated, await networks.RememberAsync(alice.Id, "10.0.0.1", DateTimeOffset.UnixEpoch, Ct));
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], SchemaVersions());
     }
 
     [Fact]
@@ -183,7 +183,7 @@ public sealed class SqliteMigrationTests : IDisposable
         // What Berth before migration 4 left behind: a session without offset or hash state columns.
         Raw(
             """
-            ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; DELETE FROM schema_version WHERE version = 4;
+            ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DELETE FROM schema_version WHERE version >= 4;
             """,
             c => c.ExecuteNonQuery());
 
@@ -197,12 +197,41 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(at, session.UpdatedAt);
 
             // A node that finds the data's length (say 7) advances from "no offset" to it; a stale expectation does not.
-            Assert.Equal(UploadAdvanceResult.OffsetMismatch, await sessions.AdvanceAsync("abc", 0, 7, null, at, Ct));
-            Assert.Equal(UploadAdvanceResult.Advanced, await sessions.AdvanceAsync("abc", null, 7, null, at, Ct));
+            Assert.Equal(UploadAdvanceResult.OffsetMismatch, await sessions.AdvanceAsync("abc", 0, 7, null, null, at, Ct));
+            Assert.Equal(UploadAdvanceResult.Advanced, await sessions.AdvanceAsync("abc", null, 7, null, null, at, Ct));
             Assert.Equal(7L, (await sessions.GetAsync("abc", Ct))!.Offset);
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], SchemaVersions());
+    }
+
+    [Fact]
+    public async Task Open_Version4DatabaseWithAnUploadSession_KeepsOffsetAndHashStateWithoutStoreState()
+    {
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+        using (var db = Open())
+        {
+            IUploadSessionStore sessions = new SqliteMetadataStore(db, TimeProvider.System);
+            await sessions.CreateAsync(new UploadSession("abc", RepositoryName.Parse("shop/api"), at, at, 5, [1, 2], "kept?"), Ct);
+        }
+
+        // What Berth before migration 5 left behind: offset and hash state, no store state column.
+        Raw("ALTER TABLE uploads DROP COLUMN store_state; DELETE FROM schema_version WHERE version = 5;", c => c.ExecuteNonQuery());
+
+        using (var db = Open())
+        {
+            IUploadSessionStore sessions = new SqliteMetadataStore(db, TimeProvider.System);
+            var session = await sessions.GetAsync("abc", Ct);
+            Assert.NotNull(session);
+            Assert.Equal(5L, session.Offset);
+            Assert.Equal([1, 2], session.HashState!);
+            Assert.Null(session.StoreState);
+
+            Assert.Equal(UploadAdvanceResult.Advanced, await sessions.AdvanceAsync("abc", 5, 9, [3], "{\"parts\":1}", at, Ct));
+            Assert.Equal("{\"parts\":1}", (await sessions.GetAsync("abc", Ct))!.StoreState);
+        }
+
+        Assert.Equal([1L, 2L, 3L, 4L, 5L], SchemaVersions());
     }
 
     [Fact]
@@ -291,7 +320,7 @@ public sealed class SqliteMigrationTests : IDisposable
     }
 
     [Fact]
-    public void AddSqliteMetadata_RegistersEveryAccessContractOnOneStore()
+    public void AddSqliteMetadata_RegistersEachAccessContractAsItsOwnSingletonStore()
     {
         var services = new ServiceCollection();
         services.AddSingleton(TimeProvider.System);
@@ -299,15 +328,16 @@ public sealed class SqliteMigrationTests : IDisposable
         using var provider = services.BuildServiceProvider();
 
         Assert.IsType<SqliteMigrator>(provider.GetRequiredService<IMetadataMigrator>()).Migrate();
-        var store = provider.GetRequiredService<SqliteAccessStore>();
-        Assert.Same(store, provider.GetRequiredService<IProjectStore>());
-        Assert.Same(store, provider.GetRequiredService<IUserStore>());
-        Assert.Same(store, provider.GetRequiredService<IMembershipStore>());
-        Assert.Same(store, provider.GetRequiredService<IRobotAccountStore>());
-        Assert.Same(store, provider.GetRequiredService<IAccessTokenStore>());
-        Assert.Same(store, provider.GetRequiredService<IIpAllowRuleStore>());
-        Assert.Same(store, provider.GetRequiredService<IAuditLog>());
-        Assert.Same(store, provider.GetRequiredService<IKnownNetworkStore>());
+        Assert.IsType<SqliteProjectStore>(provider.GetRequiredService<IProjectStore>());
+        Assert.IsType<SqliteUserStore>(provider.GetRequiredService<IUserStore>());
+        Assert.IsType<SqliteMembershipStore>(provider.GetRequiredService<IMembershipStore>());
+        Assert.IsType<SqliteRobotAccountStore>(provider.GetRequiredService<IRobotAccountStore>());
+        Assert.IsType<SqliteAccessTokenStore>(provider.GetRequiredService<IAccessTokenStore>());
+        Assert.IsType<SqliteIpAllowRuleStore>(provider.GetRequiredService<IIpAllowRuleStore>());
+        Assert.IsType<SqliteAuditLog>(provider.GetRequiredService<IAuditLog>());
+        Assert.IsType<SqliteKnownNetworkStore>(provider.GetRequiredService<IKnownNetworkStore>());
+        Assert.Same(provider.GetRequiredService<IProjectStore>(), provider.GetRequiredService<IProjectStore>());
+        Assert.Same(provider.GetRequiredService<IAuditLog>(), provider.GetRequiredService<IAuditLog>());
         Assert.NotNull(provider.GetRequiredService<IRepositoryIndex>());
     }
 }

@@ -298,13 +298,13 @@ public abstract class BlobStoreConformance : IAsyncLifetime
 
         await Uploads.CreateAsync(id, None);
 
-        Assert.Equal(0L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(0L, await Uploads.GetLengthAsync(id, null, None));
     }
 
     [Fact]
     public async Task GetLength_UnknownUpload_ReturnsNull()
     {
-        Assert.Null(await Uploads.GetLengthAsync(NewId(), None));
+        Assert.Null(await Uploads.GetLengthAsync(NewId(), null, None));
     }
 
     [Fact]
@@ -312,139 +312,163 @@ public abstract class BlobStoreConformance : IAsyncLifetime
     {
         var id = NewId();
         await Uploads.CreateAsync(id, None);
-        await AppendAsync(id, 0, Bytes(50, 11));
+        var state = await AppendAsync(id, 0, Bytes(50, 11));
 
         await Uploads.CreateAsync(id, None);
 
-        Assert.Equal(50L, await Uploads.GetLengthAsync(id, None));
-        Assert.Equal(Bytes(50, 11), await ReadUploadAsync(id));
+        Assert.Equal(50L, await Uploads.GetLengthAsync(id, state, None));
+        Assert.Equal(Bytes(50, 11), await ReadUploadAsync(id, state));
     }
 
-    // ---------------------------------------------------------------- IUploadStore: append
+    // ---------------------------------------------------------------- IUploadStore: writers
 
     [Fact]
-    public async Task OpenAppend_UnknownUpload_ReturnsNotFound()
+    public async Task OpenWriter_UnknownUpload_ReturnsNotFound()
     {
-        var (status, stream) = await Uploads.OpenAppendAsync(NewId(), 0, None);
+        var (status, writer) = await Uploads.OpenWriterAsync(NewId(), 0, null, None);
 
         Assert.Equal(UploadAppendStatus.NotFound, status);
-        Assert.Null(stream);
+        Assert.Null(writer);
     }
 
     [Fact]
-    public async Task OpenAppend_AtCurrentLength_AppendsInOrder()
+    public async Task OpenWriter_AtCurrentLength_AppendsInOrder()
     {
         var id = NewId();
         var content = Bytes(300, 12);
         await Uploads.CreateAsync(id, None);
 
-        await AppendAsync(id, 0, content[..100]);
-        await AppendAsync(id, 100, content[100..250]);
-        await AppendAsync(id, 250, content[250..]);
+        var state = await AppendAsync(id, 0, content[..100]);
+        state = await AppendAsync(id, 100, content[100..250], state);
+        state = await AppendAsync(id, 250, content[250..], state);
 
-        Assert.Equal(300L, await Uploads.GetLengthAsync(id, None));
-        Assert.Equal(content, await ReadUploadAsync(id));
+        Assert.Equal(300L, await Uploads.GetLengthAsync(id, state, None));
+        Assert.Equal(content, await ReadUploadAsync(id, state));
     }
 
     [Fact]
-    public async Task OpenAppend_EmptyChunk_LeavesLength()
+    public async Task Writer_Size_IsTheOffsetPlusWhatItWrote()
     {
         var id = NewId();
         await Uploads.CreateAsync(id, None);
-        await AppendAsync(id, 0, Bytes(10, 13));
+        var state = await AppendAsync(id, 0, Bytes(10, 1));
 
-        await AppendAsync(id, 10, []);
+        var (_, writer) = await Uploads.OpenWriterAsync(id, 10, state, None);
+        await using (writer!)
+        {
+            Assert.Equal(10L, writer!.Size);
+            await writer.WriteAsync(Bytes(5, 2), None);
+            await writer.WriteAsync(Bytes(7, 3), None);
+            Assert.Equal(22L, writer.Size);
+            await writer.CommitAsync(None);
+            Assert.Equal(22L, writer.Size);
+        }
+    }
 
-        Assert.Equal(10L, await Uploads.GetLengthAsync(id, None));
+    [Fact]
+    public async Task OpenWriter_EmptyChunk_LeavesLength()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        var state = await AppendAsync(id, 0, Bytes(10, 13));
+
+        await AppendAsync(id, 10, [], state);
+
+        Assert.Equal(10L, await Uploads.GetLengthAsync(id, state, None));
     }
 
     [Theory]
     [InlineData(11)]
     [InlineData(1000)]
-    public async Task OpenAppend_BeyondStoredData_ReturnsOffsetMismatchAndLeavesData(long offset)
+    public async Task OpenWriter_BeyondStoredData_ReturnsOffsetMismatchAndLeavesData(long offset)
     {
         var id = NewId();
         var content = Bytes(10, 14);
         await Uploads.CreateAsync(id, None);
-        await AppendAsync(id, 0, content);
+        var state = await AppendAsync(id, 0, content);
 
-        var (status, stream) = await Uploads.OpenAppendAsync(id, offset, None);
+        var (status, writer) = await Uploads.OpenWriterAsync(id, offset, state, None);
 
         Assert.Equal(UploadAppendStatus.OffsetMismatch, status);
-        Assert.Null(stream);
-        Assert.Equal(10L, await Uploads.GetLengthAsync(id, None));
-        Assert.Equal(content, await ReadUploadAsync(id));
+        Assert.Null(writer);
+        Assert.Equal(10L, await Uploads.GetLengthAsync(id, state, None));
+        Assert.Equal(content, await ReadUploadAsync(id, state));
     }
 
     [Theory]
     [InlineData(0)]
     [InlineData(5)]
-    public async Task OpenAppend_BelowStoredData_DropsTheUnacknowledgedBytesAtTheFirstWrite(long offset)
+    public async Task OpenWriter_BelowStoredData_DropsTheUnacknowledgedBytesAtTheFirstWrite(long offset)
     {
         var id = NewId();
         var content = Bytes(10, 14);
         await Uploads.CreateAsync(id, None);
-        await AppendAsync(id, 0, content);
+        var state = await AppendAsync(id, 0, content);
 
-        var (status, stream) = await Uploads.OpenAppendAsync(id, offset, None);
+        var (status, writer) = await Uploads.OpenWriterAsync(id, offset, state, None);
         Assert.Equal(UploadAppendStatus.Opened, status);
-        await using (stream!)
+        string? next;
+        await using (writer!)
         {
-            Assert.Equal(10L, await Uploads.GetLengthAsync(id, None)); // not at open: the caller may still back out
-            await stream!.WriteAsync(new byte[] { 0xAA, 0xBB });
+            Assert.Equal(10L, await Uploads.GetLengthAsync(id, state, None)); // not at open: the caller may still back out
+            await writer!.WriteAsync(new byte[] { 0xAA, 0xBB }, None);
+            next = await writer.CommitAsync(None);
         }
 
-        Assert.Equal([.. content[..(int)offset], 0xAA, 0xBB], await ReadUploadAsync(id));
+        Assert.Equal([.. content[..(int)offset], 0xAA, 0xBB], await ReadUploadAsync(id, next));
     }
 
     [Fact]
-    public async Task OpenAppend_BelowStoredData_DisposedWithoutWriting_LeavesData()
+    public async Task OpenWriter_BelowStoredData_DisposedWithoutWriting_LeavesData()
     {
         var id = NewId();
         var content = Bytes(10, 14);
         await Uploads.CreateAsync(id, None);
-        await AppendAsync(id, 0, content);
+        var state = await AppendAsync(id, 0, content);
 
-        var (_, stream) = await Uploads.OpenAppendAsync(id, 4, None);
-        await stream!.DisposeAsync();
+        var (_, writer) = await Uploads.OpenWriterAsync(id, 4, state, None);
+        await writer!.DisposeAsync();
 
-        Assert.Equal(content, await ReadUploadAsync(id));
+        Assert.Equal(10L, await Uploads.GetLengthAsync(id, state, None));
+        Assert.Equal(content, await ReadUploadAsync(id, state));
     }
 
     [Fact]
-    public async Task OpenAppend_WhileAnotherWriterHoldsIt_IsBusyAndTheFirstWriterIsUndisturbed()
+    public async Task OpenWriter_WhileAnotherWriterHoldsIt_IsBusyAndTheFirstWriterIsUndisturbed()
     {
         var id = NewId();
         await Uploads.CreateAsync(id, None);
-        var (_, first) = await Uploads.OpenAppendAsync(id, 0, None);
+        var (_, first) = await Uploads.OpenWriterAsync(id, 0, null, None);
+        string? state;
         await using (first!)
         {
-            await first!.WriteAsync(new byte[] { 1, 2, 3 });
+            await first!.WriteAsync(new byte[] { 1, 2, 3 }, None);
 
-            var (status, second) = await Uploads.OpenAppendAsync(id, 0, None);
-            var (other, third) = await (await ReopenStoresAsync()).Uploads.OpenAppendAsync(id, 0, None);
+            var (status, second) = await Uploads.OpenWriterAsync(id, 0, null, None);
+            var (other, third) = await (await ReopenStoresAsync()).Uploads.OpenWriterAsync(id, 0, null, None);
 
             Assert.Equal(UploadAppendStatus.Busy, status);
             Assert.Null(second);
             Assert.Equal(UploadAppendStatus.Busy, other); // another instance over the same storage (another node)
             Assert.Null(third);
-            await first.WriteAsync(new byte[] { 4 });
+            await first.WriteAsync(new byte[] { 4 }, None);
+            state = await first.CommitAsync(None);
         }
 
-        Assert.Equal([1, 2, 3, 4], await ReadUploadAsync(id));
-        await AppendAsync(id, 4, [5]); // let go: the next writer gets it
+        Assert.Equal([1, 2, 3, 4], await ReadUploadAsync(id, state));
+        await AppendAsync(id, 4, [5], state); // let go: the next writer gets it
     }
 
     [Fact]
-    public async Task OpenAppend_AheadOfEmptyUpload_ReturnsOffsetMismatch()
+    public async Task OpenWriter_AheadOfEmptyUpload_ReturnsOffsetMismatch()
     {
         var id = NewId();
         await Uploads.CreateAsync(id, None);
 
-        var (status, _) = await Uploads.OpenAppendAsync(id, 1, None);
+        var (status, _) = await Uploads.OpenWriterAsync(id, 1, null, None);
 
         Assert.Equal(UploadAppendStatus.OffsetMismatch, status);
-        Assert.Equal(0L, await Uploads.GetLengthAsync(id, None));
+        Assert.Equal(0L, await Uploads.GetLengthAsync(id, null, None));
     }
 
     [Fact]
@@ -453,19 +477,241 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         var id = NewId();
         var content = Bytes(400, 15);
         await Uploads.CreateAsync(id, None);
-        await AppendAsync(id, 0, content[..200]);
+        var state = await AppendAsync(id, 0, content[..200]);
 
         var reopened = await ReopenStoresAsync();
 
-        Assert.Equal(200L, await reopened.Uploads.GetLengthAsync(id, None));
-        var (status, stream) = await reopened.Uploads.OpenAppendAsync(id, 200, None);
+        Assert.Equal(200L, await reopened.Uploads.GetLengthAsync(id, state, None));
+        var (status, writer) = await reopened.Uploads.OpenWriterAsync(id, 200, state, None);
         Assert.Equal(UploadAppendStatus.Opened, status);
-        await using (stream!)
+        await using (writer!)
         {
-            await stream!.WriteAsync(content.AsMemory(200));
+            await writer!.WriteAsync(content.AsMemory(200), None);
+            state = await writer.CommitAsync(None);
         }
 
-        Assert.Equal(content, await ReadUploadAsync(id));
+        Assert.Equal(content, await ReadUploadAsync(id, state));
+    }
+
+    [Fact]
+    public async Task Writer_ResumedOnAnotherInstanceWithTheSavedState_CommitsTheIdenticalBlob()
+    {
+        var id = NewId();
+        var content = Bytes((6 * 1024 * 1024) + 3, 30); // past S3's 5 MiB minimum part size
+        await Uploads.CreateAsync(id, None);
+        var state = await AppendAsync(id, 0, content[..(1024 * 1024)]);
+
+        var b = await ReopenStoresAsync();
+        var (status, writer) = await b.Uploads.OpenWriterAsync(id, 1024 * 1024, state, None);
+        Assert.Equal(UploadAppendStatus.Opened, status);
+        await using (writer!)
+        {
+            await writer!.WriteAsync(content.AsMemory(1024 * 1024), None);
+            state = await writer.CommitAsync(None);
+        }
+
+        var c = await ReopenStoresAsync();
+        Assert.Equal(UploadCommitResult.Committed, await c.Uploads.CommitAsync(id, DigestOf(content), state, None));
+        Assert.Equal(content, await ReadBlobAsync(DigestOf(content)));
+    }
+
+    [Fact]
+    public async Task Writers_TwoAtTheSameOffset_OnlyTheAcknowledgedOneReachesTheBlob()
+    {
+        // Two instances (nodes) open a writer at the same offset with the same state. A store that locks refuses the
+        // second (Busy); one that cannot lets both write and commit, and the caller's compare-and-set acknowledges one
+        // (here the first to commit, A). Either way the blob made from A's state holds A's bytes, never B's.
+        var id = NewId();
+        var start = Bytes(100, 31);
+        var winner = Bytes(50, 32);
+        var loser = Bytes(70, 33);
+        await Uploads.CreateAsync(id, None);
+        var state = await AppendAsync(id, 0, start);
+        var other = (await ReopenStoresAsync()).Uploads;
+
+        var (statusA, a) = await Uploads.OpenWriterAsync(id, 100, state, None);
+        var (statusB, b) = await other.OpenWriterAsync(id, 100, state, None);
+        Assert.Equal(UploadAppendStatus.Opened, statusA);
+        Assert.True(statusB is UploadAppendStatus.Opened or UploadAppendStatus.Busy, statusB.ToString());
+        string? acknowledged;
+        await using (a!)
+        {
+            await a!.WriteAsync(winner, None);
+            if (b is not null)
+            {
+                await b.WriteAsync(loser, None);
+            }
+
+            acknowledged = await a.CommitAsync(None);
+            if (b is not null)
+            {
+                _ = await b.CommitAsync(None); // its state is never saved: it lost the compare-and-set
+                await b.DisposeAsync();
+            }
+        }
+
+        // The next request (on B's instance) continues from the acknowledged offset and state; the blob is A's.
+        var final = await AppendAsync(id, 150, [], acknowledged, other);
+        byte[] expected = [.. start, .. winner];
+        Assert.Equal(UploadCommitResult.Committed, await other.CommitAsync(id, DigestOf(expected), final, None));
+        Assert.Equal(expected, await ReadBlobAsync(DigestOf(expected)));
+    }
+
+    [Fact]
+    public async Task Writers_TwoOpenAtOnceAtTheSameOffset_AtMostOneGetsIn()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        var b = await ReopenStoresAsync();
+
+        var opened = await Task.WhenAll(
+            Task.Run(() => Uploads.OpenWriterAsync(id, 0, null, None)),
+            Task.Run(() => b.Uploads.OpenWriterAsync(id, 0, null, None)));
+
+        try
+        {
+            Assert.Contains(opened, o => o.Status == UploadAppendStatus.Opened);
+            Assert.All(opened, o => Assert.True(o.Status is UploadAppendStatus.Opened or UploadAppendStatus.Busy));
+        }
+        finally
+        {
+            foreach (var (_, writer) in opened)
+            {
+                if (writer is not null)
+                {
+                    await writer.DisposeAsync();
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Writer_Cancel_DropsWhatItWrote()
+    {
+        var id = NewId();
+        var content = Bytes(100, 34);
+        await Uploads.CreateAsync(id, None);
+        var state = await AppendAsync(id, 0, content);
+
+        var (_, writer) = await Uploads.OpenWriterAsync(id, 100, state, None);
+        await using (writer!)
+        {
+            await writer!.WriteAsync(Bytes(4096, 35), None);
+            await writer.CancelAsync(None);
+            Assert.Equal(100L, writer.Size);
+        }
+
+        Assert.Equal(100L, await Uploads.GetLengthAsync(id, state, None));
+        Assert.Equal(content, await ReadUploadAsync(id, state));
+        state = await AppendAsync(id, 100, [7], state); // the upload goes on where it was
+        Assert.Equal([.. content, 7], await ReadUploadAsync(id, state));
+    }
+
+    [Fact]
+    public async Task Writer_DisposedWithoutCommit_LeavesTheUploadAsItWas()
+    {
+        var id = NewId();
+        var content = Bytes(100, 36);
+        await Uploads.CreateAsync(id, None);
+        var state = await AppendAsync(id, 0, content);
+
+        var (_, writer) = await Uploads.OpenWriterAsync(id, 100, state, None);
+        await writer!.WriteAsync(Bytes(2 * 1024 * 1024, 37), None);
+        await writer.DisposeAsync();
+
+        Assert.Equal(100L, await Uploads.GetLengthAsync(id, state, None));
+        Assert.Equal(content, await ReadUploadAsync(id, state));
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content), state, None));
+        Assert.Equal(content, await ReadBlobAsync(DigestOf(content)));
+    }
+
+    [Theory]
+    [InlineData(1, 300)]
+    [InlineData(100, 60)]
+    public async Task Writers_ManySmallChunks_CommitTheIdenticalBlob(int chunk, int count)
+    {
+        var id = NewId();
+        var content = Bytes(chunk * count, 38);
+        await Uploads.CreateAsync(id, None);
+        string? state = null;
+        for (var offset = 0; offset < content.Length; offset += chunk)
+        {
+            // Alternating instances, as chunks landing on different nodes would.
+            var stores = offset / chunk % 2 == 0 ? Uploads : (await ReopenStoresAsync()).Uploads;
+            state = await AppendAsync(id, offset, content[offset..(offset + chunk)], state, stores);
+        }
+
+        Assert.Equal((long)content.Length, await Uploads.GetLengthAsync(id, state, None));
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content), state, None));
+        Assert.Equal(content, await ReadBlobAsync(DigestOf(content)));
+    }
+
+    [Fact]
+    public async Task Writer_CommitWithoutWriting_DropsTheUnacknowledgedBytesAfterItsOffset()
+    {
+        var id = NewId();
+        var content = Bytes(100, 39);
+        await Uploads.CreateAsync(id, None);
+        var state = await AppendAsync(id, 0, content[..60]);
+        _ = await AppendAsync(id, 60, content[60..], state); // written and committed, never acknowledged
+
+        var (_, writer) = await Uploads.OpenWriterAsync(id, 60, state, None);
+        await using (writer!)
+        {
+            state = await writer!.CommitAsync(None);
+        }
+
+        Assert.Equal(60L, await Uploads.GetLengthAsync(id, state, None));
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content[..60]), state, None));
+        Assert.Equal(content[..60], await ReadBlobAsync(DigestOf(content[..60])));
+    }
+
+    [Fact]
+    public async Task Writer_CancelAfterCommit_KeepsTheCommittedChunk()
+    {
+        var id = NewId();
+        var content = Bytes(100, 40);
+        await Uploads.CreateAsync(id, None);
+        var (_, writer) = await Uploads.OpenWriterAsync(id, 0, null, None);
+        string? state;
+        await using (writer!)
+        {
+            await writer!.WriteAsync(content, None);
+            state = await writer.CommitAsync(None);
+            await writer.CancelAsync(None);
+        }
+
+        Assert.Equal(content, await ReadUploadAsync(id, state));
+    }
+
+    [Fact]
+    public async Task Writer_WriteAfterCommit_Throws()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        var (_, writer) = await Uploads.OpenWriterAsync(id, 0, null, None);
+        await using (writer!)
+        {
+            await writer!.CommitAsync(None);
+
+            await Assert.ThrowsAsync<InvalidOperationException>(async () => await writer.WriteAsync(new byte[] { 1 }, None));
+        }
+    }
+
+    [Fact]
+    public async Task Writer_WriteAfterCancel_ThrowsAndWritesNothing()
+    {
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        var (_, writer) = await Uploads.OpenWriterAsync(id, 0, null, None);
+        await using (writer!)
+        {
+            await writer!.CancelAsync(None);
+
+            await Assert.ThrowsAsync<InvalidOperationException>(async () => await writer.WriteAsync(new byte[] { 1 }, None));
+        }
+
+        Assert.Equal(0L, await Uploads.GetLengthAsync(id, null, None));
     }
 
     [Fact]
@@ -477,11 +723,11 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         await Uploads.CreateAsync(b, None);
 
         await AppendAsync(a, 0, Bytes(10, 16));
-        await AppendAsync(b, 0, Bytes(20, 17));
+        var state = await AppendAsync(b, 0, Bytes(20, 17));
         await Uploads.DeleteAsync(a, None);
 
-        Assert.Null(await Uploads.GetLengthAsync(a, None));
-        Assert.Equal(Bytes(20, 17), await ReadUploadAsync(b));
+        Assert.Null(await Uploads.GetLengthAsync(a, null, None));
+        Assert.Equal(Bytes(20, 17), await ReadUploadAsync(b, state));
     }
 
     // ---------------------------------------------------------------- IUploadStore: read
@@ -489,7 +735,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
     [Fact]
     public async Task OpenRead_UnknownUpload_ReturnsNull()
     {
-        Assert.Null(await Uploads.OpenReadAsync(NewId(), None));
+        Assert.Null(await Uploads.OpenReadAsync(NewId(), null, None));
     }
 
     [Fact]
@@ -510,13 +756,13 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         var content = Bytes(2048, 18);
         var digest = DigestOf(content);
         await Uploads.CreateAsync(id, None);
-        await AppendAsync(id, 0, content);
+        var state = await AppendAsync(id, 0, content);
 
-        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, digest, None));
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, digest, state, None));
 
         Assert.Equal(content, await ReadBlobAsync(digest));
-        Assert.Null(await Uploads.GetLengthAsync(id, None));
-        Assert.Null(await Uploads.OpenReadAsync(id, None));
+        Assert.Null(await Uploads.GetLengthAsync(id, state, None));
+        Assert.Null(await Uploads.OpenReadAsync(id, null, None));
         Assert.DoesNotContain(id, await ListUploadIdsAsync());
     }
 
@@ -527,12 +773,12 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         var digest = await CommitAsync(content);
         var id = NewId();
         await Uploads.CreateAsync(id, None);
-        await AppendAsync(id, 0, content);
+        var state = await AppendAsync(id, 0, content);
 
-        Assert.Equal(UploadCommitResult.AlreadyExists, await Uploads.CommitAsync(id, digest, None));
+        Assert.Equal(UploadCommitResult.AlreadyExists, await Uploads.CommitAsync(id, digest, state, None));
 
         Assert.Equal(content, await ReadBlobAsync(digest));
-        Assert.Null(await Uploads.GetLengthAsync(id, None));
+        Assert.Null(await Uploads.GetLengthAsync(id, state, None));
         Assert.DoesNotContain(id, await ListUploadIdsAsync());
     }
 
@@ -541,7 +787,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
     {
         var digest = DigestOf([9]);
 
-        Assert.Equal(UploadCommitResult.NotFound, await Uploads.CommitAsync(NewId(), digest, None));
+        Assert.Equal(UploadCommitResult.NotFound, await Uploads.CommitAsync(NewId(), digest, null, None));
 
         Assert.Equal(BlobStat.Missing, await Blobs.StatAsync(digest, None));
     }
@@ -552,10 +798,10 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         var id = NewId();
         var content = Bytes(10, 20);
         await Uploads.CreateAsync(id, None);
-        await AppendAsync(id, 0, content);
-        await Uploads.CommitAsync(id, DigestOf(content), None);
+        var state = await AppendAsync(id, 0, content);
+        await Uploads.CommitAsync(id, DigestOf(content), state, None);
 
-        Assert.Equal(UploadCommitResult.NotFound, await Uploads.CommitAsync(id, DigestOf(content), None));
+        Assert.Equal(UploadCommitResult.NotFound, await Uploads.CommitAsync(id, DigestOf(content), state, None));
     }
 
     [Fact]
@@ -578,15 +824,16 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         var content = Bytes((3 * 1024 * 1024) + 17, 22);
         await Uploads.CreateAsync(id, None);
         var offset = 0;
+        string? state = null;
         foreach (var size in new[] { 1, 65536, 1024 * 1024, 1024 * 1024 + 3, 7 })
         {
-            await AppendAsync(id, offset, content[offset..(offset + size)]);
+            state = await AppendAsync(id, offset, content[offset..(offset + size)], state);
             offset += size;
         }
 
-        await AppendAsync(id, offset, content[offset..]);
+        state = await AppendAsync(id, offset, content[offset..], state);
 
-        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content), None));
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content), state, None));
         Assert.Equal(content, await ReadBlobAsync(DigestOf(content)));
     }
 
@@ -601,9 +848,9 @@ public abstract class BlobStoreConformance : IAsyncLifetime
 
         await Uploads.DeleteAsync(id, None);
 
-        Assert.Null(await Uploads.GetLengthAsync(id, None));
-        Assert.Null(await Uploads.OpenReadAsync(id, None));
-        Assert.Equal(UploadAppendStatus.NotFound, (await Uploads.OpenAppendAsync(id, 0, None)).Status);
+        Assert.Null(await Uploads.GetLengthAsync(id, null, None));
+        Assert.Null(await Uploads.OpenReadAsync(id, null, None));
+        Assert.Equal(UploadAppendStatus.NotFound, (await Uploads.OpenWriterAsync(id, 0, null, None)).Status);
         Assert.DoesNotContain(id, await ListUploadIdsAsync());
     }
 
@@ -617,7 +864,7 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         await Uploads.DeleteAsync(id, None);
         await Uploads.DeleteAsync(id, None);
 
-        Assert.Null(await Uploads.GetLengthAsync(id, None));
+        Assert.Null(await Uploads.GetLengthAsync(id, null, None));
     }
 
     [Fact]
@@ -665,20 +912,23 @@ public abstract class BlobStoreConformance : IAsyncLifetime
     {
         var id = NewId();
         await Uploads.CreateAsync(id, None);
-        await AppendAsync(id, 0, content);
+        var state = await AppendAsync(id, 0, content);
         var digest = DigestOf(content, algorithm);
-        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, digest, None));
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, digest, state, None));
         return digest;
     }
 
-    protected async Task AppendAsync(string id, long offset, byte[] chunk)
+    /// <summary>Writes one chunk through its own writer at <paramref name="offset"/> and commits it; returns the store state to save.</summary>
+    protected async Task<string?> AppendAsync(string id, long offset, byte[] chunk, string? state = null, IUploadStore? store = null)
     {
-        var (status, stream) = await Uploads.OpenAppendAsync(id, offset, None);
+        var (status, writer) = await (store ?? Uploads).OpenWriterAsync(id, offset, state, None);
         Assert.Equal(UploadAppendStatus.Opened, status);
-        Assert.NotNull(stream);
-        await using (stream)
+        Assert.NotNull(writer);
+        await using (writer)
         {
-            await stream.WriteAsync(chunk);
+            await writer.WriteAsync(chunk, None);
+            Assert.Equal(offset + chunk.Length, writer.Size);
+            return await writer.CommitAsync(None);
         }
     }
 
@@ -724,9 +974,9 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         return blobs;
     }
 
-    private async Task<byte[]> ReadUploadAsync(string id)
+    private async Task<byte[]> ReadUploadAsync(string id, string? state = null)
     {
-        await using var stream = await Uploads.OpenReadAsync(id, None);
+        await using var stream = await Uploads.OpenReadAsync(id, state, None);
         Assert.NotNull(stream);
         return await ReadAllAsync(stream);
     }

@@ -915,6 +915,45 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
 
         Assert.Equal(0L, session!.Offset);
         Assert.Null(session.HashState);
+        Assert.Null(session.StoreState);
+    }
+
+    [Fact]
+    public async Task AdvanceSession_WithStoreState_SavesItWithOffsetAndHashStateAndListsIt()
+    {
+        var t0 = Clock.GetUtcNow();
+        await Sessions.CreateAsync(Session("aa", t0), None);
+        // What an object store may save: a multipart upload id and segments, a few KiB, any characters.
+        var state = "{\"upload\":\"2~Zx-é/+=\",\"segments\":[" + string.Join(',', Enumerable.Range(0, 100).Select(i => $"[\"seg-{i:D4}\",5242880]")) + "]}";
+
+        Assert.Equal(UploadAdvanceResult.Advanced, await Sessions.AdvanceAsync("aa", 0, 10, [7], state, t0, None));
+
+        var session = await Sessions.GetAsync("aa", None);
+        Assert.Equal((10L, state), (session!.Offset!.Value, session.StoreState));
+        Assert.Equal([7], session.HashState!);
+        Assert.Equal(state, Assert.Single(await Sessions.ListInactiveAsync(t0.AddHours(1), 10, None)).StoreState);
+    }
+
+    [Fact]
+    public async Task AdvanceSession_StaleOffsetWithStoreState_KeepsTheWinnersState()
+    {
+        await Sessions.CreateAsync(Session("aa", Clock.GetUtcNow()), None);
+        await Sessions.AdvanceAsync("aa", 0, 10, [1], "winner", Clock.GetUtcNow(), None);
+
+        Assert.Equal(UploadAdvanceResult.OffsetMismatch, await Sessions.AdvanceAsync("aa", 0, 12, [2], "loser", Clock.GetUtcNow(), None));
+
+        Assert.Equal("winner", (await Sessions.GetAsync("aa", None))!.StoreState);
+    }
+
+    [Fact]
+    public async Task AdvanceSession_NullStoreState_ClearsTheSavedOne()
+    {
+        await Sessions.CreateAsync(Session("aa", Clock.GetUtcNow()), None);
+        await Sessions.AdvanceAsync("aa", 0, 10, null, "state", Clock.GetUtcNow(), None);
+
+        Assert.Equal(UploadAdvanceResult.Advanced, await Sessions.AdvanceAsync("aa", 10, 20, null, null, Clock.GetUtcNow(), None));
+
+        Assert.Null((await Sessions.GetAsync("aa", None))!.StoreState);
     }
 
     [Fact]
@@ -924,7 +963,7 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
         await Sessions.CreateAsync(Session("aa", t0), None);
         byte[] state = [.. Enumerable.Range(0, 112).Select(i => (byte)i)];
 
-        Assert.Equal(UploadAdvanceResult.Advanced, await Sessions.AdvanceAsync("aa", 0, 1000, state, t0.AddMinutes(5), None));
+        Assert.Equal(UploadAdvanceResult.Advanced, await Sessions.AdvanceAsync("aa", 0, 1000, state, null, t0.AddMinutes(5), None));
 
         var session = await Sessions.GetAsync("aa", None);
         Assert.Equal(1000L, session!.Offset);
@@ -939,11 +978,11 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
     {
         var t0 = Clock.GetUtcNow();
         await Sessions.CreateAsync(Session("aa", t0), None);
-        await Sessions.AdvanceAsync("aa", 0, 10, [1], t0, None);
+        await Sessions.AdvanceAsync("aa", 0, 10, [1], null, t0, None);
 
-        Assert.Equal(UploadAdvanceResult.OffsetMismatch, await Sessions.AdvanceAsync("aa", 0, 20, [2], t0.AddHours(1), None));
-        Assert.Equal(UploadAdvanceResult.OffsetMismatch, await Sessions.AdvanceAsync("aa", 11, 20, [2], t0.AddHours(1), None));
-        Assert.Equal(UploadAdvanceResult.OffsetMismatch, await Sessions.AdvanceAsync("aa", null, 20, [2], t0.AddHours(1), None));
+        Assert.Equal(UploadAdvanceResult.OffsetMismatch, await Sessions.AdvanceAsync("aa", 0, 20, [2], null, t0.AddHours(1), None));
+        Assert.Equal(UploadAdvanceResult.OffsetMismatch, await Sessions.AdvanceAsync("aa", 11, 20, [2], null, t0.AddHours(1), None));
+        Assert.Equal(UploadAdvanceResult.OffsetMismatch, await Sessions.AdvanceAsync("aa", null, 20, [2], null, t0.AddHours(1), None));
 
         var session = await Sessions.GetAsync("aa", None);
         Assert.Equal(10L, session!.Offset);
@@ -957,7 +996,7 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
         await Sessions.CreateAsync(Session("aa", Clock.GetUtcNow()), None);
 
         var results = await Task.WhenAll(Enumerable.Range(1, 16).Select(n =>
-            Task.Run(() => Sessions.AdvanceAsync("aa", 0, n, [(byte)n], Clock.GetUtcNow(), None))));
+            Task.Run(() => Sessions.AdvanceAsync("aa", 0, n, [(byte)n], null, Clock.GetUtcNow(), None))));
 
         Assert.Single(results, r => r == UploadAdvanceResult.Advanced);
         Assert.Equal(15, results.Count(r => r == UploadAdvanceResult.OffsetMismatch));
@@ -971,9 +1010,9 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
     public async Task AdvanceSession_NullHashState_ClearsTheSavedOne()
     {
         await Sessions.CreateAsync(Session("aa", Clock.GetUtcNow()), None);
-        await Sessions.AdvanceAsync("aa", 0, 10, [1, 2, 3], Clock.GetUtcNow(), None);
+        await Sessions.AdvanceAsync("aa", 0, 10, [1, 2, 3], null, Clock.GetUtcNow(), None);
 
-        Assert.Equal(UploadAdvanceResult.Advanced, await Sessions.AdvanceAsync("aa", 10, 30, null, Clock.GetUtcNow(), None));
+        Assert.Equal(UploadAdvanceResult.Advanced, await Sessions.AdvanceAsync("aa", 10, 30, null, null, Clock.GetUtcNow(), None));
 
         Assert.Null((await Sessions.GetAsync("aa", None))!.HashState);
     }
@@ -981,11 +1020,11 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
     [Fact]
     public async Task AdvanceSession_UnknownOrDeleted_IsSessionNotFoundAndCreatesNothing()
     {
-        Assert.Equal(UploadAdvanceResult.SessionNotFound, await Sessions.AdvanceAsync("aa", 0, 10, null, Clock.GetUtcNow(), None));
+        Assert.Equal(UploadAdvanceResult.SessionNotFound, await Sessions.AdvanceAsync("aa", 0, 10, null, null, Clock.GetUtcNow(), None));
         await Sessions.CreateAsync(Session("bb", Clock.GetUtcNow()), None);
         await Sessions.DeleteAsync("bb", None);
 
-        Assert.Equal(UploadAdvanceResult.SessionNotFound, await Sessions.AdvanceAsync("bb", 0, 10, null, Clock.GetUtcNow(), None));
+        Assert.Equal(UploadAdvanceResult.SessionNotFound, await Sessions.AdvanceAsync("bb", 0, 10, null, null, Clock.GetUtcNow(), None));
 
         Assert.Null(await Sessions.GetAsync("aa", None));
         Assert.Null(await Sessions.GetAsync("bb", None));

@@ -34,7 +34,7 @@ public sealed class FileSystemDurabilityTests : IDisposable
         var (id, digest) = await UploadAsync(RandomNumberGenerator.GetBytes(1000));
         _files.Log.Clear();
 
-        var result = await _store.CommitAsync(id, digest, CancellationToken.None);
+        var result = await _store.CommitAsync(id, digest, null, CancellationToken.None);
 
         Assert.Equal(Core.Storage.UploadCommitResult.Committed, result);
         var blobs = Path.Combine(_root, "blobs");
@@ -57,11 +57,11 @@ public sealed class FileSystemDurabilityTests : IDisposable
     public async Task Commit_FolderExists_FlushesBytesThenRenameThenFolder()
     {
         var (first, firstDigest) = await UploadAsync([1, 2, 3]);
-        await _store.CommitAsync(first, firstDigest, CancellationToken.None);
+        await _store.CommitAsync(first, firstDigest, null, CancellationToken.None);
         var (id, digest) = await UploadWithPrefixAsync(firstDigest.Hex[..2]);
         _files.Log.Clear();
 
-        await _store.CommitAsync(id, digest, CancellationToken.None);
+        await _store.CommitAsync(id, digest, null, CancellationToken.None);
 
         var folder = Path.Combine(_root, "blobs", "sha256", digest.Hex[..2]);
         Assert.Equal(
@@ -74,11 +74,11 @@ public sealed class FileSystemDurabilityTests : IDisposable
     {
         var content = RandomNumberGenerator.GetBytes(100);
         var (first, digest) = await UploadAsync(content);
-        await _store.CommitAsync(first, digest, CancellationToken.None);
+        await _store.CommitAsync(first, digest, null, CancellationToken.None);
         var (second, _) = await UploadAsync(content);
         _files.Log.Clear();
 
-        var result = await _store.CommitAsync(second, digest, CancellationToken.None);
+        var result = await _store.CommitAsync(second, digest, null, CancellationToken.None);
 
         Assert.Equal(Core.Storage.UploadCommitResult.AlreadyExists, result);
         Assert.Equal([$"flush-dir {Path.Combine(_root, "blobs", "sha256", digest.Hex[..2])}"], _files.Log);
@@ -108,16 +108,54 @@ public sealed class FileSystemDurabilityTests : IDisposable
         Assert.True(move >= 0 && flush > move && link > flush, string.Join(Environment.NewLine, _files.Log));
     }
 
+    [Fact]
+    public async Task Create_NewUpload_FlushesTheUploadsFolderAfterCreatingTheFile()
+    {
+        _files.Log.Clear();
+
+        await _store.CreateAsync("abc123", CancellationToken.None);
+
+        Assert.Equal([$"create {Upload("abc123")}", $"flush-dir {Path.Combine(_root, "uploads")}"], _files.Log);
+    }
+
+    [Fact]
+    public async Task Create_ExistingUpload_WritesAndFlushesNothing()
+    {
+        await _store.CreateAsync("abc123", CancellationToken.None);
+        _files.Log.Clear();
+
+        await _store.CreateAsync("abc123", CancellationToken.None);
+
+        Assert.Equal([$"exists {Upload("abc123")}"], _files.Log);
+    }
+
+    [Fact]
+    public async Task UploadService_Start_RecordsTheSessionOnlyAfterTheUploadsFolderIsFlushed()
+    {
+        var options = Options.Create(new SqliteMetadataOptions { DatabasePath = Path.Combine(_root, "berth.db") });
+        new SqliteMigrator(options).Migrate();
+        using var database = new SqliteDatabase(options);
+        var sessions = new RecordingSessions(new SqliteMetadataStore(database, TimeProvider.System), _files.Log);
+        var service = new UploadService(_store, _store, sessions, new RecordingBlobIndex(_files.Log), TimeProvider.System,
+            Options.Create(new RegistryOptions()), NullLogger<UploadService>.Instance);
+        _files.Log.Clear();
+
+        var upload = await service.StartAsync(RepositoryName.Parse("shop/api"), CancellationToken.None);
+
+        Assert.Equal([$"create {Upload(upload.Id)}", $"flush-dir {Path.Combine(_root, "uploads")}", $"session {upload.Id}"], _files.Log);
+    }
+
     private string Upload(string id) => Path.Combine(_root, "uploads", id);
 
     private async Task<(string Id, Digest Digest)> UploadAsync(byte[] content)
     {
         var id = Guid.NewGuid().ToString("N");
         await _store.CreateAsync(id, CancellationToken.None);
-        var (_, stream) = await _store.OpenAppendAsync(id, 0, CancellationToken.None);
-        await using (stream!)
+        var (_, writer) = await _store.OpenWriterAsync(id, 0, null, CancellationToken.None);
+        await using (writer!)
         {
-            await stream!.WriteAsync(content);
+            await writer!.WriteAsync(content, CancellationToken.None);
+            await writer.CommitAsync(CancellationToken.None);
         }
 
         return (id, Digest.Parse("sha256:" + Convert.ToHexStringLower(SHA256.HashData(content))));
@@ -145,6 +183,13 @@ public sealed class FileSystemDurabilityTests : IDisposable
             FileOperations.Instance.FlushFile(path);
         }
 
+        public bool CreateFile(string path)
+        {
+            var created = FileOperations.Instance.CreateFile(path);
+            Log.Add($"{(created ? "create" : "exists")} {path}");
+            return created;
+        }
+
         public IReadOnlyList<string> CreateDirectories(string path)
         {
             var created = FileOperations.Instance.CreateDirectories(path);
@@ -163,6 +208,31 @@ public sealed class FileSystemDurabilityTests : IDisposable
             Log.Add($"flush-dir {path}");
             FileOperations.Instance.FlushDirectory(path);
         }
+    }
+
+    /// <summary>Records session creations in the log; everything else goes to the real store.</summary>
+    private sealed class RecordingSessions(IUploadSessionStore inner, List<string> log) : IUploadSessionStore
+    {
+        public Task CreateAsync(UploadSession session, CancellationToken cancellationToken)
+        {
+            log.Add($"session {session.Id}");
+            return inner.CreateAsync(session, cancellationToken);
+        }
+
+        public Task<UploadSession?> GetAsync(string id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
+
+        public Task TouchAsync(string id, DateTimeOffset at, CancellationToken cancellationToken) => inner.TouchAsync(id, at, cancellationToken);
+
+        public Task<UploadAdvanceResult> AdvanceAsync(string id, long? expectedOffset, long newOffset, byte[]? hashState, string? storeState, DateTimeOffset at, CancellationToken cancellationToken) =>
+            inner.AdvanceAsync(id, expectedOffset, newOffset, hashState, storeState, at, cancellationToken);
+
+        public Task<DeleteResult> DeleteAsync(string id, CancellationToken cancellationToken) => inner.DeleteAsync(id, cancellationToken);
+
+        public Task<UploadCompleteResult> CompleteAsync(string id, RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
+            inner.CompleteAsync(id, repository, digest, size, cancellationToken);
+
+        public Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken) =>
+            inner.ListInactiveAsync(before, limit, cancellationToken);
     }
 
     private sealed class RecordingBlobIndex(List<string> log) : IBlobIndex

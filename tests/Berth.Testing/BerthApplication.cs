@@ -30,10 +30,65 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
             ["Berth:AutoCreateProjects"] = "true",
             ["Berth:Auth:Passwords:Iterations"] = "1000", // PBKDF2 work kept small in tests; the default is 600,000
         };
+        foreach (var (key, value) in ProviderSettings(Environment.GetEnvironmentVariable))
+        {
+            _settings[key] = value;
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;
         }
+
+        Storage = _settings.GetValueOrDefault(ProviderCatalog.StorageKey) ?? DefaultStorage;
+        Metadata = _settings.GetValueOrDefault(ProviderCatalog.MetadataKey) ?? DefaultMetadata;
+    }
+
+    /// <summary>Environment variable choosing the blob storage provider of every functional test server: a type or URI as <c>--storage</c> takes it; unset: <c>filesystem</c> in the temporary data folder.</summary>
+    public const string StorageEnvironment = "BERTH_TEST_STORAGE";
+
+    /// <summary>Environment variable choosing the metadata provider of every functional test server: a type or URI as <c>--metadata</c> takes it; unset: <c>sqlite</c> in the temporary data folder.</summary>
+    public const string MetadataEnvironment = "BERTH_TEST_METADATA";
+
+    private const string DefaultStorage = "filesystem";
+    private const string DefaultMetadata = "sqlite";
+
+    /// <summary>The storage provider this server runs on (<see cref="StorageEnvironment"/>, or a test's own setting).</summary>
+    public string Storage { get; }
+
+    /// <summary>The metadata provider this server runs on (<see cref="MetadataEnvironment"/>, or a test's own setting).</summary>
+    public string Metadata { get; }
+
+    /// <summary>
+    /// The provider settings <see cref="StorageEnvironment"/> and <see cref="MetadataEnvironment"/> ask for, checked
+    /// through the server's own <see cref="ProviderCatalog"/>: an unknown value stops the test run with one line naming
+    /// the variable, never a silent fall-back to the defaults.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A variable names no provider of this build.</exception>
+    public static IReadOnlyDictionary<string, string?> ProviderSettings(Func<string, string?> getEnvironment)
+    {
+        var result = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (variable, kind, key) in new[]
+        {
+            (StorageEnvironment, ProviderKind.Storage, ProviderCatalog.StorageKey),
+            (MetadataEnvironment, ProviderKind.Metadata, ProviderCatalog.MetadataKey),
+        })
+        {
+            var value = getEnvironment(variable);
+            if (value is null)
+            {
+                continue;
+            }
+
+            if (!ProviderCatalog.TryResolve(kind, value, out var choice, out var error))
+            {
+                throw new InvalidOperationException($"{variable}={value}: {error}");
+            }
+
+            result[key] = choice.Location?.OriginalString ?? choice.Provider.Type;
+        }
+
+        return result;
     }
 
     /// <summary>User name of the administrator the server creates on first start.</summary>

@@ -15,7 +15,14 @@ public static class TestBlobStores
 {
     /// <summary>Answers <see cref="BlobRead.Streamed"/> where the file store would answer a local file (an object store's GET).</summary>
     public static void UseStreaming(IServiceCollection services) =>
-        Replace(services, files => new StreamingBlobStore(files));
+        Replace(services, files => new StreamingBlobStore(files, long.MaxValue));
+
+    /// <summary>
+    /// As <see cref="UseStreaming"/>, but each stream ends after <paramref name="bytes"/> bytes while the answer still
+    /// claims the full length: an object store's connection that breaks midway.
+    /// </summary>
+    public static Action<IServiceCollection> UseStreamingThatEndsAfter(long bytes) => services =>
+        Replace(services, files => new StreamingBlobStore(files, bytes));
 
     /// <summary>Answers <see cref="BlobRead.Redirect"/> to <paramref name="baseUri"/> + algorithm/hex whenever the caller allows it (a presigning store).</summary>
     public static Action<IServiceCollection> UseRedirecting(Uri baseUri, DateTimeOffset expiresAt) => services =>
@@ -47,7 +54,7 @@ public static class TestBlobStores
         public Task<BlobDeleteResult> DeleteAsync(Digest digest, CancellationToken cancellationToken) => inner.DeleteAsync(digest, cancellationToken);
     }
 
-    private sealed class StreamingBlobStore(IBlobStore inner) : WrappingBlobStore(inner)
+    private sealed class StreamingBlobStore(IBlobStore inner, long endAfter) : WrappingBlobStore(inner)
     {
         public override async Task<BlobRead> OpenAsync(Digest digest, ByteRange? range, BlobReadOptions options, CancellationToken cancellationToken)
         {
@@ -59,7 +66,7 @@ public static class TestBlobStores
 
             var stream = new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, bufferSize: 0);
             stream.Position = file.Offset;
-            return new BlobRead.Streamed(new SliceStream(stream, file.Length), file.Offset, file.Length, file.TotalSize);
+            return new BlobRead.Streamed(new SliceStream(stream, Math.Min(file.Length, endAfter)), file.Offset, file.Length, file.TotalSize);
         }
     }
 

@@ -349,7 +349,7 @@ public static class TokenEndpoints
         new OciErrorResult(new RegistryError(code, message), status);
 
     private static IResult OAuthError(int status, string error, string description) =>
-        Results.Json(new Dictionary<string, string> { ["error"] = error, ["error_description"] = description }, statusCode: status);
+        Results.Json(new OAuthErrorResponse(error, description), statusCode: status); // HTTP JSON options: TokenJsonContext, relaxed escaping
 
     /// <summary>Writes the token answer with the exact field names clients read, and no caching.</summary>
     private sealed class TokenResult(IssuedRegistryToken issued, string? refreshToken, string? scope) : IResult
@@ -361,24 +361,14 @@ public static class TokenEndpoints
             response.ContentType = "application/json";
             response.Headers.CacheControl = "no-store";
             response.Headers.Pragma = "no-cache";
-            await using var writer = new Utf8JsonWriter(response.Body);
-            writer.WriteStartObject();
-            writer.WriteString("token", issued.Token);
-            writer.WriteString("access_token", issued.Token);
-            writer.WriteNumber("expires_in", issued.ExpiresInSeconds);
-            writer.WriteString("issued_at", issued.IssuedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
-            if (refreshToken is not null)
-            {
-                writer.WriteString("refresh_token", refreshToken);
-            }
-
-            if (!string.IsNullOrEmpty(scope))
-            {
-                writer.WriteString("scope", scope);
-            }
-
-            writer.WriteEndObject();
-            await writer.FlushAsync(httpContext.RequestAborted);
+            var body = new RegistryTokenResponse(
+                issued.Token,
+                issued.Token,
+                issued.ExpiresInSeconds,
+                issued.IssuedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                refreshToken,
+                string.IsNullOrEmpty(scope) ? null : scope);
+            await JsonSerializer.SerializeAsync(response.Body, body, TokenJsonContext.Default.RegistryTokenResponse, httpContext.RequestAborted);
         }
     }
 

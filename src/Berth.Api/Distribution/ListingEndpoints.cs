@@ -36,11 +36,7 @@ internal static class ListingEndpoints
             AddNextLink(context, $"/v2/{repository}/tags/list", limit, page.Names[^1]);
         }
 
-        return Json(context, writer =>
-        {
-            writer.WriteString("name", repository.Value);
-            WriteNames(writer, "tags", page.Names);
-        });
+        return Json(context, JsonSerializer.SerializeToUtf8Bytes(new TagListResponse(repository.Value, page.Names), RegistryJsonContext.Default.TagListResponse));
     }
 
     /// <summary>
@@ -119,7 +115,7 @@ internal static class ListingEndpoints
             AddNextLink(context, "/v2/_catalog", limit, names.Count == limit ? names[^1] : SealedPrefix + protector.Protect(CatalogListing, audience, cursor));
         }
 
-        return Json(context, writer => WriteNames(writer, "repositories", names));
+        return Json(context, JsonSerializer.SerializeToUtf8Bytes(new CatalogResponse(names), RegistryJsonContext.Default.CatalogResponse));
     }
 
     /// <summary>Most repository names one catalog request reads while filtering.</summary>
@@ -173,15 +169,10 @@ internal static class ListingEndpoints
     private static void AddNextLink(HttpContext context, string path, int limit, string last) =>
         context.Response.Headers.Link = $"<{path}?n={limit}&last={Uri.EscapeDataString(last)}>; rel=\"next\"";
 
-    private static void WriteNames(Utf8JsonWriter writer, string property, IReadOnlyList<string> names)
+    private static IResult Json(HttpContext context, byte[] body)
     {
-        writer.WriteStartArray(property);
-        foreach (var name in names)
-        {
-            writer.WriteStringValue(name);
-        }
-
-        writer.WriteEndArray();
+        context.Response.ContentLength = body.Length;
+        return Results.Bytes(body, "application/json");
     }
 
     private static IResult Json(HttpContext context, Action<Utf8JsonWriter> writeBody, string contentType = "application/json")

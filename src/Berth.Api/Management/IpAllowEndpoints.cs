@@ -4,6 +4,7 @@ using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Berth.Api.Management;
@@ -27,38 +28,62 @@ internal static class IpAllowEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var server = api.MapGroup("/ip-allow").WithTags("ip-allow");
-        server.MapGet("/", (Delegate)((HttpContext context) => ListAsync(context, null))).WithName("ListServerIpRules").WithSummary("The server-wide IP allow list (administrators)")
-            .RequireAdministrator().Produces<PageResponse<IpRuleResponse>>();
-        server.MapPost("/", (Delegate)((HttpContext context) => AddAsync(context, null))).WithName("AddServerIpRule").WithSummary("Allow a network server-wide (administrators)")
-            .RequireAdministrator().Accepts<IpRuleCreateRequest>("application/json").Produces<IpRuleResponse>(StatusCodes.Status201Created);
-        server.MapDelete("/{id:long}", (HttpContext context, long id) => RemoveAsync(context, null, id)).WithName("RemoveServerIpRule").WithSummary("Remove a server-wide rule (administrators)")
-            .RequireAdministrator().Produces(StatusCodes.Status204NoContent);
+        server.MapGet("/", ListServerAsync).WithName("ListServerIpRules").WithSummary("The server-wide IP allow list (administrators)")
+            .RequireAdministrator();
+        server.MapPost("/", AddServerAsync).WithName("AddServerIpRule").WithSummary("Allow a network server-wide (administrators)")
+            .RequireAdministrator().AcceptsJson<IpRuleCreateRequest>().ProducesProblems(StatusCodes.Status409Conflict);
+        server.MapDelete("/{id:long}", RemoveServerAsync).WithName("RemoveServerIpRule").WithSummary("Remove a server-wide rule (administrators)")
+            .RequireAdministrator().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
 
         var project = api.MapGroup("/projects/{project}/ip-allow").WithTags("ip-allow");
-        project.MapGet("/", (HttpContext context, string project) => ListAsync(context, context.GetProject().Name))
+        project.MapGet("/", ListProjectAsync)
             .WithName("ListProjectIpRules").WithSummary("The project's IP allow list (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageSettings).WithMetadata(new AdministratorsPassProjectIpAllowList()).Produces<PageResponse<IpRuleResponse>>();
-        project.MapPost("/", (HttpContext context, string project) => AddAsync(context, context.GetProject().Name))
+            .RequireProject(ProjectPermissions.ManageSettings).WithMetadata(new AdministratorsPassProjectIpAllowList());
+        project.MapPost("/", AddProjectAsync)
             .WithName("AddProjectIpRule").WithSummary("Allow a network for the project (owners, administrators)")
             .RequireProject(ProjectPermissions.ManageSettings).WithMetadata(new AdministratorsPassProjectIpAllowList())
-            .Accepts<IpRuleCreateRequest>("application/json").Produces<IpRuleResponse>(StatusCodes.Status201Created);
-        project.MapDelete("/{id:long}", (HttpContext context, string project, long id) => RemoveAsync(context, context.GetProject().Name, id))
+            .AcceptsJson<IpRuleCreateRequest>().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+        project.MapDelete("/{id:long}", RemoveProjectAsync)
             .WithName("RemoveProjectIpRule").WithSummary("Remove a rule of the project (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageSettings).WithMetadata(new AdministratorsPassProjectIpAllowList()).Produces(StatusCodes.Status204NoContent);
+            .RequireProject(ProjectPermissions.ManageSettings).WithMetadata(new AdministratorsPassProjectIpAllowList()).ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, ProjectName? project)
+    private static Task<Ok<PageResponse<IpRuleResponse>>> ListServerAsync(ManagementServices services, CancellationToken cancellationToken) =>
+        ListAsync(services, null, cancellationToken);
+
+    private static Task<Ok<PageResponse<IpRuleResponse>>> ListProjectAsync(
+        string project, ManagementServices services, HttpContext context, CancellationToken cancellationToken) =>
+        ListAsync(services, context.GetProject().Name, cancellationToken);
+
+    private static Task<Results<Created<IpRuleResponse>, ValidationProblem, ProblemHttpResult>> AddServerAsync(
+        ManagementServices services, HttpContext context, CancellationToken cancellationToken) =>
+        AddAsync(services, context, null, cancellationToken);
+
+    private static Task<Results<Created<IpRuleResponse>, ValidationProblem, ProblemHttpResult>> AddProjectAsync(
+        string project, ManagementServices services, HttpContext context, CancellationToken cancellationToken) =>
+        AddAsync(services, context, context.GetProject().Name, cancellationToken);
+
+    private static Task<Results<NoContent, ProblemHttpResult>> RemoveServerAsync(
+        long id, ManagementServices services, HttpContext context, CancellationToken cancellationToken) =>
+        RemoveAsync(services, context, null, id, cancellationToken);
+
+    private static Task<Results<NoContent, ProblemHttpResult>> RemoveProjectAsync(
+        string project, long id, ManagementServices services, HttpContext context, CancellationToken cancellationToken) =>
+        RemoveAsync(services, context, context.GetProject().Name, id, cancellationToken);
+
+    private static async Task<Ok<PageResponse<IpRuleResponse>>> ListAsync(ManagementServices services, ProjectName? project, CancellationToken cancellationToken)
     {
-        var rules = await ManagementServices.From(context).IpRules.ListAsync(project, context.RequestAborted);
+        var rules = await services.IpRules.ListAsync(project, cancellationToken);
         return TypedResults.Ok(new PageResponse<IpRuleResponse>(rules.Select(IpRuleResponse.From).ToList(), null));
     }
 
-    private static async Task<IResult> AddAsync(HttpContext context, ProjectName? project)
+    private static async Task<Results<Created<IpRuleResponse>, ValidationProblem, ProblemHttpResult>> AddAsync(
+        ManagementServices services, HttpContext context, ProjectName? project, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync<IpRuleCreateRequest>(context);
         if (body.Value is not { } request)
         {
-            return body.Error!;
+            return body.Invalid is { } invalid ? invalid : body.Refused!;
         }
 
         var validation = new Validation();
@@ -87,15 +112,13 @@ internal static class IpAllowEndpoints
 
         if (!validation.IsValid)
         {
-            return validation.Result();
+            return validation.Problem();
         }
-
-        var services = ManagementServices.From(context);
 
         // The first rule of a list turns "every address" into "only this network": refuse one that would shut out
         // the caller making the change (later rules only widen the list).
         var caller = context.Caller();
-        var before = Networks(await services.IpRules.ListAsync(project, context.RequestAborted));
+        var before = Networks(await services.IpRules.ListAsync(project, cancellationToken));
         if (ShutsOut(before, [.. before, network!], caller.Address))
         {
             return Problems.Conflict(
@@ -103,7 +126,7 @@ internal static class IpAllowEndpoints
                 $"{caller.Address?.ToString() ?? "(unknown)"}: add a rule for your address first, or you would lock yourself out");
         }
 
-        var result = await services.IpRules.AddAsync(project, network!, string.IsNullOrEmpty(request.Note) ? null : request.Note, context.RequestAborted);
+        var result = await services.IpRules.AddAsync(project, network!, string.IsNullOrEmpty(request.Note) ? null : request.Note, cancellationToken);
         services.IpAllow.Invalidate(project?.Value);
         switch (result.Status)
         {
@@ -119,12 +142,11 @@ internal static class IpAllowEndpoints
         return TypedResults.Created(location, IpRuleResponse.From(rule));
     }
 
-    private static async Task<IResult> RemoveAsync(HttpContext context, ProjectName? project, long id)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveAsync(
+        ManagementServices services, HttpContext context, ProjectName? project, long id, CancellationToken cancellationToken)
     {
-        var services = ManagementServices.From(context);
-
         // The store removes by id alone: make sure the rule belongs to this list (server or this project).
-        var rules = await services.IpRules.ListAsync(project, context.RequestAborted);
+        var rules = await services.IpRules.ListAsync(project, cancellationToken);
         var rule = rules.FirstOrDefault(r => r.Id == id);
         if (rule is null)
         {
@@ -141,7 +163,7 @@ internal static class IpAllowEndpoints
                 "(removing every rule allows every address again)");
         }
 
-        if (await services.IpRules.RemoveAsync(id, context.RequestAborted) == DeleteResult.NotFound)
+        if (await services.IpRules.RemoveAsync(id, cancellationToken) == DeleteResult.NotFound)
         {
             return Problems.NotFound($"no IP allow rule {id} {(project is { } p ? $"in project '{p}'" : "server-wide")}");
         }

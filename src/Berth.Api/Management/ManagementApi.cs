@@ -20,6 +20,10 @@ public static class ManagementApi
     public static IServiceCollection AddManagementApi(this IServiceCollection services)
     {
         services.AddProblemDetails();
+
+        // Bodies of /api/v1 from source-generated metadata, ahead of the reflection resolver, with these options'
+        // naming and null handling: the same wire as before.
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, ManagementJsonContext.Default));
         services.TryAddSingleton<ManagementAuthorization>();
         services.TryAddSingleton<ManagementServices>();
         services.AddOpenApi("v1", options =>
@@ -45,6 +49,9 @@ public static class ManagementApi
     {
         var api = endpoints.MapGroup(Prefix);
         api.AddEndpointFilter<ManagementAuthorizationFilter>();
+
+        // What ManagementAuthorizationFilter may answer on any route (credentials, IP allow lists, requirements).
+        api.ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         api.DisableAntiforgery();
 
         MeEndpoints.Map(api);

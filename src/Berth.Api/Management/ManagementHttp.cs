@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Berth.Core.Access;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -13,20 +14,20 @@ namespace Berth.Api.Management;
 /// <summary>RFC 9457 problem answers of the management API (<c>application/problem+json</c>).</summary>
 internal static class Problems
 {
-    public static IResult Status(int status, string detail) => Hosting.ProblemResults.Status(status, detail);
+    public static ProblemHttpResult Status(int status, string detail) => Hosting.ProblemResults.Status(status, detail);
 
-    public static IResult Forbidden(string detail) => Status(StatusCodes.Status403Forbidden, detail);
+    public static ProblemHttpResult Forbidden(string detail) => Status(StatusCodes.Status403Forbidden, detail);
 
-    public static IResult NotFound(string detail) => Status(StatusCodes.Status404NotFound, detail);
+    public static ProblemHttpResult NotFound(string detail) => Status(StatusCodes.Status404NotFound, detail);
 
-    public static IResult Conflict(string detail) => Status(StatusCodes.Status409Conflict, detail);
+    public static ProblemHttpResult Conflict(string detail) => Status(StatusCodes.Status409Conflict, detail);
 
     /// <summary>The same answer for a missing project and one the caller may not see.</summary>
-    public static IResult ProjectNotFound(string? name) => NotFound($"project '{name}' not found");
+    public static ProblemHttpResult ProjectNotFound(string? name) => NotFound($"project '{name}' not found");
 
-    public static IResult Invalid(string field, string message) => Invalid(new Dictionary<string, string[]> { [field] = [message] });
+    public static ValidationProblem Invalid(string field, string message) => InvalidProblem(field, message);
 
-    public static IResult Invalid(IDictionary<string, string[]> errors) => InvalidProblem(errors);
+    public static ValidationProblem Invalid(IDictionary<string, string[]> errors) => InvalidProblem(errors);
 
     /// <summary>A 400 with the messages per field, typed for endpoints that declare their results.</summary>
     public static ValidationProblem InvalidProblem(string field, string message) => InvalidProblem(new Dictionary<string, string[]> { [field] = [message] });
@@ -49,14 +50,32 @@ internal sealed class Validation
     public void Add(string field, string message) =>
         _errors[field] = _errors.TryGetValue(field, out var existing) ? [.. existing, message] : [message];
 
-    public IResult Result() => Problems.Invalid(_errors);
-
     /// <summary>The 400 of the messages collected, typed for endpoints that declare their results.</summary>
     public ValidationProblem Problem() => Problems.InvalidProblem(_errors);
 }
 
-/// <summary>A request body as read: the value, or the 400 to answer.</summary>
-internal readonly record struct Body<T>(T? Value, IResult? Error);
+/// <summary>
+/// A request body as read: the value, or the answer that refuses it: <see cref="Invalid"/> (400, naming the member)
+/// or <see cref="Refused"/> (413, 415, or the status of a body that could not be read). Typed endpoints answer
+/// <c>body.Invalid is { } invalid ? invalid : body.Refused!</c>.
+/// </summary>
+internal readonly record struct Body<T>(T? Value, ValidationProblem? Invalid, ProblemHttpResult? Refused)
+{
+    public Body(T value)
+        : this(value, null, null)
+    {
+    }
+
+    public Body(ValidationProblem invalid)
+        : this(default, invalid, null)
+    {
+    }
+
+    public Body(ProblemHttpResult refused)
+        : this(default, null, refused)
+    {
+    }
+}
 
 /// <summary>
 /// Reads JSON request bodies strictly: camelCase (case-insensitive), unknown members refused, a member given twice
@@ -74,6 +93,7 @@ internal static class RequestBody
         ReadCommentHandling = JsonCommentHandling.Disallow,
         NumberHandling = JsonNumberHandling.Strict,
         AllowDuplicateProperties = false,
+        TypeInfoResolver = ManagementJsonContext.Default,
     };
 
     public static async Task<Body<T>> ReadAsync<T>(HttpContext context) where T : class
@@ -85,13 +105,13 @@ internal static class RequestBody
 
         if (context.Request.ContentLength > MaxBytes)
         {
-            return new(null, Problems.Status(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {MaxBytes} bytes"));
+            return new(Problems.Problem(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {MaxBytes} bytes"));
         }
 
         var contentType = context.Request.ContentType;
         if (contentType is not null && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
         {
-            return new(null, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "the body must be JSON (Content-Type: application/json)"));
+            return new(Problems.Problem(StatusCodes.Status415UnsupportedMediaType, "the body must be JSON (Content-Type: application/json)"));
         }
 
         try
@@ -100,30 +120,30 @@ internal static class RequestBody
             await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
             if (buffer.Length > MaxBytes)
             {
-                return new(null, Problems.Status(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {MaxBytes} bytes"));
+                return new(Problems.Problem(StatusCodes.Status413PayloadTooLarge, $"the body is larger than {MaxBytes} bytes"));
             }
 
             if (buffer.Length == 0)
             {
-                return new(null, Problems.Invalid("body", "a JSON object is required"));
+                return new(Problems.InvalidProblem("body", "a JSON object is required"));
             }
 
             var value = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), Options);
-            return value is null ? new(null, Problems.Invalid("body", "a JSON object is required")) : new(value, null);
+            return value is null ? new(Problems.InvalidProblem("body", "a JSON object is required")) : new(value);
         }
         catch (JsonException ex)
         {
-            return new(null, Describe(ex));
+            return new(Describe(ex));
         }
         catch (BadHttpRequestException ex)
         {
-            return new(null, ex.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? Problems.Status(ex.StatusCode, $"the body is larger than {MaxBytes} bytes")
-                : Problems.Status(ex.StatusCode, "the request body could not be read: " + ex.Message));
+            return new(ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? Problems.Problem(ex.StatusCode, $"the body is larger than {MaxBytes} bytes")
+                : Problems.Problem(ex.StatusCode, "the request body could not be read: " + ex.Message));
         }
     }
 
-    private static IResult Describe(JsonException ex)
+    private static ValidationProblem Describe(JsonException ex)
     {
         var path = ex.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
         if (ex.Message.Contains("could not be mapped", StringComparison.Ordinal))
@@ -132,21 +152,30 @@ internal static class RequestBody
             var start = ex.Message.IndexOf('\'', StringComparison.Ordinal);
             var end = start < 0 ? -1 : ex.Message.IndexOf('\'', start + 1);
             var member = end > start ? ex.Message[(start + 1)..end] : path ?? "body";
-            return Problems.Invalid(member, "unknown member: this request does not take it");
+            return Problems.InvalidProblem(member, "unknown member: this request does not take it");
         }
 
         if (ex.Message.StartsWith("Duplicate propert", StringComparison.Ordinal))
         {
             // "Duplicate property 'name' encountered during deserialization of type '…'." with the path of the second one.
-            return Problems.Invalid(path ?? "body", "is given more than once: give each member once");
+            return Problems.InvalidProblem(path ?? "body", "is given more than once: give each member once");
         }
 
         var line = ex.LineNumber is { } l ? string.Create(CultureInfo.InvariantCulture, $" (line {l + 1}, byte {ex.BytePositionInLine + 1})") : string.Empty;
         return path is null
-            ? Problems.Invalid("body", "not a valid JSON object" + line)
-            : Problems.Invalid(path, "has the wrong type or is malformed" + line);
+            ? Problems.InvalidProblem("body", "not a valid JSON object" + line)
+            : Problems.InvalidProblem(path, "has the wrong type or is malformed" + line);
     }
 }
+
+/// <summary>
+/// <c>?limit=</c> and <c>?after=</c> of a listing bound as text (<c>[AsParameters]</c>), so that a malformed one is a 400
+/// naming it (<see cref="Paging.TryRead(string?, string?, HttpContext, out Paging, out ValidationProblem?, string?)"/>)
+/// rather than the framework's binding failure.
+/// </summary>
+internal readonly record struct PageQuery(
+    [property: Microsoft.AspNetCore.Mvc.FromQuery(Name = "limit")] string? Limit,
+    [property: Microsoft.AspNetCore.Mvc.FromQuery(Name = "after")] string? After);
 
 /// <summary><c>?limit=</c> and <c>?after=</c> of a listing; cursors are opaque (base64url) to clients.</summary>
 internal readonly record struct Paging(int Limit, string? After)
@@ -154,20 +183,9 @@ internal readonly record struct Paging(int Limit, string? After)
     public const int DefaultLimit = 100;
 
     /// <summary>
-    /// Reads <c>limit</c> and <c>after</c>. With <paramref name="sealedListing"/>, <c>after</c> must be a sealed cursor
-    /// of that listing for this caller (<see cref="Cursor.Seal"/>); otherwise a plain one (<see cref="Cursor.Encode(string)"/>).
-    /// </summary>
-    public static bool TryRead(HttpContext context, out Paging paging, out IResult? error, string? sealedListing = null)
-    {
-        var query = context.Request.Query;
-        var valid = TryRead(query["limit"].ToString(), query["after"].ToString(), context, out paging, out var problem, sealedListing);
-        error = problem;
-        return valid;
-    }
-
-    /// <summary>
-    /// <see cref="TryRead(HttpContext, out Paging, out IResult?, string?)"/> for an endpoint that binds <c>limit</c> and
-    /// <c>after</c> as parameters: the 400 to answer is typed, for the endpoint's declared results.
+    /// Reads <c>limit</c> and <c>after</c> as bound (<see cref="PageQuery"/>). With <paramref name="sealedListing"/>,
+    /// <c>after</c> must be a sealed cursor of that listing for this caller (<see cref="Cursor.Seal"/>); otherwise a
+    /// plain one (<see cref="Cursor.Encode(string)"/>). A malformed one is the 400 naming it.
     /// </summary>
     public static bool TryRead(string? limitText, string? afterText, HttpContext context, out Paging paging, out ValidationProblem? error, string? sealedListing = null)
     {
@@ -300,4 +318,25 @@ internal static class Wire
         AuditActorKind.System => "system",
         _ => kind.ToString().ToLowerInvariant(),
     };
+}
+
+/// <summary>
+/// OpenAPI metadata the signatures cannot carry: a <see cref="ProblemHttpResult"/> says nothing of its status, so each
+/// endpoint lists the problem statuses it answers; a body read by <see cref="RequestBody"/> adds its 413.
+/// </summary>
+internal static class ProblemMetadata
+{
+    public static RouteHandlerBuilder ProducesProblems(this RouteHandlerBuilder builder, params int[] statuses)
+    {
+        foreach (var status in statuses)
+        {
+            builder.ProducesProblem(status);
+        }
+
+        return builder;
+    }
+
+    /// <summary>A JSON body of <typeparamref name="T"/>, read by <see cref="RequestBody"/>: too large is a 413 problem.</summary>
+    public static RouteHandlerBuilder AcceptsJson<T>(this RouteHandlerBuilder builder) where T : notnull =>
+        builder.Accepts<T>("application/json").ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 }

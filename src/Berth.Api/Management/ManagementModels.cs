@@ -218,7 +218,7 @@ public sealed record AuditEntryResponse(
         }
         catch (JsonException)
         {
-            return JsonSerializer.SerializeToElement(detail); // stored by something else; shown as text
+            return JsonSerializer.SerializeToElement(detail, ManagementJsonContext.Default.String); // stored by something else; shown as text
         }
     }
 }

@@ -4,13 +4,11 @@ using Berth.Application.Audit;
 using Berth.Auth.Passwords;
 using Berth.Auth.Tokens;
 using Berth.Core.Access;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Berth.Api.Management;
 
-/// <summary>What the management handlers use, resolved once (handlers are static).</summary>
+/// <summary>What the management handlers use, one singleton bound as a handler parameter (handlers are static).</summary>
 internal sealed class ManagementServices(
     IProjectStore projects,
     IUserStore users,
@@ -25,6 +23,7 @@ internal sealed class ManagementServices(
     PasswordHasher hasher,
     AccessTokenService accessTokens,
     IOptions<AccessTokenOptions> tokenOptions,
+    TokenSubjects tokenSubjects,
     TimeProvider clock)
 {
     public IProjectStore Projects { get; } = projects;
@@ -57,5 +56,9 @@ internal sealed class ManagementServices(
 
     public TimeProvider Clock { get; } = clock;
 
-    public static ManagementServices From(HttpContext context) => context.RequestServices.GetRequiredService<ManagementServices>();
+    /// <summary>
+    /// After a change to a user, membership, robot, access token or project: registry tokens are checked against the
+    /// new state at once on this node (other nodes within <see cref="TokenSubjects.Lifetime"/>).
+    /// </summary>
+    public void AccessChanged() => tokenSubjects.Invalidate();
 }

@@ -21,10 +21,10 @@ internal static class MeEndpoints
         me.MapGet("/", GetAsync).WithName("GetMe").WithSummary("The authenticated caller, with their project memberships")
             .RequireAuthenticated().AllowAccessTokens().AuditLogins();
         me.MapPut("/password", ChangePasswordAsync).WithName("ChangePassword").WithSummary("Change one's own password (password sign-in only)")
-            .RequireUser().Accepts<PasswordChangeRequest>("application/json").Produces(StatusCodes.Status204NoContent);
+            .RequireUser().AcceptsJson<PasswordChangeRequest>();
         me.MapDelete("/sessions", SignOutEverywhereAsync).WithName("SignOutEverywhere")
             .WithSummary("Sign out everywhere: end every refresh token and remembered sign-in of the caller (password sign-in only); access tokens stay")
-            .RequireUser();
+            .RequireUser().ProducesProblems(StatusCodes.Status404NotFound);
     }
 
     private static async Task<Ok<MeResponse>> GetAsync(ManagementServices services, HttpContext context, CancellationToken cancellationToken)
@@ -55,21 +55,21 @@ internal static class MeEndpoints
             return Problems.Problem(StatusCodes.Status404NotFound, $"user '{caller.Name}' not found");
         }
 
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(caller, AuditActions.UserSignOut, detail: new { user = user.Name.Value });
         return TypedResults.NoContent();
     }
 
     /// <summary>
-    /// The body is read by <see cref="RequestBody"/> (limits, duplicate members, lone surrogates), whose refusals are
-    /// of several kinds, hence <see cref="IResult"/> and the declared metadata.
+    /// The body is read by <see cref="RequestBody"/> (limits, duplicate members, lone surrogates): its refusals are a
+    /// <see cref="ValidationProblem"/> or a <see cref="ProblemHttpResult"/>, both among the declared results.
     /// </summary>
-    private static async Task<IResult> ChangePasswordAsync(ManagementServices services, HttpContext context, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync<PasswordChangeRequest>(context);
         if (body.Value is not { } request)
         {
-            return body.Error!;
+            return body.Invalid is { } invalid ? invalid : body.Refused!;
         }
 
         var validation = new Validation();
@@ -89,7 +89,7 @@ internal static class MeEndpoints
 
         if (!validation.IsValid)
         {
-            return validation.Result();
+            return validation.Problem();
         }
 
         var caller = context.Caller();
@@ -100,7 +100,7 @@ internal static class MeEndpoints
         }
 
         await services.Users.SetPasswordHashAsync(user.Id, services.Hasher.Hash(request.NewPassword!), cancellationToken); // ends refresh tokens
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(caller, AuditActions.UserUpdate, detail: new { user = user.Name.Value, password = true });
         return TypedResults.NoContent();
     }

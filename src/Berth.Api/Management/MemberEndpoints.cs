@@ -3,6 +3,7 @@ using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Berth.Api.Management;
@@ -13,28 +14,28 @@ internal static class MemberEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var members = api.MapGroup("/projects/{project}/members").WithTags("members");
-        members.MapGet("/", (Delegate)ListAsync).WithName("ListMembers").WithSummary("The project's members (members, administrators)")
-            .RequireProjectRole(ProjectRole.Reader).Produces<PageResponse<MemberResponse>>();
-        members.MapPut("/{user}", (Delegate)SetAsync).WithName("SetMember").WithSummary("Add a member or change their role (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageMembers).Accepts<MemberSetRequest>("application/json")
-            .Produces<MemberResponse>().Produces<MemberResponse>(StatusCodes.Status201Created);
-        members.MapDelete("/{user}", (Delegate)RemoveAsync).WithName("RemoveMember").WithSummary("Remove a member (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageMembers).Produces(StatusCodes.Status204NoContent);
+        members.MapGet("/", ListAsync).WithName("ListMembers").WithSummary("The project's members (members, administrators)")
+            .RequireProjectRole(ProjectRole.Reader);
+        members.MapPut("/{user}", SetAsync).WithName("SetMember").WithSummary("Add a member or change their role (owners, administrators)")
+            .RequireProject(ProjectPermissions.ManageMembers).AcceptsJson<MemberSetRequest>().ProducesProblems(StatusCodes.Status404NotFound);
+        members.MapDelete("/{user}", RemoveAsync).WithName("RemoveMember").WithSummary("Remove a member (owners, administrators)")
+            .RequireProject(ProjectPermissions.ManageMembers).ProducesProblems(StatusCodes.Status404NotFound);
     }
 
-    private static async Task<IResult> ListAsync(HttpContext context, string project)
+    private static async Task<Ok<PageResponse<MemberResponse>>> ListAsync(
+        string project, ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
-        var services = ManagementServices.From(context);
-        var members = await services.Memberships.ListByProjectAsync(context.GetProject().Name, context.RequestAborted);
+        var members = await services.Memberships.ListByProjectAsync(context.GetProject().Name, cancellationToken);
         return TypedResults.Ok(new PageResponse<MemberResponse>(members.Select(MemberResponse.From).ToList(), null));
     }
 
-    private static async Task<IResult> SetAsync(HttpContext context, string project, string user)
+    private static async Task<Results<Ok<MemberResponse>, Created<MemberResponse>, ValidationProblem, ProblemHttpResult>> SetAsync(
+        string project, string user, ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync<MemberSetRequest>(context);
         if (body.Value is not { } request)
         {
-            return body.Error!;
+            return body.Invalid is { } invalid ? invalid : body.Refused!;
         }
 
         if (!Wire.TryRole(request.Role, out var role))
@@ -42,20 +43,19 @@ internal static class MemberEndpoints
             return Problems.Invalid("role", "must be owner, maintainer, developer or reader");
         }
 
-        var services = ManagementServices.From(context);
         var name = context.GetProject().Name;
-        var account = UserName.TryParse(user, out var userName) ? await services.Users.GetAsync(userName, context.RequestAborted) : null;
+        var account = UserName.TryParse(user, out var userName) ? await services.Users.GetAsync(userName, cancellationToken) : null;
         if (account is null)
         {
             return Problems.NotFound($"user '{user}' not found");
         }
 
         var caller = context.Caller();
-        var before = await FindAsync(services, name, account.Id, context.RequestAborted);
+        var before = await FindAsync(services, name, account.Id, cancellationToken);
         var added = false;
         if (before is null)
         {
-            var status = await services.Memberships.AddAsync(name, account.Id, role, context.RequestAborted);
+            var status = await services.Memberships.AddAsync(name, account.Id, role, cancellationToken);
             switch (status)
             {
                 case MembershipAddStatus.ProjectNotFound:
@@ -72,20 +72,20 @@ internal static class MemberEndpoints
         if (!added)
         {
             // A member already (or one added by a concurrent request since): set the role.
-            if (await services.Memberships.SetRoleAsync(name, account.Id, role, context.RequestAborted) == UpdateResult.NotFound)
+            if (await services.Memberships.SetRoleAsync(name, account.Id, role, cancellationToken) == UpdateResult.NotFound)
             {
                 return Problems.NotFound($"user '{user}' is not a member of project '{name}'");
             }
 
             if (before?.Role != role)
             {
-                AccessChanges.Changed(context);
+                services.AccessChanged();
                 await services.Audit.RecordAsync(caller, AuditActions.MemberUpdate, name,
                     detail: new { user = account.Name.Value, role = Wire.Role(role), previousRole = before is null ? null : Wire.Role(before.Role) });
             }
         }
 
-        var membership = await FindAsync(services, name, account.Id, context.RequestAborted);
+        var membership = await FindAsync(services, name, account.Id, cancellationToken);
         if (membership is null)
         {
             return Problems.NotFound($"user '{user}' is not a member of project '{name}'"); // removed concurrently
@@ -95,17 +95,17 @@ internal static class MemberEndpoints
         return added ? TypedResults.Created($"/api/v1/projects/{name}/members/{account.Name.Value}", response) : TypedResults.Ok(response);
     }
 
-    private static async Task<IResult> RemoveAsync(HttpContext context, string project, string user)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RemoveAsync(
+        string project, string user, ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
-        var services = ManagementServices.From(context);
         var name = context.GetProject().Name;
-        var account = UserName.TryParse(user, out var userName) ? await services.Users.GetAsync(userName, context.RequestAborted) : null;
-        if (account is null || await services.Memberships.RemoveAsync(name, account.Id, context.RequestAborted) == DeleteResult.NotFound)
+        var account = UserName.TryParse(user, out var userName) ? await services.Users.GetAsync(userName, cancellationToken) : null;
+        if (account is null || await services.Memberships.RemoveAsync(name, account.Id, cancellationToken) == DeleteResult.NotFound)
         {
             return Problems.NotFound($"user '{user}' is not a member of project '{name}'");
         }
 
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(context.Caller(), AuditActions.MemberRemove, name, detail: new { user = account.Name.Value });
         return TypedResults.NoContent();
     }

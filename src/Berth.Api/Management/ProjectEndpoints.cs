@@ -3,8 +3,9 @@ using Berth.Auth.Permissions;
 using Berth.Core.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Berth.Api.Management;
 
@@ -16,16 +17,16 @@ internal static class ProjectEndpoints
     public static void Map(RouteGroupBuilder api)
     {
         var projects = api.MapGroup("/projects").WithTags("projects");
-        projects.MapGet("/", (Delegate)ListAsync).WithName("ListProjects").WithSummary("Projects the caller may see (anonymous callers: public ones)")
-            .AllowAnyone().AllowAccessTokens().Produces<PageResponse<ProjectResponse>>();
-        projects.MapPost("/", (Delegate)CreateAsync).WithName("CreateProject").WithSummary("Create a project (server administrators)")
-            .RequireAdministrator().Accepts<ProjectCreateRequest>("application/json").Produces<ProjectResponse>(StatusCodes.Status201Created);
-        projects.MapGet("/{project}", (Delegate)GetAsync).WithName("GetProject").WithSummary("A project the caller may pull from")
-            .RequireProject(ProjectPermissions.Pull).AllowAccessTokens().Produces<ProjectResponse>();
-        projects.MapPatch("/{project}", (Delegate)UpdateAsync).WithName("UpdateProject").WithSummary("Change a project's description or visibility (owners, administrators)")
-            .RequireProject(ProjectPermissions.ManageSettings).Accepts<ProjectUpdateRequest>("application/json").Produces<ProjectResponse>();
-        projects.MapDelete("/{project}", (Delegate)DeleteAsync).WithName("DeleteProject").WithSummary("Delete a project and everything in it; refused while it has repositories unless force=true (administrators)")
-            .RequireProjectAdministrator().Produces(StatusCodes.Status204NoContent);
+        projects.MapGet("/", ListAsync).WithName("ListProjects").WithSummary("Projects the caller may see (anonymous callers: public ones)")
+            .AllowAnyone().AllowAccessTokens();
+        projects.MapPost("/", CreateAsync).WithName("CreateProject").WithSummary("Create a project (server administrators)")
+            .RequireAdministrator().AcceptsJson<ProjectCreateRequest>().ProducesProblems(StatusCodes.Status409Conflict);
+        projects.MapGet("/{project}", GetAsync).WithName("GetProject").WithSummary("A project the caller may pull from")
+            .RequireProject(ProjectPermissions.Pull).AllowAccessTokens().ProducesProblems(StatusCodes.Status404NotFound);
+        projects.MapPatch("/{project}", UpdateAsync).WithName("UpdateProject").WithSummary("Change a project's description or visibility (owners, administrators)")
+            .RequireProject(ProjectPermissions.ManageSettings).AcceptsJson<ProjectUpdateRequest>().ProducesProblems(StatusCodes.Status404NotFound);
+        projects.MapDelete("/{project}", DeleteAsync).WithName("DeleteProject").WithSummary("Delete a project and everything in it; refused while it has repositories unless force=true (administrators)")
+            .RequireProjectAdministrator().ProducesProblems(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
     }
 
     /// <summary>The listing name sealed cursors of <see cref="ListAsync"/> are bound to.</summary>
@@ -36,9 +37,10 @@ internal static class ProjectEndpoints
     /// repositories). The scan that fills a page may stop on a project the caller may not see, so <c>next</c> is a
     /// sealed cursor (<see cref="Cursor.Seal"/>): it names nothing to the caller, and opens only for them.
     /// </summary>
-    private static async Task<IResult> ListAsync(HttpContext context)
+    private static async Task<Results<Ok<PageResponse<ProjectResponse>>, ValidationProblem>> ListAsync(
+        [AsParameters] PageQuery query, ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
-        if (!Paging.TryRead(context, out var paging, out var error, Listing))
+        if (!Paging.TryRead(query.Limit, query.After, context, out var paging, out var error, Listing))
         {
             return error!;
         }
@@ -54,7 +56,6 @@ internal static class ProjectEndpoints
             cursor = after;
         }
 
-        var services = ManagementServices.From(context);
         var caller = context.Caller();
         var principal = caller.Principal!;
         var administrator = AccessPolicy.IsServerAdministrator(principal);
@@ -64,7 +65,7 @@ internal static class ProjectEndpoints
         string? next = null;
         while (true)
         {
-            var page = await services.Projects.ListAsync(cursor, paging.Limit, context.RequestAborted);
+            var page = await services.Projects.ListAsync(cursor, paging.Limit, cancellationToken);
             foreach (var project in page.Items)
             {
                 if (items.Count == paging.Limit)
@@ -76,7 +77,7 @@ internal static class ProjectEndpoints
                 scanned++;
                 cursor = project.Name;
                 if ((administrator || (AccessPolicy.GetPermissions(principal, new ProjectInfo(project.Name.Value, project.Visibility)) & ProjectPermissions.Pull) != 0)
-                    && await services.IpAllow.AllowsProjectAsync(project.Name.Value, caller.Address, context.RequestAborted))
+                    && await services.IpAllow.AllowsProjectAsync(project.Name.Value, caller.Address, cancellationToken))
                 {
                     items.Add(ProjectResponse.From(project));
                 }
@@ -97,12 +98,13 @@ internal static class ProjectEndpoints
         return TypedResults.Ok(new PageResponse<ProjectResponse>(items, next is null ? null : Cursor.Seal(context, Listing, next)));
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context)
+    private static async Task<Results<Created<ProjectResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
+        ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync<ProjectCreateRequest>(context);
         if (body.Value is not { } request)
         {
-            return body.Error!;
+            return body.Invalid is { } invalid ? invalid : body.Refused!;
         }
 
         var validation = new Validation();
@@ -119,12 +121,11 @@ internal static class ProjectEndpoints
         CheckDescription(request.Description, validation);
         if (!validation.IsValid)
         {
-            return validation.Result();
+            return validation.Problem();
         }
 
-        var services = ManagementServices.From(context);
         var visibility = request.Public == true ? ProjectVisibility.Public : ProjectVisibility.Private;
-        var result = await services.Projects.CreateAsync(name, request.Description ?? string.Empty, visibility, context.RequestAborted);
+        var result = await services.Projects.CreateAsync(name, request.Description ?? string.Empty, visibility, cancellationToken);
         services.Directory.Invalidate(name.Value);
         if (result.Status == ProjectCreateStatus.Duplicate || result.Project is null)
         {
@@ -135,57 +136,58 @@ internal static class ProjectEndpoints
         return TypedResults.Created($"/api/v1/projects/{name}", ProjectResponse.From(result.Project));
     }
 
-    private static async Task<IResult> GetAsync(HttpContext context, string project)
+    private static async Task<Results<Ok<ProjectResponse>, ProblemHttpResult>> GetAsync(
+        string project, ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
-        var services = ManagementServices.From(context);
-        var stored = await services.Projects.GetAsync(context.GetProject().Name, context.RequestAborted);
+        var stored = await services.Projects.GetAsync(context.GetProject().Name, cancellationToken);
         return stored is null ? Problems.ProjectNotFound(project) : TypedResults.Ok(ProjectResponse.From(stored));
     }
 
-    private static async Task<IResult> UpdateAsync(HttpContext context, string project)
+    private static async Task<Results<Ok<ProjectResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
+        string project, ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync<ProjectUpdateRequest>(context);
         if (body.Value is not { } request)
         {
-            return body.Error!;
+            return body.Invalid is { } invalid ? invalid : body.Refused!;
         }
 
         var validation = new Validation();
         CheckDescription(request.Description, validation);
         if (!validation.IsValid)
         {
-            return validation.Result();
+            return validation.Problem();
         }
 
-        var services = ManagementServices.From(context);
         var name = context.GetProject().Name;
         var visibility = request.Public is { } isPublic ? isPublic ? ProjectVisibility.Public : ProjectVisibility.Private : (ProjectVisibility?)null;
-        var result = await services.Projects.UpdateAsync(name, new ProjectChanges(request.Description, visibility), context.RequestAborted);
+        var result = await services.Projects.UpdateAsync(name, new ProjectChanges(request.Description, visibility), cancellationToken);
         services.Directory.Invalidate(name.Value);
-        var stored = await services.Projects.GetAsync(name, context.RequestAborted);
+        var stored = await services.Projects.GetAsync(name, cancellationToken);
         if (result == UpdateResult.NotFound || stored is null)
         {
             return Problems.ProjectNotFound(project);
         }
 
-        AccessChanges.Changed(context);
+        services.AccessChanged();
         await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectUpdate, name,
             detail: new { description = request.Description, visibility = visibility is { } v ? Wire.Visibility(v) : null });
         return TypedResults.Ok(ProjectResponse.From(stored));
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext context, string project)
+    /// <param name="forceText"><c>?force=</c> as text, so that a malformed one is a 400 naming it.</param>
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteAsync(
+        string project, [FromQuery(Name = "force")] string? forceText, ManagementServices services, [FromServices] ProjectDeleter deleter,
+        HttpContext context, CancellationToken cancellationToken)
     {
-        var forceText = context.Request.Query["force"].ToString();
         var force = false;
-        if (forceText.Length > 0 && !bool.TryParse(forceText, out force))
+        if (!string.IsNullOrEmpty(forceText) && !bool.TryParse(forceText, out force))
         {
             return Problems.Invalid("force", "must be true or false");
         }
 
-        var services = ManagementServices.From(context);
         var name = context.GetProject().Name;
-        var result = await context.RequestServices.GetRequiredService<ProjectDeleter>().DeleteAsync(name, force, context.RequestAborted);
+        var result = await deleter.DeleteAsync(name, force, cancellationToken);
         switch (result.Status)
         {
             case ProjectDeleteStatus.HasRepositories:
@@ -196,7 +198,7 @@ internal static class ProjectEndpoints
             case ProjectDeleteStatus.NotFound:
                 return Problems.ProjectNotFound(project);
             default:
-                AccessChanges.Changed(context);
+                services.AccessChanged();
                 var deleted = result.Deleted!;
                 await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectDelete, name, detail: new
                 {

@@ -2,6 +2,7 @@ using System.Globalization;
 using Berth.Auth.Tokens;
 using Berth.Core.Access;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Berth.Api.Management;
 
@@ -48,7 +49,8 @@ internal static class TokenIssuer
         return false;
     }
 
-    public static async Task<IResult> IssueAsync(
+    public static async Task<Results<Created<NewTokenResponse>, ValidationProblem, ProblemHttpResult>> IssueAsync(
+        ManagementServices services,
         HttpContext context,
         string? name,
         TokenOwner owner,
@@ -57,9 +59,9 @@ internal static class TokenIssuer
         string? expires,
         ProjectName? auditProject,
         Func<TokenResponse, string> location,
-        RobotAccount? robot = null)
+        RobotAccount? robot,
+        CancellationToken cancellationToken)
     {
-        var services = ManagementServices.From(context);
         var validation = new Validation();
         if (string.IsNullOrWhiteSpace(name))
         {
@@ -73,7 +75,7 @@ internal static class TokenIssuer
 
         if (!validation.IsValid)
         {
-            return validation.Result();
+            return validation.Problem();
         }
 
         for (var attempt = 0; ; attempt++)
@@ -95,7 +97,7 @@ internal static class TokenIssuer
                     return Problems.Forbidden("this account cannot own access tokens");
             }
 
-            var stored = await services.Tokens.CreateAsync(created.Created!.Token, context.RequestAborted);
+            var stored = await services.Tokens.CreateAsync(created.Created!.Token, cancellationToken);
             switch (stored.Status)
             {
                 case TokenCreateStatus.DuplicateLookupId when attempt < 3:
@@ -124,10 +126,10 @@ internal static class TokenIssuer
     }
 
     /// <summary>Revokes and audits; an already revoked token is fine (204).</summary>
-    public static async Task<IResult> RevokeAsync(HttpContext context, AccessToken token, ProjectName? auditProject)
+    public static async Task<Results<NoContent, ProblemHttpResult>> RevokeAsync(
+        ManagementServices services, HttpContext context, AccessToken token, ProjectName? auditProject, CancellationToken cancellationToken)
     {
-        var services = ManagementServices.From(context);
-        var status = await services.Tokens.RevokeAsync(token.Id, context.RequestAborted);
+        var status = await services.Tokens.RevokeAsync(token.Id, cancellationToken);
         if (status == TokenRevokeStatus.NotFound)
         {
             return Problems.NotFound($"token {token.Id} not found");
@@ -135,7 +137,7 @@ internal static class TokenIssuer
 
         if (status == TokenRevokeStatus.Revoked)
         {
-            AccessChanges.Changed(context);
+            services.AccessChanged();
             await services.Audit.RecordAsync(context.Caller(), AuditActions.TokenRevoke, auditProject,
                 detail: new { id = token.Id, name = token.Name, owner = token.Owner.Name, ownerKind = token.Owner.Kind == TokenOwnerKind.Robot ? "robot" : "user" });
         }

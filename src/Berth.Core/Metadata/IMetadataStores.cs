@@ -76,13 +76,14 @@ public interface IUploadSessionStore
 
     /// <summary>
     /// Acknowledges appended bytes by compare-and-set: moves the session's offset from <paramref name="expectedOffset"/>
-    /// to <paramref name="newOffset"/>, stores <paramref name="hashState"/> (null: none) and records activity at
+    /// to <paramref name="newOffset"/>, stores <paramref name="hashState"/> and <paramref name="storeState"/> (what the
+    /// upload store's writer returned for this chunk; null: none) and records activity at
     /// <paramref name="at"/>, durably before it returns, only if the stored offset still equals
     /// <paramref name="expectedOffset"/> (null matches only a session without a stored offset). Of two requests or nodes
     /// that append at the same offset exactly one advances; the other gets <see cref="UploadAdvanceResult.OffsetMismatch"/>
     /// and changes nothing. One write.
     /// </summary>
-    Task<UploadAdvanceResult> AdvanceAsync(string id, long? expectedOffset, long newOffset, byte[]? hashState, DateTimeOffset at, CancellationToken cancellationToken);
+    Task<UploadAdvanceResult> AdvanceAsync(string id, long? expectedOffset, long newOffset, byte[]? hashState, string? storeState, DateTimeOffset at, CancellationToken cancellationToken);
 
     Task<DeleteResult> DeleteAsync(string id, CancellationToken cancellationToken);
 

@@ -32,8 +32,13 @@ public sealed record NamePage(IReadOnlyList<string> Names, bool HasMore);
 /// The running SHA-256 of the first <see cref="Offset"/> bytes as <c>Hashing.Sha256State</c> saves it; null when none
 /// was saved (no OpenSSL on that node, or a session from before schema 4): the hash is then rebuilt by reading the data.
 /// </param>
+/// <param name="StoreState">
+/// What the upload store needs to continue the upload besides its id (<c>Storage.IUploadWriter.CommitAsync</c> returns
+/// it with each acknowledged chunk: an object store's multipart upload and parts, say); null when the store keeps none.
+/// Saved in the same compare-and-set as <see cref="Offset"/> and <see cref="HashState"/>, so the three always agree.
+/// </param>
 public sealed record UploadSession(string Id, RepositoryName Repository, DateTimeOffset StartedAt, DateTimeOffset UpdatedAt,
-    long? Offset = 0, byte[]? HashState = null);
+    long? Offset = 0, byte[]? HashState = null, string? StoreState = null);
 
 /// <summary>Outcome of <see cref="IUploadSessionStore.AdvanceAsync"/>.</summary>
 public enum UploadAdvanceResult

@@ -20,7 +20,14 @@ public static class HashingCopier
         CopyAsync(source, destination, hash is null ? null : Hashing.RunningHash.Of(hash), maxBytes, cancellationToken);
 
     /// <inheritdoc cref="CopyAsync(Stream, Stream, IncrementalHash?, long, CancellationToken)"/>
-    public static async Task<long> CopyAsync(Stream source, Stream destination, Hashing.RunningHash? hash, long maxBytes, CancellationToken cancellationToken)
+    public static Task<long> CopyAsync(Stream source, Stream destination, Hashing.RunningHash? hash, long maxBytes, CancellationToken cancellationToken) =>
+        CopyAsync(source, destination.WriteAsync, hash, maxBytes, cancellationToken);
+
+    /// <summary>Copies into an upload's writer; otherwise as <see cref="CopyAsync(Stream, Stream, IncrementalHash?, long, CancellationToken)"/>.</summary>
+    public static Task<long> CopyAsync(Stream source, Storage.IUploadWriter destination, Hashing.RunningHash? hash, long maxBytes, CancellationToken cancellationToken) =>
+        CopyAsync(source, destination.WriteAsync, hash, maxBytes, cancellationToken);
+
+    private static async Task<long> CopyAsync(Stream source, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, Hashing.RunningHash? hash, long maxBytes, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
@@ -49,7 +56,7 @@ public static class HashingCopier
 
                 if (filled > 0)
                 {
-                    await destination.WriteAsync(buffer.AsMemory(0, filled), cancellationToken).ConfigureAwait(false);
+                    await write(buffer.AsMemory(0, filled), cancellationToken).ConfigureAwait(false);
                 }
 
                 if (read == 0)

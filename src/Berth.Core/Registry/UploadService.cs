@@ -24,9 +24,11 @@ public sealed record MountOutcome(CommittedBlob? Mounted, UploadStatus? Upload);
 /// <see cref="IUploadStore"/>/<see cref="IBlobStore"/> pair. All state of an upload is in the stores, so any instance
 /// (a restarted process, another node) continues it: each chunk is acknowledged by advancing the session's offset by
 /// compare-and-set (<see cref="IUploadSessionStore.AdvanceAsync"/>), together with the running SHA-256 state
-/// (<see cref="Sha256State"/>), durably before the 202. Of two instances appending at the same offset the upload
-/// store lets one write at a time and the compare-and-set acknowledges one; the other answers RANGE_INVALID and its
-/// bytes are dropped by the next append. The per-upload lock here only orders requests on this node (a cancel stops a
+/// (<see cref="Sha256State"/>) and the upload store's state (what its <see cref="IUploadWriter.CommitAsync"/> returned),
+/// durably before the 202. Each chunk goes through its own <see cref="IUploadWriter"/>: written, committed in the store,
+/// acknowledged, then let go; a chunk that fails midway is cancelled (its bytes dropped). Of two instances appending at
+/// the same offset the upload store lets one write at a time and the compare-and-set acknowledges one; the other
+/// answers RANGE_INVALID and its bytes are dropped by the next append. The per-upload lock here only orders requests on this node (a cancel stops a
 /// chunk still streaming); correctness across nodes never depends on it. Sessions without a saved hash state (from
 /// before schema 4, or a node without OpenSSL) and sha512 digests re-read the stored data instead.
 /// </summary>
@@ -71,7 +73,10 @@ public sealed partial class UploadService
         return new UploadStatus(id, 0);
     }
 
-    /// <summary>Reports how many bytes the session holds.</summary>
+    /// <summary>
+    /// Reports how many bytes of the session were acknowledged: where the client resumes. Stored bytes beyond that (a
+    /// chunk that was never acknowledged) are not counted; a session from before schema 4 reports its data's length.
+    /// </summary>
     public async Task<Result<UploadStatus>> GetStatusAsync(RepositoryName repository, string id, CancellationToken cancellationToken)
     {
         var session = await FindAsync(repository, id, cancellationToken).ConfigureAwait(false);
@@ -80,8 +85,8 @@ public sealed partial class UploadService
             return UnknownUpload(id);
         }
 
-        var length = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
-        return length is null ? UnknownUpload(id) : new UploadStatus(id, length.Value);
+        var length = await _uploads.GetLengthAsync(id, session.StoreState, cancellationToken).ConfigureAwait(false);
+        return length is null ? UnknownUpload(id) : new UploadStatus(id, session.Offset ?? length.Value);
     }
 
     /// <summary>
@@ -179,6 +184,7 @@ public sealed partial class UploadService
         try
         {
             long length;
+            string? storeState;
             if (body is not null)
             {
                 var appended = await AppendLockedAsync(session, state, id, body, range, declaredLength, cancellationToken, keepHash: true).ConfigureAwait(false);
@@ -187,18 +193,19 @@ public sealed partial class UploadService
                     return appended.Error!;
                 }
 
-                (length, hash) = (appended.Value!.Length, state.TakeHash());
+                (length, hash, storeState) = (appended.Value!.Length, state.TakeHash(), state.StoreState);
             }
             else
             {
                 var current = session is null ? null : await _sessions.GetAsync(id, cancellationToken).ConfigureAwait(false);
-                var stored = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
+                var stored = await _uploads.GetLengthAsync(id, current?.StoreState, cancellationToken).ConfigureAwait(false);
                 if (stored is null || (session is not null && current is null))
                 {
                     return UnknownUpload(id);
                 }
 
                 length = current?.Offset ?? stored.Value;
+                storeState = current?.StoreState;
                 if (stored.Value < length)
                 {
                     // Acknowledged bytes are gone (a power loss took data the disk had not flushed): it cannot verify.
@@ -206,9 +213,15 @@ public sealed partial class UploadService
                     return UnknownUpload(id);
                 }
 
-                if (stored.Value > length && !await DropUnacknowledgedAsync(id, length, cancellationToken).ConfigureAwait(false))
+                if (stored.Value > length)
                 {
-                    return new RegistryError(OciErrorCode.RangeInvalid, "the upload is being appended to concurrently; ask for its status and resume");
+                    var dropped = await DropUnacknowledgedAsync(id, length, storeState, cancellationToken).ConfigureAwait(false);
+                    if (!dropped.Done)
+                    {
+                        return new RegistryError(OciErrorCode.RangeInvalid, "the upload is being appended to concurrently; ask for its status and resume");
+                    }
+
+                    storeState = dropped.StoreState;
                 }
 
                 hash = RunningHash.TryRestoreSha256(current?.HashState);
@@ -217,14 +230,14 @@ public sealed partial class UploadService
             Digest actual;
             if (digest.Algorithm == DigestAlgorithm.Sha256)
             {
-                hash ??= await RebuildSha256Async(id, length, cancellationToken).ConfigureAwait(false);
+                hash ??= await RebuildSha256Async(id, length, storeState, cancellationToken).ConfigureAwait(false);
                 actual = Digest.FromHash(DigestAlgorithm.Sha256, hash.GetCurrentHash());
             }
             else
             {
                 // sha512 uploads are rare: hash the stored bytes once more rather than hashing every upload twice.
                 using var sha512 = RunningHash.Of(IncrementalHash.CreateHash(HashAlgorithmName.SHA512));
-                await HashStoredAsync(sha512, id, length, cancellationToken).ConfigureAwait(false);
+                await HashStoredAsync(sha512, id, length, storeState, cancellationToken).ConfigureAwait(false);
                 actual = Digest.FromHash(DigestAlgorithm.Sha512, sha512.GetCurrentHash());
             }
 
@@ -235,7 +248,7 @@ public sealed partial class UploadService
                     new { expected = digest.ToString(), actual = actual.ToString(), size = length });
             }
 
-            var commit = await _uploads.CommitAsync(id, digest, cancellationToken).ConfigureAwait(false);
+            var commit = await _uploads.CommitAsync(id, digest, storeState, cancellationToken).ConfigureAwait(false);
             if (commit == UploadCommitResult.NotFound)
             {
                 return UnknownUpload(id);
@@ -267,21 +280,22 @@ public sealed partial class UploadService
         }
     }
 
-    /// <summary>Cuts stored bytes beyond the acknowledged <paramref name="length"/> off; false when another writer holds the upload.</summary>
-    private async Task<bool> DropUnacknowledgedAsync(string id, long length, CancellationToken cancellationToken)
+    /// <summary>
+    /// Cuts stored bytes beyond the acknowledged <paramref name="length"/> off (a writer committed without writing);
+    /// not done when another writer holds the upload. Answers the store state to commit the blob with.
+    /// </summary>
+    private async Task<(bool Done, string? StoreState)> DropUnacknowledgedAsync(string id, long length, string? storeState, CancellationToken cancellationToken)
     {
-        var (status, stream) = await _uploads.OpenAppendAsync(id, length, cancellationToken).ConfigureAwait(false);
-        if (status != UploadAppendStatus.Opened || stream is null)
+        var (status, writer) = await _uploads.OpenWriterAsync(id, length, storeState, cancellationToken).ConfigureAwait(false);
+        if (status != UploadAppendStatus.Opened || writer is null)
         {
-            return false;
+            return (false, null);
         }
 
-        await using (stream.ConfigureAwait(false))
+        await using (writer.ConfigureAwait(false))
         {
-            await stream.WriteAsync(ReadOnlyMemory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            return (true, await writer.CommitAsync(cancellationToken).ConfigureAwait(false));
         }
-
-        return true;
     }
 
     /// <summary>
@@ -408,7 +422,7 @@ public sealed partial class UploadService
             return UnknownUpload(id);
         }
 
-        var stored = await _uploads.GetLengthAsync(id, cancellationToken).ConfigureAwait(false);
+        var stored = await _uploads.GetLengthAsync(id, current?.StoreState, cancellationToken).ConfigureAwait(false);
         if (stored is null)
         {
             return UnknownUpload(id);
@@ -439,7 +453,7 @@ public sealed partial class UploadService
             return TooLarge();
         }
 
-        var (status, stream) = await _uploads.OpenAppendAsync(id, offset, cancellationToken).ConfigureAwait(false);
+        var (status, writer) = await _uploads.OpenWriterAsync(id, offset, current?.StoreState, cancellationToken).ConfigureAwait(false);
         if (status == UploadAppendStatus.NotFound)
         {
             return UnknownUpload(id);
@@ -452,7 +466,7 @@ public sealed partial class UploadService
             return UnknownUpload(id);
         }
 
-        if (status == UploadAppendStatus.Busy || stream is null)
+        if (status == UploadAppendStatus.Busy || writer is null)
         {
             return ConcurrentAppend(offset);
         }
@@ -460,7 +474,8 @@ public sealed partial class UploadService
         RunningHash? hash = null;
         try
         {
-            await using (stream.ConfigureAwait(false))
+            // Disposed without commit (the copy failed, the client went, the chunk was too large), the writer drops its bytes.
+            await using (writer.ConfigureAwait(false))
             {
                 // Holding the upload, check the offset is still the one we open at: another node may have appended and
                 // let go in between, and our first write would cut its acknowledged bytes off.
@@ -470,13 +485,13 @@ public sealed partial class UploadService
                     return again is null ? UnknownUpload(id) : ConcurrentAppend(again.Offset ?? offset);
                 }
 
-                hash = RunningHash.TryRestoreSha256(current?.HashState) ?? await RebuildSha256Async(id, offset, cancellationToken).ConfigureAwait(false);
+                hash = RunningHash.TryRestoreSha256(current?.HashState) ?? await RebuildSha256Async(id, offset, current?.StoreState, cancellationToken).ConfigureAwait(false);
                 long copied;
                 try
                 {
                     // A cancel of the upload stops the copy (its token), then waits for this request to let go of the file.
                     using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, state.Abandoned);
-                    copied = await HashingCopier.CopyAsync(body, stream, hash, remaining, stop.Token).ConfigureAwait(false);
+                    copied = await HashingCopier.CopyAsync(body, writer, hash, remaining, stop.Token).ConfigureAwait(false);
                 }
                 catch (Exception) when (state.IsAbandoned && !cancellationToken.IsCancellationRequested)
                 {
@@ -485,17 +500,22 @@ public sealed partial class UploadService
 
                 if (copied < 0)
                 {
-                    await stream.DisposeAsync().ConfigureAwait(false);
+                    await writer.DisposeAsync().ConfigureAwait(false);
                     await RemoveLockedAsync(id, state, cancellationToken).ConfigureAwait(false);
                     return TooLarge();
                 }
 
                 var end = offset + copied;
+
+                // Durable in the store first, then acknowledged with the state the store needs to continue (the writer
+                // keeps the upload until it is disposed, after the acknowledgement). A chunk whose acknowledgement
+                // fails stays unacknowledged: the next writer drops it.
+                var storeState = await writer.CommitAsync(cancellationToken).ConfigureAwait(false);
                 if (session is not null)
                 {
                     // The acknowledgement: durable before the 202, and only if nobody advanced the offset meanwhile. Each
                     // chunk costs this one (group-committed) metadata write; it also records the activity.
-                    var advanced = await _sessions.AdvanceAsync(id, expected, end, hash.Export(), _clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                    var advanced = await _sessions.AdvanceAsync(id, expected, end, hash.Export(), storeState, _clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
                     if (advanced != UploadAdvanceResult.Advanced)
                     {
                         return advanced == UploadAdvanceResult.SessionNotFound ? UnknownUpload(id) : ConcurrentAppend(offset);
@@ -510,7 +530,7 @@ public sealed partial class UploadService
 
                 if (keepHash)
                 {
-                    state.SetHash(hash);
+                    state.SetHash(hash, storeState);
                     hash = null;
                 }
 
@@ -533,21 +553,21 @@ public sealed partial class UploadService
         new(OciErrorCode.SizeInvalid, $"blob exceeds the server's limit of {_options.Value.MaxBlobBytes} bytes");
 
     /// <summary>The SHA-256 of the first <paramref name="length"/> stored bytes, read back (no saved state to continue).</summary>
-    private async Task<RunningHash> RebuildSha256Async(string id, long length, CancellationToken cancellationToken)
+    private async Task<RunningHash> RebuildSha256Async(string id, long length, string? storeState, CancellationToken cancellationToken)
     {
         var hash = RunningHash.CreateSha256();
         if (length > 0)
         {
-            await HashStoredAsync(hash, id, length, cancellationToken).ConfigureAwait(false);
+            await HashStoredAsync(hash, id, length, storeState, cancellationToken).ConfigureAwait(false);
             LogHashRebuilt(_logger, id, length);
         }
 
         return hash;
     }
 
-    private async Task HashStoredAsync(RunningHash hash, string id, long length, CancellationToken cancellationToken)
+    private async Task HashStoredAsync(RunningHash hash, string id, long length, string? storeState, CancellationToken cancellationToken)
     {
-        var stream = await _uploads.OpenReadAsync(id, cancellationToken).ConfigureAwait(false);
+        var stream = await _uploads.OpenReadAsync(id, storeState, cancellationToken).ConfigureAwait(false);
         if (stream is null)
         {
             return;
@@ -653,12 +673,19 @@ public sealed partial class UploadService
 
         private RunningHash? _hash;
 
-        /// <summary>Hands the hash of the chunk just appended to the completion in the same request (never kept between requests).</summary>
-        public void SetHash(RunningHash hash)
+        /// <summary>
+        /// Hands the hash and store state of the chunk just appended to the completion in the same request (never kept
+        /// between requests).
+        /// </summary>
+        public void SetHash(RunningHash hash, string? storeState)
         {
             _hash?.Dispose();
             _hash = hash;
+            StoreState = storeState;
         }
+
+        /// <summary>The store state of the chunk <see cref="SetHash"/> handed over.</summary>
+        public string? StoreState { get; private set; }
 
         public RunningHash? TakeHash()
         {

@@ -258,6 +258,43 @@ public sealed class TokenEndpointTests : AccessTest
     }
 
     [Fact]
+    public async Task Token_Body_HasTheFieldsClientsReadInOrder()
+    {
+        var (_, credentials) = await UserAsync("dev", "proj");
+        using var client = AccessClient.Basic(App, credentials);
+        using var anonymous = App.CreateAnonymousClient();
+
+        using var plain = await anonymous.GetAsync(AccessClient.TokenPath("repository:pub/app:pull"));
+        var token = JsonDocument.Parse(await plain.Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString();
+        var offline = await GetJsonAsync(client, AccessClient.TokenPath(Pull) + "&offline_token=true&client_id=docker");
+        using var refreshed = await anonymous.PostAsync("/token", new FormUrlEncodedContent(
+        [
+            KeyValuePair.Create("grant_type", "refresh_token"),
+            KeyValuePair.Create("refresh_token", offline.GetProperty("refresh_token").GetString()!),
+            KeyValuePair.Create("scope", Pull),
+        ]));
+
+        Assert.Equal($$"""{"token":"{{token}}","access_token":"{{token}}","expires_in":300,"issued_at":"2026-01-01T00:00:00Z"}""", await plain.Content.ReadAsStringAsync());
+        Assert.Equal("application/json", plain.Content.Headers.ContentType?.MediaType);
+        var body = await refreshed.Content.ReadAsStringAsync();
+        var names = JsonDocument.Parse(body).RootElement.EnumerateObject().Select(p => p.Name).ToArray();
+        Assert.Equal(["token", "access_token", "expires_in", "issued_at", "refresh_token", "scope"], names);
+    }
+
+    [Fact]
+    public async Task OAuthError_Body_IsErrorThenDescription()
+    {
+        using var client = App.CreateAnonymousClient();
+
+        using var response = await client.PostAsync("/token", new FormUrlEncodedContent([KeyValuePair.Create("grant_type", "client_credentials")]));
+
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.StartsWith("""{"error":"unsupported_grant_type","error_description":""", body, StringComparison.Ordinal);
+        Assert.Equal(["error", "error_description"], JsonDocument.Parse(body).RootElement.EnumerateObject().Select(p => p.Name).ToArray());
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task UnsupportedGrantType_Is400()
     {
         var (status, json) = await PostAsync(("grant_type", "client_credentials"));

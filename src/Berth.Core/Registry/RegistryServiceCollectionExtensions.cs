@@ -1,13 +1,12 @@
 using Berth.Core.Events;
 using Berth.Core.Jobs;
-using Berth.Core.Registry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace Berth.Core;
+namespace Berth.Core.Registry;
 
-public static class ServiceCollectionExtensions
+public static class RegistryServiceCollectionExtensions
 {
     /// <summary>Registers the registry services. A blob store, an upload store and a metadata store must be added separately.</summary>
     public static IServiceCollection AddBerthCore(this IServiceCollection services, IConfiguration configuration)

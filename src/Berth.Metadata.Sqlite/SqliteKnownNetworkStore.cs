@@ -1,10 +1,18 @@
 using Berth.Core.Access;
+using static Berth.Metadata.Sqlite.SqliteAccess;
 
 namespace Berth.Metadata.Sqlite;
 
-public sealed partial class SqliteAccessStore : IKnownNetworkStore
+/// <summary><see cref="IKnownNetworkStore"/> on SQLite: the <c>known_networks</c> table (migration 3). See <see cref="SqliteAccess"/> for how values are stored.</summary>
+public sealed class SqliteKnownNetworkStore : IKnownNetworkStore
 {
-    // ------------------------------------------------------------------ known sign-in networks (migration 3)
+    private readonly SqliteDatabase _db;
+
+    public SqliteKnownNetworkStore(SqliteDatabase db)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        _db = db;
+    }
 
     Task<UpdateResult> IKnownNetworkStore.RememberAsync(long userId, string network, DateTimeOffset at, CancellationToken cancellationToken)
     {

@@ -5,16 +5,16 @@ using Microsoft.Extensions.Options;
 namespace Berth.Storage.FileSystem.Tests;
 
 /// <summary>
-/// The file store's upload stream asks for a background fsync each time the file grows past another 8 MiB boundary,
+/// The file store's upload writer asks for a background fsync each time the file grows past another 8 MiB boundary,
 /// at most one at a time, and the bytes it writes are exactly the bytes committed.
 /// </summary>
-public sealed class UploadFileStreamTests : IDisposable
+public sealed class UploadFileWriterTests : IDisposable
 {
     private const int MiB = 1 << 20;
     private readonly string _root = Path.Combine(Path.GetTempPath(), "berth-ufs-" + Guid.NewGuid().ToString("N"));
     private readonly FileSystemBlobStore _store;
 
-    public UploadFileStreamTests() =>
+    public UploadFileWriterTests() =>
         _store = new FileSystemBlobStore(Options.Create(new FileSystemStorageOptions { RootPath = _root }));
 
     public void Dispose()
@@ -48,10 +48,11 @@ public sealed class UploadFileStreamTests : IDisposable
 
             Assert.Equal(2, stream.FlushesRequested);
             Assert.Equal(2, stream.FlushesCompleted);
+            Assert.Null(await stream.CommitAsync(CancellationToken.None)); // the file store keeps no store state
         }
 
         var digest = Berth.Oci.Digest.Compute(Berth.Oci.DigestAlgorithm.Sha256, content);
-        Assert.Equal(UploadCommitResult.Committed, await _store.CommitAsync(id, digest, CancellationToken.None));
+        Assert.Equal(UploadCommitResult.Committed, await _store.CommitAsync(id, digest, null, CancellationToken.None));
         Assert.Equal(content, await File.ReadAllBytesAsync(Assert.IsType<BlobRead.LocalFile>(await _store.OpenAsync(digest, null, default, CancellationToken.None)).Path));
     }
 
@@ -61,8 +62,9 @@ public sealed class UploadFileStreamTests : IDisposable
         var id = await CreateAsync();
         await using (var first = await OpenAsync(id, 0))
         {
-            await first.WriteAsync(Content(0, 7 * MiB));
+            await first.WriteAsync(Content(0, 7 * MiB), CancellationToken.None);
             Assert.Equal(0, first.FlushesRequested);
+            await first.CommitAsync(CancellationToken.None);
         }
 
         await using var second = await OpenAsync(id, 7 * MiB);
@@ -70,7 +72,8 @@ public sealed class UploadFileStreamTests : IDisposable
 
         Assert.Equal(1, second.FlushesRequested);
         Assert.Equal(1, second.FlushesCompleted);
-        Assert.Equal(9L * MiB, await _store.GetLengthAsync(id, CancellationToken.None));
+        await second.CommitAsync(CancellationToken.None);
+        Assert.Equal(9L * MiB, await _store.GetLengthAsync(id, null, CancellationToken.None));
     }
 
     [Fact]
@@ -78,16 +81,18 @@ public sealed class UploadFileStreamTests : IDisposable
     {
         var id = await CreateAsync();
         var closed = await OpenAsync(id, 0);
-        await closed.WriteAsync(Content(0, 8 * MiB));
+        await closed.WriteAsync(Content(0, 8 * MiB), CancellationToken.None);
+        await closed.CommitAsync(CancellationToken.None);
         await closed.DisposeAsync(); // the flush it asked for may find its file closed: nothing to do, no error
 
         await WaitUntilAsync(() => !closed.FlushPending);
 
         await using var next = await OpenAsync(id, 8 * MiB);
-        await next.WriteAsync(Content(1, 8 * MiB));
+        await next.WriteAsync(Content(1, 8 * MiB), CancellationToken.None);
         await WaitUntilAsync(() => !next.FlushPending);
         Assert.Equal(1, next.FlushesCompleted);
-        Assert.Equal(16L * MiB, await _store.GetLengthAsync(id, CancellationToken.None));
+        await next.CommitAsync(CancellationToken.None);
+        Assert.Equal(16L * MiB, await _store.GetLengthAsync(id, null, CancellationToken.None));
     }
 
     private async Task<string> CreateAsync()
@@ -97,18 +102,18 @@ public sealed class UploadFileStreamTests : IDisposable
         return id;
     }
 
-    private async Task<UploadFileStream> OpenAsync(string id, long offset)
+    private async Task<UploadFileWriter> OpenAsync(string id, long offset)
     {
-        var (status, stream) = await _store.OpenAppendAsync(id, offset, CancellationToken.None);
+        var (status, writer) = await _store.OpenWriterAsync(id, offset, null, CancellationToken.None);
         Assert.Equal(UploadAppendStatus.Opened, status);
-        return Assert.IsType<UploadFileStream>(stream);
+        return Assert.IsType<UploadFileWriter>(writer);
     }
 
-    private static async Task WriteInPiecesAsync(UploadFileStream stream, byte[] content, int piece, bool waitForFlush = false)
+    private static async Task WriteInPiecesAsync(UploadFileWriter stream, byte[] content, int piece, bool waitForFlush = false)
     {
         for (var offset = 0; offset < content.Length; offset += piece)
         {
-            await stream.WriteAsync(content.AsMemory(offset, Math.Min(piece, content.Length - offset)));
+            await stream.WriteAsync(content.AsMemory(offset, Math.Min(piece, content.Length - offset)), CancellationToken.None);
             if (waitForFlush)
             {
                 await WaitUntilAsync(() => !stream.FlushPending);
