@@ -1,5 +1,5 @@
 using System.Net;
-using Berth.Api.Distribution;
+using Berth.Api.Access;
 using Berth.Core.Registry;
 using Berth.Testing;
 using Microsoft.AspNetCore.Http;
@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace Berth.Api.Tests;
 
 /// <summary>
-/// Every /v2 request asks <see cref="IRegistryAuthorizer"/> for exactly the access it needs, and a refusal is an OCI
+/// Every /v2 request asks <see cref="IRegistryAuthorizer"/> for exactly the permissions it needs, and a refusal is an OCI
 /// error (401 UNAUTHORIZED, 403 DENIED) that changes nothing.
 /// </summary>
 public sealed class AuthorizationTests : IDisposable
@@ -144,7 +144,7 @@ public sealed class AuthorizationTests : IDisposable
 
         public List<string> QuietChecks { get; } = [];
 
-        public ValueTask<AuthorizationResult> AuthorizeAsync(HttpContext context, IReadOnlyList<RegistryAccess> needed)
+        public ValueTask<AuthorizationResult> AuthorizeAsync(HttpContext context, IReadOnlyList<RegistryPermission> needed)
         {
             if (Outcome == AuthorizationOutcome.Allowed)
             {

@@ -24,7 +24,9 @@ public sealed class ManagementApp : IDisposable
 
     private readonly List<HttpClient> _clients = [];
 
-    public ManagementApp(IDictionary<string, string?>? settings = null)
+    /// <param name="settings">Configuration on top of the defaults.</param>
+    /// <param name="services">More test services, registered after the server's own.</param>
+    public ManagementApp(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var all = new Dictionary<string, string?>
         {
@@ -38,7 +40,11 @@ public sealed class ManagementApp : IDisposable
 
         App = new BerthApplication(all)
         {
-            ConfigureTestServices = services => services.AddSingleton<IStartupFilter, PeerAddressStartupFilter>(),
+            ConfigureTestServices = collection =>
+            {
+                collection.AddSingleton<IStartupFilter, PeerAddressStartupFilter>();
+                services?.Invoke(collection);
+            },
         };
         Anonymous = NewClient(null);
         Admin = As("admin", AdminPassword);

@@ -52,9 +52,7 @@ public sealed class ArchitectureTests
     /// </summary>
     private static readonly Dictionary<string, string[][]> KnownCycles = new(StringComparer.Ordinal)
     {
-        // Distribution ↔ Access (Caller extensions, IRegistryAuthorizer), Hosting ↔ Distribution (OciErrorResult),
-        // Access → Management (cursor audience), Management → Access.
-        ["Berth.Api"] = [["Berth.Api.Access", "Berth.Api.Distribution", "Berth.Api.Hosting", "Berth.Api.Management"]],
+        // None left: Berth.Core and Berth.Api are both free of namespace cycles.
     };
 
     [Theory]
@@ -66,6 +64,19 @@ public sealed class ArchitectureTests
             .Where(cycle => !known.Any(k => cycle.All(k.Contains)))
             .ToList();
         Assert.True(cycles.Count == 0, $"namespace cycles in {name}: " + string.Join("; ", cycles.Select(c => string.Join(" ↔ ", c))));
+    }
+
+    /// <summary>Berth.Api's folders point one way: Hosting ← Access ← Distribution, Management.</summary>
+    [Theory]
+    [InlineData("Berth.Api.Hosting", new[] { "Berth.Api.Access", "Berth.Api.Distribution", "Berth.Api.Management" })]
+    [InlineData("Berth.Api.Access", new[] { "Berth.Api.Distribution", "Berth.Api.Management" })]
+    [InlineData("Berth.Api.Distribution", new[] { "Berth.Api.Management" })]
+    [InlineData("Berth.Api.Management", new[] { "Berth.Api.Distribution" })]
+    public void Namespaces_BerthApi_PointOneWay(string from, string[] forbidden)
+    {
+        var graph = NamespaceGraph.Of(Load("Berth.Api"));
+        Assert.True(graph.ContainsKey(from), $"{from} has no types");
+        Assert.Empty(graph[from].Intersect(forbidden));
     }
 
     [Fact]

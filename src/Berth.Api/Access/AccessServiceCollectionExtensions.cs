@@ -1,4 +1,3 @@
-using Berth.Api.Distribution;
 using Berth.Application;
 using Berth.Application.Access;
 using Berth.Auth.Network;
@@ -22,6 +21,7 @@ public static class AccessServiceCollectionExtensions
         services.TryAddSingleton(sp => new ClientAddressResolver(
             IPNetworkListParser.Parse(sp.GetRequiredService<IOptions<AccessSettings>>().Value.TrustedProxies)));
         services.TryAddSingleton<Authenticator>();
+        services.AddBerthAuthentication();
         services.TryAddSingleton<TokenSubjects>();
         services.TryAddSingleton<RegistryAuthorizer>();
         services.TryAddSingleton<IRegistryAuthorizer>(sp => sp.GetRequiredService<RegistryAuthorizer>());

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using Berth.Api.Distribution;
 using Berth.Application.Access;
 using Berth.Application.Audit;
 using Berth.Application.Projects;
@@ -77,7 +76,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         _logger = logger;
     }
 
-    public async ValueTask<AuthorizationResult> AuthorizeAsync(HttpContext context, IReadOnlyList<RegistryAccess> needed)
+    public async ValueTask<AuthorizationResult> AuthorizeAsync(HttpContext context, IReadOnlyList<RegistryPermission> needed)
     {
         var cancellationToken = context.RequestAborted;
         var address = _addresses.ResolveClient(context);
@@ -129,13 +128,13 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
             return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "authentication required");
         }
 
-        foreach (var access in needed)
+        foreach (var permission in needed)
         {
-            if (access.Repository is not { } repository)
+            if (permission.Repository is not { } repository)
             {
-                if (AccessPolicy.GetCatalogActions(caller.Principal!, access.Actions) != access.Actions)
+                if (AccessPolicy.GetCatalogActions(caller.Principal!, permission.Actions) != permission.Actions)
                 {
-                    return Refuse(context, caller, needed, access);
+                    return Refuse(context, caller, needed, permission);
                 }
 
                 continue;
@@ -146,7 +145,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
             {
                 // Administrators may know that a project is missing: reads and deletes go on to an honest 404
                 // (and reach repositories kept from before projects existed); a push creates it or says why not.
-                if ((access.Actions & RegistryActions.Push) == 0)
+                if ((permission.Actions & RegistryActions.Push) == 0)
                 {
                     continue;
                 }
@@ -161,14 +160,14 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 
             if (project is null)
             {
-                return Refuse(context, caller, needed, access);
+                return Refuse(context, caller, needed, permission);
             }
 
             // The rights first: someone who may not use the project at all gets the answer for a missing one, not
             // the allow list's, which would tell that the project exists.
-            if (AccessPolicy.GetAllowedActions(caller.Principal!, ToInfo(project), access.Actions) != access.Actions)
+            if (AccessPolicy.GetAllowedActions(caller.Principal!, ToInfo(project), permission.Actions) != permission.Actions)
             {
-                return Refuse(context, caller, needed, access);
+                return Refuse(context, caller, needed, permission);
             }
 
             if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, cancellationToken))
@@ -204,8 +203,8 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
                 return RegistryActions.None;
             }
 
-            var granted = AccessLists.ActionsOn(claims.Access, repository);
-            if (granted != RegistryActions.None || !claims.Access.Contains(RegistryAccess.Catalog))
+            var granted = PermissionLists.ActionsOn(claims.Permissions, repository);
+            if (granted != RegistryActions.None || !claims.Permissions.Contains(RegistryPermission.Catalog))
             {
                 return granted;
             }
@@ -235,7 +234,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         return AccessPolicy.GetAllowedActions(principal, ToInfo(project), limit);
     }
 
-    private async ValueTask<AuthorizationResult> AuthorizeBearerAsync(HttpContext context, string token, IPAddress? address, IReadOnlyList<RegistryAccess> needed)
+    private async ValueTask<AuthorizationResult> AuthorizeBearerAsync(HttpContext context, string token, IPAddress? address, IReadOnlyList<RegistryPermission> needed)
     {
         var validation = ValidateCached(token);
         if (validation.Claims is not { } claims)
@@ -250,7 +249,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         var kind = claims.Subject.Length == 0 ? AuditActorKind.Anonymous : claims.Subject.Contains('+', StringComparison.Ordinal) ? AuditActorKind.Robot : AuditActorKind.User;
         context.SetCaller(new Caller(null, kind, claims.Subject, address, claims.AccessTokenId) { Binding = claims.Binding });
         context.Items[ClaimsKey] = claims;
-        if (AccessLists.Covers(claims.Access, needed))
+        if (PermissionLists.Covers(claims.Permissions, needed))
         {
             // The grant was decided when the token was issued; a write is also checked against the account as it is now.
             Principal? current = null;
@@ -268,9 +267,9 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
                 current = principal;
             }
 
-            foreach (var access in needed)
+            foreach (var permission in needed)
             {
-                if (access.Repository is not { } repository)
+                if (permission.Repository is not { } repository)
                 {
                     continue;
                 }
@@ -279,14 +278,14 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
                 if (project is null)
                 {
                     // Only administrators are granted push on a project that does not exist (see the token endpoint).
-                    if ((access.Actions & RegistryActions.Push) != 0)
+                    if ((permission.Actions & RegistryActions.Push) != 0)
                     {
                         return new AuthorizationResult(AuthorizationOutcome.Denied, MissingProject(repository.Project));
                     }
 
-                    if (current is not null && IsWrite(access) && !AccessPolicy.IsServerAdministrator(current))
+                    if (current is not null && IsWrite(permission) && !AccessPolicy.IsServerAdministrator(current))
                     {
-                        return new AuthorizationResult(AuthorizationOutcome.Denied, DescribeRefusal(access, anonymous: false));
+                        return new AuthorizationResult(AuthorizationOutcome.Denied, DescribeRefusal(permission, anonymous: false));
                     }
                 }
                 else
@@ -297,9 +296,9 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
                         return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "the registry token is older than project '" + project.Name + "': get a new one");
                     }
 
-                    if (current is not null && IsWrite(access) && AccessPolicy.GetAllowedActions(current, ToInfo(project), access.Actions) != access.Actions)
+                    if (current is not null && IsWrite(permission) && AccessPolicy.GetAllowedActions(current, ToInfo(project), permission.Actions) != permission.Actions)
                     {
-                        return new AuthorizationResult(AuthorizationOutcome.Denied, DescribeRefusal(access, anonymous: false));
+                        return new AuthorizationResult(AuthorizationOutcome.Denied, DescribeRefusal(permission, anonymous: false));
                     }
 
                     if (!await _ipRules.AllowsProjectAsync(project.Name.Value, address, context.RequestAborted))
@@ -312,7 +311,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
             return AuthorizationResult.Allowed;
         }
 
-        var missing = needed.First(n => !AccessLists.Covers(claims.Access, [n]));
+        var missing = needed.First(n => !PermissionLists.Covers(claims.Permissions, [n]));
         var refusal = DescribeRefusal(missing, anonymous: claims.Subject.Length == 0);
         Challenge(context, needed, "insufficient_scope", refusal);
         return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, refusal);
@@ -351,9 +350,9 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
     }
 
     /// <summary>Push or delete: what a registry token may only do while its account still may.</summary>
-    private static bool IsWrite(RegistryAccess access) => (access.Actions & (RegistryActions.Push | RegistryActions.Delete)) != 0;
+    private static bool IsWrite(RegistryPermission permission) => (permission.Actions & (RegistryActions.Push | RegistryActions.Delete)) != 0;
 
-    private AuthorizationResult Refuse(HttpContext context, Caller caller, IReadOnlyList<RegistryAccess> needed, RegistryAccess missing)
+    private AuthorizationResult Refuse(HttpContext context, Caller caller, IReadOnlyList<RegistryPermission> needed, RegistryPermission missing)
     {
         var message = DescribeRefusal(missing, caller.IsAnonymous);
         if (caller.IsAnonymous)
@@ -369,7 +368,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
     /// The same words whether the project is missing or private, so refusals do not reveal which, and what to do about
     /// it. docker and podman print this (the challenge's <c>error_description</c>) as their <c>denied: …</c> line.
     /// </summary>
-    private static string DescribeRefusal(RegistryAccess missing, bool anonymous)
+    private static string DescribeRefusal(RegistryPermission missing, bool anonymous)
     {
         if (missing.Repository is not { } repository)
         {
@@ -389,7 +388,7 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
     private static AuthorizationResult Denied(IPAddress? address) =>
         new(AuthorizationOutcome.Denied, $"requested access to the resource is denied: requests from {address?.ToString() ?? "an unknown address"} are not allowed by the IP allow list");
 
-    private void Challenge(HttpContext context, IReadOnlyList<RegistryAccess> needed, string? error, string? description = null)
+    private void Challenge(HttpContext context, IReadOnlyList<RegistryPermission> needed, string? error, string? description = null)
     {
         var header = new StringBuilder("Bearer realm=\"").Append(TokenRealm(context)).Append("\",service=\"").Append(_tokenOptions.Service).Append('"');
         if (needed.Count > 0)

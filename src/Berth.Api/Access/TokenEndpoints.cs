@@ -12,6 +12,7 @@ using Berth.Auth.Scopes;
 using Berth.Core.Access;
 using Berth.Core.Registry;
 using Berth.Oci;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -82,31 +83,35 @@ public static class TokenEndpoints
         }
 
         var caller = Caller.Anonymous(address);
-        var authorization = context.Request.Headers.Authorization.ToString();
-        if (authorization.Length > 0)
+        var authentication = await context.AuthenticateAsync(BerthSchemes.Default);
+        if (authentication.Succeeded)
         {
-            if (!BasicCredentials.TryParse(authorization, out var user, out var secret))
+            if (CallerPrincipal.From(authentication.Principal) is not { } signedIn)
             {
                 context.Response.Headers.WWWAuthenticate = "Basic realm=\"berth\"";
                 return OciError(StatusCodes.Status401Unauthorized, OciErrorCode.Unauthorized, "the token endpoint takes Basic credentials (user name and password or access token)");
             }
 
-            var result = await services.Authenticator.AuthenticateAsync(user, secret, address, context.RequestAborted);
-            if (result.Status == AuthenticationStatus.Throttled)
+            caller = signedIn;
+            await services.Audit.RecordLoginAsync(caller, caller.ByAccessToken ? "token" : "password", "token");
+        }
+        else if (!authentication.None)
+        {
+            var refused = authentication.Failure as CredentialsRefused;
+            if (refused?.Status == AuthenticationStatus.Throttled)
             {
-                context.Response.SetRetryAfter(result.RetryAfter);
+                context.Response.SetRetryAfter(refused.RetryAfter);
                 return OciError(StatusCodes.Status429TooManyRequests, OciErrorCode.TooManyRequests, "too many failed sign-ins; try again later");
             }
 
-            if (result.Caller is null)
+            context.Response.Headers.WWWAuthenticate = "Basic realm=\"berth\"";
+            if (refused?.Via is not { } via)
             {
-                await services.Audit.RecordLoginFailureAsync(address, user, "token", ViaOf(secret));
-                context.Response.Headers.WWWAuthenticate = "Basic realm=\"berth\"";
-                return OciError(StatusCodes.Status401Unauthorized, OciErrorCode.Unauthorized, "incorrect user name or password");
+                return OciError(StatusCodes.Status401Unauthorized, OciErrorCode.Unauthorized, "the token endpoint takes Basic credentials (user name and password or access token)");
             }
 
-            caller = result.Caller;
-            await services.Audit.RecordLoginAsync(caller, caller.ByAccessToken ? "token" : "password", "token");
+            await services.Audit.RecordLoginFailureAsync(address, refused.User, "token", via);
+            return OciError(StatusCodes.Status401Unauthorized, OciErrorCode.Unauthorized, "incorrect user name or password");
         }
 
         var issued = await IssueAsync(context, services, caller, query["scope"]);
@@ -288,15 +293,15 @@ public static class TokenEndpoints
 
         var requested = DockerScope.ParseAll(scopes, hosts);
         var projects = new Dictionary<string, ProjectInfo?>(StringComparer.Ordinal);
-        foreach (var access in requested)
+        foreach (var permission in requested)
         {
-            if (access.Repository is not { } repository || projects.ContainsKey(repository.Project))
+            if (permission.Repository is not { } repository || projects.ContainsKey(repository.Project))
             {
                 continue;
             }
 
             var project = await services.Projects.GetAsync(repository.Project, context.RequestAborted);
-            if (project is null && services.Settings.AutoCreateProjects && (access.Actions & RegistryActions.Push) != 0
+            if (project is null && services.Settings.AutoCreateProjects && (permission.Actions & RegistryActions.Push) != 0
                 && caller.Principal is { } principal && AccessPolicy.IsServerAdministrator(principal))
             {
                 project = await services.Provisioner.CreateForPushAsync(repository.Project, caller, context.RequestAborted);

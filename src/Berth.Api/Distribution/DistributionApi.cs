@@ -16,7 +16,7 @@ namespace Berth.Api.Distribution;
 
 /// <summary>
 /// The OCI distribution API under /v2. One dispatcher parses the path, validates the name and reference, asks
-/// <see cref="IRegistryAuthorizer"/> for exactly the access the request needs, then calls a thin handler.
+/// <see cref="IRegistryAuthorizer"/> for exactly the permissions the request needs, then calls a thin handler.
 /// </summary>
 public static class DistributionApi
 {
@@ -38,7 +38,7 @@ public static class DistributionApi
 
     private static async Task<IResult> CatalogAsync(HttpContext context, IRegistryAuthorizer authorizer, IRepositoryIndex index, IOptions<RegistryOptions> options)
     {
-        var denied = await AuthorizeAsync(context, authorizer, [RegistryAccess.Catalog]);
+        var denied = await AuthorizeAsync(context, authorizer, [RegistryPermission.Catalog]);
         return denied ?? await ListingEndpoints.CatalogAsync(context, index, options, authorizer);
     }
 
@@ -213,7 +213,7 @@ public static class DistributionApi
     }
 
     /// <summary>Null when allowed; otherwise the error to return.</summary>
-    private static async ValueTask<IResult?> AuthorizeAsync(HttpContext context, IRegistryAuthorizer authorizer, IReadOnlyList<RegistryAccess> needed)
+    private static async ValueTask<IResult?> AuthorizeAsync(HttpContext context, IRegistryAuthorizer authorizer, IReadOnlyList<RegistryPermission> needed)
     {
         var result = await authorizer.AuthorizeAsync(context, needed);
         switch (result.Outcome)

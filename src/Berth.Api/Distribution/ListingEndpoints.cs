@@ -55,7 +55,7 @@ internal static class ListingEndpoints
         }
 
         var protector = context.RequestServices.GetRequiredService<CursorProtector>();
-        var audience = Management.Cursor.Audience(context.GetCaller());
+        var audience = CursorAudience.Of(context.GetCaller());
         var last = context.Request.Query["last"].ToString();
         if (last.StartsWith(SealedPrefix, StringComparison.Ordinal))
         {

@@ -5,6 +5,7 @@ using Berth.Application.Audit;
 using Berth.Auth.Network;
 using Berth.Auth.Permissions;
 using Berth.Core.Access;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -97,15 +98,13 @@ public sealed class ManagementAuthorization
 
     private static readonly ManagementRequirement Default = new(RequirementKind.Administrator);
 
-    private readonly Authenticator _authenticator;
     private readonly ClientAddressResolver _addresses;
     private readonly IpAllowRules _ipRules;
     private readonly ProjectDirectory _projects;
     private readonly AuditRecorder _audit;
 
-    public ManagementAuthorization(Authenticator authenticator, ClientAddressResolver addresses, IpAllowRules ipRules, ProjectDirectory projects, AuditRecorder audit)
+    public ManagementAuthorization(ClientAddressResolver addresses, IpAllowRules ipRules, ProjectDirectory projects, AuditRecorder audit)
     {
-        _authenticator = authenticator;
         _addresses = addresses;
         _ipRules = ipRules;
         _projects = projects;
@@ -200,55 +199,41 @@ public sealed class ManagementAuthorization
 
     private async ValueTask<(Caller? Caller, IResult? Refusal)> AuthenticateAsync(HttpContext context, System.Net.IPAddress? address, bool auditLogin)
     {
-        var cancellationToken = context.RequestAborted;
-        var authorization = context.Request.Headers.Authorization.ToString();
-        if (authorization.Length == 0)
+        var result = await context.AuthenticateAsync(BerthSchemes.Default);
+        if (result.Succeeded)
+        {
+            if (CallerPrincipal.From(result.Principal) is not { } caller)
+            {
+                return (null, Unauthorized(context, "these credentials do not name a Berth account"));
+            }
+
+            if (auditLogin && result.Ticket.AuthenticationScheme == BerthSchemes.Basic)
+            {
+                await _audit.RecordLoginAsync(caller, caller.ByAccessToken ? "token" : "password", "api");
+            }
+
+            return (caller, null);
+        }
+
+        if (result.None)
         {
             return (Caller.Anonymous(address), null);
         }
 
-        AuthenticationResult result;
-        string? user = null;
-        if (BasicCredentials.TryParse(authorization, out user, out var secret))
+        var refused = result.Failure as CredentialsRefused;
+        if (refused?.Status == AuthenticationStatus.Throttled)
         {
-            result = await _authenticator.AuthenticateAsync(user, secret, address, cancellationToken);
-        }
-        else if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            var token = authorization["Bearer ".Length..].Trim();
-            if (!token.StartsWith(Auth.Tokens.AccessTokenService.UserPrefix, StringComparison.Ordinal)
-                && !token.StartsWith(Auth.Tokens.AccessTokenService.RobotPrefix, StringComparison.Ordinal))
-            {
-                return (null, Unauthorized(context, "the management API takes Basic credentials or an access token (Bearer berth_pat_… or berth_robot_…)"));
-            }
-
-            result = await _authenticator.AuthenticateTokenAsync(token, address, cancellationToken);
-        }
-        else
-        {
-            return (null, Unauthorized(context, "unsupported Authorization header: use Basic or Bearer with an access token"));
+            context.Response.SetRetryAfter(refused.RetryAfter);
+            return (null, Problems.Status(StatusCodes.Status429TooManyRequests, refused.Message));
         }
 
-        if (result.Status == AuthenticationStatus.Throttled)
-        {
-            context.Response.SetRetryAfter(result.RetryAfter);
-            return (null, Problems.Status(StatusCodes.Status429TooManyRequests, "too many failed sign-ins; try again later"));
-        }
-
-        if (result.Caller is null)
+        if (refused?.Via is { } via)
         {
             // Every failure is recorded (deduplicated per claimed user and address), whichever endpoint it was for.
-            var via = user is null || Auth.Tokens.AccessTokenService.TryParse(secret, out _) ? "token" : "password";
-            await _audit.RecordLoginFailureAsync(address, user, "api", via);
-            return (null, Unauthorized(context, "incorrect user name, password or token"));
+            await _audit.RecordLoginFailureAsync(address, refused.User, "api", via);
         }
 
-        if (auditLogin && user is not null)
-        {
-            await _audit.RecordLoginAsync(result.Caller, result.Caller.ByAccessToken ? "token" : "password", "api");
-        }
-
-        return (result.Caller, null);
+        return (null, Unauthorized(context, refused?.Message ?? "incorrect user name, password or token"));
     }
 
     private static IResult Unauthorized(HttpContext context, string detail)

@@ -227,11 +227,7 @@ internal static class Cursor
     public static bool TryOpen(HttpContext context, string listing, string text, out string? position) =>
         Protector(context).TryUnprotect(listing, Audience(context), text, out position);
 
-    /// <summary>Who a sealed cursor is for: the caller's kind and (case-folded) name; anonymous callers share one.</summary>
-    public static string Audience(Berth.Application.Access.Caller? caller) =>
-        caller is null || caller.IsAnonymous ? "anonymous" : Wire.ActorKind(caller.Kind) + ":" + caller.Name.ToLowerInvariant();
-
-    private static string Audience(HttpContext context) => Audience(Access.CallerHttpContextExtensions.GetCaller(context));
+    private static string Audience(HttpContext context) => Access.CursorAudience.Of(Access.CallerHttpContextExtensions.GetCaller(context));
 
     private static Auth.Cursors.CursorProtector Protector(HttpContext context) =>
         (Auth.Cursors.CursorProtector)context.RequestServices.GetService(typeof(Auth.Cursors.CursorProtector))!;

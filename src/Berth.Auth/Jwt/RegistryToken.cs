@@ -11,7 +11,7 @@ public sealed record IssuedRegistryToken(string Token, DateTimeOffset IssuedAt, 
 
 /// <summary>What a valid registry token says.</summary>
 /// <param name="Subject">The account the token was issued to; empty for an anonymous client.</param>
-/// <param name="Access">The granted accesses, merged per resource; empty when nothing was granted.</param>
+/// <param name="Permissions">The granted permissions, merged per resource; empty when nothing was granted.</param>
 /// <param name="Binding">The account (and access token) the token was issued to; null for anonymous.</param>
 public sealed record RegistryTokenClaims(
     string Issuer,
@@ -21,7 +21,7 @@ public sealed record RegistryTokenClaims(
     DateTimeOffset NotBefore,
     DateTimeOffset ExpiresAt,
     string Id,
-    IReadOnlyList<RegistryAccess> Access,
+    IReadOnlyList<RegistryPermission> Permissions,
     TokenBinding? Binding = null)
 {
     /// <summary>The row id of the access token the caller signed in with (claim <c>berth_tid</c>), if any.</summary>

@@ -48,7 +48,7 @@ public sealed class RegistryTokenService
     }
 
     /// <summary>
-    /// Signs a token for <paramref name="subject"/> (empty for anonymous) granting <paramref name="access"/>, which is
+    /// Signs a token for <paramref name="subject"/> (empty for anonymous) granting <paramref name="permissions"/>, which is
     /// merged per resource first. An empty grant is a valid token with <c>access: []</c>. Times are whole seconds;
     /// <c>nbf</c> = <c>iat</c> = now, <c>exp</c> = now + <see cref="RegistryTokenOptions.Lifetime"/>.
     /// </summary>
@@ -57,8 +57,8 @@ public sealed class RegistryTokenService
     /// <c>berth_rid</c>, <c>berth_st</c>, <c>berth_tid</c> and <c>berth_tok</c>, so that a later request can check
     /// that the account is still the same and apply the token's own limits; null for an anonymous caller.
     /// </param>
-    public IssuedRegistryToken Issue(string subject, IEnumerable<RegistryAccess> access, TokenBinding? binding = null) =>
-        IssueCore(subject, access, _options.Service, _options.Lifetime, binding);
+    public IssuedRegistryToken Issue(string subject, IEnumerable<RegistryPermission> permissions, TokenBinding? binding = null) =>
+        IssueCore(subject, permissions, _options.Service, _options.Lifetime, binding);
 
     /// <summary>
     /// Signs an OAuth2 refresh token for <paramref name="subject"/> (the <c>refresh_token</c> of <c>POST /token</c>
@@ -75,10 +75,10 @@ public sealed class RegistryTokenService
     /// <summary>The audience of refresh tokens: the service name with <c>/refresh</c> appended.</summary>
     public string RefreshAudience => _options.Service + "/refresh";
 
-    private IssuedRegistryToken IssueCore(string subject, IEnumerable<RegistryAccess> access, string audience, TimeSpan lifetime, TokenBinding? binding)
+    private IssuedRegistryToken IssueCore(string subject, IEnumerable<RegistryPermission> permissions, string audience, TimeSpan lifetime, TokenBinding? binding)
     {
         ArgumentNullException.ThrowIfNull(subject);
-        var granted = AccessLists.Merge(access);
+        var granted = PermissionLists.Merge(permissions);
         var now = DateTimeOffset.FromUnixTimeSeconds(_clock.GetUtcNow().ToUnixTimeSeconds());
         var expires = now + TimeSpan.FromSeconds(Math.Ceiling(lifetime.TotalSeconds));
         var jti = new byte[16];
@@ -285,7 +285,7 @@ public sealed class RegistryTokenService
         }
 
         return new(RegistryTokenStatus.Valid, new RegistryTokenClaims(
-            issuer, subject ?? string.Empty, audience, issuedAt, notBefore, expires, id ?? string.Empty, ReadAccess(claims), binding));
+            issuer, subject ?? string.Empty, audience, issuedAt, notBefore, expires, id ?? string.Empty, ReadPermissions(claims), binding));
     }
 
     /// <summary>The binding claims; none is a null binding (anonymous, or a token from before bindings), a user and a robot id at once is malformed.</summary>
@@ -317,14 +317,14 @@ public sealed class RegistryTokenService
         element.TryGetProperty(name, out var property) && property.ValueKind == JsonValueKind.Number && property.TryGetInt64(out var value) ? value : null;
 
     /// <summary>Reads the access claim; entries of unknown type or with invalid names are skipped.</summary>
-    private static IReadOnlyList<RegistryAccess> ReadAccess(JsonElement claims)
+    private static IReadOnlyList<RegistryPermission> ReadPermissions(JsonElement claims)
     {
         if (!claims.TryGetProperty("access", out var access) || access.ValueKind != JsonValueKind.Array)
         {
             return [];
         }
 
-        var list = new List<RegistryAccess>();
+        var list = new List<RegistryPermission>();
         foreach (var entry in access.EnumerateArray())
         {
             if (entry.ValueKind != JsonValueKind.Object || !TryGetString(entry, "type", out var type) || !TryGetString(entry, "name", out var name)
@@ -336,15 +336,15 @@ public sealed class RegistryTokenService
             var names = actionsElement.EnumerateArray().Where(a => a.ValueKind == JsonValueKind.String).Select(a => a.GetString()!).ToArray();
             if (type == DockerScope.RepositoryType && RepositoryName.TryParse(name, out var repository))
             {
-                list.Add(new RegistryAccess(repository, DockerScope.ParseActions(names)));
+                list.Add(new RegistryPermission(repository, DockerScope.ParseActions(names)));
             }
             else if (type == DockerScope.RegistryType && name == DockerScope.CatalogName && names.Contains(DockerScope.AllActions))
             {
-                list.Add(RegistryAccess.Catalog);
+                list.Add(RegistryPermission.Catalog);
             }
         }
 
-        return AccessLists.Merge(list);
+        return PermissionLists.Merge(list);
     }
 
     private static string Sign(SigningKey key, byte[] header, byte[] payload)

@@ -73,17 +73,17 @@ public static class AccessPolicy
     }
 
     /// <summary>
-    /// The grant for a list of requested accesses (as parsed by <see cref="DockerScope.ParseAll"/>):
+    /// The grant for a list of requested permissions (as parsed by <see cref="DockerScope.ParseAll"/>):
     /// each repository's actions cut to what the principal may do in its project; repositories whose project
     /// <paramref name="findProject"/> does not know (returns null) get nothing. The result may be empty.
     /// </summary>
     /// <param name="findProject">Looks a project up by name; load the few projects the request names beforehand.</param>
-    public static IReadOnlyList<RegistryAccess> Grant(Principal principal, IEnumerable<RegistryAccess> requested, Func<string, ProjectInfo?> findProject)
+    public static IReadOnlyList<RegistryPermission> Grant(Principal principal, IEnumerable<RegistryPermission> requested, Func<string, ProjectInfo?> findProject)
     {
         ArgumentNullException.ThrowIfNull(principal);
         ArgumentNullException.ThrowIfNull(findProject);
-        return AccessLists.Intersect(requested, access => access.Repository is { } repository
-            ? findProject(repository.Project) is { } project ? GetAllowedActions(principal, project, access.Actions) : RegistryActions.None
-            : GetCatalogActions(principal, access.Actions));
+        return PermissionLists.Intersect(requested, permission => permission.Repository is { } repository
+            ? findProject(repository.Project) is { } project ? GetAllowedActions(principal, project, permission.Actions) : RegistryActions.None
+            : GetCatalogActions(principal, permission.Actions));
     }
 }

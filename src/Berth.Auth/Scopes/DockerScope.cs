@@ -5,7 +5,7 @@ namespace Berth.Auth.Scopes;
 
 /// <summary>
 /// Docker token scopes (<c>type:name:actions</c>) as a token request carries them in <c>scope=</c> parameters,
-/// read into <see cref="RegistryAccess"/> values. Understood: <c>repository:&lt;name&gt;:&lt;actions&gt;</c> with
+/// read into <see cref="RegistryPermission"/> values. Understood: <c>repository:&lt;name&gt;:&lt;actions&gt;</c> with
 /// actions <c>pull</c>, <c>push</c>, <c>delete</c> and <c>*</c> (all three), and <c>registry:catalog:*</c>.
 /// A resource class (<c>repository(plugin):…</c>) is ignored. Anything else is skipped, never an error: a client
 /// that asks for something Berth does not know simply does not get it.
@@ -23,10 +23,10 @@ public static class DockerScope
     /// in first-seen order. An empty result is normal (a login asks for no scope at all).
     /// </summary>
     /// <param name="registryHosts">Host names this registry answers to (without port), stripped from names as described at <see cref="TryParse"/>.</param>
-    public static IReadOnlyList<RegistryAccess> ParseAll(IEnumerable<string?> scopeValues, IReadOnlyCollection<string>? registryHosts = null)
+    public static IReadOnlyList<RegistryPermission> ParseAll(IEnumerable<string?> scopeValues, IReadOnlyCollection<string>? registryHosts = null)
     {
         ArgumentNullException.ThrowIfNull(scopeValues);
-        var parsed = new List<RegistryAccess>();
+        var parsed = new List<RegistryPermission>();
         foreach (var value in scopeValues)
         {
             if (value is null)
@@ -36,14 +36,14 @@ public static class DockerScope
 
             foreach (var scope in value.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                if (TryParse(scope, out var access, registryHosts))
+                if (TryParse(scope, out var permission, registryHosts))
                 {
-                    parsed.Add(access);
+                    parsed.Add(permission);
                 }
             }
         }
 
-        return AccessLists.Merge(parsed);
+        return PermissionLists.Merge(parsed);
     }
 
     /// <summary>
@@ -54,9 +54,9 @@ public static class DockerScope
     /// without a port is otherwise kept, because <c>my.team/api</c> is a valid repository name here.
     /// False when the scope is malformed, of an unknown type, or names no known action.
     /// </summary>
-    public static bool TryParse(string? scope, out RegistryAccess access, IReadOnlyCollection<string>? registryHosts = null)
+    public static bool TryParse(string? scope, out RegistryPermission permission, IReadOnlyCollection<string>? registryHosts = null)
     {
-        access = null!;
+        permission = null!;
         if (string.IsNullOrEmpty(scope))
         {
             return false;
@@ -96,7 +96,7 @@ public static class DockerScope
                 return false;
             }
 
-            access = RegistryAccess.Catalog;
+            permission = RegistryPermission.Catalog;
             return true;
         }
 
@@ -105,16 +105,16 @@ public static class DockerScope
             return false;
         }
 
-        access = new RegistryAccess(repository, actions);
+        permission = new RegistryPermission(repository, actions);
         return true;
     }
 
-    /// <summary>The scope text for an access: <c>repository:shop/api:pull,push</c> or <c>registry:catalog:*</c>.</summary>
-    public static string Format(RegistryAccess access)
+    /// <summary>The scope text for a permission: <c>repository:shop/api:pull,push</c> or <c>registry:catalog:*</c>.</summary>
+    public static string Format(RegistryPermission permission)
     {
-        ArgumentNullException.ThrowIfNull(access);
-        return access.Repository is { } repository
-            ? $"{RepositoryType}:{repository}:{string.Join(',', ActionNames(access.Actions))}"
+        ArgumentNullException.ThrowIfNull(permission);
+        return permission.Repository is { } repository
+            ? $"{RepositoryType}:{repository}:{string.Join(',', ActionNames(permission.Actions))}"
             : $"{RegistryType}:{CatalogName}:{AllActions}";
     }
 

@@ -34,6 +34,36 @@ public sealed class TokenEndpointTests : AccessTest
         return (response.StatusCode, json.RootElement.Clone());
     }
 
+    [Theory]
+    [InlineData("Bearer berth_pat_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")] // not Basic
+    [InlineData("Basic ZGV2")] // "dev": no colon
+    [InlineData("Basic !!!")] // not base64
+    public async Task Get_AuthorizationThatIsNotBasic_UnauthorizedWithBasicChallenge(string authorization)
+    {
+        using var client = App.CreateAnonymousClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, AccessClient.TokenPath(Pull));
+        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+
+        using var response = await client.SendAsync(request);
+        await OciAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+        Assert.Equal("Basic", response.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Contains("takes Basic credentials", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_TwoAuthorizationHeaders_Unauthorized()
+    {
+        var (_, credentials) = await UserAsync("dev", "proj");
+        using var right = AccessClient.Basic(App, credentials);
+        var basic = right.DefaultRequestHeaders.Authorization!.ToString();
+        using var client = App.CreateAnonymousClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, AccessClient.TokenPath(Pull));
+        request.Headers.TryAddWithoutValidation("Authorization", [basic, basic]);
+
+        using var response = await client.SendAsync(request);
+        await OciAssert.ErrorAsync(response, HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+    }
+
     [Fact]
     public async Task Anonymous_GetsATokenWithWhatEveryoneMayDo()
     {

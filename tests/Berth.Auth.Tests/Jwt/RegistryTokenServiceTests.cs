@@ -31,7 +31,7 @@ public sealed class RegistryTokenServiceTests : IDisposable
     public void Issue_ThenValidate_ReturnsClaimsAndAccess()
     {
         var service = Create();
-        var issued = service.Issue("alice", [new(Api, RegistryActions.Pull | RegistryActions.Push), RegistryAccess.Catalog]);
+        var issued = service.Issue("alice", [new(Api, RegistryActions.Pull | RegistryActions.Push), RegistryPermission.Catalog]);
 
         var result = service.Validate(issued.Token);
 
@@ -45,7 +45,7 @@ public sealed class RegistryTokenServiceTests : IDisposable
         Assert.Equal(Start, claims.NotBefore);
         Assert.Equal(Start.AddMinutes(5), claims.ExpiresAt);
         Assert.NotEmpty(claims.Id);
-        Assert.Equal([new(Api, RegistryActions.Pull | RegistryActions.Push), RegistryAccess.Catalog], claims.Access);
+        Assert.Equal([new(Api, RegistryActions.Pull | RegistryActions.Push), RegistryPermission.Catalog], claims.Permissions);
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public sealed class RegistryTokenServiceTests : IDisposable
         Assert.Equal("alice", asRefresh.Claims!.Subject);
         Assert.Equal(binding, asRefresh.Claims.Binding);
         Assert.Equal("registry.test/refresh", asRefresh.Claims.Audience);
-        Assert.Empty(asRefresh.Claims.Access);
+        Assert.Empty(asRefresh.Claims.Permissions);
         Assert.Equal(Start.AddDays(30), refresh.ExpiresAt);
 
         // A refresh token never opens the registry, and a registry token never refreshes.
@@ -213,7 +213,7 @@ public sealed class RegistryTokenServiceTests : IDisposable
     [Fact]
     public void Issue_Catalog_IsRegistryCatalogStar()
     {
-        var payload = Part(Create().Issue("root", [RegistryAccess.Catalog]).Token, 1);
+        var payload = Part(Create().Issue("root", [RegistryPermission.Catalog]).Token, 1);
 
         Assert.Equal("""[{"type":"registry","name":"catalog","actions":["*"]}]""", payload["access"]!.ToJsonString());
     }
@@ -227,7 +227,7 @@ public sealed class RegistryTokenServiceTests : IDisposable
         Assert.Equal("[]", Part(token, 1)["access"]!.ToJsonString());
         var result = service.Validate(token);
         Assert.Equal(RegistryTokenStatus.Valid, result.Status);
-        Assert.Empty(result.Claims!.Access);
+        Assert.Empty(result.Claims!.Permissions);
         Assert.Equal("", result.Claims.Subject);
     }
 
@@ -541,7 +541,7 @@ public sealed class RegistryTokenServiceTests : IDisposable
         var result = Create().Validate(SignCustom(Part(IssueDefault(), 0), payload));
 
         Assert.Equal(RegistryTokenStatus.Valid, result.Status);
-        Assert.Equal([new(Api, RegistryActions.Pull | RegistryActions.Delete)], result.Claims!.Access);
+        Assert.Equal([new(Api, RegistryActions.Pull | RegistryActions.Delete)], result.Claims!.Permissions);
     }
 
     [Theory]

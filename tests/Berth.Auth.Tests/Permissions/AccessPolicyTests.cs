@@ -204,10 +204,10 @@ public sealed class AccessPolicyTests
             new(RepositoryName.Parse("shop/api"), All),
             new(RepositoryName.Parse("tools/lint"), Pull | Push),
             new(RepositoryName.Parse("ghost/app"), Pull),
-            RegistryAccess.Catalog,
+            RegistryPermission.Catalog,
         ], projects.GetValueOrDefault);
 
-        Assert.Equal([new(RepositoryName.Parse("shop/api"), Pull | Push), new(RepositoryName.Parse("tools/lint"), Pull), RegistryAccess.Catalog], granted);
+        Assert.Equal([new(RepositoryName.Parse("shop/api"), Pull | Push), new(RepositoryName.Parse("tools/lint"), Pull), RegistryPermission.Catalog], granted);
     }
 
     [Fact]

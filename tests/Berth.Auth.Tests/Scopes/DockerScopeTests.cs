@@ -26,15 +26,15 @@ public sealed class DockerScopeTests
     [InlineData("repository:shop/api:pull,,push", "shop/api", RegistryActions.Pull | RegistryActions.Push)]
     public void TryParse_RepositoryScope_ParsesNameAndActions(string scope, string name, RegistryActions actions)
     {
-        Assert.True(DockerScope.TryParse(scope, out var access));
-        Assert.Equal(new RegistryAccess(RepositoryName.Parse(name), actions), access);
+        Assert.True(DockerScope.TryParse(scope, out var permission));
+        Assert.Equal(new RegistryPermission(RepositoryName.Parse(name), actions), permission);
     }
 
     [Fact]
     public void TryParse_RegistryCatalog_IsCatalogAccess()
     {
-        Assert.True(DockerScope.TryParse("registry:catalog:*", out var access));
-        Assert.Equal(RegistryAccess.Catalog, access);
+        Assert.True(DockerScope.TryParse("registry:catalog:*", out var permission));
+        Assert.Equal(RegistryPermission.Catalog, permission);
     }
 
     [Theory]
@@ -42,15 +42,15 @@ public sealed class DockerScopeTests
     [InlineData("REGISTRY.example.com")]
     public void TryParse_ConfiguredHostWithoutPort_IsStripped(string host)
     {
-        Assert.True(DockerScope.TryParse($"repository:{host}/shop/api:pull", out var access, ["registry.example.com"]));
-        Assert.Equal("shop/api", access.Repository!.Value.Value);
+        Assert.True(DockerScope.TryParse($"repository:{host}/shop/api:pull", out var permission, ["registry.example.com"]));
+        Assert.Equal("shop/api", permission.Repository!.Value.Value);
     }
 
     [Fact]
     public void TryParse_OtherDottedFirstComponent_IsKept()
     {
-        Assert.True(DockerScope.TryParse("repository:other.example.com/shop/api:pull", out var access, ["registry.example.com"]));
-        Assert.Equal("other.example.com/shop/api", access.Repository!.Value.Value);
+        Assert.True(DockerScope.TryParse("repository:other.example.com/shop/api:pull", out var permission, ["registry.example.com"]));
+        Assert.Equal("other.example.com/shop/api", permission.Repository!.Value.Value);
     }
 
     [Theory]
@@ -95,7 +95,7 @@ public sealed class DockerScopeTests
         Assert.Equal(
             [
                 new(RepositoryName.Parse("shop/api"), RegistryActions.Pull),
-                RegistryAccess.Catalog,
+                RegistryPermission.Catalog,
                 new(RepositoryName.Parse("shop/web"), RegistryActions.Pull | RegistryActions.Push),
             ],
             parsed);
@@ -129,17 +129,17 @@ public sealed class DockerScopeTests
     [InlineData("shop/api", All, "repository:shop/api:pull,push,delete")]
     public void Format_Repository_IsCanonicalScope(string name, RegistryActions actions, string expected)
     {
-        var access = new RegistryAccess(RepositoryName.Parse(name), actions);
+        var permission = new RegistryPermission(RepositoryName.Parse(name), actions);
 
-        Assert.Equal(expected, DockerScope.Format(access));
+        Assert.Equal(expected, DockerScope.Format(permission));
         Assert.True(DockerScope.TryParse(expected, out var parsed));
-        Assert.Equal(access, parsed);
+        Assert.Equal(permission, parsed);
     }
 
     [Fact]
     public void Format_Catalog_IsRegistryCatalogStar()
     {
-        Assert.Equal("registry:catalog:*", DockerScope.Format(RegistryAccess.Catalog));
+        Assert.Equal("registry:catalog:*", DockerScope.Format(RegistryPermission.Catalog));
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using Berth.Core.Registry;
 using Berth.Oci;
 using Microsoft.AspNetCore.Http;
 
-namespace Berth.Api.Distribution;
+namespace Berth.Api.Access;
 
 /// <summary>Outcome of an authorization check.</summary>
 public enum AuthorizationOutcome
@@ -30,8 +30,8 @@ public readonly record struct AuthorizationResult(AuthorizationOutcome Outcome, 
 /// </summary>
 public interface IRegistryAuthorizer
 {
-    /// <summary>Checks every access in <paramref name="needed"/>; all must be allowed. May add challenge headers to the response.</summary>
-    ValueTask<AuthorizationResult> AuthorizeAsync(HttpContext context, IReadOnlyList<RegistryAccess> needed);
+    /// <summary>Checks every permission in <paramref name="needed"/>; all must be allowed. May add challenge headers to the response.</summary>
+    ValueTask<AuthorizationResult> AuthorizeAsync(HttpContext context, IReadOnlyList<RegistryPermission> needed);
 
     /// <summary>
     /// After <see cref="AuthorizeAsync"/> allowed the request: the actions the same caller holds on another

@@ -4,7 +4,7 @@ using Berth.Oci;
 
 namespace Berth.Auth.Tests.Scopes;
 
-public sealed class AccessListsTests
+public sealed class PermissionListsTests
 {
     private static readonly RepositoryName Api = RepositoryName.Parse("shop/api");
     private static readonly RepositoryName Web = RepositoryName.Parse("shop/web");
@@ -12,23 +12,23 @@ public sealed class AccessListsTests
     [Fact]
     public void Merge_DuplicatesAndEmpty_UnitesInFirstSeenOrder()
     {
-        var merged = AccessLists.Merge(
+        var merged = PermissionLists.Merge(
         [
             new(Web, RegistryActions.Pull),
             new(Api, RegistryActions.None),
-            RegistryAccess.Catalog,
+            RegistryPermission.Catalog,
             new(Api, RegistryActions.Push),
             new(Web, RegistryActions.Delete),
-            RegistryAccess.Catalog,
+            RegistryPermission.Catalog,
         ]);
 
-        Assert.Equal([new(Web, RegistryActions.Pull | RegistryActions.Delete), RegistryAccess.Catalog, new(Api, RegistryActions.Push)], merged);
+        Assert.Equal([new(Web, RegistryActions.Pull | RegistryActions.Delete), RegistryPermission.Catalog, new(Api, RegistryActions.Push)], merged);
     }
 
     [Fact]
     public void Intersect_CallerHoldsAll_GrantsRequest()
     {
-        var granted = AccessLists.Intersect([new(Api, RegistryActions.Pull | RegistryActions.Push)], _ => RegistryActions.Pull | RegistryActions.Push | RegistryActions.Delete);
+        var granted = PermissionLists.Intersect([new(Api, RegistryActions.Pull | RegistryActions.Push)], _ => RegistryActions.Pull | RegistryActions.Push | RegistryActions.Delete);
 
         Assert.Equal([new(Api, RegistryActions.Pull | RegistryActions.Push)], granted);
     }
@@ -36,7 +36,7 @@ public sealed class AccessListsTests
     [Fact]
     public void Intersect_CallerHoldsPart_GrantsPartWithoutError()
     {
-        var granted = AccessLists.Intersect(
+        var granted = PermissionLists.Intersect(
             [new(Api, RegistryActions.Pull | RegistryActions.Push), new(Web, RegistryActions.Push)],
             a => a.Repository == Api ? RegistryActions.Pull : RegistryActions.None);
 
@@ -46,15 +46,15 @@ public sealed class AccessListsTests
     [Fact]
     public void Intersect_CallerHoldsNothing_IsEmpty()
     {
-        Assert.Empty(AccessLists.Intersect([new(Api, RegistryActions.Pull)], _ => RegistryActions.None));
+        Assert.Empty(PermissionLists.Intersect([new(Api, RegistryActions.Pull)], _ => RegistryActions.None));
     }
 
     [Fact]
     public void Intersect_DuplicateRequests_AsksHeldOncePerResource()
     {
-        var asked = new List<RegistryAccess>();
+        var asked = new List<RegistryPermission>();
 
-        AccessLists.Intersect([new(Api, RegistryActions.Pull), new(Api, RegistryActions.Push)], a =>
+        PermissionLists.Intersect([new(Api, RegistryActions.Pull), new(Api, RegistryActions.Push)], a =>
         {
             asked.Add(a);
             return RegistryActions.Pull;
@@ -70,27 +70,27 @@ public sealed class AccessListsTests
     [InlineData(RegistryActions.Pull | RegistryActions.Delete, false)]
     public void Covers_SingleNeed_TrueOnlyWhenAllActionsGranted(RegistryActions needed, bool expected)
     {
-        IReadOnlyCollection<RegistryAccess> granted = [new(Api, RegistryActions.Pull), new(Api, RegistryActions.Push)];
+        IReadOnlyCollection<RegistryPermission> granted = [new(Api, RegistryActions.Pull), new(Api, RegistryActions.Push)];
 
-        Assert.Equal(expected, AccessLists.Covers(granted, [new(Api, needed)]));
+        Assert.Equal(expected, PermissionLists.Covers(granted, [new(Api, needed)]));
     }
 
     [Fact]
     public void Covers_CatalogNotGranted_False()
     {
-        Assert.False(AccessLists.Covers([new(Api, RegistryActions.Pull)], [RegistryAccess.Catalog]));
-        Assert.True(AccessLists.Covers([RegistryAccess.Catalog], [RegistryAccess.Catalog]));
+        Assert.False(PermissionLists.Covers([new(Api, RegistryActions.Pull)], [RegistryPermission.Catalog]));
+        Assert.True(PermissionLists.Covers([RegistryPermission.Catalog], [RegistryPermission.Catalog]));
     }
 
     [Fact]
     public void Covers_NoNeed_True()
     {
-        Assert.True(AccessLists.Covers([], []));
+        Assert.True(PermissionLists.Covers([], []));
     }
 
     [Fact]
     public void ActionsOn_OtherRepository_None()
     {
-        Assert.Equal(RegistryActions.None, AccessLists.ActionsOn([new(Api, RegistryActions.Pull)], Web));
+        Assert.Equal(RegistryActions.None, PermissionLists.ActionsOn([new(Api, RegistryActions.Pull)], Web));
     }
 }

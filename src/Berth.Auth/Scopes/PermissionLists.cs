@@ -3,47 +3,47 @@ using Berth.Oci;
 
 namespace Berth.Auth.Scopes;
 
-/// <summary>Set operations over lists of <see cref="RegistryAccess"/> (what was asked, what is granted, what is needed).</summary>
-public static class AccessLists
+/// <summary>Set operations over lists of <see cref="RegistryPermission"/> (what was asked, what is granted, what is needed).</summary>
+public static class PermissionLists
 {
     /// <summary>
     /// One entry per resource (a repository, or the catalog) with the union of its actions, in first-seen order;
     /// entries with no action are dropped.
     /// </summary>
-    public static IReadOnlyList<RegistryAccess> Merge(IEnumerable<RegistryAccess> accesses)
+    public static IReadOnlyList<RegistryPermission> Merge(IEnumerable<RegistryPermission> permissions)
     {
-        ArgumentNullException.ThrowIfNull(accesses);
+        ArgumentNullException.ThrowIfNull(permissions);
         var order = new List<RepositoryName?>();
         var actions = new Dictionary<RepositoryName, RegistryActions>();
         var catalog = RegistryActions.None;
-        foreach (var access in accesses)
+        foreach (var permission in permissions)
         {
-            if (access.Actions == RegistryActions.None)
+            if (permission.Actions == RegistryActions.None)
             {
                 continue;
             }
 
-            if (access.Repository is not { } repository)
+            if (permission.Repository is not { } repository)
             {
                 if (catalog == RegistryActions.None)
                 {
                     order.Add(null);
                 }
 
-                catalog |= access.Actions;
+                catalog |= permission.Actions;
             }
             else if (actions.TryGetValue(repository, out var existing))
             {
-                actions[repository] = existing | access.Actions;
+                actions[repository] = existing | permission.Actions;
             }
             else
             {
                 order.Add(repository);
-                actions[repository] = access.Actions;
+                actions[repository] = permission.Actions;
             }
         }
 
-        return order.Select(r => r is { } repository ? new RegistryAccess(repository, actions[repository]) : new RegistryAccess(null, catalog)).ToArray();
+        return order.Select(r => r is { } repository ? new RegistryPermission(repository, actions[repository]) : new RegistryPermission(null, catalog)).ToArray();
     }
 
     /// <summary>
@@ -52,16 +52,16 @@ public static class AccessLists
     /// (after merging). Resources left with no action are dropped; a partial or empty grant is a normal result,
     /// never an error (the token then carries <c>access: []</c> and the registry answers 401/403 later).
     /// </summary>
-    public static IReadOnlyList<RegistryAccess> Intersect(IEnumerable<RegistryAccess> requested, Func<RegistryAccess, RegistryActions> held)
+    public static IReadOnlyList<RegistryPermission> Intersect(IEnumerable<RegistryPermission> requested, Func<RegistryPermission, RegistryActions> held)
     {
         ArgumentNullException.ThrowIfNull(held);
-        var granted = new List<RegistryAccess>();
-        foreach (var access in Merge(requested))
+        var granted = new List<RegistryPermission>();
+        foreach (var permission in Merge(requested))
         {
-            var allowed = access.Actions & held(access);
+            var allowed = permission.Actions & held(permission);
             if (allowed != RegistryActions.None)
             {
-                granted.Add(access with { Actions = allowed });
+                granted.Add(permission with { Actions = allowed });
             }
         }
 
@@ -69,15 +69,15 @@ public static class AccessLists
     }
 
     /// <summary>Everything <paramref name="granted"/> allows on one resource (<paramref name="repository"/> null for the catalog).</summary>
-    public static RegistryActions ActionsOn(IEnumerable<RegistryAccess> granted, RepositoryName? repository)
+    public static RegistryActions ActionsOn(IEnumerable<RegistryPermission> granted, RepositoryName? repository)
     {
         ArgumentNullException.ThrowIfNull(granted);
         var actions = RegistryActions.None;
-        foreach (var access in granted)
+        foreach (var permission in granted)
         {
-            if (access.Repository == repository)
+            if (permission.Repository == repository)
             {
-                actions |= access.Actions;
+                actions |= permission.Actions;
             }
         }
 
@@ -85,7 +85,7 @@ public static class AccessLists
     }
 
     /// <summary>True when every entry of <paramref name="needed"/> is fully allowed by <paramref name="granted"/> (an empty need is covered).</summary>
-    public static bool Covers(IReadOnlyCollection<RegistryAccess> granted, IEnumerable<RegistryAccess> needed)
+    public static bool Covers(IReadOnlyCollection<RegistryPermission> granted, IEnumerable<RegistryPermission> needed)
     {
         ArgumentNullException.ThrowIfNull(needed);
         return needed.All(n => (ActionsOn(granted, n.Repository) & n.Actions) == n.Actions);

@@ -13,7 +13,7 @@ public enum RegistryActions
 }
 
 /// <summary>One permission a request needs: actions on a repository, or on the catalog when <see cref="Repository"/> is null.</summary>
-public sealed record RegistryAccess(RepositoryName? Repository, RegistryActions Actions)
+public sealed record RegistryPermission(RepositoryName? Repository, RegistryActions Actions)
 {
-    public static RegistryAccess Catalog { get; } = new(null, RegistryActions.Pull);
+    public static RegistryPermission Catalog { get; } = new(null, RegistryActions.Pull);
 }
