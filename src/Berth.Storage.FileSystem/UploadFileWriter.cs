@@ -25,6 +25,12 @@ internal sealed class UploadFileWriter : IUploadWriter
 
     private readonly FileStream _file;
     private readonly long _offset;
+
+    // Held by the flusher thread while it fsyncs this writer's file, and by dispose while it closes it: a flush in
+    // progress holds a reference on the handle, so without this the descriptor (and with it the writer's flock) would
+    // outlive dispose by an fsync, and the next chunk's writer or the blob commit would find the upload still locked.
+    private readonly SemaphoreSlim _flushGate = new(1, 1);
+    private bool _closed;
     private long _nextFlushAt;
     private int _flushPending;
     private int _flushesCompleted;
@@ -104,7 +110,36 @@ internal sealed class UploadFileWriter : IUploadWriter
         finally
         {
             _disposed = true;
-            await _file.DisposeAsync().ConfigureAwait(false);
+            await _flushGate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                _closed = true;
+                await _file.DisposeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                _flushGate.Release();
+            }
+        }
+    }
+
+    /// <summary>Called on the flusher thread: fsyncs the file unless the writer is closed (then false).</summary>
+    internal bool FlushToDisk()
+    {
+        _flushGate.Wait();
+        try
+        {
+            if (_closed)
+            {
+                return false;
+            }
+
+            RandomAccess.FlushToDisk(_file.SafeFileHandle);
+            return true;
+        }
+        finally
+        {
+            _flushGate.Release();
         }
     }
 
@@ -124,8 +159,6 @@ internal sealed class UploadFileWriter : IUploadWriter
 
         Volatile.Write(ref _flushPending, 0);
     }
-
-    internal SafeFileHandle Handle => _file.SafeFileHandle;
 
     /// <summary>
     /// Drops bytes after the append offset before the first write (an empty one too) or the commit: a chunk that never
@@ -210,8 +243,7 @@ internal sealed class UploadFlusher
             var flushed = false;
             try
             {
-                RandomAccess.FlushToDisk(stream.Handle);
-                flushed = true;
+                flushed = stream.FlushToDisk();
             }
             catch (Exception ex) when (ex is ObjectDisposedException or IOException or UnauthorizedAccessException)
             {

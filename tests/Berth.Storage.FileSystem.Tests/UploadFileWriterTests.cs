@@ -95,6 +95,33 @@ public sealed class UploadFileWriterTests : IDisposable
         Assert.Equal(16L * MiB, await _store.GetLengthAsync(id, null, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Dispose_WhileItsBackgroundFlushRuns_ReleasesTheUploadAtOnce_ForTheNextChunkAndTheCommit()
+    {
+        // A background fsync holds a reference on the writer's handle; dispose must not return before the descriptor,
+        // and with it the writer's lock, is closed, or the next PATCH is refused as concurrent and the PUT fails.
+        for (var round = 0; round < 8; round++)
+        {
+            var id = await CreateAsync();
+            var content = Content(round, 9 * MiB);
+            await using (var first = await OpenAsync(id, 0))
+            {
+                await first.WriteAsync(content.AsMemory(0, 8 * MiB + 1), CancellationToken.None);
+                Assert.Equal(1, first.FlushesRequested);
+                await first.CommitAsync(CancellationToken.None);
+            }
+
+            await using (var second = await OpenAsync(id, 8 * MiB + 1))
+            {
+                await second.WriteAsync(content.AsMemory(8 * MiB + 1), CancellationToken.None);
+                await second.CommitAsync(CancellationToken.None);
+            }
+
+            var digest = Berth.Oci.Digest.Compute(Berth.Oci.DigestAlgorithm.Sha256, content);
+            Assert.Equal(UploadCommitResult.Committed, await _store.CommitAsync(id, digest, null, CancellationToken.None));
+        }
+    }
+
     private async Task<string> CreateAsync()
     {
         var id = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
