@@ -518,10 +518,13 @@ public sealed partial class UploadService
                 // keeps the upload until it is disposed, after the acknowledgement). A chunk whose acknowledgement
                 // fails stays unacknowledged: the next writer drops it.
                 var storeState = await writer.CommitAsync(cancellationToken).ConfigureAwait(false);
-                if (session is not null)
+                if (session is not null && !keepHash)
                 {
                     // The acknowledgement: durable before the 202, and only if nobody advanced the offset meanwhile. Each
-                    // chunk costs this one (group-committed) metadata write; it also records the activity.
+                    // chunk costs this one (group-committed) metadata write; it also records the activity. The last
+                    // chunk of a PUT is not acknowledged on its own: the completion that follows ends the session in
+                    // its own transaction, and the blob commit refuses the data if another request appended meanwhile
+                    // (UploadCommitResult.Changed), so a push costs one metadata write less.
                     var advanced = await _sessions.AdvanceAsync(id, expected, end, hash.Export(), storeState, _clock.GetUtcNow(), cancellationToken).ConfigureAwait(false);
                     if (advanced != UploadAdvanceResult.Advanced)
                     {
