@@ -10,8 +10,8 @@ namespace Berth.Storage.FileSystem;
 /// </summary>
 internal interface IFileOperations
 {
-    /// <summary>Writes the file's data and metadata to stable storage (fsync).</summary>
-    void FlushFile(string path);
+    /// <summary>Writes the open file's data and metadata to stable storage (fsync).</summary>
+    void FlushFile(FileStream file);
 
     /// <summary>Creates an empty owner-only file unless it exists (then it is left alone); true when it created it.</summary>
     bool CreateFile(string path);
@@ -35,11 +35,7 @@ internal sealed partial class FileOperations : IFileOperations
     // needed: open(2) on a folder with O_RDONLY succeeds.
     private const int OpenReadOnlyCloseOnExec = 0x80000;
 
-    public void FlushFile(string path)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
-        file.Flush(flushToDisk: true);
-    }
+    public void FlushFile(FileStream file) => file.Flush(flushToDisk: true);
 
     public bool CreateFile(string path)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Berth.Core.Storage;
 using Berth.Oci;
@@ -162,46 +163,69 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
     public Task<UploadCommitResult> CommitAsync(string uploadId, Digest digest, string? storeState, CancellationToken cancellationToken)
     {
         var source = UploadPath(uploadId);
-        if (!File.Exists(source))
+        FileStream upload;
+        try
+        {
+            // The exclusive flock every writer holds, held from here to the rename: no writer appends between the check
+            // of the length below and the moment the bytes become the blob.
+            upload = new FileStream(source, FileMode.Open, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return Task.FromResult(UploadCommitResult.NotFound);
         }
-
-        var target = BlobPath(digest);
-        if (File.Exists(target))
+        catch (IOException) when (File.Exists(source))
         {
-            // Dedupe. The name may be a concurrent commit's that has not flushed its folder yet: flush it here too
-            // (nothing to write when it is old), so the caller's link never precedes a durable name.
-            File.Delete(source);
-            _files.FlushDirectory(Path.GetDirectoryName(target)!);
-            return Task.FromResult(UploadCommitResult.AlreadyExists);
+            return Task.FromResult(UploadCommitResult.Changed); // a writer has it open: its chunk is not acknowledged yet
         }
 
-        // Durable before visible, and visible durably before the caller links it: the bytes are flushed, the rename
-        // happens, then the folder that received the name is flushed (a rename lives in the folder, not the file;
-        // without this a power loss can undo it after the metadata link was committed). Folders created for the
-        // blob are flushed into their parents first, so the path to the name survives too.
-        _files.FlushFile(source);
-        var targetFolder = Path.GetDirectoryName(target)!;
-        foreach (var created in _files.CreateDirectories(targetFolder))
+        using (upload)
         {
-            _files.FlushDirectory(Path.GetDirectoryName(created)!);
-        }
+            // The state is the length the last acknowledged chunk left (UploadFileWriter.CommitAsync): the caller
+            // verified the digest over exactly that many bytes. Any other length means another request appended (or
+            // the data was lost) after the caller read the session; committing would name other bytes by this digest.
+            if (storeState is not null
+                && (!long.TryParse(storeState, NumberStyles.None, CultureInfo.InvariantCulture, out var acknowledged) || upload.Length != acknowledged))
+            {
+                return Task.FromResult(UploadCommitResult.Changed);
+            }
 
-        try
-        {
-            _files.Move(source, target);
-        }
-        catch (IOException) when (File.Exists(target))
-        {
-            // Another upload of the same content won the rename: identical bytes, keep theirs.
-            File.Delete(source);
+            var target = BlobPath(digest);
+            if (File.Exists(target))
+            {
+                // Dedupe. The name may be a concurrent commit's that has not flushed its folder yet: flush it here too
+                // (nothing to write when it is old), so the caller's link never precedes a durable name.
+                File.Delete(source);
+                _files.FlushDirectory(Path.GetDirectoryName(target)!);
+                return Task.FromResult(UploadCommitResult.AlreadyExists);
+            }
+
+            // Durable before visible, and visible durably before the caller links it: the bytes are flushed, the rename
+            // happens, then the folder that received the name is flushed (a rename lives in the folder, not the file;
+            // without this a power loss can undo it after the metadata link was committed). Folders created for the
+            // blob are flushed into their parents first, so the path to the name survives too.
+            _files.FlushFile(upload);
+            var targetFolder = Path.GetDirectoryName(target)!;
+            foreach (var created in _files.CreateDirectories(targetFolder))
+            {
+                _files.FlushDirectory(Path.GetDirectoryName(created)!);
+            }
+
+            try
+            {
+                _files.Move(source, target);
+            }
+            catch (IOException) when (File.Exists(target))
+            {
+                // Another upload of the same content won the rename: identical bytes, keep theirs.
+                File.Delete(source);
+                _files.FlushDirectory(targetFolder);
+                return Task.FromResult(UploadCommitResult.AlreadyExists);
+            }
+
             _files.FlushDirectory(targetFolder);
-            return Task.FromResult(UploadCommitResult.AlreadyExists);
+            return Task.FromResult(UploadCommitResult.Committed);
         }
-
-        _files.FlushDirectory(targetFolder);
-        return Task.FromResult(UploadCommitResult.Committed);
     }
 
     public Task DeleteAsync(string uploadId, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Collections.Concurrent;
 using Berth.Core.Storage;
 using Microsoft.Win32.SafeHandles;
@@ -78,7 +79,9 @@ internal sealed class UploadFileWriter : IUploadWriter
             _done = true;
         }
 
-        return Task.FromResult<string?>(null);
+        // The store state is the length the upload has with this chunk: the blob commit refuses data of another length
+        // (a chunk appended after the caller read the session), so it never names other bytes by the verified digest.
+        return Task.FromResult<string?>(Size.ToString(CultureInfo.InvariantCulture));
     }
 
     public Task CancelAsync(CancellationToken cancellationToken)

@@ -79,6 +79,55 @@ public sealed class FileSystemBlobStoreConformance : BlobStoreConformance
     }
 
     [Fact]
+    public async Task Commit_WithTheStateOfAnEarlierChunk_IsChangedAndCommitsNothing_ThenTheLatestStateCommitsAll()
+    {
+        // A PUT that read the session before another request's PATCH was acknowledged verified its digest over the
+        // first chunk only: the store must not name the longer data by that digest.
+        var (first, second) = (Bytes(100, 40), Bytes(50, 41));
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        var early = await AppendAsync(id, 0, first);
+        var latest = await AppendAsync(id, 100, second, early);
+
+        Assert.Equal(UploadCommitResult.Changed, await Uploads.CommitAsync(id, DigestOf(first), early, None));
+        Assert.IsType<BlobRead.NotFound>(await Blobs.OpenAsync(DigestOf(first), null, default, None));
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf([.. first, .. second]), latest, None));
+    }
+
+    [Fact]
+    public async Task Commit_WhileAWriterHasTheUploadOpen_IsChanged_AndSucceedsOnceItIsClosed()
+    {
+        var content = Bytes(100, 42);
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        var state = await AppendAsync(id, 0, content);
+        var (status, writer) = await Uploads.OpenWriterAsync(id, 100, state, None);
+        Assert.Equal(UploadAppendStatus.Opened, status);
+
+        await using (writer)
+        {
+            Assert.Equal(UploadCommitResult.Changed, await Uploads.CommitAsync(id, DigestOf(content), state, None));
+        }
+
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content), state, None));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("-1")]
+    [InlineData("12x")]
+    [InlineData("99999999999999999999999")]
+    public async Task Commit_WithAStateTheFileStoreNeverWrote_IsChanged(string state)
+    {
+        var content = Bytes(10, 43);
+        var id = NewId();
+        await Uploads.CreateAsync(id, None);
+        await AppendAsync(id, 0, content);
+
+        Assert.Equal(UploadCommitResult.Changed, await Uploads.CommitAsync(id, DigestOf(content), state, None));
+    }
+
+    [Fact]
     public async Task Commit_LeavesNoFileInUploads()
     {
         await CommitAsync(Bytes(10, 2));

@@ -177,10 +177,10 @@ public sealed class FileSystemDurabilityTests : IDisposable
     {
         public List<string> Log { get; } = [];
 
-        public void FlushFile(string path)
+        public void FlushFile(FileStream file)
         {
-            Log.Add($"flush-file {path}");
-            FileOperations.Instance.FlushFile(path);
+            Log.Add($"flush-file {file.Name}");
+            FileOperations.Instance.FlushFile(file);
         }
 
         public bool CreateFile(string path)

@@ -48,7 +48,7 @@ public sealed class UploadFileWriterTests : IDisposable
 
             Assert.Equal(2, stream.FlushesRequested);
             Assert.Equal(2, stream.FlushesCompleted);
-            Assert.Null(await stream.CommitAsync(CancellationToken.None)); // the file store keeps no store state
+            Assert.Equal("20971520", await stream.CommitAsync(CancellationToken.None)); // the file store's state: the length acknowledged
         }
 
         var digest = Berth.Oci.Digest.Compute(Berth.Oci.DigestAlgorithm.Sha256, content);

@@ -254,6 +254,13 @@ public sealed partial class UploadService
                 return UnknownUpload(id);
             }
 
+            if (commit == UploadCommitResult.Changed)
+            {
+                // Another request appended (or holds a writer) since this one read the session: the verified digest
+                // covers other bytes than those stored now. Nothing was committed; the upload stays as it is.
+                return new RegistryError(OciErrorCode.RangeInvalid, "the upload is being appended to concurrently; ask for its status and resume");
+            }
+
             // Bytes first, then the link (and the end of the session, in the same transaction): a crash in between
             // leaves at worst an unlinked blob for garbage collection, never a link to missing bytes.
             var completed = session is null

@@ -23,6 +23,12 @@ public enum UploadCommitResult
     /// <summary>A blob with that digest was already committed; the upload's data was discarded (dedupe).</summary>
     AlreadyExists,
     NotFound,
+
+    /// <summary>
+    /// The stored data is not what the store state says (another request appended after the caller read the
+    /// session, a writer has it open, or data was lost): nothing was committed, the upload is left as it is.
+    /// </summary>
+    Changed,
 }
 
 /// <summary>
