@@ -2,11 +2,14 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Berth.Api.Hosting;
 using Berth.Application.Access;
+using Berth.Core.Access;
+using Berth.Auth.Jwt;
 using Berth.Auth.Network;
 using Berth.Auth.Tokens;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +30,9 @@ public static class BerthSchemes
 
     /// <summary><c>Authorization: Bearer berth_pat_…</c> or <c>berth_robot_…</c>: an access token alone (the management API).</summary>
     public const string AccessToken = "BerthAccessToken";
+
+    /// <summary><c>Authorization: Bearer &lt;jwt&gt;</c> on <c>/v2</c>: a registry token issued by <c>/token</c>.</summary>
+    public const string RegistryToken = "BerthRegistryToken";
 }
 
 /// <summary>Options of the <see cref="BerthSchemes.Default"/> policy scheme.</summary>
@@ -43,7 +49,7 @@ public sealed class BerthAuthenticationOptions
 /// What every Berth scheme's handler produces: a principal that carries the <see cref="Caller"/> (no claims are
 /// copied; the API reads the caller through <see cref="From"/>, the one place a principal becomes a caller).
 /// </summary>
-public sealed class CallerPrincipal : ClaimsPrincipal
+public class CallerPrincipal : ClaimsPrincipal
 {
     public CallerPrincipal(Caller caller, string scheme)
         : base(new ClaimsIdentity(scheme))
@@ -55,6 +61,51 @@ public sealed class CallerPrincipal : ClaimsPrincipal
 
     /// <summary>The caller a principal stands for; null when it is not one of Berth's (a scheme that does not produce them).</summary>
     public static Caller? From(ClaimsPrincipal? principal) => (principal as CallerPrincipal)?.Caller;
+}
+
+/// <summary>
+/// What <see cref="BerthSchemes.RegistryToken"/> produces: the caller the token names, and the token's claims (its grant
+/// decided when it was issued, which the /v2 authorizer checks instead of the account's rights).
+/// </summary>
+public sealed class RegistryTokenPrincipal : CallerPrincipal
+{
+    public RegistryTokenPrincipal(Caller caller, RegistryTokenClaims token, string scheme)
+        : base(caller, scheme)
+    {
+        Token = token;
+    }
+
+    public RegistryTokenClaims Token { get; }
+}
+
+/// <summary>Why a registry token was refused, carried as the failure of an <see cref="AuthenticateResult"/> (never thrown).</summary>
+public sealed class RegistryTokenRefused : Exception
+{
+    public RegistryTokenRefused(RegistryTokenStatus status)
+        : base(status == RegistryTokenStatus.Expired ? "the registry token has expired" : "the registry token is not valid")
+    {
+        Status = status;
+    }
+
+    public RegistryTokenRefused()
+        : this(RegistryTokenStatus.Malformed)
+    {
+    }
+
+    public RegistryTokenRefused(string message)
+        : base(message)
+    {
+        Status = RegistryTokenStatus.Malformed;
+    }
+
+    public RegistryTokenRefused(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Status = RegistryTokenStatus.Malformed;
+    }
+
+    /// <summary>Why the token is not valid (never <see cref="RegistryTokenStatus.Valid"/>).</summary>
+    public RegistryTokenStatus Status { get; }
 }
 
 /// <summary>Why credentials were refused, carried as the failure of an <see cref="AuthenticateResult"/> (never thrown).</summary>
@@ -180,6 +231,53 @@ internal sealed class AccessTokenAuthenticationHandler : AuthenticationHandler<A
     }
 }
 
+/// <summary>
+/// <see cref="BerthSchemes.RegistryToken"/>: <c>Authorization: Bearer &lt;jwt&gt;</c>, a registry token from <c>/token</c>,
+/// checked through <see cref="RegistryTokenCache"/> (signature once per token, then its claims until it expires). No
+/// header is no result; two headers, another scheme or a token that is not valid fail with a
+/// <see cref="RegistryTokenRefused"/>. The caller is the token's subject as the token names it; whether that account
+/// may still write is the authorizer's question, asked only for writes.
+/// </summary>
+internal sealed class RegistryTokenAuthenticationHandler : AuthenticationHandler<AuthenticationSchemeOptions>
+{
+    private const string Prefix = "Bearer ";
+
+    private readonly RegistryTokenCache _tokens;
+    private readonly ClientAddressResolver _addresses;
+
+    public RegistryTokenAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, RegistryTokenCache tokens, ClientAddressResolver addresses)
+        : base(options, logger, encoder)
+    {
+        _tokens = tokens;
+        _addresses = addresses;
+    }
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var headers = Request.Headers.Authorization;
+        if (headers.Count == 0)
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        var authorization = headers.Count == 1 ? headers[0] : null;
+        if (authorization is null || !authorization.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return Task.FromResult(AuthenticateResult.Fail(new RegistryTokenRefused(RegistryTokenStatus.Malformed)));
+        }
+
+        var validation = _tokens.Validate(authorization.AsSpan(Prefix.Length).Trim());
+        if (validation.Claims is not { } claims)
+        {
+            return Task.FromResult(AuthenticateResult.Fail(new RegistryTokenRefused(validation.Status)));
+        }
+
+        var kind = claims.Subject.Length == 0 ? AuditActorKind.Anonymous : claims.Subject.Contains('+', StringComparison.Ordinal) ? AuditActorKind.Robot : AuditActorKind.User;
+        var caller = new Caller(null, kind, claims.Subject, _addresses.ResolveClient(Context), claims.AccessTokenId) { Binding = claims.Binding };
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new RegistryTokenPrincipal(caller, claims, Scheme.Name), Scheme.Name)));
+    }
+}
+
 public static class BerthAuthenticationServiceCollectionExtensions
 {
     /// <summary>
@@ -198,14 +296,17 @@ public static class BerthAuthenticationServiceCollectionExtensions
         {
             options.AddFilter(typeof(BasicAuthenticationHandler).FullName, LogLevel.Warning);
             options.AddFilter(typeof(AccessTokenAuthenticationHandler).FullName, LogLevel.Warning);
+            options.AddFilter(typeof(RegistryTokenAuthenticationHandler).FullName, LogLevel.Warning);
         });
+        services.TryAddSingleton<RegistryTokenCache>();
         // No default scheme: WebApplication adds the authentication middleware by itself once authentication is
         // registered, and with a default it would authenticate every request before the IP allow lists, the body
         // limits and the route's own checks (and /v2 a second time). Each API asks for BerthSchemes.Default itself.
         services.AddAuthentication()
             .AddPolicyScheme(BerthSchemes.Default, "Berth (by path and header)", options => options.ForwardDefaultSelector = SelectScheme)
             .AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BerthSchemes.Basic, null)
-            .AddScheme<AuthenticationSchemeOptions, AccessTokenAuthenticationHandler>(BerthSchemes.AccessToken, null);
+            .AddScheme<AuthenticationSchemeOptions, AccessTokenAuthenticationHandler>(BerthSchemes.AccessToken, null)
+            .AddScheme<AuthenticationSchemeOptions, RegistryTokenAuthenticationHandler>(BerthSchemes.RegistryToken, null);
         return services;
     }
 
@@ -220,10 +321,19 @@ public static class BerthAuthenticationServiceCollectionExtensions
             }
         }
 
+        // Bearer means an access token on /api and a registry token on /v2 (where two headers are the registry token
+        // scheme's to refuse, as the /v2 challenge says); anything else, and Bearer elsewhere, is Basic's to take or refuse.
         var headers = context.Request.Headers.Authorization;
-        return ApiSurfaces.Of(context.Request) == ApiSurface.Management
-            && headers.Count == 1 && headers[0] is { } authorization && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-                ? BerthSchemes.AccessToken
-                : BerthSchemes.Basic;
+        if (headers.Count == 0 || headers[0] is not { } authorization || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return BerthSchemes.Basic;
+        }
+
+        return ApiSurfaces.Of(context.Request) switch
+        {
+            ApiSurface.Registry => BerthSchemes.RegistryToken,
+            ApiSurface.Management when headers.Count == 1 => BerthSchemes.AccessToken,
+            _ => BerthSchemes.Basic,
+        };
     }
 }

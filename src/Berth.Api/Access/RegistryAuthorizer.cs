@@ -11,6 +11,7 @@ using Berth.Auth.Tokens;
 using Berth.Core.Access;
 using Berth.Core.Registry;
 using Berth.Oci;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,10 +19,11 @@ using Microsoft.Extensions.Options;
 namespace Berth.Api.Access;
 
 /// <summary>
-/// Authorizes every /v2 request. Credentials: a registry token from <c>/token</c> (<c>Authorization: Bearer</c>,
-/// what docker, podman, skopeo and containerd use after the challenge), Basic auth with a password or an access
-/// token (curl, scripts), or none (anonymous: pull from public projects). Then, in this order: the server-wide IP
-/// allow list, the access rules (the token's grant, or <see cref="AccessPolicy"/> for the principal), and the allow
+/// Authorizes every /v2 request. Credentials come from ASP.NET Core authentication (<see cref="BerthSchemes.Default"/>,
+/// asked after the server-wide IP allow list): a registry token from <c>/token</c> (<see cref="BerthSchemes.RegistryToken"/>,
+/// <c>Authorization: Bearer</c>, what docker, podman, skopeo and containerd use after the challenge), Basic auth with a
+/// password or an access token (curl, scripts), a scheme added through <see cref="BerthAuthenticationOptions.Selectors"/>,
+/// or none (anonymous: pull from public projects). Then, in this order: the server-wide IP allow list, the access rules (the token's grant, or <see cref="AccessPolicy"/> for the principal), and the allow
 /// list of every project the request touches. A project that does not exist grants nothing, and its allow list is
 /// consulted only for callers with access, so a stranger gets the same answer for a private repository as for a
 /// missing one. A write (push, delete) with a registry token is checked again against the account as it is now
@@ -30,14 +32,9 @@ namespace Berth.Api.Access;
 /// </summary>
 public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
 {
-    private const int MaxValidatedTokens = 10_000;
     private static readonly object ClaimsKey = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RegistryTokenClaims> _validated = new(StringComparer.Ordinal);
-    private readonly TimeProvider _clock;
     private static readonly object SubjectCallerKey = new();
 
-    private readonly Authenticator _authenticator;
-    private readonly RegistryTokenService _registryTokens;
     private readonly ProjectDirectory _projects;
     private readonly IpAllowRules _ipRules;
     private readonly ClientAddressResolver _addresses;
@@ -49,24 +46,18 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
     private readonly ILogger<RegistryAuthorizer> _logger;
 
     public RegistryAuthorizer(
-        Authenticator authenticator,
-        RegistryTokenService registryTokens,
         ProjectDirectory projects,
         IpAllowRules ipRules,
         ClientAddressResolver addresses,
         ProjectProvisioner provisioner,
         IOptions<RegistryTokenOptions> tokenOptions,
         IOptions<AccessSettings> settings,
-        TimeProvider clock,
         TokenSubjects subjects,
         AuditRecorder audit,
         ILogger<RegistryAuthorizer> logger)
     {
-        _clock = clock;
         _subjects = subjects;
         _audit = audit;
-        _authenticator = authenticator;
-        _registryTokens = registryTokens;
         _projects = projects;
         _ipRules = ipRules;
         _addresses = addresses;
@@ -85,39 +76,36 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
             return Denied(address);
         }
 
-        var authorization = context.Request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return await AuthorizeBearerAsync(context, authorization["Bearer ".Length..].Trim(), address, needed);
-        }
-
+        // Authentication comes after the server's allow list, as the policy scheme picks it: a registry token
+        // (Bearer) on /v2, Basic, or a scheme added through BerthAuthenticationOptions.Selectors.
+        var authentication = await context.AuthenticateAsync(BerthSchemes.Default);
         Caller caller;
-        if (authorization.Length == 0)
+        if (authentication.Succeeded)
+        {
+            if (authentication.Principal is RegistryTokenPrincipal token)
+            {
+                return await AuthorizeBearerAsync(context, token.Caller, token.Token, address, needed);
+            }
+
+            if (CallerPrincipal.From(authentication.Principal) is not { } signedIn)
+            {
+                Challenge(context, needed, "invalid_token");
+                return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "these credentials do not name a Berth account");
+            }
+
+            caller = signedIn;
+            if (authentication.Ticket.AuthenticationScheme == BerthSchemes.Basic)
+            {
+                await _audit.RecordLoginAsync(caller, caller.ByAccessToken ? "token" : "password", "registry");
+            }
+        }
+        else if (authentication.None)
         {
             caller = Caller.Anonymous(address);
         }
-        else if (BasicCredentials.TryParse(authorization, out var user, out var secret))
-        {
-            var result = await _authenticator.AuthenticateAsync(user, secret, address, cancellationToken);
-            if (result.Status == AuthenticationStatus.Throttled)
-            {
-                return new AuthorizationResult(AuthorizationOutcome.Throttled, "too many failed sign-ins; try again later", result.RetryAfter);
-            }
-
-            if (result.Caller is null)
-            {
-                await _audit.RecordLoginFailureAsync(address, user, "registry", AccessTokenService.TryParse(secret, out _) ? "token" : "password");
-                Challenge(context, needed, "invalid_token");
-                return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "incorrect user name or password");
-            }
-
-            caller = result.Caller;
-            await _audit.RecordLoginAsync(caller, caller.ByAccessToken ? "token" : "password", "registry");
-        }
         else
         {
-            Challenge(context, needed, "invalid_request");
-            return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "unsupported Authorization header: use Basic or Bearer");
+            return await RefuseCredentialsAsync(context, authentication.Failure, address, needed);
         }
 
         context.SetCaller(caller);
@@ -234,20 +222,38 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         return AccessPolicy.GetAllowedActions(principal, ToInfo(project), limit);
     }
 
-    private async ValueTask<AuthorizationResult> AuthorizeBearerAsync(HttpContext context, string token, IPAddress? address, IReadOnlyList<RegistryPermission> needed)
+    /// <summary>
+    /// Refused credentials, each with the answer /v2 has always given: a registry token that is not valid (or two
+    /// headers, or a Bearer with nothing in it) and wrong Basic credentials are <c>invalid_token</c>, a header of
+    /// another kind <c>invalid_request</c>, throttled sign-ins a 429; failed sign-ins are audited.
+    /// </summary>
+    private async ValueTask<AuthorizationResult> RefuseCredentialsAsync(HttpContext context, Exception? failure, IPAddress? address, IReadOnlyList<RegistryPermission> needed)
     {
-        var validation = ValidateCached(token);
-        if (validation.Claims is not { } claims)
+        switch (failure)
         {
-            LogTokenRefused(_logger, validation.Status, address);
-            Challenge(context, needed, "invalid_token");
-            return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, validation.Status == RegistryTokenStatus.Expired
-                ? "the registry token has expired"
-                : "the registry token is not valid");
+            case RegistryTokenRefused token:
+                LogTokenRefused(_logger, token.Status, address);
+                Challenge(context, needed, "invalid_token");
+                return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, token.Message);
+            case CredentialsRefused { Status: AuthenticationStatus.Throttled } throttled:
+                return new AuthorizationResult(AuthorizationOutcome.Throttled, "too many failed sign-ins; try again later", throttled.RetryAfter);
+            case CredentialsRefused { Via: { } via } refused:
+                await _audit.RecordLoginFailureAsync(address, refused.User, "registry", via);
+                Challenge(context, needed, "invalid_token");
+                return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "incorrect user name or password");
+            case CredentialsRefused:
+                Challenge(context, needed, "invalid_request");
+                return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "unsupported Authorization header: use Basic or Bearer");
+            default:
+                // A scheme added through the selectors refused the request its own way.
+                Challenge(context, needed, "invalid_token");
+                return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, "the credentials were refused");
         }
+    }
 
-        var kind = claims.Subject.Length == 0 ? AuditActorKind.Anonymous : claims.Subject.Contains('+', StringComparison.Ordinal) ? AuditActorKind.Robot : AuditActorKind.User;
-        context.SetCaller(new Caller(null, kind, claims.Subject, address, claims.AccessTokenId) { Binding = claims.Binding });
+    private async ValueTask<AuthorizationResult> AuthorizeBearerAsync(HttpContext context, Caller caller, RegistryTokenClaims claims, IPAddress? address, IReadOnlyList<RegistryPermission> needed)
+    {
+        context.SetCaller(caller);
         context.Items[ClaimsKey] = claims;
         if (PermissionLists.Covers(claims.Permissions, needed))
         {
@@ -315,38 +321,6 @@ public sealed partial class RegistryAuthorizer : IRegistryAuthorizer
         var refusal = DescribeRefusal(missing, anonymous: claims.Subject.Length == 0);
         Challenge(context, needed, "insufficient_scope", refusal);
         return new AuthorizationResult(AuthorizationOutcome.Unauthenticated, refusal);
-    }
-
-    /// <summary>
-    /// A client sends the same registry token with every request of a push or pull; its signature is checked once
-    /// (an ECDSA verification costs more than the rest of a manifest HEAD) and the claims are reused until the
-    /// token expires. Only valid tokens are remembered, under the whole token text.
-    /// </summary>
-    private RegistryTokenValidation ValidateCached(string token)
-    {
-        var now = _clock.GetUtcNow();
-        if (_validated.TryGetValue(token, out var cached))
-        {
-            if (now < cached.ExpiresAt + _tokenOptions.ClockSkew)
-            {
-                return new RegistryTokenValidation(RegistryTokenStatus.Valid, cached);
-            }
-
-            _validated.TryRemove(token, out _);
-        }
-
-        var validation = _registryTokens.Validate(token);
-        if (validation.Claims is { } claims)
-        {
-            if (_validated.Count >= MaxValidatedTokens)
-            {
-                _validated.Clear();
-            }
-
-            _validated[token] = claims;
-        }
-
-        return validation;
     }
 
     /// <summary>Push or delete: what a registry token may only do while its account still may.</summary>
