@@ -101,13 +101,12 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
 
     public Task CreateAsync(string uploadId, CancellationToken cancellationToken)
     {
-        // The new name lives in the folder: flush it, or a power loss can take the file while the session that the
-        // caller records next (durably) survives, and the client's next chunk finds an upload without data.
-        if (_files.CreateFile(UploadPath(uploadId)))
-        {
-            _files.FlushDirectory(_uploadRoot);
-        }
-
+        // No fsync of the uploads folder: upload data is not made durable chunk by chunk either (an fsync per PATCH would
+        // cost every chunk a disk flush; a push here is bound by its flushes: file, blob folder, metadata). A power
+        // loss can take an upload in progress, file or bytes; the session that survives it then answers
+        // BLOB_UPLOAD_UNKNOWN (no file) or is removed (fewer bytes than acknowledged), and the client starts again.
+        // What is promised durable is the committed blob: bytes, name and folder before the link (CommitAsync).
+        _files.CreateFile(UploadPath(uploadId));
         return Task.CompletedTask;
     }
 
