@@ -157,18 +157,9 @@ public sealed class CredentialsRefused : Exception
 /// well-formed Basic fails without checking anything; otherwise <see cref="Authenticator"/> decides (throttled
 /// failures included).
 /// </summary>
-internal sealed class BasicAuthenticationHandler : AuthenticationHandler<AuthenticationSchemeOptions>
+internal sealed class BasicAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Authenticator authenticator, ClientAddressResolver addresses)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
-    private readonly Authenticator _authenticator;
-    private readonly ClientAddressResolver _addresses;
-
-    public BasicAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Authenticator authenticator, ClientAddressResolver addresses)
-        : base(options, logger, encoder)
-    {
-        _authenticator = authenticator;
-        _addresses = addresses;
-    }
-
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var headers = Request.Headers.Authorization;
@@ -182,7 +173,7 @@ internal sealed class BasicAuthenticationHandler : AuthenticationHandler<Authent
             return AuthenticateResult.Fail(new CredentialsRefused(AuthenticationStatus.Failed, "unsupported Authorization header: use Basic or Bearer with an access token"));
         }
 
-        var result = await _authenticator.AuthenticateAsync(user, secret, _addresses.ResolveClient(Context), Context.RequestAborted);
+        var result = await authenticator.AuthenticateAsync(user, secret, addresses.ResolveClient(Context), Context.RequestAborted);
         return result.Caller is { } caller
             ? AuthenticateResult.Success(new AuthenticationTicket(new CallerPrincipal(caller, Scheme.Name), Scheme.Name))
             : CredentialsRefused.Fail(result, user, AccessTokenService.TryParse(secret, out _) ? "token" : "password");
@@ -190,19 +181,10 @@ internal sealed class BasicAuthenticationHandler : AuthenticationHandler<Authent
 }
 
 /// <summary><see cref="BerthSchemes.AccessToken"/>: <c>Authorization: Bearer</c> with a personal access token or a robot token.</summary>
-internal sealed class AccessTokenAuthenticationHandler : AuthenticationHandler<AuthenticationSchemeOptions>
+internal sealed class AccessTokenAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Authenticator authenticator, ClientAddressResolver addresses)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     private const string Prefix = "Bearer ";
-
-    private readonly Authenticator _authenticator;
-    private readonly ClientAddressResolver _addresses;
-
-    public AccessTokenAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Authenticator authenticator, ClientAddressResolver addresses)
-        : base(options, logger, encoder)
-    {
-        _authenticator = authenticator;
-        _addresses = addresses;
-    }
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -224,7 +206,7 @@ internal sealed class AccessTokenAuthenticationHandler : AuthenticationHandler<A
             return AuthenticateResult.Fail(new CredentialsRefused(AuthenticationStatus.Failed, "the management API takes Basic credentials or an access token (Bearer berth_pat_… or berth_robot_…)"));
         }
 
-        var result = await _authenticator.AuthenticateTokenAsync(token, _addresses.ResolveClient(Context), Context.RequestAborted);
+        var result = await authenticator.AuthenticateTokenAsync(token, addresses.ResolveClient(Context), Context.RequestAborted);
         return result.Caller is { } caller
             ? AuthenticateResult.Success(new AuthenticationTicket(new CallerPrincipal(caller, Scheme.Name), Scheme.Name))
             : CredentialsRefused.Fail(result, null, "token");
@@ -238,19 +220,10 @@ internal sealed class AccessTokenAuthenticationHandler : AuthenticationHandler<A
 /// <see cref="RegistryTokenRefused"/>. The caller is the token's subject as the token names it; whether that account
 /// may still write is the authorizer's question, asked only for writes.
 /// </summary>
-internal sealed class RegistryTokenAuthenticationHandler : AuthenticationHandler<AuthenticationSchemeOptions>
+internal sealed class RegistryTokenAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, RegistryTokenCache tokens, ClientAddressResolver addresses)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     private const string Prefix = "Bearer ";
-
-    private readonly RegistryTokenCache _tokens;
-    private readonly ClientAddressResolver _addresses;
-
-    public RegistryTokenAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, RegistryTokenCache tokens, ClientAddressResolver addresses)
-        : base(options, logger, encoder)
-    {
-        _tokens = tokens;
-        _addresses = addresses;
-    }
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -266,14 +239,14 @@ internal sealed class RegistryTokenAuthenticationHandler : AuthenticationHandler
             return Task.FromResult(AuthenticateResult.Fail(new RegistryTokenRefused(RegistryTokenStatus.Malformed)));
         }
 
-        var validation = _tokens.Validate(authorization.AsSpan(Prefix.Length).Trim());
+        var validation = tokens.Validate(authorization.AsSpan(Prefix.Length).Trim());
         if (validation.Claims is not { } claims)
         {
             return Task.FromResult(AuthenticateResult.Fail(new RegistryTokenRefused(validation.Status)));
         }
 
         var kind = claims.Subject.Length == 0 ? AuditActorKind.Anonymous : claims.Subject.Contains('+', StringComparison.Ordinal) ? AuditActorKind.Robot : AuditActorKind.User;
-        var caller = new Caller(null, kind, claims.Subject, _addresses.ResolveClient(Context), claims.AccessTokenId) { Binding = claims.Binding };
+        var caller = new Caller(null, kind, claims.Subject, addresses.ResolveClient(Context), claims.AccessTokenId) { Binding = claims.Binding };
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new RegistryTokenPrincipal(caller, claims, Scheme.Name), Scheme.Name)));
     }
 }
