@@ -8,6 +8,9 @@ public sealed class JobHostTests
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly TimerCountingClock _waits;
+
+    public JobHostTests() => _waits = new TimerCountingClock(_clock);
 
     [Fact]
     public async Task ExecuteAsync_OnSchedule_RunsAfterInitialDelayThenEveryInterval()
@@ -19,7 +22,7 @@ public sealed class JobHostTests
         await Settle();
         Assert.Equal(0, job.Runs);
         _clock.Advance(TimeSpan.FromSeconds(30));
-        await WaitFor(() => job.Runs == 1);
+        await WaitFor(() => job.Runs == 1 && _waits.Timers == 2); // moved on only once the host waits again
         _clock.Advance(Interval - TimeSpan.FromSeconds(1));
         await Settle();
         Assert.Equal(1, job.Runs);
@@ -36,10 +39,10 @@ public sealed class JobHostTests
     {
         var job = new CountingJob("flaky", JobSchedule.Every(Interval)) { FailFirst = 1 };
         var logger = new ListLogger();
-        using var host = new JobHost([job], new InProcessLeaseStore(_clock), _clock, logger);
+        using var host = new JobHost([job], new InProcessLeaseStore(_clock), _waits, logger);
         await host.StartAsync(CancellationToken.None);
 
-        await WaitFor(() => host.Status.Single().Failures == 1);
+        await WaitFor(() => host.Status.Single().Failures == 1 && _waits.Timers == 1);
         Assert.Contains(logger.Entries, e => e.Level == LogLevel.Error && e.EventId == 1402 && e.Exception is InvalidOperationException && e.Message.Contains("flaky", StringComparison.Ordinal));
         Assert.Equal(0, host.Status.Single().Runs);
 
@@ -55,12 +58,15 @@ public sealed class JobHostTests
         var leases = new InProcessLeaseStore(_clock);
         Assert.True(await leases.TryAcquireAsync("guarded", "other-node", Interval * 2, CancellationToken.None));
         var job = new CountingJob("guarded", JobSchedule.Every(Interval));
-        using var host = Host(leases, job);
+        var clock = new TimerCountingClock(_clock);
+        using var host = new JobHost([job], leases, clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<JobHost>.Instance);
         await host.StartAsync(CancellationToken.None);
 
-        await WaitFor(() => host.Status.Single().LeaseRefusals == 1);
+        // Advance only once the host waits on the clock: a refusal is counted before the wait starts, and time moved
+        // before it would not end that wait.
+        await WaitFor(() => host.Status.Single().LeaseRefusals == 1 && clock.Timers == 1);
         _clock.Advance(Interval);
-        await WaitFor(() => host.Status.Single().LeaseRefusals == 2);
+        await WaitFor(() => host.Status.Single().LeaseRefusals == 2 && clock.Timers == 2);
         Assert.Equal(0, job.Runs);
 
         _clock.Advance(Interval); // the other node's lease has expired
@@ -133,7 +139,7 @@ public sealed class JobHostTests
     }
 
     private JobHost Host(ILeaseStore leases, params IPeriodicJob[] jobs) =>
-        new(jobs, leases, _clock, Microsoft.Extensions.Logging.Abstractions.NullLogger<JobHost>.Instance);
+        new(jobs, leases, _waits, Microsoft.Extensions.Logging.Abstractions.NullLogger<JobHost>.Instance);
 
     private static async Task Settle() => await Task.Delay(100);
 
@@ -211,5 +217,25 @@ public sealed class JobHostTests
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
             Entries.Enqueue((logLevel, eventId.Id, exception, formatter(state, exception)));
+    }
+
+    /// <summary>The fake clock, counting the timers created on it (each wait of the host is one).</summary>
+    private sealed class TimerCountingClock(FakeTimeProvider inner) : TimeProvider
+    {
+        private int _timers;
+
+        public int Timers => Volatile.Read(ref _timers);
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Interlocked.Increment(ref _timers);
+            return inner.CreateTimer(callback, state, dueTime, period);
+        }
     }
 }
