@@ -1,5 +1,6 @@
 using Berth.Metadata.Sqlite;
 using Berth.Storage.FileSystem;
+using Berth.Storage.S3;
 
 namespace Berth;
 
@@ -43,6 +44,7 @@ public static class ProviderCatalog
     [
         new(ProviderKind.Storage, "filesystem", [], (services, configuration, _) => services.AddFileSystemStorage(configuration)),
         new(ProviderKind.Metadata, "sqlite", [], (services, configuration, _) => services.AddSqliteMetadata(configuration)),
+        new(ProviderKind.Storage, "s3", ["s3"], (services, configuration, uri) => services.AddS3Storage(configuration, uri)),
     ];
 
     /// <summary>The option that sets a kind's provider, as errors name it.</summary>
