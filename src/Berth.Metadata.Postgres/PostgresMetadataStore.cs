@@ -398,8 +398,9 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             // The compare-and-set is the UPDATE's WHERE clause, one statement in its own transaction: a second node
             // that updates the same row waits for the first, then PostgreSQL re-evaluates the WHERE clause on the row
             // the first one wrote, which no longer matches. IS NOT DISTINCT FROM compares NULL (a session from before
-            // offsets were stored) as a value. The EXISTS sees the statement's snapshot: it tells a missing session
-            // from a moved offset without a second round trip.
+            // offsets were stored) as a value. The EXISTS tells a missing session from a moved offset without a second
+            // round trip, but sees the statement's snapshot, from before any wait: a session it saw is looked up once
+            // more (rare: only a lost race gets here), so one that a complete or cancel ended meanwhile is not found.
             await using var command = Command(c,
                 """
                 WITH advanced AS (
@@ -410,11 +411,25 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                 SELECT (SELECT COUNT(*) FROM advanced), EXISTS (SELECT 1 FROM uploads WHERE id = $1)
                 """,
                 Text(id), Int(expectedOffset), Int(newOffset), Bytes(hashState), Text(storeState), Int(at.ToUnixTimeMilliseconds()));
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            await reader.ReadAsync(ct);
-            return reader.GetInt64(0) > 0 ? UploadAdvanceResult.Advanced
-                : reader.GetBoolean(1) ? UploadAdvanceResult.OffsetMismatch
-                : UploadAdvanceResult.SessionNotFound;
+            bool advanced, existed;
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                await reader.ReadAsync(ct);
+                (advanced, existed) = (reader.GetInt64(0) > 0, reader.GetBoolean(1));
+            }
+
+            if (advanced)
+            {
+                return UploadAdvanceResult.Advanced;
+            }
+
+            if (existed)
+            {
+                await using var again = Command(c, "SELECT 1 FROM uploads WHERE id = $1", Text(id));
+                existed = await again.ExecuteScalarAsync(ct) is not null;
+            }
+
+            return existed ? UploadAdvanceResult.OffsetMismatch : UploadAdvanceResult.SessionNotFound;
         }, cancellationToken);
 
     Task<DeleteResult> IUploadSessionStore.DeleteAsync(string id, CancellationToken cancellationToken) =>
