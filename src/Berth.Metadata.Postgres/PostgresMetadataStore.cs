@@ -59,23 +59,24 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
     /// </summary>
     private async Task<bool> LinkAsync(NpgsqlConnection c, RepositoryName repository, Digest digest, long size, CancellationToken ct)
     {
-        var now = Now;
-        await using var batch = new NpgsqlBatch(c)
-        {
-            BatchCommands =
-            {
-                EnsureRepository(repository, now),
-                // The blob row and the link only when the repository exists now (the statement above made it, or could not).
-                BatchCommand(
-                    "INSERT INTO blobs (digest, size, created_at) SELECT $2, $3, $4 WHERE EXISTS (SELECT 1 FROM repositories WHERE name = $1) ON CONFLICT DO NOTHING",
-                    Text(repository.Value), Text(digest.ToString()), Int(size), Int(now)),
-                BatchCommand(
-                    "INSERT INTO repository_blobs (repository_id, digest, size, linked_at) SELECT id, $2, $3, $4 FROM repositories WHERE name = $1 ON CONFLICT DO NOTHING",
-                    Text(repository.Value), Text(digest.ToString()), Int(size), Int(now)),
-            },
-        };
+        await using var batch = new NpgsqlBatch(c);
+        AddLink(batch, repository, digest, size);
         await using var reader = await batch.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct);
+    }
+
+    /// <summary>The statements of a link; the first answers the repository's id, or no row when it cannot exist.</summary>
+    private void AddLink(NpgsqlBatch batch, RepositoryName repository, Digest digest, long size)
+    {
+        var now = Now;
+        batch.BatchCommands.Add(EnsureRepository(repository, now));
+        // The blob row and the link only when the repository exists now (the statement above made it, or could not).
+        batch.BatchCommands.Add(BatchCommand(
+            "INSERT INTO blobs (digest, size, created_at) SELECT $2, $3, $4 WHERE EXISTS (SELECT 1 FROM repositories WHERE name = $1) ON CONFLICT DO NOTHING",
+            Text(repository.Value), Text(digest.ToString()), Int(size), Int(now)));
+        batch.BatchCommands.Add(BatchCommand(
+            "INSERT INTO repository_blobs (repository_id, digest, size, linked_at) SELECT id, $2, $3, $4 FROM repositories WHERE name = $1 ON CONFLICT DO NOTHING",
+            Text(repository.Value), Text(digest.ToString()), Int(size), Int(now)));
     }
 
     public Task<DeleteResult> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
@@ -100,42 +101,79 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             referenceSizes[i] = references[i].Size;
         }
 
+        var pushedAt = manifest.PushedAt.ToUnixTimeMilliseconds();
         return database.WriteAsync(async (c, _, ct) =>
         {
-            // Round trip 1: the repository (made when its project exists), the first reference that is missing or of
-            // another size (in the order given, as SQLite checks them), where the tag points now.
-            long? repositoryId;
+            // One round trip (then the commit): the checks and, speculatively, the writes, in order. The repository is
+            // made when its project exists; the first reference missing or of another size is found (in the order
+            // given, as SQLite checks them); where the tag points is read; then the manifest (an existing one keeps its
+            // body, its push time is refreshed), its references and the tag are written. The writes name the
+            // repository by name, so without one they write nothing; when a check failed the transaction is rolled
+            // back, so nothing of a refused push is stored, as the contract wants.
+            await using var batch = new NpgsqlBatch(c);
+            batch.BatchCommands.Add(EnsureRepository(repository, Now));
+            if (references.Count > 0)
+            {
+                batch.BatchCommands.Add(BatchCommand(
+                    """
+                    SELECT x.ord, x.actual FROM (
+                        SELECT r.ord, r.size, CASE WHEN r.is_manifest
+                            THEN (SELECT m.size FROM manifests m WHERE m.repository_id = repo.id AND m.digest = r.digest)
+                            ELSE (SELECT b.size FROM repository_blobs b WHERE b.repository_id = repo.id AND b.digest = r.digest) END AS actual
+                        FROM unnest($2::text[], $3::boolean[], $4::bigint[]) WITH ORDINALITY AS r(digest, is_manifest, size, ord)
+                        CROSS JOIN (SELECT id FROM repositories WHERE name = $1) AS repo
+                    ) x
+                    WHERE x.actual IS DISTINCT FROM x.size ORDER BY x.ord LIMIT 1
+                    """,
+                    Text(repository.Value), TextArray(referenceDigests), BoolArray(referenceFlags), IntArray(referenceSizes)));
+            }
+
+            if (tag is { } t)
+            {
+                batch.BatchCommands.Add(BatchCommand(
+                    "SELECT t.manifest_digest FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = $1 AND t.name = $2",
+                    Text(repository.Value), Text(t.Value)));
+            }
+
+            batch.BatchCommands.Add(BatchCommand(
+                """
+                INSERT INTO manifests (repository_id, digest, media_type, size, body, artifact_type, subject, annotations, pushed_at)
+                SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM repositories WHERE name = $1
+                ON CONFLICT (repository_id, digest) DO UPDATE SET pushed_at = excluded.pushed_at
+                """,
+                Text(repository.Value), Text(digest), Text(manifest.MediaType), Int(manifest.Body.LongLength), Bytes(manifest.Body),
+                Text(manifest.ArtifactType), Text(manifest.Subject?.ToString()), Text(manifest.AnnotationsJson), Int(pushedAt)));
+            if (references.Count > 0)
+            {
+                batch.BatchCommands.Add(BatchCommand(
+                    """
+                    INSERT INTO manifest_references (repository_id, manifest_digest, digest, is_manifest)
+                    SELECT repo.id, $2, r.digest, r.is_manifest
+                    FROM repositories repo CROSS JOIN unnest($3::text[], $4::boolean[]) AS r(digest, is_manifest)
+                    WHERE repo.name = $1
+                    ON CONFLICT DO NOTHING
+                    """,
+                    Text(repository.Value), Text(digest), TextArray(referenceDigests), BoolArray(referenceFlags)));
+            }
+
+            if (tag is { } moved)
+            {
+                batch.BatchCommands.Add(BatchCommand(
+                    """
+                    INSERT INTO tags (repository_id, name, manifest_digest, updated_at)
+                    SELECT id, $2, $3, $4 FROM repositories WHERE name = $1
+                    ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at
+                    """,
+                    Text(repository.Value), Text(moved.Value), Text(digest), Int(pushedAt)));
+            }
+
+            bool exists;
             int? failed = null;
             long actualSize = 0;
             Digest? previous = null;
-            await using (var batch = new NpgsqlBatch(c))
+            await using (var reader = await batch.ExecuteReaderAsync(ct))
             {
-                batch.BatchCommands.Add(EnsureRepository(repository, Now));
-                if (references.Count > 0)
-                {
-                    batch.BatchCommands.Add(BatchCommand(
-                        """
-                        SELECT x.ord, x.actual FROM (
-                            SELECT r.ord, r.size, CASE WHEN r.is_manifest
-                                THEN (SELECT m.size FROM manifests m WHERE m.repository_id = repo.id AND m.digest = r.digest)
-                                ELSE (SELECT b.size FROM repository_blobs b WHERE b.repository_id = repo.id AND b.digest = r.digest) END AS actual
-                            FROM unnest($2::text[], $3::boolean[], $4::bigint[]) WITH ORDINALITY AS r(digest, is_manifest, size, ord)
-                            CROSS JOIN (SELECT id FROM repositories WHERE name = $1) AS repo
-                        ) x
-                        WHERE x.actual IS DISTINCT FROM x.size ORDER BY x.ord LIMIT 1
-                        """,
-                        Text(repository.Value), TextArray(referenceDigests), BoolArray(referenceFlags), IntArray(referenceSizes)));
-                }
-
-                if (tag is { } t)
-                {
-                    batch.BatchCommands.Add(BatchCommand(
-                        "SELECT t.manifest_digest FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = $1 AND t.name = $2",
-                        Text(repository.Value), Text(t.Value)));
-                }
-
-                await using var reader = await batch.ExecuteReaderAsync(ct);
-                repositoryId = await reader.ReadAsync(ct) ? reader.GetInt64(0) : null;
+                exists = await reader.ReadAsync(ct);
                 if (references.Count > 0)
                 {
                     await reader.NextResultAsync(ct);
@@ -153,7 +191,7 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                 }
             }
 
-            if (repositoryId is not { } id)
+            if (!exists)
             {
                 return (new ManifestPutResult(ManifestPutStatus.ProjectNotFound), false);
             }
@@ -164,43 +202,6 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                 return (actualSize < 0
                     ? new ManifestPutResult(ManifestPutStatus.ReferenceUnknown, reference)
                     : new ManifestPutResult(ManifestPutStatus.ReferenceSizeMismatch, reference, actualSize), false);
-            }
-
-            // Round trip 2: the manifest (an existing one keeps its body, its push time is refreshed), its references,
-            // the tag.
-            var pushedAt = manifest.PushedAt.ToUnixTimeMilliseconds();
-            await using (var batch = new NpgsqlBatch(c))
-            {
-                batch.BatchCommands.Add(BatchCommand(
-                    """
-                    INSERT INTO manifests (repository_id, digest, media_type, size, body, artifact_type, subject, annotations, pushed_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                    ON CONFLICT (repository_id, digest) DO UPDATE SET pushed_at = excluded.pushed_at
-                    """,
-                    Int(id), Text(digest), Text(manifest.MediaType), Int(manifest.Body.LongLength), Bytes(manifest.Body),
-                    Text(manifest.ArtifactType), Text(manifest.Subject?.ToString()), Text(manifest.AnnotationsJson), Int(pushedAt)));
-                if (references.Count > 0)
-                {
-                    batch.BatchCommands.Add(BatchCommand(
-                        """
-                        INSERT INTO manifest_references (repository_id, manifest_digest, digest, is_manifest)
-                        SELECT $1, $2, r.digest, r.is_manifest FROM unnest($3::text[], $4::boolean[]) AS r(digest, is_manifest)
-                        ON CONFLICT DO NOTHING
-                        """,
-                        Int(id), Text(digest), TextArray(referenceDigests), BoolArray(referenceFlags)));
-                }
-
-                if (tag is { } t)
-                {
-                    batch.BatchCommands.Add(BatchCommand(
-                        """
-                        INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES ($1, $2, $3, $4)
-                        ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at
-                        """,
-                        Int(id), Text(t.Value), Text(digest), Int(pushedAt)));
-                }
-
-                await batch.ExecuteNonQueryAsync(ct);
             }
 
             return (new ManifestPutResult(ManifestPutStatus.Stored) { PreviousTagTarget = previous }, true);
@@ -438,17 +439,19 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
     public Task<UploadCompleteResult> CompleteAsync(string id, RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, _, ct) =>
         {
-            // The session first: one that a cancel, the sweeper or the delete of its project ended links nothing.
-            await using (var delete = Command(c, "DELETE FROM uploads WHERE id = $1", Text(id)))
+            // One round trip: the session first (one that a cancel, the sweeper or the delete of its project ended
+            // links nothing: the link written after it is rolled back), then the link. Without its repository and
+            // project the session still ends (it could never complete).
+            await using var batch = new NpgsqlBatch(c) { BatchCommands = { BatchCommand("DELETE FROM uploads WHERE id = $1 RETURNING 1", Text(id)) } };
+            AddLink(batch, repository, digest, size);
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
             {
-                if (await delete.ExecuteNonQueryAsync(ct) == 0)
-                {
-                    return (UploadCompleteResult.SessionNotFound, false);
-                }
+                return (UploadCompleteResult.SessionNotFound, false);
             }
 
-            // Without its repository and project the session still ends (it could never complete).
-            return await LinkAsync(c, repository, digest, size, ct) ? (UploadCompleteResult.Completed, true) : (UploadCompleteResult.ProjectNotFound, true);
+            await reader.NextResultAsync(ct);
+            return await reader.ReadAsync(ct) ? (UploadCompleteResult.Completed, true) : (UploadCompleteResult.ProjectNotFound, true);
         }, cancellationToken);
 
     public Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken) =>
