@@ -57,6 +57,12 @@ public static class ServiceCollectionExtensions
         // Leases across nodes: the job host runs each job on one node at a time.
         services.Replace(ServiceDescriptor.Singleton<ILeaseStore, PostgresLeaseStore>());
         // The stores (one class per contract, as the SQLite provider) are registered below as they land.
+        // Registry metadata: the four role interfaces over one store.
+        services.AddSingleton<PostgresMetadataStore>();
+        services.AddSingleton<IRepositoryIndex>(sp => sp.GetRequiredService<PostgresMetadataStore>());
+        services.AddSingleton<IBlobIndex>(sp => sp.GetRequiredService<PostgresMetadataStore>());
+        services.AddSingleton<IManifestIndex>(sp => sp.GetRequiredService<PostgresMetadataStore>());
+        services.AddSingleton<IUploadSessionStore>(sp => sp.GetRequiredService<PostgresMetadataStore>());
         return services;
     }
 }
