@@ -1,4 +1,5 @@
 using Berth.Core;
+using Berth.Core.Access;
 using Berth.Core.Jobs;
 using Berth.Core.Metadata;
 using Microsoft.Extensions.Configuration;
@@ -63,6 +64,16 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IBlobIndex>(sp => sp.GetRequiredService<PostgresMetadataStore>());
         services.AddSingleton<IManifestIndex>(sp => sp.GetRequiredService<PostgresMetadataStore>());
         services.AddSingleton<IUploadSessionStore>(sp => sp.GetRequiredService<PostgresMetadataStore>());
+
+        // Access control: one class per contract, all over the one PostgresDatabase (mirroring Berth.Metadata.Sqlite).
+        services.AddSingleton<IProjectStore, PostgresProjectStore>();
+        services.AddSingleton<IUserStore, PostgresUserStore>();
+        services.AddSingleton<IMembershipStore, PostgresMembershipStore>();
+        services.AddSingleton<IRobotAccountStore, PostgresRobotAccountStore>();
+        services.AddSingleton<IAccessTokenStore, PostgresAccessTokenStore>();
+        services.AddSingleton<IIpAllowRuleStore, PostgresIpAllowRuleStore>();
+        services.AddSingleton<IAuditLog, PostgresAuditLog>();
+        services.AddSingleton<IKnownNetworkStore, PostgresKnownNetworkStore>();
         return services;
     }
 }
