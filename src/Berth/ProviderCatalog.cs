@@ -1,4 +1,5 @@
 using Berth.Metadata.Sqlite;
+using Berth.Storage.Azure;
 using Berth.Storage.FileSystem;
 
 namespace Berth;
@@ -43,6 +44,7 @@ public static class ProviderCatalog
     [
         new(ProviderKind.Storage, "filesystem", [], (services, configuration, _) => services.AddFileSystemStorage(configuration)),
         new(ProviderKind.Metadata, "sqlite", [], (services, configuration, _) => services.AddSqliteMetadata(configuration)),
+        new(ProviderKind.Storage, "azure", ["azure"], (s, c, uri) => s.AddAzureBlobStorage(c, uri)),
     ];
 
     /// <summary>The option that sets a kind's provider, as errors name it.</summary>

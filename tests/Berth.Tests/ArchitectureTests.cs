@@ -17,10 +17,11 @@ public sealed class ArchitectureTests
         ["Berth.Core"] = ["Berth.Oci"],
         ["Berth.Storage.FileSystem"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Metadata.Sqlite"] = ["Berth.Oci", "Berth.Core"],
+        ["Berth.Storage.Azure"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Auth"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Application"] = ["Berth.Oci", "Berth.Core", "Berth.Auth"],
         ["Berth.Api"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application"],
-        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Metadata.Sqlite"],
+        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Metadata.Sqlite", "Berth.Storage.Azure"],
     };
 
     public static TheoryData<string> Assemblies => new(AllowedReferences.Keys);
@@ -40,6 +41,7 @@ public sealed class ArchitectureTests
     [InlineData("Berth.Application")]
     [InlineData("Berth.Storage.FileSystem")]
     [InlineData("Berth.Metadata.Sqlite")]
+    [InlineData("Berth.Storage.Azure")]
     public void InnerAssemblies_DoNotUseAspNetCore(string name)
     {
         var aspNet = Load(name).GetReferencedAssemblies().Select(a => a.Name!).Where(n => n.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
