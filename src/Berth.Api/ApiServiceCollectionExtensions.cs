@@ -15,6 +15,7 @@ public static class ApiServiceCollectionExtensions
     {
         services.AddBerthAccess(configuration);
         services.AddManagementApi();
+        services.AddHealthEndpoints();
 
         // /token bodies from source-generated metadata (OAuth2 errors are written with these options' escaping).
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, TokenJsonContext.Default));
@@ -36,6 +37,7 @@ public static class ApiServiceCollectionExtensions
         app.MapTokenEndpoints();
         app.MapDistributionApi();
         app.MapManagementApi();
+        app.MapHealthEndpoints();
         return app;
     }
 }

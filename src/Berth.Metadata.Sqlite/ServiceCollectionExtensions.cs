@@ -26,6 +26,7 @@ public static class ServiceCollectionExtensions
         services.AddOptions<SqliteMetadataOptions>().Configure(configure);
         services.AddSingleton<IMetadataMigrator, SqliteMigrator>();
         services.AddSingleton<SqliteDatabase>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Berth.Core.IProviderProbe, SqliteProbe>());
         services.AddSingleton<SqliteMetadataStore>();
         services.AddSingleton<IRepositoryIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IBlobIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());

@@ -26,6 +26,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<FileSystemBlobStore>();
         services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<FileSystemBlobStore>());
         services.AddSingleton<IUploadStore>(sp => sp.GetRequiredService<FileSystemBlobStore>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Berth.Core.IProviderProbe, FileSystemProbe>());
         return services;
     }
 }

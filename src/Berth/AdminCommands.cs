@@ -64,8 +64,11 @@ internal static class AdminCommands
 
         // Before anything opens it: on the wrong folder the stores would create an empty data folder, and the command
         // would "succeed" on it.
+        // On PostgreSQL (--metadata postgres://…) the data folder holds no database: the migrator and the probes check
+        // the server instead, and the command works on the same metadata as the nodes.
         var data = settings.TryGetValue("Berth:Data", out var given) && !string.IsNullOrEmpty(given) ? given : new ServeSettings().Data;
-        if (DataFolder.WhyNotBerthData(data) is { } why)
+        var embedded = ProviderCatalog.Resolve(ProviderKind.Metadata, settings.GetValueOrDefault(ProviderCatalog.MetadataKey)).Provider.Type == "sqlite";
+        if (embedded && DataFolder.WhyNotBerthData(data) is { } why)
         {
             throw new StartupException($"{why}; give the server's data folder with --data DIR (nothing was changed)");
         }
@@ -247,10 +250,10 @@ internal static class AdminCommands
     internal static string Help() =>
         """
         Usage:
-          berth admin reset-password [USER] [--password-stdin] [--data DIR] [--config FILE]
+          berth admin reset-password [USER] [--password-stdin] [--data DIR] [--metadata URL] [--config FILE]
               Sets a new password (generated and printed once, or read from standard input) and enables the
               account. USER defaults to admin, which is also made an administrator (and created if missing).
-          berth admin clear-ip-allow [--project PROJECT] [--data DIR] [--config FILE]
+          berth admin clear-ip-allow [--project PROJECT] [--data DIR] [--metadata URL] [--config FILE]
               Removes every server-wide IP allow rule (when a rule locks everyone out), or with --project every
               rule of that project.
           berth admin rotate-token-key [--data DIR] [--token-key-dir DIR]
@@ -260,9 +263,11 @@ internal static class AdminCommands
               Removes every key but the newest (wait at least 5 minutes after a rotation): tokens they signed,
               including docker's saved refresh tokens, stop working.
 
-        These work on the data folder directly (the server may be running); --data and --config are as for berth serve.
-        They refuse a folder that holds no Berth data (no berth.db) and change nothing there; each change is recorded
-        in the audit log with the actor 'berth admin' (kind system).
+        These work on the stores directly (the server may be running); --data, --metadata, --storage and --config are
+        as for berth serve: with --metadata postgres://USER@HOST/DB (password from PGPASSWORD or the config file) they
+        repair the database every node shares. On the embedded default they refuse a folder that holds no Berth data
+        (no berth.db) and change nothing there; each change is recorded in the audit log with the actor 'berth admin'
+        (kind system).
 
         """;
 }

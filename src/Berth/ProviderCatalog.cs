@@ -1,3 +1,4 @@
+using Berth.Metadata.Postgres;
 using Berth.Metadata.Sqlite;
 using Berth.Storage.Azure;
 using Berth.Storage.FileSystem;
@@ -30,13 +31,28 @@ public static class ProviderCatalog
     /// Adds the provider's services; its options bind from its own configuration section. The URI is the configuration
     /// value when it was one (<c>s3://bucket/prefix</c>: where the provider stores), else null.
     /// </param>
-    public sealed record Provider(ProviderKind Kind, string Type, IReadOnlyList<string> Schemes, Action<IServiceCollection, IConfiguration, Uri?> Register);
+    /// <param name="RegisterConnectionString">
+    /// For a provider that also takes a key=value connection string as the value (<c>Host=…;Database=…</c>): its
+    /// registration given that string. Null for the others.
+    /// </param>
+    public sealed record Provider(ProviderKind Kind, string Type, IReadOnlyList<string> Schemes, Action<IServiceCollection, IConfiguration, Uri?> Register,
+        Action<IServiceCollection, IConfiguration, string>? RegisterConnectionString = null);
 
-    /// <summary>A provider as chosen by a configuration value, with the URI when the value was one.</summary>
-    public sealed record Choice(Provider Provider, Uri? Location)
+    /// <summary>A provider as chosen by a configuration value, with the URI or connection string when the value was one.</summary>
+    public sealed record Choice(Provider Provider, Uri? Location, string? ConnectionString = null)
     {
         /// <summary>Adds the chosen provider's services.</summary>
-        public void Register(IServiceCollection services, IConfiguration configuration) => Provider.Register(services, configuration, Location);
+        public void Register(IServiceCollection services, IConfiguration configuration)
+        {
+            if (ConnectionString is not null && Provider.RegisterConnectionString is { } register)
+            {
+                register(services, configuration, ConnectionString);
+            }
+            else
+            {
+                Provider.Register(services, configuration, Location);
+            }
+        }
     }
 
     /// <summary>Every provider, the default of each kind first.</summary>
@@ -44,6 +60,8 @@ public static class ProviderCatalog
     [
         new(ProviderKind.Storage, "filesystem", [], (services, configuration, _) => services.AddFileSystemStorage(configuration)),
         new(ProviderKind.Metadata, "sqlite", [], (services, configuration, _) => services.AddSqliteMetadata(configuration)),
+        new(ProviderKind.Metadata, "postgres", ["postgres", "postgresql"], (services, configuration, uri) => services.AddPostgresMetadata(configuration, uri),
+            (services, configuration, connectionString) => services.AddPostgresMetadata(configuration, null, connectionString)),
         new(ProviderKind.Storage, "azure", ["azure"], (s, c, uri) => s.AddAzureBlobStorage(c, uri)),
     ];
 
@@ -69,7 +87,21 @@ public static class ProviderCatalog
         }
 
         // The value is echoed in the error: control characters (a pasted newline) would break its one line.
-        var shown = string.Concat(text.Select(c => char.IsControl(c) ? '?' : c));
+        var shown = HidePassword(string.Concat(text.Select(c => char.IsControl(c) ? '?' : c)));
+        if (PostgresConnectionStrings.LooksLikeConnectionString(text))
+        {
+            // Host=…;Database=…: a connection string for the provider that takes one; never echoed (it may hold a password).
+            var taker = providers.FirstOrDefault(p => p.RegisterConnectionString is not null);
+            if (taker is null)
+            {
+                error = $"{Flag(kind)}: a key=value connection string, but no {name} provider takes one (known: {known})";
+                return false;
+            }
+
+            choice = new Choice(taker, null, text);
+            return true;
+        }
+
         if (text.Contains("://", StringComparison.Ordinal))
         {
             if (!Uri.TryCreate(text, UriKind.Absolute, out var uri))
@@ -98,6 +130,23 @@ public static class ProviderCatalog
 
         choice = new Choice(byType, null);
         return true;
+    }
+
+    /// <summary><c>scheme://user:secret@host/…</c> as <c>scheme://user:***@host/…</c>: an error line must not print a password.</summary>
+    internal static string HidePassword(string value)
+    {
+        var scheme = value.IndexOf("://", StringComparison.Ordinal);
+        if (scheme < 0)
+        {
+            return value;
+        }
+
+        var start = scheme + 3;
+        var end = value.IndexOfAny(['/', '?', '#'], start);
+        var authority = end < 0 ? value[start..] : value[start..end];
+        var at = authority.LastIndexOf('@');
+        var colon = at < 0 ? -1 : authority.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 || colon > at ? value : value[..(start + colon + 1)] + "***" + value[(start + at)..];
     }
 
     /// <summary><see cref="TryResolve"/> for the server.</summary>

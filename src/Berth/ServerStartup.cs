@@ -149,7 +149,8 @@ internal static partial class ServerStartup
         }
         catch (StartupException ex)
         {
-            throw new StartupException($"--data {data}: {ex.Message}", ex);
+            // A provider that names its own setting (--metadata postgres://…) is not about the data folder.
+            throw ex.Message.StartsWith("--", StringComparison.Ordinal) ? ex : new StartupException($"--data {data}: {ex.Message}", ex);
         }
         catch (DbException ex)
         {
@@ -160,6 +161,8 @@ internal static partial class ServerStartup
             throw new StartupException($"--data {data}: {ex.Message}", ex);
         }
 
+        ProbeProviders(services);
+
         var keys = services.GetRequiredService<IOptions<RegistryTokenOptions>>().Value.KeyFolder;
         try
         {
@@ -168,6 +171,33 @@ internal static partial class ServerStartup
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             throw new StartupException($"--token-key-dir {keys}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Asks every provider's <see cref="IProviderProbe"/> whether its service answers and is usable (the bucket exists,
+    /// the keys are accepted), as <c>/readyz</c> does: the first failure stops the start with its one line.
+    /// </summary>
+    /// <exception cref="StartupException">A probe failed.</exception>
+    internal static void ProbeProviders(IServiceProvider services)
+    {
+        foreach (var probe in services.GetServices<IProviderProbe>())
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            string? failure;
+            try
+            {
+                failure = probe.ProbeAsync(timeout.Token).WaitAsync(timeout.Token).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                failure = "no answer within 30 s";
+            }
+
+            if (failure is not null)
+            {
+                throw new StartupException(failure.StartsWith(probe.Setting, StringComparison.Ordinal) ? failure : $"{probe.Setting}: {failure}");
+            }
         }
     }
 

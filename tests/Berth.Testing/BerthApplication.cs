@@ -42,7 +42,18 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
 
         Storage = _settings.GetValueOrDefault(ProviderCatalog.StorageKey) ?? DefaultStorage;
         Metadata = _settings.GetValueOrDefault(ProviderCatalog.MetadataKey) ?? DefaultMetadata;
+
+        // "postgres" without a connection: a throwaway database of its own on the test server (tests/servers/up.sh),
+        // dropped at dispose, so every test server starts empty as it does on SQLite.
+        if (string.Equals(Metadata, "postgres", StringComparison.OrdinalIgnoreCase)
+            && string.IsNullOrEmpty(_settings.GetValueOrDefault("Berth:Metadata:Postgres:ConnectionString")))
+        {
+            _database = Servers.TestPostgres.CreateDatabaseAsync("app").GetAwaiter().GetResult();
+            _settings["Berth:Metadata:Postgres:ConnectionString"] = _database.ConnectionString;
+        }
     }
+
+    private readonly Servers.TestPostgres.TestDatabase? _database;
 
     /// <summary>Environment variable choosing the blob storage provider of every functional test server: a type or URI as <c>--storage</c> takes it; unset: <c>filesystem</c> in the temporary data folder.</summary>
     public const string StorageEnvironment = "BERTH_TEST_STORAGE";
@@ -85,7 +96,7 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
                 throw new InvalidOperationException($"{variable}={value}: {error}");
             }
 
-            result[key] = choice.Location?.OriginalString ?? choice.Provider.Type;
+            result[key] = choice.Location?.OriginalString ?? choice.ConnectionString ?? choice.Provider.Type;
         }
 
         return result;
@@ -287,6 +298,8 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
             catch (IOException)
             {
             }
+
+            _database?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
 }

@@ -18,10 +18,11 @@ public sealed class ArchitectureTests
         ["Berth.Storage.FileSystem"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Metadata.Sqlite"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Storage.Azure"] = ["Berth.Oci", "Berth.Core"],
+        ["Berth.Metadata.Postgres"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Auth"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Application"] = ["Berth.Oci", "Berth.Core", "Berth.Auth"],
         ["Berth.Api"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application"],
-        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Metadata.Sqlite", "Berth.Storage.Azure"],
+        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Metadata.Sqlite", "Berth.Storage.Azure", "Berth.Metadata.Postgres"],
     };
 
     public static TheoryData<string> Assemblies => new(AllowedReferences.Keys);

@@ -74,17 +74,64 @@ public sealed class ProviderCompositionTests : IDisposable
     [Theory]
     [InlineData(ProviderKind.Storage, "s3", "--storage s3: unknown storage type (known: filesystem, azure, azure://…)")]
     [InlineData(ProviderKind.Storage, "sqlite", "--storage sqlite: unknown storage type (known: filesystem, azure, azure://…)")]
-    [InlineData(ProviderKind.Metadata, "filesystem", "--metadata filesystem: unknown metadata type (known: sqlite)")]
+    [InlineData(ProviderKind.Metadata, "filesystem", "--metadata filesystem: unknown metadata type (known: sqlite, postgres, postgres://…, postgresql://…)")]
     [InlineData(ProviderKind.Storage, "s3://bucket/prefix", "--storage s3://bucket/prefix: no storage provider for s3:// URIs in this build (known: filesystem, azure, azure://…)")]
-    [InlineData(ProviderKind.Metadata, "postgres://db.example/berth", "--metadata postgres://db.example/berth: no metadata provider for postgres:// URIs in this build (known: sqlite)")]
+    [InlineData(ProviderKind.Metadata, "mysql://user:secret-pw@db.example/berth", "--metadata mysql://user:***@db.example/berth: no metadata provider for mysql:// URIs in this build (known: sqlite, postgres, postgres://…, postgresql://…)")]
     [InlineData(ProviderKind.Storage, "://nothing", "--storage ://nothing: not a storage type or a URI (known: filesystem, azure, azure://…)")]
     [InlineData(ProviderKind.Storage, "file\nsystem", "--storage file?system: unknown storage type (known: filesystem, azure, azure://…)")]
-    [InlineData(ProviderKind.Metadata, "sqlite\u0000x", "--metadata sqlite?x: unknown metadata type (known: sqlite)")]
+    [InlineData(ProviderKind.Metadata, "sqlite\u0000x", "--metadata sqlite?x: unknown metadata type (known: sqlite, postgres, postgres://…, postgresql://…)")]
     public void TryResolve_UnknownTypeOrScheme_OneClearLineAndNoFallback(ProviderKind kind, string value, string expected)
     {
         Assert.False(ProviderCatalog.TryResolve(kind, value, out _, out var error));
 
         Assert.Equal(expected, error);
+    }
+
+    [Theory]
+    [InlineData("postgres://berth:pw@db.example:5432/registry")]
+    [InlineData("postgresql://db.example/registry")]
+    [InlineData("Postgres")]
+    public void TryResolve_PostgresUriOrType_PicksPostgres(string value)
+    {
+        Assert.True(ProviderCatalog.TryResolve(ProviderKind.Metadata, value, out var choice, out var error), error);
+
+        Assert.Equal("postgres", choice.Provider.Type);
+        Assert.Null(choice.ConnectionString);
+    }
+
+    [Fact]
+    public void TryResolve_NpgsqlConnectionString_PicksPostgresWithTheStringAndNeverEchoesIt()
+    {
+        Assert.True(ProviderCatalog.TryResolve(ProviderKind.Metadata, "Host=db;Database=registry;Password=pw", out var choice, out var error), error);
+        Assert.Equal(("postgres", "Host=db;Database=registry;Password=pw"), (choice.Provider.Type, choice.ConnectionString));
+
+        Assert.False(ProviderCatalog.TryResolve(ProviderKind.Storage, "AccountName=x;AccountKey=secret-key", out _, out error));
+        Assert.DoesNotContain("secret-key", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("postgres://u:p@h/db", "postgres://u:***@h/db")]
+    [InlineData("postgres://u@h/db", "postgres://u@h/db")]
+    [InlineData("s3://bucket/prefix?endpoint=http://h:1", "s3://bucket/prefix?endpoint=http://h:1")]
+    [InlineData("x://u:p:q@h:5/db?a=b@c", "x://u:***@h:5/db?a=b@c")]
+    [InlineData("sqlite", "sqlite")]
+    public void HidePassword_UserInfoPasswordMasked(string value, string expected) =>
+        Assert.Equal(expected, ProviderCatalog.HidePassword(value));
+
+    [Fact]
+    public async Task ServeAsync_PostgresNotListening_OneLineNamingMetadataWithoutThePassword()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+
+        var (exit, error) = await ServeAsync(Settings(("Berth:Metadata:Type", $"postgres://berth:hunter2-secret@127.0.0.1:{port}/registry")));
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith($"berth: --metadata 127.0.0.1:{port}/registry as berth: cannot connect", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
     }
 
     [Fact]

@@ -45,7 +45,7 @@ public sealed class TestProviderSelectionTests
     [Theory]
     [InlineData("s3", null, "BERTH_TEST_STORAGE=s3: --storage s3: unknown storage type (known: filesystem, azure, azure://…)")]
     [InlineData("s3://bucket", null, "BERTH_TEST_STORAGE=s3://bucket: --storage s3://bucket: no storage provider for s3:// URIs in this build (known: filesystem, azure, azure://…)")]
-    [InlineData(null, "postgres", "BERTH_TEST_METADATA=postgres: --metadata postgres: unknown metadata type (known: sqlite)")]
+    [InlineData(null, "mysql", "BERTH_TEST_METADATA=mysql: --metadata mysql: unknown metadata type (known: sqlite, postgres, postgres://…, postgresql://…)")]
     public void ProviderSettings_UnknownValue_FailsNamingTheVariableInsteadOfFallingBack(string? storage, string? metadata, string expected)
     {
         var ex = Assert.Throws<InvalidOperationException>(() => BerthApplication.ProviderSettings(Environment(storage, metadata)));

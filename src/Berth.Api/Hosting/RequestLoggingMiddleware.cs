@@ -29,9 +29,12 @@ public sealed partial class RequestLoggingMiddleware
         }
         finally
         {
-            if (_logger.IsEnabled(LogLevel.Information))
+            // A load balancer polls /healthz and /readyz every few seconds on every node: logged only when not 200.
+            var request = context.Request;
+            var quiet = context.Response.StatusCode == StatusCodes.Status200OK
+                && (request.Path.Equals(HealthEndpoints.HealthPath, StringComparison.Ordinal) || request.Path.Equals(HealthEndpoints.ReadyPath, StringComparison.Ordinal));
+            if (!quiet && _logger.IsEnabled(LogLevel.Information))
             {
-                var request = context.Request;
                 LogRequest(_logger, request.Method, request.Path.Value ?? string.Empty, context.Response.StatusCode,
                     request.ContentLength ?? 0, context.Response.ContentLength ?? 0, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             }

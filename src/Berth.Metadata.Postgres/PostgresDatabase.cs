@@ -1,0 +1,108 @@
+using Npgsql;
+
+namespace Berth.Metadata.Postgres;
+
+/// <summary>
+/// The PostgreSQL database every store of this provider works through: one pooled <see cref="NpgsqlDataSource"/>.
+/// Reads run on a pooled connection at READ COMMITTED. Writes run in a SERIALIZABLE transaction and are retried (a
+/// bounded number of times, with a short random pause) when PostgreSQL reports a serialization failure or deadlock,
+/// so a store's write is the same all-or-nothing step it is on SQLite's single writer, now across several nodes:
+/// a write function must therefore only touch the database (it may run more than once) and decide from what it reads
+/// in its own transaction.
+/// </summary>
+public sealed class PostgresDatabase : IAsyncDisposable, IDisposable
+{
+    private const int MaxAttempts = 12;
+    private readonly NpgsqlDataSource _source;
+
+    /// <summary>Opens the data source; checks nothing (the migrator and the probe talk to the server first).</summary>
+    public PostgresDatabase(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        ConnectionString = connectionString;
+        Where = PostgresConnectionStrings.Describe(connectionString);
+        _source = NpgsqlDataSource.Create(connectionString);
+    }
+
+    /// <summary>The complete connection string (with the password: never log it).</summary>
+    internal string ConnectionString { get; }
+
+    /// <summary>Where the database is, for messages (<c>HOST:PORT/DB as USER</c>).</summary>
+    public string Where { get; }
+
+    /// <summary>The data source, for what needs a raw connection (LISTEN, advisory locks).</summary>
+    public NpgsqlDataSource DataSource => _source;
+
+    /// <summary>Runs <paramref name="read"/> on a pooled connection.</summary>
+    public async Task<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+        return await read(connection, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/> in a SERIALIZABLE transaction and commits it when it answers Commit = true (rolls
+    /// back otherwise), retrying the whole function on a serialization failure or deadlock.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task<(T Result, bool Commit)>> write, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, cancellationToken);
+            try
+            {
+                var (result, commit) = await write(connection, transaction, cancellationToken);
+                if (commit)
+                {
+                    await transaction.CommitAsync(cancellationToken);
+                }
+                else
+                {
+                    await transaction.RollbackAsync(cancellationToken);
+                }
+
+                return result;
+            }
+            catch (PostgresException ex) when (IsRetryable(ex) && attempt < MaxAttempts)
+            {
+                // The transaction is dead; dispose rolls it back. Pause a little so the racing writers spread out.
+                await Task.Delay(Random.Shared.Next(1, 4 * attempt), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>A plain write in its own transaction (no retry needed: a single statement at READ COMMITTED).</summary>
+    public async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] args)
+    {
+        await using var connection = await _source.OpenConnectionAsync(cancellationToken);
+        await using var command = Command(connection, sql, args);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>True for the errors a SERIALIZABLE transaction is retried on: serialization failure and deadlock.</summary>
+    public static bool IsRetryable(PostgresException exception) =>
+        exception?.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected;
+
+    /// <summary>True when the exception is a unique-key violation (a name taken).</summary>
+    public static bool IsUniqueViolation(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    /// <summary>A command with named parameters (<c>@name</c>; give names without the <c>@</c>); null becomes SQL NULL.</summary>
+    public static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params ReadOnlySpan<(string Name, object? Value)> args)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in args)
+        {
+            command.Parameters.AddWithValue(name.TrimStart('@', '$'), value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    public void Dispose() => _source.Dispose();
+
+    public ValueTask DisposeAsync() => _source.DisposeAsync();
+}

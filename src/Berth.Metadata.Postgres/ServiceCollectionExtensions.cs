@@ -1,0 +1,62 @@
+using Berth.Core;
+using Berth.Core.Jobs;
+using Berth.Core.Metadata;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Berth.Metadata.Postgres;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>
+    /// The PostgreSQL provider as the server composes it, from <c>--metadata postgres://…</c> (<paramref name="location"/>)
+    /// or an Npgsql connection string (<paramref name="connectionString"/>) or the section's <c>ConnectionString</c>;
+    /// validated at start-up.
+    /// </summary>
+    public static IServiceCollection AddPostgresMetadata(this IServiceCollection services, IConfiguration configuration, Uri? location, string? connectionString = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = services.AddOptions<PostgresMetadataOptions>().Bind(configuration.GetSection(PostgresMetadataOptions.Section));
+        if (location is not null)
+        {
+            string fromUri;
+            try
+            {
+                fromUri = PostgresConnectionStrings.FromUri(location);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new StartupException("--metadata: " + ex.Message, ex);
+            }
+
+            builder.Configure(o => o.ConnectionString = fromUri);
+        }
+        else if (!string.IsNullOrWhiteSpace(connectionString))
+        {
+            builder.Configure(o => o.ConnectionString = connectionString);
+        }
+
+        builder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresMetadataOptions>, PostgresMetadataOptionsValidator>());
+        return services.AddPostgresMetadata(_ => { });
+    }
+
+    /// <summary>Keeps all metadata in PostgreSQL (several nodes may share it).</summary>
+    public static IServiceCollection AddPostgresMetadata(this IServiceCollection services, Action<PostgresMetadataOptions> configure)
+    {
+        services.AddOptions<PostgresMetadataOptions>().Configure(configure);
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<PostgresMetadataOptions>>().Value;
+            return new PostgresDatabase(PostgresConnectionStrings.Complete(options.ConnectionString, options, Environment.GetEnvironmentVariable));
+        });
+        services.AddSingleton<IMetadataMigrator, PostgresMigrator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderProbe, PostgresProbe>());
+        // Leases across nodes: the job host runs each job on one node at a time.
+        services.Replace(ServiceDescriptor.Singleton<ILeaseStore, PostgresLeaseStore>());
+        // The stores (one class per contract, as the SQLite provider) are registered below as they land.
+        return services;
+    }
+}
