@@ -5,12 +5,12 @@ namespace Berth.Storage.Azure;
 /// <summary>Log messages of the Azure Blob store (event ids 1700–1799).</summary>
 internal static partial class AzureLog
 {
-    [LoggerMessage(EventId = 1701, Level = LogLevel.Warning, Message = "Upload {UploadId} was committed as {Digest} but its data could not be removed ({Reason}); the upload sweeper removes it later")]
+    [LoggerMessage(EventId = 1751, Level = LogLevel.Warning, Message = "Upload {UploadId} was committed as {Digest} but its data could not be removed ({Reason}); the upload sweeper removes it later")]
     public static partial void UploadCleanupFailed(ILogger logger, string uploadId, string digest, string reason);
 
-    [LoggerMessage(EventId = 1702, Level = LogLevel.Information, Message = "The Azure Blob endpoint does not implement Put Block From URL ({Code}); upload segments are copied through this node into committed blobs")]
+    [LoggerMessage(EventId = 1752, Level = LogLevel.Information, Message = "The Azure Blob endpoint does not implement Put Block From URL ({Code}); upload segments are copied through this node into committed blobs")]
     public static partial void CopyFromUrlUnsupported(ILogger logger, string code);
 
-    [LoggerMessage(EventId = 1703, Level = LogLevel.Debug, Message = "The lease on upload {UploadId} could not be renewed ({Code}); the session's compare-and-set still decides which chunk counts")]
+    [LoggerMessage(EventId = 1753, Level = LogLevel.Debug, Message = "The lease on upload {UploadId} could not be renewed ({Code}); the session's compare-and-set still decides which chunk counts")]
     public static partial void LeaseRenewFailed(ILogger logger, string uploadId, string code);
 }
