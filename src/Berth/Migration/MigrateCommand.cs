@@ -88,9 +88,11 @@ internal static class MigrateCommand
         try
         {
             var request = Parse(args);
+            // Every command-line mistake before anything is opened, written or connected to.
             var target = new PostgresTarget(TargetConnectionString(request.ToMetadata));
+            var storagePath = TargetStoragePath(request, DataFolder.FullPath(request.Data));
+            ResolveStorage(request.ToStorage, storagePath);
             using var source = EmbeddedSource.Open(request.Data, readOnly: request.DryRun);
-            var storagePath = TargetStoragePath(request, source.DataPath);
             if (request.DryRun)
             {
                 return await DryRunAsync(source, target, request, storagePath, output, cancellationToken);
@@ -247,7 +249,7 @@ internal static class MigrateCommand
         try
         {
             connectionString = choice.ConnectionString ?? PostgresConnectionStrings.FromUri(choice.Location!);
-            return PostgresConnectionStrings.Complete(connectionString, new PostgresMetadataOptions { MaxPoolSize = 4, CommandTimeout = TimeSpan.FromMinutes(30) },
+            return PostgresConnectionStrings.Complete(connectionString, new PostgresMetadataOptions { MaxPoolSize = 4, CommandTimeout = TimeSpan.FromMinutes(15) },
                 Environment.GetEnvironmentVariable);
         }
         catch (ArgumentException ex)
@@ -286,9 +288,17 @@ internal static class MigrateCommand
         return path;
     }
 
+    /// <summary>The storage provider <c>--to-storage</c> names.</summary>
+    /// <exception cref="CommandLineException">It names none.</exception>
+    private static ProviderCatalog.Choice ResolveStorage(string value, string? fileSystemPath) =>
+        ProviderCatalog.TryResolve(ProviderKind.Storage, fileSystemPath is null ? value : "filesystem", out var choice, out var problem)
+            ? choice
+            : throw new CommandLineException(ToOption(problem, "--storage", "--to-storage"));
+
     /// <summary>The target store through the provider catalog (the same registration the server uses), checked by its probe.</summary>
     private static TargetStorage BuildStorage(string value, string? fileSystemPath, bool probe)
     {
+        var choice = ResolveStorage(value, fileSystemPath);
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
             [ProviderCatalog.StorageKey] = fileSystemPath is null ? value : "filesystem",
@@ -296,11 +306,6 @@ internal static class MigrateCommand
         if (fileSystemPath is not null)
         {
             settings[FileSystemStorageOptions.Section + ":" + nameof(FileSystemStorageOptions.RootPath)] = fileSystemPath;
-        }
-
-        if (!ProviderCatalog.TryResolve(ProviderKind.Storage, settings[ProviderCatalog.StorageKey], out var choice, out var problem))
-        {
-            throw new CommandLineException(ToOption(problem, "--storage", "--to-storage"));
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
