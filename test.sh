@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the solution: unit, functional, storage conformance and end-to-end (real skopeo, podman,
-# umoci, debootstrap and the Docker engine against a started server). Installs the Debian packages the end-to-end
-# tests need when they are missing (as root, or through sudo). Prints a closing line "N passed, N failed".
+# umoci, debootstrap and the Docker engine against a started server) and the PostgreSQL, S3 and Azure suites. Installs
+# the Debian packages the tests need when they are missing (as root, or through sudo), and starts the PostgreSQL,
+# radosgw and Azurite servers those suites run against. Prints a closing line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,8 +22,51 @@ if [[ ${#need[@]} -gt 0 || ${#docker[@]} -gt 0 ]]; then
     [[ ${#docker[@]} -eq 0 ]] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${docker[@]}" >/dev/null
 fi
 
+# The scale-out suites run against real servers: PostgreSQL, radosgw (Ceph) as S3, Azurite as Azure Blob storage.
+# Debian packages and Azurite (npm, into AZURITE_HOME) are installed when missing; tests/servers/up.sh starts a
+# throwaway instance of each on loopback (about 20 s) unless the environment already names one, and they are stopped
+# at the end.
+export AZURITE_HOME=${AZURITE_HOME:-/opt/azurite}
+servers=()
+[[ -n "${BERTH_TEST_POSTGRES:-}" ]] || servers+=(postgres)
+[[ -n "${BERTH_TEST_S3:-}" ]] || servers+=(s3)
+[[ -n "${BERTH_TEST_AZURITE:-}" ]] || servers+=(azure)
+pkgs=()
+for s in "${servers[@]}"; do
+    case "$s" in
+        postgres) ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || pkgs+=(postgresql) ;;
+        s3) command -v radosgw >/dev/null 2>&1 || pkgs+=(radosgw ceph-mon ceph-osd ceph-common) ;;
+        azure) command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm) ;;
+    esac
+done
+sudo=""; [[ $(id -u) == 0 ]] || sudo="sudo"
+if [[ ${#pkgs[@]} -gt 0 ]]; then
+    echo "test.sh: installing ${pkgs[*]} (servers of the storage and metadata suites)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+if [[ " ${servers[*]} " == *" azure "* && ! -x "$AZURITE_HOME/node_modules/.bin/azurite-blob" ]]; then
+    echo "test.sh: installing azurite@3.35.0 into $AZURITE_HOME"
+    $sudo mkdir -p "$AZURITE_HOME"
+    $sudo npm install --prefix "$AZURITE_HOME" --no-audit --no-fund --loglevel=error azurite@3.35.0 >/dev/null
+fi
+
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+state=""
+cleanup() {
+    rm -f "$log"
+    [[ -z "$state" ]] || rm -f "$state.env" "$state.log"
+    [[ -z "$state" ]] || bash tests/servers/down.sh "$state"
+}
+trap cleanup EXIT
+if [[ ${#servers[@]} -gt 0 ]]; then
+    state=$(mktemp -d /tmp/berth-test-servers.XXXXXX)
+    env_file="$state.env"
+    bash tests/servers/up.sh "$state" "${servers[@]}" > "$env_file" 2> "$state.log" || { cat "$state.log" >&2; exit 1; }
+    # shellcheck disable=SC1090
+    source "$env_file"
+    rm -f "$env_file"
+fi
 set +e
 dotnet test Berth.slnx "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

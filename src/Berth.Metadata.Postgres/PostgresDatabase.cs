@@ -21,7 +21,25 @@ public sealed class PostgresDatabase : IAsyncDisposable, IDisposable
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         ConnectionString = connectionString;
         Where = PostgresConnectionStrings.Describe(connectionString);
-        _source = NpgsqlDataSource.Create(connectionString);
+        _source = NpgsqlDataSource.Create(WithAutoPrepare(connectionString));
+    }
+
+    /// <summary>
+    /// Turns on Npgsql's automatic preparation unless the connection string sets it: the stores send the same few
+    /// statements over and over (positional parameters, typed), and a prepared statement skips PostgreSQL's parse and
+    /// plan on each. Kept per physical connection across pool rentals.
+    /// </summary>
+    internal static string WithAutoPrepare(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.MaxAutoPrepare > 0 || connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+        {
+            return connectionString;
+        }
+
+        builder.MaxAutoPrepare = 64;
+        builder.AutoPrepareMinUsages = 2;
+        return builder.ConnectionString;
     }
 
     /// <summary>The complete connection string (with the password: never log it).</summary>

@@ -1,4 +1,5 @@
 using Berth.Core;
+using Berth.Core.Access;
 using Berth.Core.Jobs;
 using Berth.Core.Metadata;
 using Microsoft.Extensions.Configuration;
@@ -57,6 +58,22 @@ public static class ServiceCollectionExtensions
         // Leases across nodes: the job host runs each job on one node at a time.
         services.Replace(ServiceDescriptor.Singleton<ILeaseStore, PostgresLeaseStore>());
         // The stores (one class per contract, as the SQLite provider) are registered below as they land.
+        // Registry metadata: the four role interfaces over one store.
+        services.AddSingleton<PostgresMetadataStore>();
+        services.AddSingleton<IRepositoryIndex>(sp => sp.GetRequiredService<PostgresMetadataStore>());
+        services.AddSingleton<IBlobIndex>(sp => sp.GetRequiredService<PostgresMetadataStore>());
+        services.AddSingleton<IManifestIndex>(sp => sp.GetRequiredService<PostgresMetadataStore>());
+        services.AddSingleton<IUploadSessionStore>(sp => sp.GetRequiredService<PostgresMetadataStore>());
+
+        // Access control: one class per contract, all over the one PostgresDatabase (mirroring Berth.Metadata.Sqlite).
+        services.AddSingleton<IProjectStore, PostgresProjectStore>();
+        services.AddSingleton<IUserStore, PostgresUserStore>();
+        services.AddSingleton<IMembershipStore, PostgresMembershipStore>();
+        services.AddSingleton<IRobotAccountStore, PostgresRobotAccountStore>();
+        services.AddSingleton<IAccessTokenStore, PostgresAccessTokenStore>();
+        services.AddSingleton<IIpAllowRuleStore, PostgresIpAllowRuleStore>();
+        services.AddSingleton<IAuditLog, PostgresAuditLog>();
+        services.AddSingleton<IKnownNetworkStore, PostgresKnownNetworkStore>();
         return services;
     }
 }

@@ -1,6 +1,7 @@
 using Berth.Metadata.Postgres;
 using Berth.Metadata.Sqlite;
 using Berth.Storage.FileSystem;
+using Berth.Storage.S3;
 
 namespace Berth;
 
@@ -61,6 +62,7 @@ public static class ProviderCatalog
         new(ProviderKind.Metadata, "sqlite", [], (services, configuration, _) => services.AddSqliteMetadata(configuration)),
         new(ProviderKind.Metadata, "postgres", ["postgres", "postgresql"], (services, configuration, uri) => services.AddPostgresMetadata(configuration, uri),
             (services, configuration, connectionString) => services.AddPostgresMetadata(configuration, null, connectionString)),
+        new(ProviderKind.Storage, "s3", ["s3"], (services, configuration, uri) => services.AddS3Storage(configuration, uri)),
     ];
 
     /// <summary>The option that sets a kind's provider, as errors name it.</summary>

@@ -143,7 +143,7 @@ public sealed class UploadRestartTests
     }
 
     /// <summary>A chunk body that sends its first part, then stalls until aborted: a chunk still in flight.</summary>
-    private sealed class StallingContent : HttpContent
+    internal sealed class StallingContent : HttpContent
     {
         private readonly ReadOnlyMemory<byte> _chunk;
         private readonly int _sendBeforeStall;

@@ -56,3 +56,26 @@ public sealed class PostgresConnectionStringTests
     public void LooksLikeConnectionString_TellsTheFormsApart(string value, bool expected) =>
         Assert.Equal(expected, PostgresConnectionStrings.LooksLikeConnectionString(value));
 }
+
+public sealed class PostgresDatabaseTests
+{
+    [Fact]
+    public async Task Constructor_NoAutoPrepareSetting_TurnsAutomaticPreparationOn()
+    {
+        await using var db = new PostgresDatabase("Host=h;Database=d;Username=u;Password=p");
+
+        var settings = new NpgsqlConnectionStringBuilder(db.DataSource.ConnectionString);
+        Assert.Equal(64, settings.MaxAutoPrepare);
+        Assert.Equal(2, settings.AutoPrepareMinUsages);
+    }
+
+    [Theory]
+    [InlineData("Host=h;Database=d;Max Auto Prepare=0", 0)]
+    [InlineData("Host=h;Database=d;Max Auto Prepare=7", 7)]
+    public async Task Constructor_AutoPrepareSetByTheOperator_KeepsIt(string connectionString, int expected)
+    {
+        await using var db = new PostgresDatabase(connectionString);
+
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(db.DataSource.ConnectionString).MaxAutoPrepare);
+    }
+}

@@ -16,11 +16,13 @@ public sealed class ArchitectureTests
         ["Berth.Oci"] = [],
         ["Berth.Core"] = ["Berth.Oci"],
         ["Berth.Storage.FileSystem"] = ["Berth.Oci", "Berth.Core"],
+        ["Berth.Storage.S3"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Metadata.Sqlite"] = ["Berth.Oci", "Berth.Core"],
+        ["Berth.Metadata.Postgres"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Auth"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Application"] = ["Berth.Oci", "Berth.Core", "Berth.Auth"],
         ["Berth.Api"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application"],
-        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Metadata.Sqlite"],
+        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Storage.S3", "Berth.Metadata.Sqlite", "Berth.Metadata.Postgres"],
     };
 
     public static TheoryData<string> Assemblies => new(AllowedReferences.Keys);
@@ -39,6 +41,7 @@ public sealed class ArchitectureTests
     [InlineData("Berth.Auth")]
     [InlineData("Berth.Application")]
     [InlineData("Berth.Storage.FileSystem")]
+    [InlineData("Berth.Storage.S3")]
     [InlineData("Berth.Metadata.Sqlite")]
     public void InnerAssemblies_DoNotUseAspNetCore(string name)
     {

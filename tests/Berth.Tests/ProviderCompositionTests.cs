@@ -62,6 +62,19 @@ public sealed class ProviderCompositionTests : IDisposable
     }
 
     [Theory]
+    [InlineData("s3", null)]
+    [InlineData("S3", null)]
+    [InlineData("s3://my-bucket/some/prefix?endpoint=http://127.0.0.1:7480&region=us-east-1&path-style=true", "s3://my-bucket/some/prefix?endpoint=http://127.0.0.1:7480&region=us-east-1&path-style=true")]
+    [InlineData("S3://my-bucket", "s3://my-bucket")]
+    public void TryResolve_S3TypeOrUri_PicksTheS3ProviderWithTheUri(string value, string? location)
+    {
+        Assert.True(ProviderCatalog.TryResolve(ProviderKind.Storage, value, out var choice, out var error), error);
+
+        Assert.Equal(("s3", ProviderKind.Storage), (choice.Provider.Type, choice.Provider.Kind));
+        Assert.Equal(location is null ? null : new Uri(location), choice.Location);
+    }
+
+    [Theory]
     [InlineData(null, "sqlite")]
     [InlineData("SQLite", "sqlite")]
     public void TryResolve_MetadataTypeOrNothing_PicksThatProviderOrTheDefault(string? value, string expected)
@@ -72,13 +85,13 @@ public sealed class ProviderCompositionTests : IDisposable
     }
 
     [Theory]
-    [InlineData(ProviderKind.Storage, "s3", "--storage s3: unknown storage type (known: filesystem)")]
-    [InlineData(ProviderKind.Storage, "sqlite", "--storage sqlite: unknown storage type (known: filesystem)")]
+    [InlineData(ProviderKind.Storage, "gcs", "--storage gcs: unknown storage type (known: filesystem, s3, s3://…)")]
+    [InlineData(ProviderKind.Storage, "sqlite", "--storage sqlite: unknown storage type (known: filesystem, s3, s3://…)")]
     [InlineData(ProviderKind.Metadata, "filesystem", "--metadata filesystem: unknown metadata type (known: sqlite, postgres, postgres://…, postgresql://…)")]
-    [InlineData(ProviderKind.Storage, "s3://bucket/prefix", "--storage s3://bucket/prefix: no storage provider for s3:// URIs in this build (known: filesystem)")]
+    [InlineData(ProviderKind.Storage, "gs://bucket/prefix", "--storage gs://bucket/prefix: no storage provider for gs:// URIs in this build (known: filesystem, s3, s3://…)")]
     [InlineData(ProviderKind.Metadata, "mysql://user:secret-pw@db.example/berth", "--metadata mysql://user:***@db.example/berth: no metadata provider for mysql:// URIs in this build (known: sqlite, postgres, postgres://…, postgresql://…)")]
-    [InlineData(ProviderKind.Storage, "://nothing", "--storage ://nothing: not a storage type or a URI (known: filesystem)")]
-    [InlineData(ProviderKind.Storage, "file\nsystem", "--storage file?system: unknown storage type (known: filesystem)")]
+    [InlineData(ProviderKind.Storage, "://nothing", "--storage ://nothing: not a storage type or a URI (known: filesystem, s3, s3://…)")]
+    [InlineData(ProviderKind.Storage, "file\nsystem", "--storage file?system: unknown storage type (known: filesystem, s3, s3://…)")]
     [InlineData(ProviderKind.Metadata, "sqlite\u0000x", "--metadata sqlite?x: unknown metadata type (known: sqlite, postgres, postgres://…, postgresql://…)")]
     public void TryResolve_UnknownTypeOrScheme_OneClearLineAndNoFallback(ProviderKind kind, string value, string expected)
     {
@@ -217,6 +230,36 @@ public sealed class ProviderCompositionTests : IDisposable
         Assert.Equal(blobs, app.Services.GetRequiredService<IOptions<FileSystemStorageOptions>>().Value.RootPath);
         Assert.Equal(database, app.Services.GetRequiredService<IOptions<SqliteMetadataOptions>>().Value.DatabasePath);
         Assert.True(File.Exists(database));
+    }
+
+    [Fact]
+    public async Task Build_S3Uri_UriWinsForWhatItStatesAndTheSectionSuppliesTheRest()
+    {
+        await using var app = Berth.Testing.MigratedServer.Build(Settings(
+            ("Berth:Storage:Type", "s3://my-bucket/pre/fix?endpoint=http://127.0.0.1:9&region=eu-west-1&path-style=true"),
+            ("Berth:Storage:S3:Bucket", "other-bucket"),
+            ("Berth:Storage:S3:Region", "us-east-1"),
+            ("Berth:Storage:S3:AccessKeyId", "section-key"),
+            ("Berth:Storage:S3:SecretAccessKey", "section-secret"),
+            ("Berth:Storage:S3:Redirect", "true")));
+
+        var options = app.Services.GetRequiredService<IOptions<Berth.Storage.S3.S3StorageOptions>>().Value;
+        Assert.Equal(
+            ("my-bucket", "pre/fix", "http://127.0.0.1:9", "eu-west-1", true, "section-key", true),
+            (options.Bucket, options.Prefix, options.Endpoint, options.Region, options.PathStyle, options.AccessKeyId, options.Redirect));
+        Assert.IsType<Berth.Storage.S3.S3BlobStore>(app.Services.GetRequiredService<IBlobStore>());
+        Assert.IsType<Berth.Storage.S3.S3BlobStore>(app.Services.GetRequiredService<IUploadStore>());
+        Assert.Contains(app.Services.GetServices<Berth.Core.IProviderProbe>(), p => p.Setting == "--storage");
+        Assert.False(Directory.Exists(Path.Combine(Data, "blobs")), "the S3 provider wrote blobs into the data folder");
+    }
+
+    [Fact]
+    public async Task ServeAsync_S3UriWithAnUnknownQueryKey_OneLineNamingTheSetting()
+    {
+        var (exit, error) = await ServeAsync(Settings(("Berth:Storage:Type", "s3://my-bucket/prefix?region=us-east-1&colour=blue")));
+
+        Assert.Equal(1, exit);
+        Assert.Equal("berth: storage: s3: --storage: unknown query key 'colour' (known: endpoint, region, path-style, redirect)", error.TrimEnd('\n'));
     }
 
     [Fact]

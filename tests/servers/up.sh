@@ -9,6 +9,8 @@
 set -euo pipefail
 STATE=${1:?usage: up.sh STATE_DIR [postgres] [s3] [azure]}; shift
 mkdir -p "$STATE"; STATE=$(cd "$STATE" && pwd)
+# The postgres user (initdb and the server run as it under root) must reach its folder inside.
+chmod 0755 "$STATE"
 want=("$@"); [[ ${#want[@]} -gt 0 ]] || want=(postgres s3 azure)
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -162,6 +162,31 @@ public sealed class BerthProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>As <see cref="StartAsync"/>, with <paramref name="environment"/> added to the server's environment (credentials of an object store).</summary>
+    public static async Task<BerthProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        var data = new TempDirectory("berth-data");
+        var server = new BerthProcess(data.Sub("data"), data, FreePort())
+        {
+            ExtraArguments = arguments.Contains("--auto-create-projects") ? arguments : ["--auto-create-projects", "true", .. arguments],
+            ExtraEnvironment = environment,
+        };
+        try
+        {
+            await server.StartProcessAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>Variables added to the server's environment (after the <c>BERTH_*</c> ones are removed).</summary>
+    public IReadOnlyDictionary<string, string> ExtraEnvironment { get; private init; } = new Dictionary<string, string>();
+
     /// <summary>
     /// The built berth.dll: <c>$BERTH_E2E_SERVER</c>, else the path recorded at build time by the project reference, else
     /// src/Berth/bin/CONFIGURATION/TFM/berth.dll under the repository root above the test assembly.
@@ -273,6 +298,11 @@ public sealed class BerthProcess : IAsyncDisposable
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("BERTH_", StringComparison.Ordinal)).ToList())
         {
             start.Environment.Remove(key);
+        }
+
+        foreach (var (key, value) in ExtraEnvironment)
+        {
+            start.Environment[key] = value;
         }
 
         start.Environment["BERTH_ADMIN_PASSWORD"] = AdminPassword;

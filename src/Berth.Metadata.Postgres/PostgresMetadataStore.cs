@@ -1,0 +1,571 @@
+using Berth.Core.Metadata;
+using Berth.Oci;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Berth.Metadata.Postgres;
+
+/// <summary>
+/// The metadata contracts on PostgreSQL, behaving as <c>SqliteMetadataStore</c> does, for several nodes on one database.
+/// Times are Unix milliseconds. Writes that read before they write (links, manifest puts, completes, deletes of
+/// manifests, pull times) run in <see cref="PostgresDatabase.WriteAsync{T}"/>'s SERIALIZABLE transaction, so the checks
+/// they make (the project exists, every reference is in the repository, where the tag pointed) hold at commit on every
+/// node, and a conflicting writer elsewhere makes one of them retry. Writes that are one statement whose WHERE clause is
+/// the whole decision (the upload offset compare-and-set, touch, unlink, delete of a tag) run alone at READ COMMITTED:
+/// PostgreSQL re-checks the WHERE clause of an UPDATE or DELETE on the newest row version after waiting for a concurrent
+/// writer, so of two nodes that advance the same offset exactly one matches. Commands use positional parameters
+/// (<c>$1</c>, no SQL rewriting by Npgsql) and several statements go in one <see cref="NpgsqlBatch"/> (one round trip).
+/// </summary>
+public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvider clock)
+    : IRepositoryIndex, IBlobIndex, IManifestIndex, IUploadSessionStore
+{
+    private long Now => clock.GetUtcNow().ToUnixTimeMilliseconds();
+
+    // ---------------------------------------------------------------- repositories
+
+    public Task<bool> ExistsAsync(RepositoryName repository, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (c, ct) =>
+        {
+            await using var command = Command(c, "SELECT 1 FROM repositories WHERE name = $1", Text(repository.Value));
+            return await command.ExecuteScalarAsync(ct) is not null;
+        }, cancellationToken);
+
+    public Task<NamePage> ListAsync(string? last, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync((c, ct) => PageAsync(Command(c,
+            "SELECT name FROM repositories WHERE name > $1 ORDER BY name LIMIT $2",
+            Text(last ?? string.Empty), Int(limit + 1L)), limit, ct), cancellationToken);
+
+    // ---------------------------------------------------------------- blobs
+
+    public Task<long?> GetLinkedSizeAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (c, ct) =>
+        {
+            await using var command = Command(c,
+                "SELECT rb.size FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE r.name = $1 AND rb.digest = $2",
+                Text(repository.Value), Text(digest.ToString()));
+            return await command.ExecuteScalarAsync(ct) is long size ? size : (long?)null;
+        }, cancellationToken);
+
+    public Task<BlobLinkResult> LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (c, _, ct) =>
+        {
+            var linked = await LinkAsync(c, repository, digest, size, ct);
+            return (linked ? BlobLinkResult.Linked : BlobLinkResult.ProjectNotFound, linked);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Links the blob inside the caller's transaction: one round trip (the repository made when its project exists, the
+    /// blob row, the link); false when the repository is missing and cannot be created (the caller rolls back).
+    /// </summary>
+    private async Task<bool> LinkAsync(NpgsqlConnection c, RepositoryName repository, Digest digest, long size, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(c);
+        AddLink(batch, repository, digest, size);
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct);
+    }
+
+    /// <summary>The statements of a link; the first answers the repository's id, or no row when it cannot exist.</summary>
+    private void AddLink(NpgsqlBatch batch, RepositoryName repository, Digest digest, long size)
+    {
+        var now = Now;
+        batch.BatchCommands.Add(EnsureRepository(repository, now));
+        // The blob row and the link only when the repository exists now (the statement above made it, or could not).
+        batch.BatchCommands.Add(BatchCommand(
+            "INSERT INTO blobs (digest, size, created_at) SELECT $2, $3, $4 WHERE EXISTS (SELECT 1 FROM repositories WHERE name = $1) ON CONFLICT DO NOTHING",
+            Text(repository.Value), Text(digest.ToString()), Int(size), Int(now)));
+        batch.BatchCommands.Add(BatchCommand(
+            "INSERT INTO repository_blobs (repository_id, digest, size, linked_at) SELECT id, $2, $3, $4 FROM repositories WHERE name = $1 ON CONFLICT DO NOTHING",
+            Text(repository.Value), Text(digest.ToString()), Int(size), Int(now)));
+    }
+
+    public Task<DeleteResult> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+        ChangeAsync(
+            "DELETE FROM repository_blobs WHERE digest = $2 AND repository_id = (SELECT id FROM repositories WHERE name = $1)",
+            cancellationToken, Text(repository.Value), Text(digest.ToString()));
+
+    // ---------------------------------------------------------------- manifests and tags
+
+    public Task<ManifestPutResult> PutAsync(RepositoryName repository, ManifestRecord manifest, IReadOnlyList<ManifestReference> references, Tag? tag, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(references);
+        var digest = manifest.Digest.ToString();
+        var referenceDigests = new string[references.Count];
+        var referenceFlags = new bool[references.Count];
+        var referenceSizes = new long[references.Count];
+        for (var i = 0; i < references.Count; i++)
+        {
+            referenceDigests[i] = references[i].Digest.ToString();
+            referenceFlags[i] = references[i].IsManifest;
+            referenceSizes[i] = references[i].Size;
+        }
+
+        var pushedAt = manifest.PushedAt.ToUnixTimeMilliseconds();
+        return database.WriteAsync(async (c, _, ct) =>
+        {
+            // One round trip (then the commit): the checks and, speculatively, the writes, in order. The repository is
+            // made when its project exists; the first reference missing or of another size is found (in the order
+            // given, as SQLite checks them); where the tag points is read; then the manifest (an existing one keeps its
+            // body, its push time is refreshed), its references and the tag are written. The writes name the
+            // repository by name, so without one they write nothing; when a check failed the transaction is rolled
+            // back, so nothing of a refused push is stored, as the contract wants.
+            await using var batch = new NpgsqlBatch(c);
+            batch.BatchCommands.Add(EnsureRepository(repository, Now));
+            if (references.Count > 0)
+            {
+                batch.BatchCommands.Add(BatchCommand(
+                    """
+                    SELECT x.ord, x.actual FROM (
+                        SELECT r.ord, r.size, CASE WHEN r.is_manifest
+                            THEN (SELECT m.size FROM manifests m WHERE m.repository_id = repo.id AND m.digest = r.digest)
+                            ELSE (SELECT b.size FROM repository_blobs b WHERE b.repository_id = repo.id AND b.digest = r.digest) END AS actual
+                        FROM unnest($2::text[], $3::boolean[], $4::bigint[]) WITH ORDINALITY AS r(digest, is_manifest, size, ord)
+                        CROSS JOIN (SELECT id FROM repositories WHERE name = $1) AS repo
+                    ) x
+                    WHERE x.actual IS DISTINCT FROM x.size ORDER BY x.ord LIMIT 1
+                    """,
+                    Text(repository.Value), TextArray(referenceDigests), BoolArray(referenceFlags), IntArray(referenceSizes)));
+            }
+
+            if (tag is { } t)
+            {
+                batch.BatchCommands.Add(BatchCommand(
+                    "SELECT t.manifest_digest FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = $1 AND t.name = $2",
+                    Text(repository.Value), Text(t.Value)));
+            }
+
+            batch.BatchCommands.Add(BatchCommand(
+                """
+                INSERT INTO manifests (repository_id, digest, media_type, size, body, artifact_type, subject, annotations, pushed_at)
+                SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM repositories WHERE name = $1
+                ON CONFLICT (repository_id, digest) DO UPDATE SET pushed_at = excluded.pushed_at
+                """,
+                Text(repository.Value), Text(digest), Text(manifest.MediaType), Int(manifest.Body.LongLength), Bytes(manifest.Body),
+                Text(manifest.ArtifactType), Text(manifest.Subject?.ToString()), Text(manifest.AnnotationsJson), Int(pushedAt)));
+            if (references.Count > 0)
+            {
+                batch.BatchCommands.Add(BatchCommand(
+                    """
+                    INSERT INTO manifest_references (repository_id, manifest_digest, digest, is_manifest)
+                    SELECT repo.id, $2, r.digest, r.is_manifest
+                    FROM repositories repo CROSS JOIN unnest($3::text[], $4::boolean[]) AS r(digest, is_manifest)
+                    WHERE repo.name = $1
+                    ON CONFLICT DO NOTHING
+                    """,
+                    Text(repository.Value), Text(digest), TextArray(referenceDigests), BoolArray(referenceFlags)));
+            }
+
+            if (tag is { } moved)
+            {
+                batch.BatchCommands.Add(BatchCommand(
+                    """
+                    INSERT INTO tags (repository_id, name, manifest_digest, updated_at)
+                    SELECT id, $2, $3, $4 FROM repositories WHERE name = $1
+                    ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at
+                    """,
+                    Text(repository.Value), Text(moved.Value), Text(digest), Int(pushedAt)));
+            }
+
+            bool exists;
+            int? failed = null;
+            long actualSize = 0;
+            Digest? previous = null;
+            await using (var reader = await batch.ExecuteReaderAsync(ct))
+            {
+                exists = await reader.ReadAsync(ct);
+                if (references.Count > 0)
+                {
+                    await reader.NextResultAsync(ct);
+                    if (await reader.ReadAsync(ct))
+                    {
+                        failed = (int)reader.GetInt64(0) - 1;
+                        actualSize = reader.IsDBNull(1) ? -1 : reader.GetInt64(1);
+                    }
+                }
+
+                if (tag is not null)
+                {
+                    await reader.NextResultAsync(ct);
+                    previous = await reader.ReadAsync(ct) ? Digest.Parse(reader.GetString(0)) : null;
+                }
+            }
+
+            if (!exists)
+            {
+                return (new ManifestPutResult(ManifestPutStatus.ProjectNotFound), false);
+            }
+
+            if (failed is { } index)
+            {
+                var reference = references[index];
+                return (actualSize < 0
+                    ? new ManifestPutResult(ManifestPutStatus.ReferenceUnknown, reference)
+                    : new ManifestPutResult(ManifestPutStatus.ReferenceSizeMismatch, reference, actualSize), false);
+            }
+
+            return (new ManifestPutResult(ManifestPutStatus.Stored) { PreviousTagTarget = previous }, true);
+        }, cancellationToken);
+    }
+
+    public Task<ManifestRecord?> GetAsync(RepositoryName repository, Reference reference, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (c, ct) =>
+        {
+            await using var command = reference.Digest is { } digest
+                ? Command(c,
+                    "SELECT m.digest, m.media_type, m.body, m.artifact_type, m.subject, m.annotations, m.pushed_at FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = $1 AND m.digest = $2",
+                    Text(repository.Value), Text(digest.ToString()))
+                : Command(c,
+                    "SELECT m.digest, m.media_type, m.body, m.artifact_type, m.subject, m.annotations, m.pushed_at FROM tags t JOIN repositories r ON r.id = t.repository_id JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest WHERE r.name = $1 AND t.name = $2",
+                    Text(repository.Value), Text(reference.Tag!.Value.Value));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                return null;
+            }
+
+            return new ManifestRecord(
+                Digest.Parse(reader.GetString(0)),
+                reader.GetString(1),
+                reader.GetFieldValue<byte[]>(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.IsDBNull(4) ? null : Digest.Parse(reader.GetString(4)),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
+        }, cancellationToken);
+
+    public Task<DeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (c, _, ct) =>
+        {
+            // One statement: the manifest, then (only when it was there) its tags and references.
+            await using var command = Command(c,
+                """
+                WITH m AS (
+                    DELETE FROM manifests WHERE digest = $2 AND repository_id = (SELECT id FROM repositories WHERE name = $1)
+                    RETURNING repository_id
+                ), t AS (
+                    DELETE FROM tags WHERE manifest_digest = $2 AND repository_id IN (SELECT repository_id FROM m)
+                ), x AS (
+                    DELETE FROM manifest_references WHERE manifest_digest = $2 AND repository_id IN (SELECT repository_id FROM m)
+                )
+                SELECT COUNT(*) FROM m
+                """,
+                Text(repository.Value), Text(digest.ToString()));
+            var deleted = (long)(await command.ExecuteScalarAsync(ct))! > 0;
+            return (deleted ? DeleteResult.Deleted : DeleteResult.NotFound, deleted);
+        }, cancellationToken);
+
+    public Task<DeleteResult> DeleteTagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken) =>
+        ChangeAsync(
+            "DELETE FROM tags WHERE name = $2 AND repository_id = (SELECT id FROM repositories WHERE name = $1)",
+            cancellationToken, Text(repository.Value), Text(tag.Value));
+
+    public Task<NamePage?> ListTagsAsync(RepositoryName repository, string? last, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<NamePage?>(async (c, ct) =>
+        {
+            // The repository's existence and the page in one query: a repository without tags gives one row of NULL.
+            await using var command = Command(c,
+                """
+                SELECT t.name FROM repositories r
+                LEFT JOIN LATERAL (SELECT name FROM tags WHERE repository_id = r.id AND name > $2 ORDER BY name LIMIT $3) t ON true
+                WHERE r.name = $1
+                ORDER BY t.name
+                """,
+                Text(repository.Value), Text(last ?? string.Empty), Int(limit + 1L));
+            var names = new List<string>();
+            var exists = false;
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    exists = true;
+                    if (!reader.IsDBNull(0))
+                    {
+                        names.Add(reader.GetString(0));
+                    }
+                }
+            }
+
+            return exists ? Page(names, limit) : null;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ReferrerRecord>> ListReferrersAsync(RepositoryName repository, Digest subject, string? artifactType, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<ReferrerRecord>>(async (c, ct) =>
+        {
+            await using var command = Command(c,
+                """
+                SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations FROM manifests m JOIN repositories r ON r.id = m.repository_id
+                WHERE r.name = $1 AND m.subject = $2 AND ($3::text IS NULL OR m.artifact_type = $3)
+                ORDER BY m.digest
+                """,
+                Text(repository.Value), Text(subject.ToString()), Text(artifactType));
+            var list = new List<ReferrerRecord>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                list.Add(new ReferrerRecord(
+                    Digest.Parse(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+            }
+
+            return list;
+        }, cancellationToken);
+
+    public Task RecordPullsAsync(IReadOnlyCollection<PullRecord> pulls, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pulls);
+        if (pulls.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var repositories = new string[pulls.Count];
+        var digests = new string[pulls.Count];
+        var tags = new string?[pulls.Count];
+        var times = new long[pulls.Count];
+        var i = 0;
+        foreach (var pull in pulls)
+        {
+            repositories[i] = pull.Repository.Value;
+            digests[i] = pull.Manifest.ToString();
+            tags[i] = pull.Tag?.Value;
+            times[i] = pull.At.ToUnixTimeMilliseconds();
+            i++;
+        }
+
+        // The whole batch in two statements (not two per pull): each row's latest pull wins, later than what is stored
+        // or not at all. A pull by digest (no tag) counts as a pull of every tag that points at the manifest.
+        return database.WriteAsync(async (c, _, ct) =>
+        {
+            const string Pulls = "unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS p(repository, digest, tag, at) JOIN repositories r ON r.name = p.repository";
+            await using var batch = new NpgsqlBatch(c)
+            {
+                BatchCommands =
+                {
+                    BatchCommand(
+                        $"""
+                        UPDATE manifests m SET last_pulled_at = GREATEST(COALESCE(m.last_pulled_at, 0), x.at)
+                        FROM (SELECT r.id, p.digest, MAX(p.at) AS at FROM {Pulls} GROUP BY r.id, p.digest) x
+                        WHERE m.repository_id = x.id AND m.digest = x.digest
+                        """,
+                        TextArray(repositories), TextArray(digests), TextArray(tags), IntArray(times)),
+                    BatchCommand(
+                        $"""
+                        UPDATE tags t SET last_pulled_at = GREATEST(COALESCE(t.last_pulled_at, 0), x.at)
+                        FROM (
+                            SELECT g.repository_id, g.name, MAX(p.at) AS at FROM {Pulls}
+                            JOIN tags g ON g.repository_id = r.id AND g.manifest_digest = p.digest AND (p.tag IS NULL OR g.name = p.tag)
+                            GROUP BY g.repository_id, g.name
+                        ) x
+                        WHERE t.repository_id = x.repository_id AND t.name = x.name
+                        """,
+                        TextArray(repositories), TextArray(digests), TextArray(tags), IntArray(times)),
+                },
+            };
+            await batch.ExecuteNonQueryAsync(ct);
+            return (true, true);
+        }, cancellationToken);
+    }
+
+    // ---------------------------------------------------------------- upload sessions
+
+    public async Task CreateAsync(UploadSession session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        await database.ReadAsync(async (c, ct) => // one statement on its own, as ChangeAsync
+        {
+            await using var command = Command(c,
+                "INSERT INTO uploads (id, repository, started_at, updated_at, acknowledged, hash_state, store_state) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                Text(session.Id), Text(session.Repository.Value), Int(session.StartedAt.ToUnixTimeMilliseconds()),
+                Int(session.UpdatedAt.ToUnixTimeMilliseconds()), Int(session.Offset), Bytes(session.HashState), Text(session.StoreState));
+            return await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+    }
+
+    public Task<UploadSession?> GetAsync(string id, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (c, ct) =>
+        {
+            await using var command = Command(c, "SELECT " + SessionColumns + " FROM uploads WHERE id = $1", Text(id));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct) ? ReadSession(reader) : null;
+        }, cancellationToken);
+
+    public async Task TouchAsync(string id, DateTimeOffset at, CancellationToken cancellationToken) =>
+        await ChangeAsync("UPDATE uploads SET updated_at = $2 WHERE id = $1", cancellationToken, Text(id), Int(at.ToUnixTimeMilliseconds()));
+
+    public Task<UploadAdvanceResult> AdvanceAsync(string id, long? expectedOffset, long newOffset, byte[]? hashState, string? storeState, DateTimeOffset at, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (c, ct) =>
+        {
+            // The compare-and-set is the UPDATE's WHERE clause, one statement in its own transaction: a second node
+            // that updates the same row waits for the first, then PostgreSQL re-evaluates the WHERE clause on the row
+            // the first one wrote, which no longer matches. IS NOT DISTINCT FROM compares NULL (a session from before
+            // offsets were stored) as a value. The EXISTS tells a missing session from a moved offset without a second
+            // round trip, but sees the statement's snapshot, from before any wait: a session it saw is looked up once
+            // more (rare: only a lost race gets here), so one that a complete or cancel ended meanwhile is not found.
+            await using var command = Command(c,
+                """
+                WITH advanced AS (
+                    UPDATE uploads SET acknowledged = $3, hash_state = $4, store_state = $5, updated_at = GREATEST(updated_at, $6)
+                    WHERE id = $1 AND acknowledged IS NOT DISTINCT FROM $2
+                    RETURNING 1
+                )
+                SELECT (SELECT COUNT(*) FROM advanced), EXISTS (SELECT 1 FROM uploads WHERE id = $1)
+                """,
+                Text(id), Int(expectedOffset), Int(newOffset), Bytes(hashState), Text(storeState), Int(at.ToUnixTimeMilliseconds()));
+            bool advanced, existed;
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                await reader.ReadAsync(ct);
+                (advanced, existed) = (reader.GetInt64(0) > 0, reader.GetBoolean(1));
+            }
+
+            if (advanced)
+            {
+                return UploadAdvanceResult.Advanced;
+            }
+
+            if (existed)
+            {
+                await using var again = Command(c, "SELECT 1 FROM uploads WHERE id = $1", Text(id));
+                existed = await again.ExecuteScalarAsync(ct) is not null;
+            }
+
+            return existed ? UploadAdvanceResult.OffsetMismatch : UploadAdvanceResult.SessionNotFound;
+        }, cancellationToken);
+
+    Task<DeleteResult> IUploadSessionStore.DeleteAsync(string id, CancellationToken cancellationToken) =>
+        ChangeAsync("DELETE FROM uploads WHERE id = $1", cancellationToken, Text(id));
+
+    public Task<UploadCompleteResult> CompleteAsync(string id, RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (c, _, ct) =>
+        {
+            // One round trip: the session first (one that a cancel, the sweeper or the delete of its project ended
+            // links nothing: the link written after it is rolled back), then the link. Without its repository and
+            // project the session still ends (it could never complete).
+            await using var batch = new NpgsqlBatch(c) { BatchCommands = { BatchCommand("DELETE FROM uploads WHERE id = $1 RETURNING 1", Text(id)) } };
+            AddLink(batch, repository, digest, size);
+            await using var reader = await batch.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                return (UploadCompleteResult.SessionNotFound, false);
+            }
+
+            await reader.NextResultAsync(ct);
+            return await reader.ReadAsync(ct) ? (UploadCompleteResult.Completed, true) : (UploadCompleteResult.ProjectNotFound, true);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<UploadSession>>(async (c, ct) =>
+        {
+            await using var command = Command(c,
+                "SELECT " + SessionColumns + " FROM uploads WHERE updated_at < $1 ORDER BY updated_at LIMIT $2",
+                Int(before.ToUnixTimeMilliseconds()), Int((long)limit));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var list = new List<UploadSession>();
+            while (await reader.ReadAsync(ct))
+            {
+                if (ReadSession(reader) is { } session)
+                {
+                    list.Add(session);
+                }
+            }
+
+            return list;
+        }, cancellationToken);
+
+    // ---------------------------------------------------------------- helpers
+
+    private const string SessionColumns = "id, repository, started_at, updated_at, acknowledged, hash_state, store_state";
+
+    private static UploadSession? ReadSession(NpgsqlDataReader reader) =>
+        RepositoryName.TryParse(reader.GetString(1), out var repository)
+            ? new UploadSession(reader.GetString(0), repository,
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.IsDBNull(5) ? null : reader.GetFieldValue<byte[]>(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6))
+            : null;
+
+    /// <summary>
+    /// The repository's id as one row, creating the repository when its project exists (the projects table is in the
+    /// same database: the check and the insert are in the write's SERIALIZABLE transaction, so a project deleted by
+    /// another node meanwhile makes one of the two retry); no row otherwise. A repository that exists is used whether
+    /// or not its project does (kept from before projects).
+    /// </summary>
+    private static NpgsqlBatchCommand EnsureRepository(RepositoryName repository, long now) =>
+        BatchCommand(
+            """
+            WITH existing AS (SELECT id FROM repositories WHERE name = $1),
+            created AS (
+                INSERT INTO repositories (name, created_at)
+                SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM existing) AND EXISTS (SELECT 1 FROM projects WHERE name = $3)
+                ON CONFLICT (name) DO NOTHING
+                RETURNING id
+            )
+            SELECT id FROM existing UNION ALL SELECT id FROM created
+            """,
+            Text(repository.Value), Int(now), Text(repository.Project));
+
+    /// <summary>
+    /// One statement on its own (autocommit, READ COMMITTED: atomic, durable when it returns), answering whether it
+    /// changed a row. For writes whose WHERE clause is the whole decision.
+    /// </summary>
+    private Task<DeleteResult> ChangeAsync(string sql, CancellationToken cancellationToken, params NpgsqlParameter[] parameters) =>
+        database.ReadAsync(async (c, ct) =>
+        {
+            await using var command = Command(c, sql, parameters);
+            return await command.ExecuteNonQueryAsync(ct) > 0 ? DeleteResult.Deleted : DeleteResult.NotFound;
+        }, cancellationToken);
+
+    private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    private static NpgsqlBatchCommand BatchCommand(string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
+    }
+
+    // Positional parameters with their types given, so a NULL needs no inference.
+    private static NpgsqlParameter Text(string? value) => new() { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)value ?? DBNull.Value };
+
+    private static NpgsqlParameter Int(long? value) => new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = value is { } v ? v : DBNull.Value };
+
+    private static NpgsqlParameter Bytes(byte[]? value) => new() { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)value ?? DBNull.Value };
+
+    private static NpgsqlParameter TextArray(string?[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = values };
+
+    private static NpgsqlParameter BoolArray(bool[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean, Value = values };
+
+    private static NpgsqlParameter IntArray(long[] values) => new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = values };
+
+    private static async Task<NamePage> PageAsync(NpgsqlCommand command, int limit, CancellationToken ct)
+    {
+        await using (command)
+        {
+            var names = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                names.Add(reader.GetString(0));
+            }
+
+            return Page(names, limit);
+        }
+    }
+
+    private static NamePage Page(List<string> names, int limit)
+    {
+        var hasMore = names.Count > limit;
+        if (hasMore)
+        {
+            names.RemoveAt(names.Count - 1);
+        }
+
+        return new NamePage(names, hasMore);
+    }
+}

@@ -1,0 +1,456 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Berth.Core.Storage;
+using Berth.Oci;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Berth.Storage.S3;
+
+/// <summary>
+/// Blobs and uploads as objects in one S3 bucket (AWS, radosgw, MinIO…), below the configured prefix:
+/// <code>
+/// PREFIX/blobs/sha256/ab/ab12…            a committed blob, named by its digest
+/// PREFIX/uploads/ID/marker               empty; the upload exists while it does (CreateAsync)
+/// PREFIX/uploads/ID/lock                 the lease of the writer that holds the upload (UploadLock)
+/// PREFIX/uploads/ID/segments/TOKEN       one writer's bytes; the store state lists the upload's segments in order
+/// </code>
+/// The design is the one of <see cref="IUploadStore"/>'s doc comment: every writer writes only a fresh segment (the
+/// tail below <see cref="MinimumPartSize"/> it was opened with read back and written again in front of its own bytes),
+/// so every segment but the last reaches S3's minimum part size, and the final commit builds the blob by server-side
+/// copies (<c>UploadPartCopy</c>, or one <c>CopyObject</c>), without the bytes passing through this process. A writer
+/// holds at most one part (<see cref="PartSize"/>) in memory. An S3 write is durable when it returns.
+/// </summary>
+public sealed partial class S3BlobStore : IBlobStore, IUploadStore
+{
+    /// <summary>S3's minimum size of every part of a multipart upload but the last.</summary>
+    internal const int MinimumPartSize = 5 * 1024 * 1024;
+
+    /// <summary>
+    /// What a writer buffers before it sends a part: one part, the most memory a writer holds. Above the minimum so a
+    /// segment written in parts never has a short part but its last.
+    /// </summary>
+    internal const int PartSize = 8 * 1024 * 1024;
+
+    /// <summary>The largest range one <c>UploadPartCopy</c> or <c>CopyObject</c> copies.</summary>
+    internal const long MaximumCopySize = 5L * 1024 * 1024 * 1024;
+
+    private readonly S3Bucket _bucket;
+    private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
+
+    internal S3BlobStore(S3Bucket bucket, TimeProvider clock, ILogger<S3BlobStore>? logger = null)
+    {
+        _bucket = bucket;
+        _clock = clock;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>How long a writer's lock holds without renewal (it renews while it writes); a dead writer's lock lapses after it.</summary>
+    internal TimeSpan LockLease { get; init; } = TimeSpan.FromSeconds(30);
+
+    private IAmazonS3 Client => _bucket.Client;
+
+    // ---------------------------------------------------------------- IBlobStore
+
+    public async Task<BlobStat> StatAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        var size = await SizeOfAsync(_bucket.BlobKey(digest), cancellationToken).ConfigureAwait(false);
+        return size is { } s ? new BlobStat(true, s) : BlobStat.Missing;
+    }
+
+    public async Task<BlobRead> OpenAsync(Digest digest, Berth.Core.Storage.ByteRange? range, BlobReadOptions options, CancellationToken cancellationToken)
+    {
+        var key = _bucket.BlobKey(digest);
+        var redirect = options.AllowRedirect && _bucket.Options.Redirect;
+        if (range is null && !redirect)
+        {
+            // The whole blob: one request, its length from the response.
+            try
+            {
+                var response = await Client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket.Name, Key = key }, cancellationToken).ConfigureAwait(false);
+                var length = response.ContentLength;
+                return new BlobRead.Streamed(new ResponseStream(response), 0, length, length);
+            }
+            catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+            {
+                return BlobRead.NotFound.Instance;
+            }
+        }
+
+        // A range is resolved against the size first, so an unsatisfiable one is answered here (416) as by every store.
+        if (await SizeOfAsync(key, cancellationToken).ConfigureAwait(false) is not { } size)
+        {
+            return BlobRead.NotFound.Instance;
+        }
+
+        var (offset, count) = (0L, size);
+        if (range is { } asked && !asked.TryResolve(size, out offset, out count))
+        {
+            return new BlobRead.RangeNotSatisfiable(size);
+        }
+
+        if (redirect)
+        {
+            var expires = _clock.GetUtcNow() + _bucket.Options.RedirectExpiry;
+            var url = await Client.GetPreSignedURLAsync(new GetPreSignedUrlRequest
+            {
+                BucketName = _bucket.Name,
+                Key = key,
+                Verb = HttpVerb.GET,
+                Expires = expires.UtcDateTime,
+                Protocol = _bucket.Options.Endpoint?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
+            }).ConfigureAwait(false);
+            return new BlobRead.Redirect(new Uri(url), expires);
+        }
+
+        try
+        {
+            var response = await Client.GetObjectAsync(new GetObjectRequest
+            {
+                BucketName = _bucket.Name,
+                Key = key,
+                ByteRange = new Amazon.S3.Model.ByteRange(offset, offset + count - 1),
+            }, cancellationToken).ConfigureAwait(false);
+            return new BlobRead.Streamed(new ResponseStream(response), offset, count, size);
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            return BlobRead.NotFound.Instance; // deleted between the two requests
+        }
+    }
+
+    async IAsyncEnumerable<StoredBlob> IBlobStore.ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var item in ListObjectsAsync(_bucket.BlobsPrefix, cancellationToken).ConfigureAwait(false))
+        {
+            // Only a key OpenAsync would look up: <algorithm>/<first two hex>/<hex> of a valid digest. Anything else
+            // (an operator's object, a misplaced copy) is not a committed blob of this store.
+            var parts = item.Key[_bucket.BlobsPrefix.Length..].Split('/');
+            if (parts.Length != 3 || !Digest.TryParse(parts[0] + ":" + parts[2], out var digest)
+                || digest.AlgorithmName != parts[0] || digest.Hex != parts[2] || digest.Hex[..2] != parts[1])
+            {
+                continue;
+            }
+
+            yield return new StoredBlob(digest, item.Size ?? 0, LastModifiedOf(item));
+        }
+    }
+
+    public async Task<BlobDeleteResult> DeleteAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        var key = _bucket.BlobKey(digest);
+        if (await SizeOfAsync(key, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return BlobDeleteResult.NotFound;
+        }
+
+        await Client.DeleteObjectAsync(_bucket.Name, key, cancellationToken).ConfigureAwait(false);
+        return BlobDeleteResult.Deleted;
+    }
+
+    // ---------------------------------------------------------------- IUploadStore
+
+    public async Task CreateAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        // Putting the marker again (an existing id) changes nothing else: the segments are untouched.
+        await Client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket.Name, Key = _bucket.MarkerKey(uploadId), ContentBody = string.Empty }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<long?> GetLengthAsync(string uploadId, string? storeState, CancellationToken cancellationToken)
+    {
+        if (!UploadSegments.TryDecode(storeState, out var segments) || !await ExistsAsync(uploadId, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return UploadSegments.LengthOf(segments);
+    }
+
+    public async Task<(UploadAppendStatus Status, IUploadWriter? Writer)> OpenWriterAsync(string uploadId, long offset, string? storeState, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (!UploadSegments.TryDecode(storeState, out var segments) || !await ExistsAsync(uploadId, cancellationToken).ConfigureAwait(false))
+        {
+            return (UploadAppendStatus.NotFound, null);
+        }
+
+        if (UploadSegments.LengthOf(segments) < offset)
+        {
+            return (UploadAppendStatus.OffsetMismatch, null);
+        }
+
+        var held = await UploadLock.TryTakeAsync(_bucket, uploadId, _clock, LockLease, _logger, cancellationToken).ConfigureAwait(false);
+        if (held is null)
+        {
+            return (UploadAppendStatus.Busy, null);
+        }
+
+        // Nothing is cut in storage: the writer's state simply lists the segments up to the offset.
+        return (UploadAppendStatus.Opened, new S3UploadWriter(_bucket, uploadId, offset, UploadSegments.CutAt(segments, offset), held, _logger));
+    }
+
+    public async Task<Stream?> OpenReadAsync(string uploadId, string? storeState, CancellationToken cancellationToken)
+    {
+        if (!UploadSegments.TryDecode(storeState, out var segments) || !await ExistsAsync(uploadId, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return new SegmentReadStream(_bucket, uploadId, segments);
+    }
+
+    public async Task<UploadCommitResult> CommitAsync(string uploadId, Digest digest, string? storeState, CancellationToken cancellationToken)
+    {
+        if (!UploadSegments.TryDecode(storeState, out var segments))
+        {
+            return UploadCommitResult.Changed; // not a state this store wrote: it describes no data it can vouch for
+        }
+
+        if (!await ExistsAsync(uploadId, cancellationToken).ConfigureAwait(false))
+        {
+            return UploadCommitResult.NotFound;
+        }
+
+        var target = _bucket.BlobKey(digest);
+        if (await SizeOfAsync(target, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            await DeleteAsync(uploadId, cancellationToken).ConfigureAwait(false); // dedupe: identical bytes, keep those
+            return UploadCommitResult.AlreadyExists;
+        }
+
+        // Held while the blob is built: no writer adds a segment, and no other commit deletes the ones being copied.
+        var held = await UploadLock.TryTakeAsync(_bucket, uploadId, _clock, LockLease, _logger, cancellationToken).ConfigureAwait(false);
+        if (held is null)
+        {
+            return UploadCommitResult.Changed; // a writer has it open: its chunk is not acknowledged yet
+        }
+
+        try
+        {
+            try
+            {
+                await BuildBlobAsync(uploadId, target, segments, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound || ex.ErrorCode is "NoSuchKey" or "InvalidRange")
+            {
+                // A segment the state names is gone or shorter (deleted with the upload meanwhile, or never there).
+                return await ExistsAsync(uploadId, cancellationToken).ConfigureAwait(false) ? UploadCommitResult.Changed : UploadCommitResult.NotFound;
+            }
+        }
+        finally
+        {
+            await held.ReleaseAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            await DeleteAsync(uploadId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException)
+        {
+            // The blob is made; what is left of the upload is listed by ListAsync and removed by the sweeper.
+            LogCleanupFailed(_logger, uploadId, ex.Message);
+        }
+
+        return UploadCommitResult.Committed;
+    }
+
+    public async Task DeleteAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        var prefix = _bucket.UploadPrefix(uploadId);
+
+        // The marker first: from then on the upload is unknown to every method, whatever is left below it.
+        await Client.DeleteObjectAsync(_bucket.Name, _bucket.MarkerKey(uploadId), cancellationToken).ConfigureAwait(false);
+        var keys = new List<string>();
+        await foreach (var item in ListObjectsAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(item.Key);
+        }
+
+        // One by one rather than DeleteObjects: that needs a Content-MD5 or checksum header, which S3-compatible
+        // servers disagree on; an upload has a handful of objects.
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken },
+            async (key, ct) => await Client.DeleteObjectAsync(_bucket.Name, key, ct).ConfigureAwait(false)).ConfigureAwait(false);
+
+        // Segments of writers that died before completing them are multipart uploads, invisible to the listing above.
+        var request = new ListMultipartUploadsRequest { BucketName = _bucket.Name, Prefix = prefix };
+        var response = await Client.ListMultipartUploadsAsync(request, cancellationToken).ConfigureAwait(false);
+        foreach (var pending in response.MultipartUploads ?? [])
+        {
+            await Client.AbortMultipartUploadAsync(_bucket.Name, pending.Key, pending.UploadId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async IAsyncEnumerable<(string Id, DateTimeOffset LastWrite)> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Keys come in order, so an upload's objects are consecutive: each id is reported once, with its newest object.
+        string? current = null;
+        var lastWrite = DateTimeOffset.MinValue;
+        await foreach (var item in ListObjectsAsync(_bucket.UploadsPrefix, cancellationToken).ConfigureAwait(false))
+        {
+            var rest = item.Key[_bucket.UploadsPrefix.Length..];
+            var slash = rest.IndexOf('/', StringComparison.Ordinal);
+            var id = slash > 0 ? rest[..slash] : null;
+            if (id is null || !S3Bucket.IsUploadId(id))
+            {
+                continue; // not ours: no other method would accept the name
+            }
+
+            if (id != current)
+            {
+                if (current is not null)
+                {
+                    yield return (current, lastWrite);
+                }
+
+                (current, lastWrite) = (id, DateTimeOffset.MinValue);
+            }
+
+            var modified = LastModifiedOf(item);
+            if (modified > lastWrite)
+            {
+                lastWrite = modified;
+            }
+        }
+
+        if (current is not null)
+        {
+            yield return (current, lastWrite);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// <summary>
+    /// Makes the blob from the segments by server-side copies: nothing for an empty upload but an empty object, one
+    /// <c>CopyObject</c> for one whole segment, else one multipart upload whose parts are <c>UploadPartCopy</c> ranges
+    /// (each segment's range split at <see cref="MaximumCopySize"/>; every part but the last is at least 5 MiB since
+    /// every segment but the last is).
+    /// </summary>
+    private async Task BuildBlobAsync(string uploadId, string target, List<Segment> segments, CancellationToken cancellationToken)
+    {
+        if (segments.Count == 0)
+        {
+            await Client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket.Name, Key = target, ContentBody = string.Empty }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (segments.Count == 1 && segments[0].Length <= MaximumCopySize)
+        {
+            var source = _bucket.SegmentKey(uploadId, segments[0].Token);
+            if (await SizeOfAsync(source, cancellationToken).ConfigureAwait(false) == segments[0].Length)
+            {
+                await Client.CopyObjectAsync(new CopyObjectRequest
+                {
+                    SourceBucket = _bucket.Name,
+                    SourceKey = source,
+                    DestinationBucket = _bucket.Name,
+                    DestinationKey = target,
+                }, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var multipart = await Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _bucket.Name, Key = target }, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var parts = new List<PartETag>();
+            foreach (var segment in segments)
+            {
+                var pieces = (int)((segment.Length + MaximumCopySize - 1) / MaximumCopySize);
+                for (var i = 0; i < pieces; i++)
+                {
+                    var first = segment.Length * i / pieces;
+                    var last = (segment.Length * (i + 1) / pieces) - 1;
+                    var copied = await Client.CopyPartAsync(new CopyPartRequest
+                    {
+                        SourceBucket = _bucket.Name,
+                        SourceKey = _bucket.SegmentKey(uploadId, segment.Token),
+                        DestinationBucket = _bucket.Name,
+                        DestinationKey = target,
+                        UploadId = multipart.UploadId,
+                        PartNumber = parts.Count + 1,
+                        FirstByte = first,
+                        LastByte = last,
+                    }, cancellationToken).ConfigureAwait(false);
+                    parts.Add(new PartETag(parts.Count + 1, copied.ETag));
+                }
+            }
+
+            await Client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = _bucket.Name,
+                Key = target,
+                UploadId = multipart.UploadId,
+                PartETags = parts,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await AbortQuietlyAsync(Client, _bucket.Name, target, multipart.UploadId, _logger).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    internal static async Task AbortQuietlyAsync(IAmazonS3 client, string bucket, string key, string uploadId, ILogger logger)
+    {
+        try
+        {
+            await client.AbortMultipartUploadAsync(bucket, key, uploadId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException)
+        {
+            LogAbortFailed(logger, key, ex.Message);
+        }
+    }
+
+    private async Task<bool> ExistsAsync(string uploadId, CancellationToken cancellationToken) =>
+        await SizeOfAsync(_bucket.MarkerKey(uploadId), cancellationToken).ConfigureAwait(false) is not null;
+
+    /// <summary>The object's size, or null when there is none.</summary>
+    private async Task<long?> SizeOfAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var metadata = await Client.GetObjectMetadataAsync(_bucket.Name, key, cancellationToken).ConfigureAwait(false);
+            return metadata.ContentLength;
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    private async IAsyncEnumerable<S3Object> ListObjectsAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var request = new ListObjectsV2Request { BucketName = _bucket.Name, Prefix = prefix };
+        while (true)
+        {
+            var page = await Client.ListObjectsV2Async(request, cancellationToken).ConfigureAwait(false);
+            foreach (var item in page.S3Objects ?? [])
+            {
+                yield return item;
+            }
+
+            if (page.IsTruncated != true || string.IsNullOrEmpty(page.NextContinuationToken))
+            {
+                yield break;
+            }
+
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+    }
+
+    private static DateTimeOffset LastModifiedOf(S3Object item) =>
+        item.LastModified is { } t ? new DateTimeOffset(DateTime.SpecifyKind(t.ToUniversalTime(), DateTimeKind.Utc)) : DateTimeOffset.UnixEpoch;
+
+    [LoggerMessage(EventId = 1703, Level = LogLevel.Warning, Message = "Upload {UploadId}: the blob is committed but the upload's objects could not be removed ({Reason}); the upload sweeper removes them")]
+    private static partial void LogCleanupFailed(ILogger logger, string uploadId, string reason);
+
+    [LoggerMessage(EventId = 1704, Level = LogLevel.Warning, Message = "Could not abort the S3 multipart upload of {Key} ({Reason}); the upload's delete or a bucket lifecycle rule removes it")]
+    private static partial void LogAbortFailed(ILogger logger, string key, string reason);
+}
