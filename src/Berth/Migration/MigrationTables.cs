@@ -18,8 +18,11 @@ internal enum ColumnKind
     /// <summary>BLOB → bytea.</summary>
     Bytes,
 
-    /// <summary>JSON TEXT → jsonb.</summary>
+    /// <summary>JSON TEXT → jsonb (token project lists: queried with jsonb operators).</summary>
     Json,
+
+    /// <summary>JSON TEXT → json, the text kept as written (the audit detail: jsonb would reorder keys and refuse <c>\u0000</c>).</summary>
+    JsonText,
 }
 
 /// <summary>A copied column: the same name in both schemas.</summary>
@@ -64,7 +67,7 @@ internal static class MigrationTables
         new("audit_log", true,
         [
             I("id"), I("at"), T("actor_kind"), T("actor_name"), T("action"), T("project"), T("repository"),
-            new("detail", ColumnKind.Json), T("client_address"),
+            new("detail", ColumnKind.JsonText), T("client_address"),
         ]),
         new("repositories", true, [I("id"), T("name"), I("created_at")]),
         new("blobs", false, [T("digest"), I("size"), I("created_at")]),

@@ -154,6 +154,9 @@ internal sealed class PostgresTarget(string connectionString)
                     case ColumnKind.Json:
                         await importer.WriteAsync(reader.GetString(i), NpgsqlDbType.Jsonb, cancellationToken);
                         break;
+                    case ColumnKind.JsonText:
+                        await importer.WriteAsync(reader.GetString(i), NpgsqlDbType.Json, cancellationToken);
+                        break;
                     default:
                         await importer.WriteAsync(reader.GetString(i), NpgsqlDbType.Text, cancellationToken);
                         break;
