@@ -11,14 +11,12 @@ namespace Berth.Migration.Tests;
 /// <summary>An image pushed to the source, as a client would pull it afterwards.</summary>
 public sealed record PushedImage(string Repository, string Tag, TestManifest Manifest);
 
-/// <summary>A credential made on the source that must keep working after the migration.</summary>
-public sealed record MadeCredential(string User, string Secret, string Repository);
-
 /// <summary>
 /// A real embedded installation, built once per test class: the in-process server on SQLite and the file store with
-/// several projects, users, memberships, robots, tokens (one revoked), IP rules, audit entries and images pushed over
-/// HTTP (single and multi-platform, OCI and Docker, one layer of several MiB). Its data folder is then copied as a
-/// stopped server leaves it (<c>VACUUM INTO</c> for a consistent <c>berth.db</c>, the blob files, the keys) into a
+/// several projects, users, memberships, robots (one read-only), tokens (one revoked, one expired), IP rules, audit
+/// entries and images pushed over HTTP (single and multi-platform, OCI and Docker, one layer of several MiB). What
+/// clients see of it is recorded (<see cref="ServerObservation"/>: <see cref="Listings"/>, <see cref="Access"/>) to
+/// compare a migrated server with. Its data folder is then copied as a stopped server leaves it (<c>VACUUM INTO</c> for a consistent <c>berth.db</c>, the blob files, the keys) into a
 /// template; each test migrates its own copy.
 /// </summary>
 public sealed class EmbeddedInstallation : IAsyncLifetime
@@ -27,7 +25,17 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
 
     public List<PushedImage> Images { get; } = [];
 
+    /// <summary>Every credential made on the source, working or not (revoked, expired, a wrong password).</summary>
     public List<MadeCredential> Credentials { get; } = [];
+
+    /// <summary>The source's catalog and tags lists (<see cref="ServerObservation.ListingsAsync"/>).</summary>
+    public List<string> Listings { get; private set; } = [];
+
+    /// <summary>What every credential could do on the source (<see cref="ServerObservation.AccessAsync"/>).</summary>
+    public List<string> Access { get; private set; } = [];
+
+    /// <summary>The source's clock when <see cref="Access"/> was taken (the expired token had expired).</summary>
+    public DateTimeOffset ObservedAt { get; private set; }
 
     public async Task InitializeAsync()
     {
@@ -48,10 +56,13 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
         await setup.MemberAsync("ops", alice, ProjectRole.Owner);
         var robot = await setup.RobotAsync("shop", "ci", RegistryActions.Pull | RegistryActions.Push);
         var (_, robotSecret) = await setup.RobotTokenAsync(robot, AccessTokenScope.PullPush);
+        var readOnlyRobot = await setup.RobotAsync("web", "mirror", RegistryActions.Pull);
+        var (_, readOnlyRobotSecret) = await setup.RobotTokenAsync(readOnlyRobot, AccessTokenScope.Pull);
         var (_, aliceSecret) = await setup.TokenAsync(alice, AccessTokenScope.PullPush, ["shop"], name: "laptop");
         var (_, bobSecret) = await setup.TokenAsync(bob, AccessTokenScope.Pull, name: "reader");
-        var (revoked, _) = await setup.TokenAsync(alice, AccessTokenScope.Pull, name: "old");
+        var (revoked, revokedSecret) = await setup.TokenAsync(alice, AccessTokenScope.Pull, name: "old");
         await setup.RevokeAsync(revoked);
+        var (_, expiredSecret) = await setup.TokenAsync(bob, AccessTokenScope.PullPush, expiresAt: app.Clock.GetUtcNow().AddSeconds(30), name: "short");
         await setup.AllowAsync("10.0.0.0/8", "ops");
         await setup.AllowAsync("127.0.0.0/8", "ops");
         await setup.AllowAsync("192.168.0.0/16");
@@ -83,10 +94,22 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
         await app.Services.GetRequiredService<PullRecorder>().FlushAsync(CancellationToken.None);
         await app.Services.GetRequiredService<Berth.Application.Audit.AuditRecorder>().FlushAsync(CancellationToken.None);
 
-        Credentials.Add(new("alice", aliceSecret, "shop/api"));
-        Credentials.Add(new("Bob", bobSecret, "web/site"));
-        Credentials.Add(new(robot.FullName, robotSecret, "shop/api"));
-        Credentials.Add(new("alice", "alice-password-1", "ops/tool"));
+        Credentials.Add(new("alice's token (pull,push; shop)", "alice", aliceSecret));
+        Credentials.Add(new("Bob's token (pull)", "Bob", bobSecret));
+        Credentials.Add(new("robot shop+ci (pull,push)", robot.FullName, robotSecret));
+        Credentials.Add(new("robot web+mirror (pull)", readOnlyRobot.FullName, readOnlyRobotSecret));
+        Credentials.Add(new("alice's password", "alice", "alice-password-1"));
+        Credentials.Add(new("Bob's password", "Bob", "bob-password-22"));
+        Credentials.Add(new("carol's password (administrator)", "carol", "carol-password-333"));
+        Credentials.Add(new("alice's revoked token", "alice", revokedSecret));
+        Credentials.Add(new("Bob's expired token", "Bob", expiredSecret));
+        Credentials.Add(new("Bob's token with alice's name", "alice", bobSecret));
+        Credentials.Add(new("carol's wrong password", "carol", "carol-password-334"));
+        Listings = await ServerObservation.ListingsAsync(app);
+        ObservedAt = app.Clock.GetUtcNow();
+        Access = await ServerObservation.AccessAsync(app, Credentials);
+        await app.Services.GetRequiredService<PullRecorder>().FlushAsync(CancellationToken.None);
+        await app.Services.GetRequiredService<Berth.Application.Audit.AuditRecorder>().FlushAsync(CancellationToken.None);
 
         Directory.CreateDirectory(Template);
         await using (var connection = new SqliteConnection($"Data Source={Path.Combine(app.DataPath, "berth.db")};Pooling=false"))

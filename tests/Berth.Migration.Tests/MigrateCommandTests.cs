@@ -119,8 +119,8 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
         Assert.Contains("Dry run: nothing is written", output, StringComparison.Ordinal);
         Assert.Matches(@"projects\s+3\b", output);
         Assert.Matches(@"users\s+4\b", output);
-        Assert.Matches(@"robots\s+1\b", output);
-        Assert.Matches(@"tokens\s+4\b", output);
+        Assert.Matches(@"robots\s+2\b", output);
+        Assert.Matches(@"tokens\s+6\b", output);
         Assert.Matches(@"repositories\s+4\b", output);
         Assert.Matches(@"tags\s+6\b", output);
         var blobs = EmbeddedInstallation.BlobFiles(source);

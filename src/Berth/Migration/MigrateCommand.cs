@@ -79,8 +79,12 @@ internal static class MigrateCommand
     }
 
     /// <summary>Runs the command: 0 done, 1 failed (one line on <paramref name="error"/>), 2 bad command line.</summary>
+    /// <param name="storageSettings">
+    /// Configuration of the target store's provider besides <c>--to-storage</c> (its section, e.g.
+    /// <c>Berth:Storage:S3:AccessKeyId</c>); null for none: credentials then come from the environment, as for the server.
+    /// </param>
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error, bool errorIsTerminal,
-        CancellationToken cancellationToken, Action<int>? afterBlob = null)
+        CancellationToken cancellationToken, Action<int>? afterBlob = null, IReadOnlyDictionary<string, string?>? storageSettings = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
@@ -95,7 +99,7 @@ internal static class MigrateCommand
             using var source = EmbeddedSource.Open(request.Data, readOnly: request.DryRun);
             if (request.DryRun)
             {
-                return await DryRunAsync(source, target, request, storagePath, output, cancellationToken);
+                return await DryRunAsync(source, target, request, storagePath, storageSettings, output, cancellationToken);
             }
 
             // Refuse before anything is written to the target: its schema is migrated only for an empty or our own database.
@@ -105,7 +109,7 @@ internal static class MigrateCommand
                 throw new StartupException(refusal);
             }
 
-            await using var storage = BuildStorage(request.ToStorage, storagePath, probe: true);
+            await using var storage = BuildStorage(request.ToStorage, storagePath, storageSettings, probe: true);
             target.MigrateSchema();
             var rows = new Dictionary<string, long>(StringComparer.Ordinal);
             var clock = TimeProvider.System;
@@ -182,7 +186,8 @@ internal static class MigrateCommand
     }
 
     /// <summary>Reads only: what a run would copy, and what the target already holds.</summary>
-    private static async Task<int> DryRunAsync(EmbeddedSource source, PostgresTarget target, MigrateRequest request, string? storagePath, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> DryRunAsync(EmbeddedSource source, PostgresTarget target, MigrateRequest request, string? storagePath,
+        IReadOnlyDictionary<string, string?>? storageSettings, TextWriter output, CancellationToken cancellationToken)
     {
         var blobs = source.Blobs();
         var bytes = blobs.Sum(b => b.Size);
@@ -210,14 +215,23 @@ internal static class MigrateCommand
         long presentBytes = 0;
         if (!(storagePath is not null && !Directory.Exists(storagePath)))
         {
-            await using var storage = BuildStorage(request.ToStorage, storagePath, probe: false);
-            foreach (var blob in blobs)
+            // No probe: the S3 and Azure probes write a tiny object, and a dry run only reads.
+            await using var storage = BuildStorage(request.ToStorage, storagePath, storageSettings, probe: false);
+            try
             {
-                if (blob.Digest is { } digest && await storage.Blobs.StatAsync(digest, cancellationToken) is { Exists: true } stat && stat.Size == blob.Size)
+                foreach (var blob in blobs)
                 {
-                    present++;
-                    presentBytes += blob.Size;
+                    if (blob.Digest is { } digest && await storage.Blobs.StatAsync(digest, cancellationToken) is { Exists: true } stat && stat.Size == blob.Size)
+                    {
+                        present++;
+                        presentBytes += blob.Size;
+                    }
                 }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // A missing bucket or container, refused credentials, an unreachable endpoint: whatever the provider throws.
+                throw new StartupException($"--to-storage: cannot read the target store: {ex.Message}", ex);
             }
         }
 
@@ -296,10 +310,10 @@ internal static class MigrateCommand
             : throw new CommandLineException(ToOption(problem, "--storage", "--to-storage"));
 
     /// <summary>The target store through the provider catalog (the same registration the server uses), checked by its probe.</summary>
-    private static TargetStorage BuildStorage(string value, string? fileSystemPath, bool probe)
+    private static TargetStorage BuildStorage(string value, string? fileSystemPath, IReadOnlyDictionary<string, string?>? extra, bool probe)
     {
         var choice = ResolveStorage(value, fileSystemPath);
-        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        var settings = new Dictionary<string, string?>(extra ?? new Dictionary<string, string?>(), StringComparer.OrdinalIgnoreCase)
         {
             [ProviderCatalog.StorageKey] = fileSystemPath is null ? value : "filesystem",
         };
