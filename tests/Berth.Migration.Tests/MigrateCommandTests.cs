@@ -8,20 +8,26 @@ namespace Berth.Migration.Tests;
 
 /// <summary>
 /// <c>berth admin migrate</c> from a real embedded installation (<see cref="EmbeddedInstallation"/>) to a throwaway
-/// PostgreSQL database and a target file store folder (the stand-in object store), compared table by table and byte by
-/// byte.
+/// PostgreSQL database and a target blob store, compared table by table and byte by byte. Every target store runs
+/// these (<see cref="MigrateToFileStoreTests"/>, <see cref="MigrateToS3Tests"/>); what does not depend on the store
+/// runs once, in the file store's class.
 /// </summary>
-[RequiresServer(TestPostgres.Server, TestPostgres.EndpointVariable, TestPostgres.DefaultEndpoint)]
-public sealed class MigrateCommandTests(EmbeddedInstallation installation) : IClassFixture<EmbeddedInstallation>, IAsyncLifetime
+public abstract class MigrateCommandTests(EmbeddedInstallation installation) : IAsyncLifetime
 {
     private readonly List<string> _folders = [];
     private readonly List<TestPostgres.TestDatabase> _databases = [];
+    private readonly List<TargetStore> _targets = [];
+
+    protected EmbeddedInstallation Installation { get; } = installation;
+
+    /// <summary>A new, empty target store of the kind under test.</summary>
+    protected abstract Task<TargetStore> CreateTargetAsync();
 
     [Fact]
     public async Task RunAsync_EmbeddedInstallation_CopiesEveryRowAndEveryBlob()
     {
-        var source = installation.NewSource(_folders);
-        var target = NewFolder();
+        var source = NewSource();
+        var target = await NewTargetAsync();
         var database = await NewDatabaseAsync();
 
         var (code, output, error) = await RunAsync(source, database, target);
@@ -29,35 +35,18 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
         Assert.True(code == 0, $"exit {code}: {error}");
         Assert.Contains("Metadata: copied", output, StringComparison.Ordinal);
         await AssertTablesEqualAsync(source, database);
-        AssertBlobsEqual(source, target);
-        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(Path.Combine(target, "uploads")), _ => true);
+        await AssertBlobsEqualAsync(source, target);
+        Assert.Empty(await target.UploadLeftoversAsync());
         Assert.Contains("blobs ", error, StringComparison.Ordinal);
         await using var connection = await OpenAsync(database);
         Assert.NotNull(await ScalarAsync(connection, "SELECT blobs_done_at FROM berth_migration"));
     }
 
     [Fact]
-    public async Task RunAsync_AfterCopy_IdentitySequencesContinuePastCopiedIds()
-    {
-        var source = installation.NewSource(_folders);
-        var database = await NewDatabaseAsync();
-        var (code, _, error) = await RunAsync(source, database, NewFolder());
-        Assert.True(code == 0, error);
-
-        await using var connection = await OpenAsync(database);
-        foreach (var table in MigrationTables.All.Where(t => t.HasIdentity))
-        {
-            var max = Convert.ToInt64(await ScalarAsync(connection, $"SELECT COALESCE(MAX(id), 0) FROM {table.Name}"), CultureInfo.InvariantCulture);
-            var next = Convert.ToInt64(await ScalarAsync(connection, $"SELECT nextval(pg_get_serial_sequence('{table.Name}', 'id'))"), CultureInfo.InvariantCulture);
-            Assert.True(next > max, $"{table.Name}: next id {next} is not past the copied {max}");
-        }
-    }
-
-    [Fact]
     public async Task RunAsync_InterruptedMidCopyThenRunAgain_CompletesWithNothingDuplicated()
     {
-        var source = installation.NewSource(_folders);
-        var target = NewFolder();
+        var source = NewSource();
+        var target = await NewTargetAsync();
         var database = await NewDatabaseAsync();
         using var interrupt = new CancellationTokenSource();
 
@@ -71,7 +60,7 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
 
         Assert.Equal(1, first);
         Assert.Contains("interrupted while copying blobs", firstError, StringComparison.Ordinal);
-        var partial = EmbeddedInstallation.BlobFiles(target).Count;
+        var partial = (await target.BlobsAsync()).Count;
         Assert.InRange(partial, 1, EmbeddedInstallation.BlobFiles(source).Count - 1);
 
         var (second, output, secondError) = await RunAsync(source, database, target);
@@ -80,37 +69,15 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
         Assert.Contains("Metadata: already copied", output, StringComparison.Ordinal);
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $", {partial} already on the target and verified"), output, StringComparison.Ordinal);
         await AssertTablesEqualAsync(source, database);
-        AssertBlobsEqual(source, target);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(target, "uploads")));
-    }
-
-    [Fact]
-    public async Task RunAsync_InterruptedDuringMetadata_WritesNoRowAndRunAgainCompletes()
-    {
-        var source = installation.NewSource(_folders);
-        var target = NewFolder();
-        var database = await NewDatabaseAsync();
-        using var cancelled = new CancellationTokenSource();
-        await cancelled.CancelAsync();
-
-        var (first, _, _) = await RunAsync(source, database, target, cancelled.Token);
-        Assert.Equal(1, first);
-        await using (var connection = await OpenAsync(database))
-        {
-            // The marker table is created in the copy's transaction: cancelled, not even it is there.
-            Assert.Equal(true, await ScalarAsync(connection, "SELECT to_regclass('berth_migration') IS NULL"));
-        }
-
-        var (second, _, error) = await RunAsync(source, database, target);
-        Assert.True(second == 0, error);
-        await AssertTablesEqualAsync(source, database);
+        await AssertBlobsEqualAsync(source, target);
+        Assert.Empty(await target.UploadLeftoversAsync());
     }
 
     [Fact]
     public async Task RunAsync_DryRun_ReportsCountsAndWritesNothing()
     {
-        var source = installation.NewSource(_folders);
-        var target = Path.Combine(NewFolder(), "not-yet");
+        var source = NewSource();
+        var target = await NewTargetAsync();
         var database = await NewDatabaseAsync();
 
         var (code, output, error) = await RunAsync(source, database, target, dryRun: true);
@@ -128,7 +95,7 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"blobs         {blobs.Count} ("), output, StringComparison.Ordinal);
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes)"), output, StringComparison.Ordinal);
         Assert.Contains("no Berth schema yet", output, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(target));
+        Assert.True(await target.IsUntouchedAsync());
         await using var connection = await OpenAsync(database);
         Assert.Equal(0L, await ScalarAsync(connection, "SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'"));
     }
@@ -136,8 +103,8 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
     [Fact]
     public async Task RunAsync_DryRunAfterPartialCopy_ReportsWhatIsAlreadyThere()
     {
-        var source = installation.NewSource(_folders);
-        var target = NewFolder();
+        var source = NewSource();
+        var target = await NewTargetAsync();
         var database = await NewDatabaseAsync();
         using var interrupt = new CancellationTokenSource();
         await RunAsync(source, database, target, interrupt.Token, afterBlob: n =>
@@ -156,75 +123,35 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
     }
 
     [Fact]
-    public async Task RunAsync_TargetHoldsAnotherSourcesMigration_RefusedAndNothingChanged()
-    {
-        var database = await NewDatabaseAsync();
-        var (first, _, firstError) = await RunAsync(installation.NewSource(_folders), database, NewFolder());
-        Assert.True(first == 0, firstError);
-        var before = await CountRowsAsync(database);
-
-        var other = installation.NewSource(_folders);
-        var target = NewFolder();
-        var (code, _, error) = await RunAsync(other, database, target);
-
-        Assert.Equal(1, code);
-        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("berth: --to-metadata ", line, StringComparison.Ordinal);
-        Assert.Contains("already holds the data migrated from", line, StringComparison.Ordinal);
-        Assert.Equal(before, await CountRowsAsync(database));
-        Assert.Empty(EmbeddedInstallation.BlobFiles(target));
-    }
-
-    [Fact]
-    public async Task RunAsync_TargetHoldsBerthDataOfItsOwn_RefusedAndNothingChanged()
-    {
-        var database = await NewDatabaseAsync();
-        var (first, _, firstError) = await RunAsync(installation.NewSource(_folders), database, NewFolder());
-        Assert.True(first == 0, firstError);
-        await using (var connection = await OpenAsync(database))
-        {
-            await ScalarAsync(connection, "DROP TABLE berth_migration");
-        }
-
-        var before = await CountRowsAsync(database);
-        var (code, _, error) = await RunAsync(installation.NewSource(_folders), database, NewFolder());
-
-        Assert.Equal(1, code);
-        Assert.Contains("already holds Berth data (projects, users", error, StringComparison.Ordinal);
-        Assert.Contains("nothing was changed", error, StringComparison.Ordinal);
-        Assert.Equal(before, await CountRowsAsync(database));
-    }
-
-    [Fact]
     public async Task RunAsync_CorruptSourceBlob_FailsNamingTheDigestAfterCopyingTheRest()
     {
-        var source = installation.NewSource(_folders);
+        var source = NewSource();
         var files = EmbeddedInstallation.BlobFiles(source);
         var (digest, path) = files.OrderBy(f => f.Key, StringComparer.Ordinal).Skip(1).First();
         var bytes = await File.ReadAllBytesAsync(path);
         bytes[bytes.Length / 2] ^= 0x5A;
         await File.WriteAllBytesAsync(path, bytes);
-        var target = NewFolder();
+        var target = await NewTargetAsync();
 
         var (code, output, error) = await RunAsync(source, await NewDatabaseAsync(), target);
 
         Assert.Equal(1, code);
         Assert.Contains($"berth: {digest}: the source's bytes do not match the digest", error, StringComparison.Ordinal);
         Assert.Contains("1 failed", output, StringComparison.Ordinal);
-        var copied = EmbeddedInstallation.BlobFiles(target);
+        var copied = await target.BlobsAsync();
         Assert.DoesNotContain(digest, copied.Keys);
         Assert.Equal(files.Count - 1, copied.Count);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(target, "uploads")));
+        Assert.Empty(await target.UploadLeftoversAsync());
     }
 
     [Fact]
     public async Task RunAsync_SourceBlobMissing_ReportsItAndFailsAfterCopyingTheRest()
     {
-        var source = installation.NewSource(_folders);
+        var source = NewSource();
         var files = EmbeddedInstallation.BlobFiles(source);
         var (digest, path) = files.OrderBy(f => f.Key, StringComparer.Ordinal).First();
         File.Delete(path);
-        var target = NewFolder();
+        var target = await NewTargetAsync();
         var database = await NewDatabaseAsync();
 
         var (code, output, error) = await RunAsync(source, database, target);
@@ -232,7 +159,7 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
         Assert.Equal(1, code);
         Assert.Contains("1 blob(s) listed in berth.db are missing from its blobs folder: " + digest, error, StringComparison.Ordinal);
         Assert.Contains("1 missing in the source", output, StringComparison.Ordinal);
-        Assert.Equal(files.Count - 1, EmbeddedInstallation.BlobFiles(target).Count);
+        Assert.Equal(files.Count - 1, (await target.BlobsAsync()).Count);
         await using var connection = await OpenAsync(database);
         Assert.Equal(DBNull.Value, await ScalarAsync(connection, "SELECT blobs_done_at FROM berth_migration"));
     }
@@ -240,126 +167,75 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
     [Fact]
     public async Task RunAsync_TargetBlobDamaged_ReplacedOnTheNextRun()
     {
-        var source = installation.NewSource(_folders);
-        var target = NewFolder();
+        var source = NewSource();
+        var target = await NewTargetAsync();
         var database = await NewDatabaseAsync();
         Assert.Equal(0, (await RunAsync(source, database, target)).Code);
-        var (digest, path) = EmbeddedInstallation.BlobFiles(target).OrderBy(f => f.Key, StringComparer.Ordinal).Last();
+        var digest = (await target.BlobsAsync()).Keys.Order(StringComparer.Ordinal).Last();
         var original = await File.ReadAllBytesAsync(EmbeddedInstallation.BlobFiles(source)[digest]);
         var damaged = (byte[])original.Clone();
         damaged[0] ^= 1;
-        await File.WriteAllBytesAsync(path, damaged);
+        await target.ReplaceAsync(digest, damaged);
 
         var (code, output, error) = await RunAsync(source, database, target);
 
         Assert.True(code == 0, error);
         Assert.Contains("Blobs: 1 copied", output, StringComparison.Ordinal);
-        Assert.Equal(original, await File.ReadAllBytesAsync(EmbeddedInstallation.BlobFiles(target)[digest]));
+        Assert.Equal(original, (await target.BlobsAsync())[digest]);
     }
 
-    [Fact]
-    public void MigrationTables_BothSchemas_ListEveryCopiedColumn()
-    {
-        // A later migration that adds a table or column must add it to the copy too.
-        var source = installation.NewSource(_folders);
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(source, "berth.db")};Mode=ReadOnly;Pooling=false");
-        connection.Open();
-        using var tables = connection.CreateCommand();
-        tables.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name";
-        var names = new List<string>();
-        using (var reader = tables.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                names.Add(reader.GetString(0));
-            }
-        }
-
-        Assert.Equal(names.Except(MigrationTables.NotCopied).Order(StringComparer.Ordinal), MigrationTables.All.Select(t => t.Name).Order(StringComparer.Ordinal));
-        foreach (var table in MigrationTables.All)
-        {
-            using var columns = connection.CreateCommand();
-            columns.CommandText = $"SELECT name FROM pragma_table_info('{table.Name}') ORDER BY cid";
-            var actual = new List<string>();
-            using var reader = columns.ExecuteReader();
-            while (reader.Read())
-            {
-                actual.Add(reader.GetString(0));
-            }
-
-            Assert.Equal(actual.Order(StringComparer.Ordinal), table.Columns.Select(c => c.Name).Order(StringComparer.Ordinal));
-        }
-    }
-
-    [Fact]
-    public async Task MigrationTables_PostgresSchema_ListsEveryCopiedColumn()
-    {
-        var database = await NewDatabaseAsync();
-        var (code, _, error) = await RunAsync(installation.NewSource(_folders), database, NewFolder());
-        Assert.True(code == 0, error);
-        await using var connection = await OpenAsync(database);
-        await using var read = new NpgsqlCommand("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'", connection);
-        var columns = new List<(string Table, string Column)>();
-        await using (var reader = await read.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                columns.Add((reader.GetString(0), reader.GetString(1)));
-            }
-        }
-
-        var tables = columns.Select(c => c.Table).Distinct().Except(MigrationTables.NotCopied).Order(StringComparer.Ordinal);
-        Assert.Equal(tables, MigrationTables.All.Select(t => t.Name).Order(StringComparer.Ordinal));
-        foreach (var table in MigrationTables.All)
-        {
-            Assert.Equal(columns.Where(c => c.Table == table.Name).Select(c => c.Column).Order(StringComparer.Ordinal),
-                table.Columns.Select(c => c.Name).Order(StringComparer.Ordinal));
-        }
-    }
-
-    private async Task<(int Code, string Output, string Error)> RunAsync(string source, TestPostgres.TestDatabase database, string target,
+    protected static async Task<(int Code, string Output, string Error)> RunAsync(string source, TestPostgres.TestDatabase database, TargetStore target,
         CancellationToken cancellationToken = default, Action<int>? afterBlob = null, bool dryRun = false)
     {
-        List<string> args = ["--data", source, "--to-metadata", database.Uri.ToString(), "--to-storage", "filesystem", "--to-storage-path", target];
+        List<string> args = ["--data", source, "--to-metadata", database.Uri.ToString(), .. target.Arguments];
         if (dryRun)
         {
             args.Add("--dry-run");
         }
 
+        return await RunAsync(args, cancellationToken, afterBlob, target.Settings);
+    }
+
+    protected static async Task<(int Code, string Output, string Error)> RunAsync(IReadOnlyList<string> args, CancellationToken cancellationToken = default,
+        Action<int>? afterBlob = null, IReadOnlyDictionary<string, string?>? storageSettings = null)
+    {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var code = await MigrateCommand.RunAsync(args, output, error, errorIsTerminal: false, cancellationToken, afterBlob);
+        var code = await MigrateCommand.RunAsync(args, output, error, errorIsTerminal: false, cancellationToken, afterBlob, storageSettings);
         return (code, output.ToString(), error.ToString());
     }
 
-    private string NewFolder()
+    /// <summary>A fresh copy of the installation's data folder (deleted after the test).</summary>
+    protected string NewSource() => Installation.NewSource(_folders);
+
+    protected async Task<TargetStore> NewTargetAsync()
     {
-        var path = Path.Combine(Path.GetTempPath(), "berth-migration-target-" + Guid.NewGuid().ToString("N"));
-        _folders.Add(path);
-        return path;
+        var target = await CreateTargetAsync();
+        _targets.Add(target);
+        return target;
     }
 
-    private async Task<TestPostgres.TestDatabase> NewDatabaseAsync()
+    protected async Task<TestPostgres.TestDatabase> NewDatabaseAsync()
     {
-        var database = await TestPostgres.CreateDatabaseAsync(nameof(MigrateCommandTests));
+        var database = await TestPostgres.CreateDatabaseAsync(GetType().Name);
         _databases.Add(database);
         return database;
     }
 
-    private static async Task<NpgsqlConnection> OpenAsync(TestPostgres.TestDatabase database)
+    protected static async Task<NpgsqlConnection> OpenAsync(TestPostgres.TestDatabase database)
     {
         var connection = new NpgsqlConnection(database.ConnectionString);
         await connection.OpenAsync();
         return connection;
     }
 
-    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql)
+    protected static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection);
         return await command.ExecuteScalarAsync();
     }
 
-    private static async Task<Dictionary<string, long>> CountRowsAsync(TestPostgres.TestDatabase database)
+    protected static async Task<Dictionary<string, long>> CountRowsAsync(TestPostgres.TestDatabase database)
     {
         await using var connection = await OpenAsync(database);
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -372,7 +248,7 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
     }
 
     /// <summary>Every copied table holds the same rows in both databases (booleans as 0/1, JSON compared as JSON).</summary>
-    private static async Task AssertTablesEqualAsync(string source, TestPostgres.TestDatabase database)
+    protected static async Task AssertTablesEqualAsync(string source, TestPostgres.TestDatabase database)
     {
         await using var sqlite = new SqliteConnection($"Data Source={Path.Combine(source, "berth.db")};Mode=ReadOnly;Pooling=false");
         await sqlite.OpenAsync();
@@ -433,14 +309,14 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
         _ => node.ToJsonString(),
     };
 
-    private static void AssertBlobsEqual(string source, string target)
+    private static async Task AssertBlobsEqualAsync(string source, TargetStore target)
     {
         var expected = EmbeddedInstallation.BlobFiles(source);
-        var actual = EmbeddedInstallation.BlobFiles(target);
+        var actual = await target.BlobsAsync();
         Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
         foreach (var (digest, path) in expected)
         {
-            Assert.True(File.ReadAllBytes(path).AsSpan().SequenceEqual(File.ReadAllBytes(actual[digest])), $"{digest} differs");
+            Assert.True(File.ReadAllBytes(path).AsSpan().SequenceEqual(actual[digest]), $"{digest} differs");
         }
     }
 
@@ -451,6 +327,11 @@ public sealed class MigrateCommandTests(EmbeddedInstallation installation) : ICl
         foreach (var database in _databases)
         {
             await database.DisposeAsync();
+        }
+
+        foreach (var target in _targets)
+        {
+            await target.DisposeAsync();
         }
 
         foreach (var folder in _folders)

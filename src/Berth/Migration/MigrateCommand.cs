@@ -215,23 +215,27 @@ internal static class MigrateCommand
         long presentBytes = 0;
         if (!(storagePath is not null && !Directory.Exists(storagePath)))
         {
-            // No probe: the S3 and Azure probes write a tiny object, and a dry run only reads.
+            // No probe (the S3 and Azure probes write a tiny object, and a dry run only reads): one listing of the store
+            // instead, which also fails on a missing bucket or refused credentials, where a HEAD per blob answers "absent".
             await using var storage = BuildStorage(request.ToStorage, storagePath, storageSettings, probe: false);
+            var wanted = blobs.Where(b => b.Digest is not null).ToDictionary(b => b.Digest!.Value, b => b.Size);
             try
             {
-                foreach (var blob in blobs)
+                await foreach (var stored in storage.Blobs.ListAsync(cancellationToken))
                 {
-                    if (blob.Digest is { } digest && await storage.Blobs.StatAsync(digest, cancellationToken) is { Exists: true } stat && stat.Size == blob.Size)
+                    if (wanted.TryGetValue(stored.Digest, out var size) && size == stored.Size)
                     {
                         present++;
-                        presentBytes += blob.Size;
+                        presentBytes += size;
                     }
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                // A missing bucket or container, refused credentials, an unreachable endpoint: whatever the provider throws.
-                throw new StartupException($"--to-storage: cannot read the target store: {ex.Message}", ex);
+                // A missing bucket or container, refused credentials, an unreachable endpoint: whatever the provider
+                // throws. Its probe says which in one line; it checks what it reads (the bucket) before it writes.
+                storage.Probe();
+                throw new StartupException($"--to-storage: cannot list the target store: {ex.Message}", ex);
             }
         }
 
@@ -377,6 +381,20 @@ internal static class MigrateCommand
         public IBlobStore Blobs { get; } = blobs;
 
         public IUploadStore Uploads { get; } = uploads;
+
+        /// <summary>The provider's start-up check (<see cref="ServerStartup.ProbeProviders"/>), its failure as one line naming <c>--to-storage</c>.</summary>
+        /// <exception cref="StartupException">The store does not answer or is not usable.</exception>
+        public void Probe()
+        {
+            try
+            {
+                ServerStartup.ProbeProviders(provider);
+            }
+            catch (StartupException ex)
+            {
+                throw new StartupException(ToOption(ex.Message, "--storage", "--to-storage"), ex);
+            }
+        }
 
         public ValueTask DisposeAsync() => provider.DisposeAsync();
     }
