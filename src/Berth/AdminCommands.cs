@@ -287,9 +287,10 @@ internal static class AdminCommands
               for several nodes. --to-metadata: postgres://USER:PASS@HOST:PORT/DB or an Npgsql connection string
               (password from PGPASSWORD when left out); the database must be empty or hold this source's earlier,
               interrupted migration (else it is refused and nothing changed). --to-storage: a storage URI as
-              --storage takes it (s3://BUCKET/PREFIX?endpoint=…&region=…&path-style=true, azure://CONTAINER/PREFIX,
-              in builds that have them) or filesystem with --to-storage-path DIR (or a path: --to-storage /srv/blobs);
-              S3 keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, never in the URI. The bucket must exist.
+              --storage takes it (s3://BUCKET/PREFIX?endpoint=…&region=…&path-style=true, azure://CONTAINER/PREFIX)
+              or filesystem with --to-storage-path DIR (or a path: --to-storage /srv/blobs); credentials as for
+              berth serve, never in the URI: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for S3,
+              AZURE_STORAGE_CONNECTION_STRING for Azure. The bucket or container must exist.
               Stop the source server first: writes after the start are not copied. The metadata is copied in one
               transaction with its ids, then every blob, hashed while it is copied and read back from the target
               to verify it; uploads in progress are not copied (clients start them again). Interrupted (Ctrl+C, a

@@ -121,3 +121,76 @@ public sealed class S3TargetStore(TestS3.TestBucket bucket) : TargetStore
     public static string MissingBucketUri() =>
         $"s3://berth-missing-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}/x?endpoint={Uri.EscapeDataString(TestS3.Endpoint)}&region=us-east-1&path-style=true";
 }
+
+/// <summary>
+/// A throwaway container on the shared Azurite (<c>BERTH_TEST_AZURITE</c>, its well-known development account), below a
+/// prefix (<c>--to-storage azure://CONTAINER/PREFIX</c>); the connection string as a setting.
+/// </summary>
+public sealed class AzureTargetStore : TargetStore
+{
+    public const string Server = "Azurite";
+    public const string EndpointVariable = "BERTH_TEST_AZURITE";
+    public const string DefaultEndpoint = "127.0.0.1:10000";
+    public const string Prefix = "target";
+
+    /// <summary>Azurite's published development account key (not a secret).</summary>
+    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private AzureTargetStore(Azure.Storage.Blobs.BlobContainerClient container) => Container = container;
+
+    public static string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};BlobEndpoint=http://{(Environment.GetEnvironmentVariable(EndpointVariable) is { Length: > 0 } e ? e : DefaultEndpoint)}/devstoreaccount1;";
+
+    public static async Task<AzureTargetStore> CreateAsync()
+    {
+        var container = new Azure.Storage.Blobs.BlobServiceClient(ConnectionString).GetBlobContainerClient("berth-migrate-" + Guid.NewGuid().ToString("N")[..12]);
+        await container.CreateAsync();
+        return new AzureTargetStore(container);
+    }
+
+    public Azure.Storage.Blobs.BlobContainerClient Container { get; }
+
+    public override IReadOnlyList<string> Arguments => ["--to-storage", $"azure://{Container.Name}/{Prefix}"];
+
+    public override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Berth:Storage:Azure:ConnectionString"] = ConnectionString,
+    };
+
+    public override async Task<Dictionary<string, byte[]>> BlobsAsync()
+    {
+        var result = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var name in await NamesAsync(Prefix + "/blobs/"))
+        {
+            var parts = name.Split('/');
+            var content = await Container.GetBlobClient(name).DownloadContentAsync();
+            result[parts[^3] + ":" + parts[^1]] = content.Value.Content.ToArray();
+        }
+
+        return result;
+    }
+
+    public override async Task<IReadOnlyList<string>> UploadLeftoversAsync() => await NamesAsync(Prefix + "/uploads/");
+
+    public override async Task<bool> IsUntouchedAsync() => (await NamesAsync(string.Empty)).Count == 0;
+
+    public override async Task ReplaceAsync(string digest, byte[] bytes)
+    {
+        var colon = digest.IndexOf(':', StringComparison.Ordinal);
+        var hex = digest[(colon + 1)..];
+        await Container.GetBlobClient($"{Prefix}/blobs/{digest[..colon]}/{hex[..2]}/{hex}").UploadAsync(new BinaryData(bytes), overwrite: true);
+    }
+
+    public override async ValueTask DisposeAsync() => await Container.DeleteIfExistsAsync();
+
+    private async Task<List<string>> NamesAsync(string prefix)
+    {
+        var names = new List<string>();
+        await foreach (var item in Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = prefix }))
+        {
+            names.Add(item.Name);
+        }
+
+        return names;
+    }
+}
