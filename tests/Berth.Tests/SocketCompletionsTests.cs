@@ -36,6 +36,7 @@ public sealed class SocketCompletionsTests
     [InlineData(null, "postgres://berth@db.example:5432/berth")]
     [InlineData("filesystem", "Host=db.example;Database=berth;Username=berth")]
     [InlineData("s3://bucket", "postgres://berth@db.example/berth")]
+    [InlineData("azure://container/prefix", "sqlite")]
     public void InlineFor_ANetworkProvider_False(string? storage, string? metadata) =>
         Assert.False(SocketCompletions.InlineFor(Settings(storage, metadata)));
 
