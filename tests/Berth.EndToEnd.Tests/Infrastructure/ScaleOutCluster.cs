@@ -11,6 +11,9 @@ namespace Berth.EndToEnd.Tests.Infrastructure;
 /// </summary>
 public abstract class ScaleOutCluster : IAsyncLifetime
 {
+    /// <summary>How long creating a database or a bucket may take: a server that accepts connections but never answers fails the class, not the run.</summary>
+    private static readonly TimeSpan SetUpTimeout = TimeSpan.FromMinutes(2);
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<BerthProcess> _nodes = [];
     private readonly List<TestS3.TestBucket> _buckets = [];
@@ -54,7 +57,7 @@ public abstract class ScaleOutCluster : IAsyncLifetime
                 return;
             }
 
-            _database = await TestPostgres.CreateDatabaseAsync(_name);
+            _database = await WithinAsync(TestPostgres.CreateDatabaseAsync(_name), $"PostgreSQL ({TestPostgres.EndpointVariable}) created no database");
             _bucket = await CreateBucketAsync();
             _keys = new TempDirectory($"berth-{_name}-keys");
             await StartNodesAsync();
@@ -72,7 +75,7 @@ public abstract class ScaleOutCluster : IAsyncLifetime
     /// <summary>Another throwaway bucket, deleted at disposal (unless a test deleted it first).</summary>
     public async Task<TestS3.TestBucket> CreateBucketAsync()
     {
-        var bucket = await TestS3.CreateBucketAsync(_name);
+        var bucket = await WithinAsync(TestS3.CreateBucketAsync(_name), $"S3 at {TestS3.Endpoint} created no bucket");
         lock (_buckets)
         {
             _buckets.Add(bucket);
@@ -145,6 +148,18 @@ public abstract class ScaleOutCluster : IAsyncLifetime
         }
 
         _gate.Dispose();
+    }
+
+    private static async Task<T> WithinAsync<T>(Task<T> work, string failure)
+    {
+        try
+        {
+            return await work.WaitAsync(SetUpTimeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{failure} within {SetUpTimeout.TotalSeconds:0} s: the server accepts connections but does not answer");
+        }
     }
 
     private static InvalidOperationException NotStarted() => new("the cluster is not started: call EnsureStartedAsync first");
