@@ -30,7 +30,10 @@ internal static class Cli
                         return 0;
                     }
 
-                    return await ServerStartup.ServeAsync(ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable), Console.Error);
+                    var settings = ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable);
+                    // Before anything makes a socket: the runtime reads the variable once, then.
+                    SocketCompletions.Apply(settings, Environment.GetEnvironmentVariable, Environment.SetEnvironmentVariable);
+                    return await ServerStartup.ServeAsync(settings, Console.Error);
                 case "admin":
                     return await AdminCommands.RunAsync(rest, Console.In, Console.Out);
                 case var client when ClientCli.Handles(client):
