@@ -32,6 +32,8 @@ public static class TestS3
             AuthenticationRegion = "us-east-1",
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+            Timeout = TimeSpan.FromSeconds(60), // a stuck server fails the test instead of hanging the run
+            MaxErrorRetry = 2,
         });
 
     /// <summary>Creates an empty bucket with a fresh name (<paramref name="hint"/> plus random letters).</summary>

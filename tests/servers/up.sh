@@ -66,12 +66,17 @@ keyring = $D/keyring
 mon data = $D/mon
 osd data = $D/osd0
 osd objectstore = memstore
-memstore device bytes = 8589934592
+memstore device bytes = 6442450944
 osd max object size = 134217728
 [client.rgw.gw]
 rgw frontends = beast endpoint=127.0.0.1:$port
 rgw data = $D/rgw
 rgw dns name = localhost
+# memstore keeps every object in memory: collect deleted objects' data within a minute (the default waits 2 hours),
+# so suites that delete what they wrote do not add up to an out-of-memory kill of the OSD.
+rgw gc obj min wait = 30
+rgw gc processor period = 30
+rgw gc processor max time = 30
 CONF
     export CEPH_CONF="$D/ceph.conf"
     ceph-authtool --create-keyring "$D/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
