@@ -50,7 +50,7 @@ public sealed class MigratedInstallation : IAsyncLifetime
         await Source.InitializeAsync();
         SourceFolder = Source.NewSource(_folders);
         Database = await TestPostgres.CreateDatabaseAsync(nameof(MigratedInstallation));
-        Bucket = await TestS3.CreateBucketAsync("migrated");
+        Bucket = await S3TargetStore.CreateBucketAsync("migrated");
         using var output = new StringWriter();
         using var error = new StringWriter();
         var code = await MigrateCommand.RunAsync(

@@ -180,8 +180,13 @@ public sealed class MigratedServerTests(MigratedInstallation migrated) : IClassF
         using var audit = await admin.GetAsync("/api/v1/audit?limit=200");
         var auditBody = await audit.Content.ReadAsStringAsync();
         Assert.True(audit.StatusCode == HttpStatusCode.OK, auditBody);
-        Assert.Contains("\"fresh\"", auditBody, StringComparison.Ordinal);
-        Assert.Contains("dave", auditBody, StringComparison.Ordinal);
+        var fresh = JsonDocument.Parse(auditBody).RootElement.GetProperty("items").EnumerateArray()
+            .Where(e => e.GetProperty("project").ValueKind == JsonValueKind.String && e.GetProperty("project").GetString() == "fresh")
+            .Select(e => e.GetProperty("id").GetInt64())
+            .ToList();
+        Assert.NotEmpty(fresh);
+        var copiedMax = MaxSourceAuditId();
+        Assert.All(fresh, id => Assert.True(id > copiedMax, $"new audit entry {id} is not past the copied {copiedMax}"));
     }
 
     [Fact]
@@ -199,6 +204,15 @@ public sealed class MigratedServerTests(MigratedInstallation migrated) : IClassF
         using var wrong = Server.CreateClient("Bob", "bob-password-23");
         using var refused = await wrong.GetAsync("/api/v1/me");
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    private long MaxSourceAuditId()
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(migrated.SourceFolder, "berth.db")};Mode=ReadOnly;Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT MAX(id) FROM audit_log";
+        return (long)command.ExecuteScalar()!;
     }
 
     private static bool Same(byte[] expected, byte[] actual) => expected.AsSpan().SequenceEqual(actual);

@@ -71,7 +71,23 @@ public sealed class S3TargetStore(TestS3.TestBucket bucket) : TargetStore
 {
     public const string Prefix = "target";
 
-    public static async Task<S3TargetStore> CreateAsync() => new(await TestS3.CreateBucketAsync("migrate"));
+    public static async Task<S3TargetStore> CreateAsync() => new(await CreateBucketAsync("migrate"));
+
+    /// <summary>
+    /// <see cref="TestS3.CreateBucketAsync"/>, given up after 2 minutes with the server named: a wedged radosgw accepts
+    /// connections and answers nothing, which would hang the suite.
+    /// </summary>
+    public static async Task<TestS3.TestBucket> CreateBucketAsync(string hint)
+    {
+        try
+        {
+            return await TestS3.CreateBucketAsync(hint).WaitAsync(TimeSpan.FromMinutes(2));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{TestS3.Server} at {TestS3.Endpoint}: creating a bucket took over 2 minutes (the server accepts connections but does not answer)");
+        }
+    }
 
     public TestS3.TestBucket Bucket { get; } = bucket;
 
