@@ -68,7 +68,7 @@ internal static class Cli
 
         Usage:
           berth [serve] [OPTIONS]   run the registry (the default command)
-          berth admin COMMAND       on the data folder: reset-password, clear-ip-allow, rotate-token-key, retire-token-keys
+          berth admin COMMAND       on the data folder: reset-password, clear-ip-allow, rotate-token-key, retire-token-keys, migrate
           berth version             print the version
           berth --help              this text, with every server option below
 
