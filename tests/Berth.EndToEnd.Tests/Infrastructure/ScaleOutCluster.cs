@@ -22,6 +22,7 @@ public abstract class ScaleOutCluster : IAsyncLifetime
     private TestS3.TestBucket? _bucket;
     private TempDirectory? _keys;
     private bool _started;
+    private Exception? _failure;
 
     /// <param name="name">For the database's and bucket's names.</param>
     protected ScaleOutCluster(string name) => _name = name;
@@ -57,16 +58,36 @@ public abstract class ScaleOutCluster : IAsyncLifetime
                 return;
             }
 
-            _database = await WithinAsync(TestPostgres.CreateDatabaseAsync(_name), $"PostgreSQL ({TestPostgres.EndpointVariable}) created no database");
-            _bucket = await CreateBucketAsync();
-            _keys = new TempDirectory($"berth-{_name}-keys");
-            await StartNodesAsync();
+            // A set-up that failed once fails the class's other tests at once, instead of each waiting for it again.
+            if (_failure is not null)
+            {
+                throw new InvalidOperationException("the cluster could not be set up: " + _failure.Message, _failure);
+            }
+
+            try
+            {
+                await SetUpAsync();
+            }
+            catch (Exception ex)
+            {
+                _failure = ex;
+                throw;
+            }
+
             _started = true;
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    private async Task SetUpAsync()
+    {
+        _database = await WithinAsync(TestPostgres.CreateDatabaseAsync(_name), $"PostgreSQL ({TestPostgres.EndpointVariable}) created no database");
+        _bucket = await CreateBucketAsync();
+        _keys = new TempDirectory($"berth-{_name}-keys");
+        await StartNodesAsync();
     }
 
     /// <summary>The nodes the class's tests share, started one after the other (the first creates the administrator and the signing key).</summary>
