@@ -449,6 +449,12 @@ if [[ $MODE == smoke ]]; then
   smoke_list=$(echo "$SCENARIOS" | tr ' ' ',')
   # Two operations per scenario (at most 200 ms): this checks that everything works, it measures nothing.
   quick=(--duration 200ms --warmup 0s --count 2)
+  if [[ $VARIANT == scale-out ]]; then
+    # Over S3 a large push takes seconds (the reference's chunked push of 64 MiB about half a minute on 2 busy cores):
+    # one operation each, and the 100 MB sizes left out (the 64 MiB ones take the same code paths).
+    smoke_list=$(for scenario in $SCENARIOS; do [[ $scenario == *100mb* ]] || echo "$scenario"; done | paste -sd, -)
+    quick=(--duration 200ms --warmup 0s --count 1)
+  fi
   REPOS=30 TAGS=3
   for target in "$A_LABEL" "$B_LABEL"; do
     if [[ $target == "$A_LABEL" ]]; then url=$BERTH_URL pid=$BERTH_PID logfile=$WORK/berth.log; else
