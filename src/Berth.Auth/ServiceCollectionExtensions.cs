@@ -3,6 +3,7 @@ using Berth.Auth.Jwt;
 using Berth.Auth.Passwords;
 using Berth.Auth.Throttling;
 using Berth.Auth.Tokens;
+using Berth.Core.Access;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -31,6 +32,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(_ => RandomNumberGenerator.Create());
         services.TryAddSingleton<PasswordHasher>();
         services.TryAddSingleton<AccessTokenService>();
+        services.TryAddSingleton<ILoginFailureStore, MemoryLoginFailureStore>();
         services.TryAddSingleton<LoginThrottle>();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<RegistryTokenOptions>>().Value.KeyFolder is { Length: > 0 } folder
             ? SigningKeyRing.LoadOrCreate(folder)

@@ -175,6 +175,17 @@ internal static class Migrations
             expires_at  bigint NOT NULL
         );
         """,
+
+        // 2: the login throttle's counts, shared by the nodes (ILoginFailureStore; SQLite keeps them in memory).
+        """
+        CREATE TABLE login_failures (
+            key          text PRIMARY KEY COLLATE "C",
+            failures     integer NOT NULL,
+            last_failure bigint NOT NULL,
+            locked_until bigint NOT NULL
+        );
+        CREATE INDEX ix_login_failures_last ON login_failures(last_failure);
+        """,
     ];
 
     public static int Latest => Steps.Length;

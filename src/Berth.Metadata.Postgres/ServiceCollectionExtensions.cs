@@ -74,6 +74,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IIpAllowRuleStore, PostgresIpAllowRuleStore>();
         services.AddSingleton<IAuditLog, PostgresAuditLog>();
         services.AddSingleton<IKnownNetworkStore, PostgresKnownNetworkStore>();
+        services.AddSingleton<ILoginFailureStore, PostgresLoginFailureStore>();
         return services;
     }
 }

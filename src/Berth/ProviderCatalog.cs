@@ -1,5 +1,6 @@
 using Berth.Metadata.Postgres;
 using Berth.Metadata.Sqlite;
+using Berth.Storage.Azure;
 using Berth.Storage.FileSystem;
 using Berth.Storage.S3;
 
@@ -63,6 +64,7 @@ public static class ProviderCatalog
         new(ProviderKind.Metadata, "postgres", ["postgres", "postgresql"], (services, configuration, uri) => services.AddPostgresMetadata(configuration, uri),
             (services, configuration, connectionString) => services.AddPostgresMetadata(configuration, null, connectionString)),
         new(ProviderKind.Storage, "s3", ["s3"], (services, configuration, uri) => services.AddS3Storage(configuration, uri)),
+        new(ProviderKind.Storage, "azure", ["azure"], (s, c, uri) => s.AddAzureBlobStorage(c, uri)),
     ];
 
     /// <summary>The option that sets a kind's provider, as errors name it.</summary>

@@ -247,28 +247,16 @@ public sealed class MaintenanceTests : RegistryTest
     private string UploadFile(string location) => Path.Combine(App.DataPath, "uploads", location[(location.LastIndexOf('/') + 1)..]);
 
     private DateTimeOffset? ManifestPulledAt(string repository, string digest) => QueryTime(
-        "SELECT m.last_pulled_at FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = $repo AND m.digest = $key",
+        "SELECT m.last_pulled_at FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = @repo AND m.digest = @key",
         repository, digest);
 
     private DateTimeOffset? TagPulledAt(string repository, string tag) => QueryTime(
-        "SELECT t.last_pulled_at FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = $repo AND t.name = $key",
+        "SELECT t.last_pulled_at FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = @repo AND t.name = @key",
         repository, tag);
 
     private DateTimeOffset? QueryTime(string sql, string repository, string key)
     {
-        var connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path.Combine(App.DataPath, "berth.db"),
-            Mode = SqliteOpenMode.ReadOnly,
-            Pooling = false,
-        }.ToString();
-        using var connection = new SqliteConnection(connectionString);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Parameters.AddWithValue("$repo", repository);
-        command.Parameters.AddWithValue("$key", key);
-        var value = command.ExecuteScalar();
-        return value is null or DBNull ? null : DateTimeOffset.FromUnixTimeMilliseconds((long)value);
+        var value = App.QueryScalarAsync(sql, ("@repo", repository), ("@key", key)).GetAwaiter().GetResult();
+        return value is null ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture));
     }
 }

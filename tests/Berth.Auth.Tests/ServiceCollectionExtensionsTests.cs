@@ -12,7 +12,7 @@ namespace Berth.Auth.Tests;
 public sealed class ServiceCollectionExtensionsTests
 {
     [Fact]
-    public void AddBerthAuth_WithConfiguration_ResolvesEveryServiceWithBoundOptions()
+    public async Task AddBerthAuth_WithConfiguration_ResolvesEveryServiceWithBoundOptions()
     {
         using var temp = new TempFolder();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -39,10 +39,11 @@ public sealed class ServiceCollectionExtensionsTests
         var throttle = provider.GetRequiredService<LoginThrottle>();
         for (var i = 0; i < 3; i++)
         {
-            throttle.RecordFailure("alice", null);
+            await throttle.RecordFailureAsync("alice", null);
         }
 
-        Assert.NotNull(throttle.GetLockout("alice", null));
+        Assert.NotNull(await throttle.GetLockoutAsync("alice", null));
+        Assert.False(throttle.Shared);
     }
 
     [Fact]

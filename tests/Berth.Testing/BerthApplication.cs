@@ -43,17 +43,24 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
         Storage = _settings.GetValueOrDefault(ProviderCatalog.StorageKey) ?? DefaultStorage;
         Metadata = _settings.GetValueOrDefault(ProviderCatalog.MetadataKey) ?? DefaultMetadata;
 
-        // "postgres" without a connection: a throwaway database of its own on the test server (tests/servers/up.sh),
-        // dropped at dispose, so every test server starts empty as it does on SQLite.
-        if (string.Equals(Metadata, "postgres", StringComparison.OrdinalIgnoreCase)
-            && string.IsNullOrEmpty(_settings.GetValueOrDefault("Berth:Metadata:Postgres:ConnectionString")))
+        // "postgres" without a connection, "s3" without a bucket: a schema and a key prefix of this data folder in the
+        // test process's database and bucket on the test servers (tests/servers/up.sh), so every test server starts
+        // empty as it does on the defaults, and a second server on the same folder shares them.
+        _sharedPostgres = string.Equals(Metadata, "postgres", StringComparison.OrdinalIgnoreCase)
+            && string.IsNullOrEmpty(_settings.GetValueOrDefault("Berth:Metadata:Postgres:ConnectionString"));
+        _sharedS3 = string.Equals(Storage, "s3", StringComparison.OrdinalIgnoreCase)
+            && string.IsNullOrEmpty(_settings.GetValueOrDefault("Berth:Storage:S3:Bucket"));
+        if (_sharedPostgres || _sharedS3)
         {
-            _database = Servers.TestPostgres.CreateDatabaseAsync("app").GetAwaiter().GetResult();
-            _settings["Berth:Metadata:Postgres:ConnectionString"] = _database.ConnectionString;
+            foreach (var (key, value) in SharedTestBackends.Acquire(DataPath, _sharedPostgres, _sharedS3))
+            {
+                _settings[key] = value;
+            }
         }
     }
 
-    private readonly Servers.TestPostgres.TestDatabase? _database;
+    private readonly bool _sharedPostgres;
+    private readonly bool _sharedS3;
 
     /// <summary>Environment variable choosing the blob storage provider of every functional test server: a type or URI as <c>--storage</c> takes it; unset: <c>filesystem</c> in the temporary data folder.</summary>
     public const string StorageEnvironment = "BERTH_TEST_STORAGE";
@@ -100,6 +107,60 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> in this server's metadata database, whichever provider it runs on (SQLite or
+    /// PostgreSQL), and answers the first column of the first row: for tests that look behind the API. Write the SQL
+    /// both dialects take, with parameters as <c>@name</c> (named with the <c>@</c> in <paramref name="args"/>).
+    /// </summary>
+    public async Task<object?> QueryScalarAsync(string sql, params (string Name, object? Value)[] args)
+    {
+        if (Services.GetService<Berth.Metadata.Sqlite.SqliteDatabase>() is { } sqlite)
+        {
+            return await sqlite.WriteAsync((c, _) =>
+            {
+                var value = c.Command(sql, args).ExecuteScalar();
+                return (value is DBNull ? null : value, false);
+            }, CancellationToken.None);
+        }
+
+        return await Services.GetRequiredService<Berth.Metadata.Postgres.PostgresDatabase>().ReadAsync(async (c, ct) =>
+        {
+            await using var command = Berth.Metadata.Postgres.PostgresDatabase.Command(c, sql, args);
+            var value = await command.ExecuteScalarAsync(ct);
+            return value is DBNull ? null : value;
+        }, CancellationToken.None);
+    }
+
+    /// <summary>Runs <paramref name="sql"/> once per row of arguments in one transaction of the metadata database (as <see cref="QueryScalarAsync"/>): bulk set-up straight into the tables.</summary>
+    public async Task ExecuteManyAsync(string sql, IEnumerable<(string Name, object? Value)[]> rows)
+    {
+        if (Services.GetService<Berth.Metadata.Sqlite.SqliteDatabase>() is { } sqlite)
+        {
+            await sqlite.WriteAsync((c, _) =>
+            {
+                foreach (var args in rows)
+                {
+                    c.Command(sql, args).ExecuteNonQuery();
+                }
+
+                return (true, true);
+            }, CancellationToken.None);
+            return;
+        }
+
+        await Services.GetRequiredService<Berth.Metadata.Postgres.PostgresDatabase>().WriteAsync(async (c, tx, ct) =>
+        {
+            foreach (var args in rows)
+            {
+                await using var command = Berth.Metadata.Postgres.PostgresDatabase.Command(c, sql, args);
+                command.Transaction = tx;
+                await command.ExecuteNonQueryAsync(ct);
+            }
+
+            return (true, true);
+        }, CancellationToken.None);
     }
 
     /// <summary>User name of the administrator the server creates on first start.</summary>
@@ -299,7 +360,10 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
             {
             }
 
-            _database?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (_sharedPostgres || _sharedS3)
+            {
+                SharedTestBackends.Release(DataPath, _sharedPostgres, _sharedS3);
+            }
         }
     }
 }

@@ -28,10 +28,19 @@ public static class TestBlobStores
     public static Action<IServiceCollection> UseRedirecting(Uri baseUri, DateTimeOffset expiresAt) => services =>
         Replace(services, files => new RedirectingBlobStore(files, baseUri, expiresAt));
 
+    /// <summary>Wraps the store the server was composed with (the file store, or an object store under BERTH_TEST_STORAGE).</summary>
     private static void Replace(IServiceCollection services, Func<IBlobStore, IBlobStore> wrap)
     {
+        var original = services.LastOrDefault(d => d.ServiceType == typeof(IBlobStore))
+            ?? throw new InvalidOperationException("No IBlobStore is registered to wrap.");
         services.RemoveAll<IBlobStore>();
-        services.AddSingleton(sp => wrap(sp.GetRequiredService<FileSystemBlobStore>()));
+        services.AddSingleton(sp => wrap(original switch
+        {
+            { ImplementationInstance: IBlobStore instance } => instance,
+            { ImplementationFactory: { } factory } => (IBlobStore)factory(sp),
+            { ImplementationType: { } type } => (IBlobStore)ActivatorUtilities.GetServiceOrCreateInstance(sp, type),
+            _ => throw new InvalidOperationException("The registered IBlobStore cannot be wrapped."),
+        }));
     }
 
     /// <summary>Delegates everything but <see cref="IBlobStore.OpenAsync"/> to the store it wraps.</summary>

@@ -18,11 +18,12 @@ public sealed class ArchitectureTests
         ["Berth.Storage.FileSystem"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Storage.S3"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Metadata.Sqlite"] = ["Berth.Oci", "Berth.Core"],
+        ["Berth.Storage.Azure"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Metadata.Postgres"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Auth"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Application"] = ["Berth.Oci", "Berth.Core", "Berth.Auth"],
         ["Berth.Api"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application"],
-        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Storage.S3", "Berth.Metadata.Sqlite", "Berth.Metadata.Postgres"],
+        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Storage.S3", "Berth.Storage.Azure", "Berth.Metadata.Sqlite", "Berth.Metadata.Postgres"],
     };
 
     public static TheoryData<string> Assemblies => new(AllowedReferences.Keys);
@@ -43,6 +44,7 @@ public sealed class ArchitectureTests
     [InlineData("Berth.Storage.FileSystem")]
     [InlineData("Berth.Storage.S3")]
     [InlineData("Berth.Metadata.Sqlite")]
+    [InlineData("Berth.Storage.Azure")]
     public void InnerAssemblies_DoNotUseAspNetCore(string name)
     {
         var aspNet = Load(name).GetReferencedAssemblies().Select(a => a.Name!).Where(n => n.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));

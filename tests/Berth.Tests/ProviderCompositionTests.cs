@@ -85,13 +85,13 @@ public sealed class ProviderCompositionTests : IDisposable
     }
 
     [Theory]
-    [InlineData(ProviderKind.Storage, "gcs", "--storage gcs: unknown storage type (known: filesystem, s3, s3://…)")]
-    [InlineData(ProviderKind.Storage, "sqlite", "--storage sqlite: unknown storage type (known: filesystem, s3, s3://…)")]
+    [InlineData(ProviderKind.Storage, "gcs", "--storage gcs: unknown storage type (known: filesystem, s3, azure, s3://…, azure://…)")]
+    [InlineData(ProviderKind.Storage, "sqlite", "--storage sqlite: unknown storage type (known: filesystem, s3, azure, s3://…, azure://…)")]
     [InlineData(ProviderKind.Metadata, "filesystem", "--metadata filesystem: unknown metadata type (known: sqlite, postgres, postgres://…, postgresql://…)")]
-    [InlineData(ProviderKind.Storage, "gs://bucket/prefix", "--storage gs://bucket/prefix: no storage provider for gs:// URIs in this build (known: filesystem, s3, s3://…)")]
+    [InlineData(ProviderKind.Storage, "gs://bucket/prefix", "--storage gs://bucket/prefix: no storage provider for gs:// URIs in this build (known: filesystem, s3, azure, s3://…, azure://…)")]
     [InlineData(ProviderKind.Metadata, "mysql://user:secret-pw@db.example/berth", "--metadata mysql://user:***@db.example/berth: no metadata provider for mysql:// URIs in this build (known: sqlite, postgres, postgres://…, postgresql://…)")]
-    [InlineData(ProviderKind.Storage, "://nothing", "--storage ://nothing: not a storage type or a URI (known: filesystem, s3, s3://…)")]
-    [InlineData(ProviderKind.Storage, "file\nsystem", "--storage file?system: unknown storage type (known: filesystem, s3, s3://…)")]
+    [InlineData(ProviderKind.Storage, "://nothing", "--storage ://nothing: not a storage type or a URI (known: filesystem, s3, azure, s3://…, azure://…)")]
+    [InlineData(ProviderKind.Storage, "file\nsystem", "--storage file?system: unknown storage type (known: filesystem, s3, azure, s3://…, azure://…)")]
     [InlineData(ProviderKind.Metadata, "sqlite\u0000x", "--metadata sqlite?x: unknown metadata type (known: sqlite, postgres, postgres://…, postgresql://…)")]
     public void TryResolve_UnknownTypeOrScheme_OneClearLineAndNoFallback(ProviderKind kind, string value, string expected)
     {
@@ -181,7 +181,7 @@ public sealed class ProviderCompositionTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Berth:Storage:Type", "azure", "--storage azure: unknown storage type")]
+    [InlineData("Berth:Storage:Type", "gcs", "--storage gcs: unknown storage type")]
     [InlineData("Berth:Metadata:Type", "mysql://db/berth", "--metadata mysql://db/berth: no metadata provider for mysql://")]
     public async Task ServeAsync_UnknownProvider_CommandLineErrorBeforeAnythingListensOrIsWritten(string key, string value, string expected)
     {
@@ -282,6 +282,44 @@ public sealed class ProviderCompositionTests : IDisposable
 
         Assert.Equal(1, exit);
         Assert.Equal("berth: storage: filesystem: root path is empty (set Berth:Storage:FileSystem:RootPath or --data)", error.TrimEnd('\n'));
+    }
+
+    private const string AzuriteConnectionString =
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;";
+
+    [Fact]
+    public void TryResolve_AzureUri_ChoosesTheAzureProviderWithTheUri()
+    {
+        Assert.True(ProviderCatalog.TryResolve(ProviderKind.Storage, "azure://registry/team", out var choice, out var error), error);
+
+        Assert.Equal(("azure", new Uri("azure://registry/team")), (choice.Provider.Type, choice.Location));
+    }
+
+    [Fact]
+    public async Task Build_AzureUri_ComposesTheAzureStoreWithItsContainerPrefixAndProbe()
+    {
+        await using var app = Berth.Testing.MigratedServer.Build(Settings(
+            ("Berth:Storage:Type", "azure://registry/team/prod"),
+            ("Berth:Storage:Azure:ConnectionString", AzuriteConnectionString)));
+
+        var options = app.Services.GetRequiredService<IOptions<Berth.Storage.Azure.AzureStorageOptions>>().Value;
+        Assert.Equal(("registry", "team/prod"), (options.Container, options.Prefix));
+        Assert.IsType<Berth.Storage.Azure.AzureBlobStore>(app.Services.GetRequiredService<IBlobStore>());
+        Assert.IsType<Berth.Storage.Azure.AzureBlobStore>(app.Services.GetRequiredService<IUploadStore>());
+        Assert.Contains(app.Services.GetServices<Berth.Core.IProviderProbe>(), p => p.Setting == "--storage");
+    }
+
+    [Theory]
+    [InlineData("azure://registry/p?endpoint=http://x", "berth: storage: azure: --storage: azure:// URIs take no query parameters (unknown: endpoint)")]
+    [InlineData("azure://Registry/p", "berth: storage: azure: --storage azure://CONTAINER/PREFIX: 'Registry' is not a container name")]
+    public async Task ServeAsync_AzureUriMistake_OneLineNamingStorage(string uri, string expected)
+    {
+        var (exit, error) = await ServeAsync(Settings(("Berth:Storage:Type", uri), ("Berth:Storage:Azure:ConnectionString", AzuriteConnectionString)));
+
+        Assert.Equal(1, exit);
+        Assert.StartsWith(expected, error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.DoesNotContain("AccountKey", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -43,8 +43,8 @@ public sealed class TestProviderSelectionTests
     }
 
     [Theory]
-    [InlineData("gcs", null, "BERTH_TEST_STORAGE=gcs: --storage gcs: unknown storage type (known: filesystem, s3, s3://…)")]
-    [InlineData("gs://bucket", null, "BERTH_TEST_STORAGE=gs://bucket: --storage gs://bucket: no storage provider for gs:// URIs in this build (known: filesystem, s3, s3://…)")]
+    [InlineData("gcs", null, "BERTH_TEST_STORAGE=gcs: --storage gcs: unknown storage type (known: filesystem, s3, azure, s3://…, azure://…)")]
+    [InlineData("gs://bucket", null, "BERTH_TEST_STORAGE=gs://bucket: --storage gs://bucket: no storage provider for gs:// URIs in this build (known: filesystem, s3, azure, s3://…, azure://…)")]
     [InlineData(null, "mysql", "BERTH_TEST_METADATA=mysql: --metadata mysql: unknown metadata type (known: sqlite, postgres, postgres://…, postgresql://…)")]
     public void ProviderSettings_UnknownValue_FailsNamingTheVariableInsteadOfFallingBack(string? storage, string? metadata, string expected)
     {

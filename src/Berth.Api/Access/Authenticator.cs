@@ -101,13 +101,13 @@ public sealed partial class Authenticator
             return await TokenSignInAsync(token, presented, expectedOwner: null, address, cancellationToken);
         }
 
-        if (_throttle.GetLockout(null, address) is { } wait)
+        if (await _throttle.GetLockoutAsync(null, address, cancellationToken) is { } wait)
         {
             return new AuthenticationResult(AuthenticationStatus.Throttled, RetryAfter: wait);
         }
 
         _accessTokens.Check(token, null); // the same work as for a token that is not stored
-        _throttle.RecordFailure(null, address);
+        await _throttle.RecordFailureAsync(null, address, cancellationToken: CancellationToken.None); // counted even when the client goes away
         return AuthenticationResult.Failed;
     }
 
@@ -188,18 +188,18 @@ public sealed partial class Authenticator
         }
 
         // A wrong token proves nothing about the account's password: it counts against its address only.
-        if (_throttle.GetLockout(null, address) is { } wait)
+        if (await _throttle.GetLockoutAsync(null, address, cancellationToken) is { } wait)
         {
             return new AuthenticationResult(AuthenticationStatus.Throttled, RetryAfter: wait);
         }
 
-        _throttle.RecordFailure(null, address);
+        await _throttle.RecordFailureAsync(null, address, cancellationToken: CancellationToken.None); // counted even when the client goes away
         return AuthenticationResult.Failed;
     }
 
     private async Task<AuthenticationResult> PasswordSignInAsync(string userName, string password, IPAddress? address, CancellationToken cancellationToken)
     {
-        if (_throttle.GetLockout(userName, address) is { } wait)
+        if (await _throttle.GetLockoutAsync(userName, address, cancellationToken) is { } wait)
         {
             return new AuthenticationResult(AuthenticationStatus.Throttled, RetryAfter: wait);
         }
@@ -212,7 +212,7 @@ public sealed partial class Authenticator
 
         // Guesses spread over many addresses lock the account, but not for the addresses its owner signs in from.
         bool? known = null;
-        if (_throttle.GetAccountLockout(userName) is { } accountWait)
+        if (await _throttle.GetAccountLockoutAsync(userName, cancellationToken) is { } accountWait)
         {
             known = await _knownNetworks.IsKnownAsync(user, address, cancellationToken);
             if (!known.Value)
@@ -225,11 +225,11 @@ public sealed partial class Authenticator
         if (caller is null)
         {
             known ??= await _knownNetworks.IsKnownAsync(user, address, cancellationToken);
-            _throttle.RecordFailure(userName, address, countForAccount: !known.Value);
+            await _throttle.RecordFailureAsync(userName, address, countForAccount: !known.Value, CancellationToken.None); // counted even when the client goes away
             return AuthenticationResult.Failed;
         }
 
-        _throttle.RecordSuccess(userName, address);
+        await _throttle.RecordSuccessAsync(userName, address, cancellationToken);
         await _knownNetworks.RememberAsync(user!, address, cancellationToken);
         return new AuthenticationResult(AuthenticationStatus.Succeeded, caller);
     }

@@ -22,5 +22,6 @@ public sealed class AccessSettings
     public TimeSpan AuditRetention { get; set; } = TimeSpan.FromDays(365);
 
     /// <summary>How long project settings and IP rules read from the database are reused before being read again (other nodes' changes show up within this).</summary>
-    public TimeSpan CacheLifetime { get; set; } = TimeSpan.FromSeconds(5);
+    /// <remarks>3 s, so that a changed IP allow list or project setting holds on every node within 5 s (issue 12).</remarks>
+    public TimeSpan CacheLifetime { get; set; } = TimeSpan.FromSeconds(3);
 }

@@ -23,15 +23,8 @@ public sealed class CatalogCursorTests : AccessTest
         Admin.PushBlobAsync("zzz-pub/app", TestImages.Bytes(20, 2)).GetAwaiter().GetResult();
 
         // Many private repositories, straight into the database (pushing them one by one would take minutes).
-        Service<SqliteDatabase>().WriteAsync((c, _) =>
-        {
-            for (var i = 0; i < Hidden; i++)
-            {
-                c.Command("INSERT INTO repositories (name, created_at) VALUES ($name, 0)", ("$name", $"hidden/svc-{i:D5}")).ExecuteNonQuery();
-            }
-
-            return (true, true);
-        }, CancellationToken.None).GetAwaiter().GetResult();
+        App.ExecuteManyAsync("INSERT INTO repositories (name, created_at) VALUES (@name, 0)",
+            Enumerable.Range(0, Hidden).Select(i => new (string, object?)[] { ("@name", $"hidden/svc-{i:D5}") })).GetAwaiter().GetResult();
     }
 
     [Fact]

@@ -12,43 +12,49 @@ public sealed class LoginThrottleTests
 
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
 
-    private LoginThrottle Create(LoginThrottleOptions? options = null) =>
-        new(Options.Create(options ?? new LoginThrottleOptions()), _clock);
+    private MemoryLoginFailureStore _store = null!;
 
-    private static void Fail(LoginThrottle throttle, int times, string? user = "alice", IPAddress? address = null, bool countForAccount = true)
+    private LoginThrottle Create(LoginThrottleOptions? options = null)
+    {
+        var wrapped = Options.Create(options ?? new LoginThrottleOptions());
+        _store = new MemoryLoginFailureStore(wrapped, _clock);
+        return new LoginThrottle(wrapped, _clock, _store);
+    }
+
+    private static async Task Fail(LoginThrottle throttle, int times, string? user = "alice", IPAddress? address = null, bool countForAccount = true)
     {
         for (var i = 0; i < times; i++)
         {
-            throttle.RecordFailure(user, address ?? Home, countForAccount);
+            await throttle.RecordFailureAsync(user, address ?? Home, countForAccount);
         }
     }
 
     /// <summary>One failure from each of <paramref name="count"/> different addresses.</summary>
-    private static void FailFromManyAddresses(LoginThrottle throttle, int count, string user = "alice")
+    private static async Task FailFromManyAddresses(LoginThrottle throttle, int count, string user = "alice")
     {
         for (var i = 0; i < count; i++)
         {
-            throttle.RecordFailure(user, new IPAddress([192, 0, 2, (byte)i]));
+            await throttle.RecordFailureAsync(user, new IPAddress([192, 0, 2, (byte)i]));
         }
     }
 
     [Fact]
-    public void GetLockout_NothingRecorded_Null()
+    public async Task GetLockout_NothingRecorded_Null()
     {
         var throttle = Create();
 
-        Assert.Null(throttle.GetLockout("alice", Home));
-        Assert.Null(throttle.GetAccountLockout("alice"));
+        Assert.Null(await throttle.GetLockoutAsync("alice", Home));
+        Assert.Null(await throttle.GetAccountLockoutAsync("alice"));
     }
 
     [Fact]
-    public void GetLockout_BelowLimit_Null()
+    public async Task GetLockout_BelowLimit_Null()
     {
         var throttle = Create();
 
-        Fail(throttle, 4);
+        await Fail(throttle, 4);
 
-        Assert.Null(throttle.GetLockout("alice", Home));
+        Assert.Null(await throttle.GetLockoutAsync("alice", Home));
     }
 
     [Theory]
@@ -61,39 +67,39 @@ public sealed class LoginThrottleTests
     [InlineData(15, 900)]
     [InlineData(40, 900)]
     [InlineData(200, 900)]
-    public void GetLockout_FailuresOfUserFromOneAddress_GrowExponentiallyUpToCap(int failures, int expectedSeconds)
+    public async Task GetLockout_FailuresOfUserFromOneAddress_GrowExponentiallyUpToCap(int failures, int expectedSeconds)
     {
         var throttle = Create(new LoginThrottleOptions { AddressFreeFailures = 1000, AccountFreeFailures = 1000 });
 
-        Fail(throttle, failures);
+        await Fail(throttle, failures);
 
-        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), throttle.GetLockout("alice", Home));
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), await throttle.GetLockoutAsync("alice", Home));
     }
 
     [Fact]
-    public void GetLockout_WhileLocked_CountsDown()
+    public async Task GetLockout_WhileLocked_CountsDown()
     {
         var throttle = Create();
-        Fail(throttle, 7); // 4 s
+        await Fail(throttle, 7); // 4 s
 
         _clock.Advance(TimeSpan.FromSeconds(3));
-        Assert.Equal(TimeSpan.FromSeconds(1), throttle.GetLockout("alice", Home));
+        Assert.Equal(TimeSpan.FromSeconds(1), await throttle.GetLockoutAsync("alice", Home));
 
         _clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.Null(throttle.GetLockout("alice", Home));
+        Assert.Null(await throttle.GetLockoutAsync("alice", Home));
     }
 
     [Fact]
-    public void GetLockout_UserLockedAtOneAddress_DoesNotApplyAtAnother()
+    public async Task GetLockout_UserLockedAtOneAddress_DoesNotApplyAtAnother()
     {
         var throttle = Create();
 
-        Fail(throttle, 6); // the attacker's address: 2 s
+        await Fail(throttle, 6); // the attacker's address: 2 s
 
-        Assert.Equal(TimeSpan.FromSeconds(2), throttle.GetLockout("alice", Home));
-        Assert.Null(throttle.GetLockout("alice", Office));
-        Assert.Null(throttle.GetLockout("bob", Home));
-        Assert.Null(throttle.GetAccountLockout("alice")); // 6 failures are below the per-account limit of 10
+        Assert.Equal(TimeSpan.FromSeconds(2), await throttle.GetLockoutAsync("alice", Home));
+        Assert.Null(await throttle.GetLockoutAsync("alice", Office));
+        Assert.Null(await throttle.GetLockoutAsync("bob", Home));
+        Assert.Null(await throttle.GetAccountLockoutAsync("alice")); // 6 failures are below the per-account limit of 10
     }
 
     [Theory]
@@ -101,52 +107,52 @@ public sealed class LoginThrottleTests
     [InlineData(11, 2)]
     [InlineData(14, 16)]
     [InlineData(25, 900)]
-    public void GetAccountLockout_FailuresSpreadOverAddresses_LockTheAccount(int failures, int expectedSeconds)
+    public async Task GetAccountLockout_FailuresSpreadOverAddresses_LockTheAccount(int failures, int expectedSeconds)
     {
         var throttle = Create();
 
-        FailFromManyAddresses(throttle, failures);
+        await FailFromManyAddresses(throttle, failures);
 
-        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), throttle.GetAccountLockout("alice"));
-        Assert.Null(throttle.GetLockout("alice", Office)); // no address failed five times: only the account count is locked
-        Assert.Null(throttle.GetAccountLockout("bob"));
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), await throttle.GetAccountLockoutAsync("alice"));
+        Assert.Null(await throttle.GetLockoutAsync("alice", Office)); // no address failed five times: only the account count is locked
+        Assert.Null(await throttle.GetAccountLockoutAsync("bob"));
     }
 
     [Fact]
-    public void RecordFailure_NotCountedForAccount_LeavesTheAccountOpen()
+    public async Task RecordFailure_NotCountedForAccount_LeavesTheAccountOpen()
     {
         var throttle = Create();
 
         // Failures from an address known to the account (the owner mistyping at home) do not count against it.
-        Fail(throttle, 30, countForAccount: false);
+        await Fail(throttle, 30, countForAccount: false);
 
-        Assert.Null(throttle.GetAccountLockout("alice"));
-        Assert.NotNull(throttle.GetLockout("alice", Home));
+        Assert.Null(await throttle.GetAccountLockoutAsync("alice"));
+        Assert.NotNull(await throttle.GetLockoutAsync("alice", Home));
     }
 
     [Fact]
-    public void GetLockout_ManyUsersFromOneAddress_LocksTheAddress()
+    public async Task GetLockout_ManyUsersFromOneAddress_LocksTheAddress()
     {
         var throttle = Create();
 
         for (var i = 0; i < 20; i++)
         {
-            throttle.RecordFailure($"user{i}", Home);
+            await throttle.RecordFailureAsync($"user{i}", Home);
         }
 
-        Assert.Equal(TimeSpan.FromSeconds(1), throttle.GetLockout("someone-new", Home));
-        Assert.Equal(TimeSpan.FromSeconds(1), throttle.GetLockout(null, Home));
-        Assert.Null(throttle.GetLockout("someone-new", Office));
+        Assert.Equal(TimeSpan.FromSeconds(1), await throttle.GetLockoutAsync("someone-new", Home));
+        Assert.Equal(TimeSpan.FromSeconds(1), await throttle.GetLockoutAsync(null, Home));
+        Assert.Null(await throttle.GetLockoutAsync("someone-new", Office));
     }
 
     [Fact]
-    public void GetLockout_UserAndAddressBothLocked_LongerWins()
+    public async Task GetLockout_UserAndAddressBothLocked_LongerWins()
     {
         var throttle = Create(new LoginThrottleOptions { UserFreeFailures = 2, AddressFreeFailures = 4 });
 
-        Fail(throttle, 4); // user at this address: 2^(4-2) = 4 s; address: 2^(4-4) = 1 s
+        await Fail(throttle, 4); // user at this address: 2^(4-2) = 4 s; address: 2^(4-4) = 1 s
 
-        Assert.Equal(TimeSpan.FromSeconds(4), throttle.GetLockout("alice", Home));
+        Assert.Equal(TimeSpan.FromSeconds(4), await throttle.GetLockoutAsync("alice", Home));
     }
 
     [Theory]
@@ -154,25 +160,25 @@ public sealed class LoginThrottleTests
     [InlineData("2001:db8:1:2::1", "2001:db8:1:3::1", false)]
     [InlineData("::ffff:198.51.100.7", "198.51.100.7", true)]
     [InlineData("198.51.100.7", "198.51.100.8", false)]
-    public void GetLockout_AddressVariants_ShareCountPerV4AddressOrV6Prefix(string failing, string checking, bool shared)
+    public async Task GetLockout_AddressVariants_ShareCountPerV4AddressOrV6Prefix(string failing, string checking, bool shared)
     {
         var throttle = Create();
 
-        Fail(throttle, 5, address: IPAddress.Parse(failing));
+        await Fail(throttle, 5, address: IPAddress.Parse(failing));
         for (var i = 0; i < 20; i++)
         {
-            throttle.RecordFailure($"user{i}", IPAddress.Parse(failing));
+            await throttle.RecordFailureAsync($"user{i}", IPAddress.Parse(failing));
         }
 
-        Assert.Equal(shared, throttle.GetLockout(null, IPAddress.Parse(checking)) is not null);
-        Assert.Equal(shared, throttle.GetLockout("alice", IPAddress.Parse(checking)) is not null);
+        Assert.Equal(shared, await throttle.GetLockoutAsync(null, IPAddress.Parse(checking)) is not null);
+        Assert.Equal(shared, await throttle.GetLockoutAsync("alice", IPAddress.Parse(checking)) is not null);
     }
 
     [Theory]
     [InlineData("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64")]
     [InlineData("::ffff:198.51.100.7", "198.51.100.7")]
     [InlineData("198.51.100.7", "198.51.100.7")]
-    public void NetworkOf_IsTheAddressOrItsV6Prefix(string address, string expected)
+    public async Task NetworkOf_IsTheAddressOrItsV6Prefix(string address, string expected)
     {
         Assert.Equal(expected, Create().NetworkOf(IPAddress.Parse(address)));
     }
@@ -181,19 +187,19 @@ public sealed class LoginThrottleTests
     [InlineData("Alice")]
     [InlineData(" alice ")]
     [InlineData("ALICE")]
-    public void GetLockout_UserNameVariants_ShareCount(string variant)
+    public async Task GetLockout_UserNameVariants_ShareCount(string variant)
     {
         var throttle = Create();
 
-        Fail(throttle, 5, user: variant);
-        FailFromManyAddresses(throttle, 10, user: variant);
+        await Fail(throttle, 5, user: variant);
+        await FailFromManyAddresses(throttle, 10, user: variant);
 
-        Assert.NotNull(throttle.GetLockout("alice", Home));
-        Assert.NotNull(throttle.GetAccountLockout("alice"));
+        Assert.NotNull(await throttle.GetLockoutAsync("alice", Home));
+        Assert.NotNull(await throttle.GetAccountLockoutAsync("alice"));
     }
 
     [Fact]
-    public void RecordFailure_UnknownAndKnownUser_BehaveIdentically()
+    public async Task RecordFailure_UnknownAndKnownUser_BehaveIdentically()
     {
         // The throttle has no notion of which users exist: a made-up name gets exactly the same delays.
         var known = Create();
@@ -202,10 +208,10 @@ public sealed class LoginThrottleTests
 
         for (var i = 0; i < 12; i++)
         {
-            known.RecordFailure("alice", Home);
-            unknown.RecordFailure("no-such-user-xyz", Home);
-            seen.Add((known.GetLockout("alice", Home), unknown.GetLockout("no-such-user-xyz", Home),
-                known.GetAccountLockout("alice"), unknown.GetAccountLockout("no-such-user-xyz")));
+            await known.RecordFailureAsync("alice", Home);
+            await unknown.RecordFailureAsync("no-such-user-xyz", Home);
+            seen.Add((await known.GetLockoutAsync("alice", Home), await unknown.GetLockoutAsync("no-such-user-xyz", Home),
+                await known.GetAccountLockoutAsync("alice"), await unknown.GetAccountLockoutAsync("no-such-user-xyz")));
         }
 
         Assert.All(seen, s =>
@@ -216,131 +222,131 @@ public sealed class LoginThrottleTests
     }
 
     [Fact]
-    public void RecordFailure_QuietPeriod_ForgetsOneFailurePerInterval()
+    public async Task RecordFailure_QuietPeriod_ForgetsOneFailurePerInterval()
     {
         var throttle = Create();
-        Fail(throttle, 7); // count 7
+        await Fail(throttle, 7); // count 7
 
         _clock.Advance(TimeSpan.FromMinutes(30)); // forgets 3: count 4
-        throttle.RecordFailure("alice", Home); // count 5: 1 s
+        await throttle.RecordFailureAsync("alice", Home); // count 5: 1 s
 
-        Assert.Equal(TimeSpan.FromSeconds(1), throttle.GetLockout("alice", Home));
+        Assert.Equal(TimeSpan.FromSeconds(1), await throttle.GetLockoutAsync("alice", Home));
     }
 
     [Fact]
-    public void RecordFailure_LongQuietPeriod_StartsFromScratch()
+    public async Task RecordFailure_LongQuietPeriod_StartsFromScratch()
     {
         var throttle = Create();
-        Fail(throttle, 15);
+        await Fail(throttle, 15);
 
         _clock.Advance(TimeSpan.FromHours(3));
-        Assert.Null(throttle.GetLockout("alice", Home));
-        Assert.Null(throttle.GetAccountLockout("alice"));
-        Fail(throttle, 4);
+        Assert.Null(await throttle.GetLockoutAsync("alice", Home));
+        Assert.Null(await throttle.GetAccountLockoutAsync("alice"));
+        await Fail(throttle, 4);
 
-        Assert.Null(throttle.GetLockout("alice", Home));
+        Assert.Null(await throttle.GetLockoutAsync("alice", Home));
     }
 
     [Fact]
-    public void RecordFailure_ShortDelayAfterLongLockout_KeepsLongerLockout()
+    public async Task RecordFailure_ShortDelayAfterLongLockout_KeepsLongerLockout()
     {
         var throttle = Create(new LoginThrottleOptions { ForgetAfter = TimeSpan.FromSeconds(1) });
-        Fail(throttle, 15); // 900 s
+        await Fail(throttle, 15); // 900 s
 
         _clock.Advance(TimeSpan.FromSeconds(9)); // forgets 9: count 6
-        throttle.RecordFailure("alice", Home); // count 7: 4 s, but the 900 s lockout still runs
+        await throttle.RecordFailureAsync("alice", Home); // count 7: 4 s, but the 900 s lockout still runs
 
-        Assert.Equal(TimeSpan.FromSeconds(891), throttle.GetLockout("alice", Home));
+        Assert.Equal(TimeSpan.FromSeconds(891), await throttle.GetLockoutAsync("alice", Home));
     }
 
     [Fact]
-    public void RecordSuccess_AfterFailures_ClearsUserAtThatAddressButNotAccount()
+    public async Task RecordSuccess_AfterFailures_ClearsUserAtThatAddressButNotAccount()
     {
         var throttle = Create(new LoginThrottleOptions { UserFreeFailures = 3, AddressFreeFailures = 100, AccountFreeFailures = 3 });
-        Fail(throttle, 3);
-        Assert.NotNull(throttle.GetLockout("alice", Home));
+        await Fail(throttle, 3);
+        Assert.NotNull(await throttle.GetLockoutAsync("alice", Home));
 
-        throttle.RecordSuccess("alice", Home);
+        await throttle.RecordSuccessAsync("alice", Home);
 
-        Assert.Null(throttle.GetLockout("alice", Home));
-        Assert.NotNull(throttle.GetAccountLockout("alice"));
+        Assert.Null(await throttle.GetLockoutAsync("alice", Home));
+        Assert.NotNull(await throttle.GetAccountLockoutAsync("alice"));
     }
 
     [Fact]
-    public void RecordSuccess_AfterFailures_DoesNotClearTheAddress()
+    public async Task RecordSuccess_AfterFailures_DoesNotClearTheAddress()
     {
         var throttle = Create(new LoginThrottleOptions { UserFreeFailures = 100, AddressFreeFailures = 3 });
-        Fail(throttle, 3);
+        await Fail(throttle, 3);
 
-        throttle.RecordSuccess("alice", Home);
+        await throttle.RecordSuccessAsync("alice", Home);
 
-        Assert.NotNull(throttle.GetLockout(null, Home));
-        Assert.NotNull(throttle.GetLockout("alice", Home));
+        Assert.NotNull(await throttle.GetLockoutAsync(null, Home));
+        Assert.NotNull(await throttle.GetLockoutAsync("alice", Home));
     }
 
     [Fact]
-    public void RecordSuccess_Then_FailuresCountFromZero()
+    public async Task RecordSuccess_Then_FailuresCountFromZero()
     {
         var throttle = Create();
-        Fail(throttle, 4);
+        await Fail(throttle, 4);
 
-        throttle.RecordSuccess("alice", Home);
-        throttle.RecordFailure("alice", Home);
+        await throttle.RecordSuccessAsync("alice", Home);
+        await throttle.RecordFailureAsync("alice", Home);
 
-        Assert.Null(throttle.GetLockout("alice", Home));
+        Assert.Null(await throttle.GetLockoutAsync("alice", Home));
     }
 
     [Fact]
-    public void RecordFailure_NoUserNoAddress_TracksNothing()
+    public async Task RecordFailure_NoUserNoAddress_TracksNothing()
     {
         var throttle = Create();
 
-        throttle.RecordFailure(null, null);
-        throttle.RecordFailure("  ", null);
-        throttle.RecordSuccess(null, null);
+        await throttle.RecordFailureAsync(null, null);
+        await throttle.RecordFailureAsync("  ", null);
+        await throttle.RecordSuccessAsync(null, null);
 
-        Assert.Equal(0, throttle.TrackedCount);
-        Assert.Null(throttle.GetLockout(null, null));
-        Assert.Null(throttle.GetAccountLockout(null));
+        Assert.Equal(0, _store.TrackedCount);
+        Assert.Null(await throttle.GetLockoutAsync(null, null));
+        Assert.Null(await throttle.GetAccountLockoutAsync(null));
     }
 
     [Fact]
-    public void RecordFailure_UserWithoutAddress_CountsAsOneUnknownAddress()
+    public async Task RecordFailure_UserWithoutAddress_CountsAsOneUnknownAddress()
     {
         var throttle = Create();
 
         for (var i = 0; i < 5; i++)
         {
-            throttle.RecordFailure("alice", null);
+            await throttle.RecordFailureAsync("alice", null);
         }
 
-        Assert.NotNull(throttle.GetLockout("alice", null));
-        Assert.Null(throttle.GetLockout("alice", Office));
+        Assert.NotNull(await throttle.GetLockoutAsync("alice", null));
+        Assert.Null(await throttle.GetLockoutAsync("alice", Office));
     }
 
     [Fact]
-    public void RecordFailure_BeyondMaxEntries_ForgetsOldestFirst()
+    public async Task RecordFailure_BeyondMaxEntries_ForgetsOldestFirst()
     {
         var throttle = Create(new LoginThrottleOptions { MaxEntries = 6, UserFreeFailures = 1, AccountFreeFailures = 1 });
 
         // Each failure without an address tracks two keys: the user at the unknown address, and the account.
-        throttle.RecordFailure("a", null);
+        await throttle.RecordFailureAsync("a", null);
         _clock.Advance(TimeSpan.FromMilliseconds(1));
-        throttle.RecordFailure("b", null);
+        await throttle.RecordFailureAsync("b", null);
         _clock.Advance(TimeSpan.FromMilliseconds(1));
-        throttle.RecordFailure("c", null);
+        await throttle.RecordFailureAsync("c", null);
         _clock.Advance(TimeSpan.FromMilliseconds(1));
-        throttle.RecordFailure("d", null);
+        await throttle.RecordFailureAsync("d", null);
 
-        Assert.Equal(6, throttle.TrackedCount);
-        Assert.Null(throttle.GetLockout("a", null));
-        Assert.Null(throttle.GetAccountLockout("a"));
-        Assert.NotNull(throttle.GetLockout("d", null));
-        Assert.NotNull(throttle.GetAccountLockout("d"));
+        Assert.Equal(6, _store.TrackedCount);
+        Assert.Null(await throttle.GetLockoutAsync("a", null));
+        Assert.Null(await throttle.GetAccountLockoutAsync("a"));
+        Assert.NotNull(await throttle.GetLockoutAsync("d", null));
+        Assert.NotNull(await throttle.GetAccountLockoutAsync("d"));
     }
 
     [Fact]
-    public void RecordFailure_BeyondMaxEntries_DropsForgottenEntriesBeforeLiveOnes()
+    public async Task RecordFailure_BeyondMaxEntries_DropsForgottenEntriesBeforeLiveOnes()
     {
         var throttle = Create(new LoginThrottleOptions
         {
@@ -350,16 +356,47 @@ public sealed class LoginThrottleTests
             MaxDelay = TimeSpan.FromHours(1),
             ForgetAfter = TimeSpan.FromMinutes(1),
         });
-        throttle.RecordFailure("live", null, countForAccount: false);
-        throttle.RecordFailure("live", null, countForAccount: false);
+        await throttle.RecordFailureAsync("live", null, countForAccount: false);
+        await throttle.RecordFailureAsync("live", null, countForAccount: false);
         _clock.Advance(TimeSpan.FromMinutes(1));
-        throttle.RecordFailure("stale", null, countForAccount: false); // newer than "live", but below its limit and soon forgotten
+        await throttle.RecordFailureAsync("stale", null, countForAccount: false); // newer than "live", but below its limit and soon forgotten
         _clock.Advance(TimeSpan.FromMinutes(5));
 
-        throttle.RecordFailure("new", null, countForAccount: false);
+        await throttle.RecordFailureAsync("new", null, countForAccount: false);
 
-        Assert.Equal(2, throttle.TrackedCount);
-        Assert.NotNull(throttle.GetLockout("live", null));
+        Assert.Equal(2, _store.TrackedCount);
+        Assert.NotNull(await throttle.GetLockoutAsync("live", null));
+    }
+
+    [Fact]
+    public async Task RecordFailure_HostileUserNames_CountedApartUnderBoundedKeys()
+    {
+        var throttle = Create(new LoginThrottleOptions { UserFreeFailures = 1, AccountFreeFailures = 100 });
+        var longName = new string('x', 10_000);
+        var nulName = "alice\0bob";
+        var surrogate = "al\uD800ice";
+
+        await throttle.RecordFailureAsync(longName, Home);
+        await throttle.RecordFailureAsync(nulName, Home);
+        await throttle.RecordFailureAsync(surrogate, Home);
+
+        Assert.NotNull(await throttle.GetLockoutAsync(longName, Home));
+        Assert.NotNull(await throttle.GetLockoutAsync(nulName, Home));
+        Assert.NotNull(await throttle.GetLockoutAsync(surrogate, Home));
+        Assert.Null(await throttle.GetLockoutAsync(longName + "y", Home));
+        Assert.Null(await throttle.GetLockoutAsync("alice", Home));
+    }
+
+    [Fact]
+    public async Task RecordFailure_AfterForgetAfter_PrunesForgottenCounts()
+    {
+        var throttle = Create(new LoginThrottleOptions { ForgetAfter = TimeSpan.FromMinutes(1) });
+        await throttle.RecordFailureAsync("alice", Home);
+        _clock.Advance(TimeSpan.FromMinutes(3));
+
+        await throttle.RecordFailureAsync("bob", Office); // the first failure after ForgetAfter prunes alice's counts
+
+        Assert.Equal(3, _store.TrackedCount); // bob's pair, address and account
     }
 
     [Theory]
