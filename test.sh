@@ -70,6 +70,16 @@ fi
 set +e
 dotnet test Berth.slnx "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+# The functional suites once more on PostgreSQL (a schema per test server in one throwaway database), so the whole
+# server, not only the store contracts, is tested on the scale-out metadata store. Skipped when the caller already
+# chose the providers (BERTH_TEST_METADATA / BERTH_TEST_STORAGE) or passed its own arguments (a filter).
+if [[ $# -eq 0 && -z "${BERTH_TEST_METADATA:-}" && -z "${BERTH_TEST_STORAGE:-}" ]]; then
+    echo "test.sh: the functional suites on PostgreSQL (BERTH_TEST_METADATA=postgres)"
+    for project in tests/Berth.Api.Tests tests/Berth.Management.Tests; do
+        BERTH_TEST_METADATA=postgres dotnet test "$project" --no-build 2>&1 | tee -a "$log"
+        [[ ${PIPESTATUS[0]} -eq 0 ]] || rc=1
+    done
+fi
 set -e
 
 # dotnet test prints one summary per test assembly; add them up into the plain closing line.

@@ -10,6 +10,9 @@ namespace Berth.Metadata.Sqlite;
 /// </summary>
 public sealed class SqliteMigrator(IOptions<SqliteMetadataOptions> options) : IMetadataMigrator
 {
+    /// <summary>The schema version <see cref="Migrate"/> brings a database to (the one the stores open).</summary>
+    public static int LatestVersion => Migrations.Latest;
+
     public MetadataMigration Migrate()
     {
         var path = Path.GetFullPath(options.Value.DatabasePath);

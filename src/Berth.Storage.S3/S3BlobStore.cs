@@ -47,10 +47,11 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
         _bucket = bucket;
         _clock = clock;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        LockLease = bucket.Options.UploadLockLease;
     }
 
     /// <summary>How long a writer's lock holds without renewal (it renews while it writes); a dead writer's lock lapses after it.</summary>
-    internal TimeSpan LockLease { get; init; } = TimeSpan.FromSeconds(30);
+    internal TimeSpan LockLease { get; init; }
 
     private IAmazonS3 Client => _bucket.Client;
 

@@ -49,6 +49,13 @@ public sealed class S3StorageOptions
     /// <summary>How long a presigned redirect URL stays valid (1 second to 7 days).</summary>
     public TimeSpan RedirectExpiry { get; set; } = TimeSpan.FromMinutes(20);
 
+    /// <summary>
+    /// How long an upload's writer lock holds without renewal (2 seconds to 1 hour; default 30 s). A writer renews it
+    /// while it writes; a node that dies mid-chunk leaves it behind, and no other node may append to that upload until
+    /// it lapses (the client is answered 416 "appended to concurrently" meanwhile and resumes after it).
+    /// </summary>
+    public TimeSpan UploadLockLease { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>What was wrong with the storage URI, reported by the validator as a start-up error; null when it was fine.</summary>
     internal string? LocationError { get; set; }
 

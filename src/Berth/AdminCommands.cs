@@ -20,7 +20,7 @@ internal static class AdminCommands
     /// <summary>The actor name of the audit entries these commands write (actor kind <see cref="AuditActorKind.System"/>).</summary>
     public const string AuditActor = "berth admin";
 
-    private static readonly string[] Commands = ["reset-password", "clear-ip-allow", "rotate-token-key", "retire-token-keys"];
+    private static readonly string[] Commands = ["reset-password", "clear-ip-allow", "rotate-token-key", "retire-token-keys", "migrate"];
 
     private static readonly JsonSerializerOptions AuditJson = new(JsonSerializerDefaults.Web);
 
@@ -34,6 +34,26 @@ internal static class AdminCommands
 
         var command = args[0];
         var rest = args[1..].ToList();
+        if (command == "migrate" && !rest.Any(a => a is "--help" or "-h"))
+        {
+            // Not a repair of one installation but a copy between two: its own options, no server composed.
+            using var interrupted = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                interrupted.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                return await Migration.MigrateCommand.RunAsync(rest, output, Console.Error, !Console.IsErrorRedirected, interrupted.Token);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        }
+
         if (rest.Any(a => a is "--help" or "-h"))
         {
             output.Write(Help());
@@ -262,8 +282,24 @@ internal static class AdminCommands
           berth admin retire-token-keys [--data DIR] [--token-key-dir DIR]
               Removes every key but the newest (wait at least 5 minutes after a rotation): tokens they signed,
               including docker's saved refresh tokens, stop working.
+          berth admin migrate --data DIR --to-metadata URL --to-storage URL [--to-storage-path DIR] [--dry-run]
+              Copies an embedded installation (the data folder's berth.db and blobs) to PostgreSQL and a blob store
+              for several nodes. --to-metadata: postgres://USER:PASS@HOST:PORT/DB or an Npgsql connection string
+              (password from PGPASSWORD when left out); the database must be empty or hold this source's earlier,
+              interrupted migration (else it is refused and nothing changed). --to-storage: a storage URI as
+              --storage takes it (s3://BUCKET/PREFIX?endpoint=…&region=…&path-style=true, azure://CONTAINER/PREFIX)
+              or filesystem with --to-storage-path DIR (or a path: --to-storage /srv/blobs); credentials as for
+              berth serve, never in the URI: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for S3,
+              AZURE_STORAGE_CONNECTION_STRING for Azure. The bucket or container must exist.
+              Stop the source server first: writes after the start are not copied. The metadata is copied in one
+              transaction with its ids, then every blob, hashed while it is copied and read back from the target
+              to verify it; uploads in progress are not copied (clients start them again). Interrupted (Ctrl+C, a
+              lost connection), the same command goes on: blobs already on the target are verified and kept. Blobs
+              listed in berth.db but missing from the folder, or whose bytes do not match their digest, are named
+              at the end after everything else was copied. --dry-run reads only and reports counts and bytes to
+              copy. Progress on standard error. Exit codes: 0 done, 1 failed or incomplete, 2 bad command line.
 
-        These work on the stores directly (the server may be running); --data, --metadata, --storage and --config are
+        The repairs work on the stores directly (the server may be running); --data, --metadata, --storage and --config are
         as for berth serve: with --metadata postgres://USER@HOST/DB (password from PGPASSWORD or the config file) they
         repair the database every node shares. On the embedded default they refuse a folder that holds no Berth data
         (no berth.db) and change nothing there; each change is recorded in the audit log with the actor 'berth admin'

@@ -30,7 +30,10 @@ internal static class Cli
                         return 0;
                     }
 
-                    return await ServerStartup.ServeAsync(ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable), Console.Error);
+                    var settings = ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable);
+                    // Before anything makes a socket: the runtime reads the variable once, then.
+                    SocketCompletions.Apply(settings, Environment.GetEnvironmentVariable, Environment.SetEnvironmentVariable);
+                    return await ServerStartup.ServeAsync(settings, Console.Error);
                 case "admin":
                     return await AdminCommands.RunAsync(rest, Console.In, Console.Out);
                 case var client when ClientCli.Handles(client):
@@ -65,7 +68,7 @@ internal static class Cli
 
         Usage:
           berth [serve] [OPTIONS]   run the registry (the default command)
-          berth admin COMMAND       on the data folder: reset-password, clear-ip-allow, rotate-token-key, retire-token-keys
+          berth admin COMMAND       on the data folder: reset-password, clear-ip-allow, rotate-token-key, retire-token-keys, migrate
           berth version             print the version
           berth --help              this text, with every server option below
 

@@ -22,7 +22,7 @@ public sealed class OperationsTests
     private const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     /// <summary><c>dotnet berth.dll ARGS</c> in <paramref name="workingDirectory"/>, with no BERTH_* from this environment.</summary>
-    private static Task<ProcessResult> BerthAsync(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    internal static Task<ProcessResult> BerthAsync(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         var clean = Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("BERTH_", StringComparison.Ordinal))
             .ToDictionary(k => k, _ => (string?)null);
@@ -37,7 +37,7 @@ public sealed class OperationsTests
     private static readonly Dictionary<string, string?> AdminPassword = new() { ["BERTH_ADMIN_PASSWORD"] = "operations-admin-password" };
 
     /// <summary>The process failed with exit code 1 and one line on stderr naming <paramref name="expected"/>; no stack trace anywhere.</summary>
-    private static void OneLineFailure(ProcessResult result, string expected, int exitCode = 1)
+    internal static void OneLineFailure(ProcessResult result, string expected, int exitCode = 1)
     {
         Assert.True(result.ExitCode == exitCode, $"expected exit code {exitCode}\n{result.Describe()}");
         var lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);

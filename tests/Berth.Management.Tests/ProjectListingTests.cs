@@ -2,7 +2,6 @@ using System.Buffers.Text;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Berth.Metadata.Sqlite;
 
 namespace Berth.Management.Tests;
 
@@ -23,15 +22,8 @@ public sealed class ProjectListingTests : IDisposable
         _app.CreateUserAsync("other").GetAwaiter().GetResult();
 
         // Many private projects, straight into the database.
-        _app.Service<SqliteDatabase>().WriteAsync((c, _) =>
-        {
-            for (var i = 0; i < Hidden; i++)
-            {
-                c.Command("INSERT INTO projects (name, description, visibility, created_at) VALUES ($name, '', 'private', 0)", ("$name", $"hidden-{i:D4}")).ExecuteNonQuery();
-            }
-
-            return (true, true);
-        }, CancellationToken.None).GetAwaiter().GetResult();
+        _app.App.ExecuteManyAsync("INSERT INTO projects (name, description, visibility, created_at) VALUES (@name, '', 'private', 0)",
+            Enumerable.Range(0, Hidden).Select(i => new (string, object?)[] { ("@name", $"hidden-{i:D4}") })).GetAwaiter().GetResult();
     }
 
     public void Dispose() => _app.Dispose();

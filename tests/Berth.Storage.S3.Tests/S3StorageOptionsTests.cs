@@ -163,4 +163,24 @@ public sealed class S3StorageOptionsTests
 
         Assert.StartsWith("storage: s3: --storage: redirect expiry ", Failure("s3://bucket-name?region=us-east-1", section), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Resolve_UploadLockLease_DefaultThirtySecondsAndTheSectionSetsIt()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(30), Resolve("s3://bucket-name?region=us-east-1").UploadLockLease);
+
+        var section = new Dictionary<string, string?>(Keys) { ["Berth:Storage:S3:UploadLockLease"] = "00:00:05" };
+        Assert.Equal(TimeSpan.FromSeconds(5), Resolve("s3://bucket-name?region=us-east-1", section).UploadLockLease);
+    }
+
+    [Theory]
+    [InlineData("00:00:01")]
+    [InlineData("-00:00:30")]
+    [InlineData("01:00:01")]
+    public void Validate_UploadLockLeaseOutOfRange_OneLine(string lease)
+    {
+        var section = new Dictionary<string, string?>(Keys) { ["Berth:Storage:S3:UploadLockLease"] = lease };
+
+        Assert.StartsWith("storage: s3: --storage: upload lock lease ", Failure("s3://bucket-name?region=us-east-1", section), StringComparison.Ordinal);
+    }
 }

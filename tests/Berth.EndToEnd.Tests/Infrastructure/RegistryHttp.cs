@@ -88,8 +88,11 @@ public sealed class RegistryHttp : IDisposable
         return response.Headers.GetValues("Docker-Content-Digest").Single();
     }
 
-    /// <summary>Pushes every blob of <paramref name="image"/> (config and layers), then its manifest under <paramref name="tag"/>.</summary>
-    public async Task<string> PushImageAsync(TestImage image, string repository, string tag, bool chunked)
+    /// <summary>
+    /// Pushes every blob of <paramref name="image"/> (config and layers), then its manifest under <paramref name="tag"/>;
+    /// chunked: in PATCHes of <paramref name="chunkSize"/> bytes (256 KiB unless told).
+    /// </summary>
+    public async Task<string> PushImageAsync(TestImage image, string repository, string tag, bool chunked, int chunkSize = 256 * 1024)
     {
         var built = image.Images.Single();
         foreach (var blob in built.Layers.Select(l => l.Descriptor).Append(built.Config))
@@ -97,7 +100,7 @@ public sealed class RegistryHttp : IDisposable
             var content = await File.ReadAllBytesAsync(image.BlobPath(blob.Digest));
             if (chunked)
             {
-                await PushBlobChunkedAsync(repository, content, chunkSize: 256 * 1024);
+                await PushBlobChunkedAsync(repository, content, chunkSize);
             }
             else
             {

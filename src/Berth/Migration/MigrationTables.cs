@@ -1,0 +1,87 @@
+namespace Berth.Migration;
+
+/// <summary>How a column's SQLite value becomes its PostgreSQL value.</summary>
+internal enum ColumnKind
+{
+    /// <summary>INTEGER → bigint (ids, times in Unix ms, sizes).</summary>
+    Int64,
+
+    /// <summary>INTEGER → integer (robot actions, token scope).</summary>
+    Int32,
+
+    /// <summary>TEXT → text.</summary>
+    Text,
+
+    /// <summary>INTEGER 0/1 → boolean.</summary>
+    Boolean,
+
+    /// <summary>BLOB → bytea.</summary>
+    Bytes,
+
+    /// <summary>JSON TEXT → jsonb (token project lists: queried with jsonb operators).</summary>
+    Json,
+
+    /// <summary>JSON TEXT → json, the text kept as written (the audit detail: jsonb would reorder keys and refuse <c>\u0000</c>).</summary>
+    JsonText,
+}
+
+/// <summary>A copied column: the same name in both schemas.</summary>
+internal sealed record MigrationColumn(string Name, ColumnKind Kind);
+
+/// <summary>
+/// A table <c>berth admin migrate</c> copies: its columns (same names in the SQLite and the PostgreSQL schema) and
+/// whether <c>id</c> is an identity column whose sequence is set past the copied ids.
+/// </summary>
+internal sealed record MigrationTable(string Name, bool HasIdentity, IReadOnlyList<MigrationColumn> Columns);
+
+/// <summary>
+/// The tables of the SQLite schema (migration 5) as PostgreSQL's migration 1 mirrors them, in an order that inserts
+/// every referenced row before its references. Not copied: <c>uploads</c> (sessions of uploads in progress, whose
+/// bytes are in the source's upload folder and not in the target store: the client starts those uploads again) and
+/// PostgreSQL's own <c>job_leases</c> and <c>login_failures</c> (the shared login throttle; the embedded server counts
+/// failed sign-ins in memory, so there is nothing to copy). A test compares this list with both schemas, so a later migration that adds a
+/// column or table fails until it is listed here.
+/// </summary>
+internal static class MigrationTables
+{
+    private static MigrationColumn I(string name) => new(name, ColumnKind.Int64);
+
+    private static MigrationColumn I32(string name) => new(name, ColumnKind.Int32);
+
+    private static MigrationColumn T(string name) => new(name, ColumnKind.Text);
+
+    private static MigrationColumn B(string name) => new(name, ColumnKind.Boolean);
+
+    public static readonly IReadOnlyList<MigrationTable> All =
+    [
+        new("projects", true, [I("id"), T("name"), T("description"), T("visibility"), I("created_at")]),
+        new("users", true, [I("id"), T("name"), T("password_hash"), B("is_admin"), B("disabled"), I("created_at"), T("security_stamp")]),
+        new("project_members", false, [I("project_id"), I("user_id"), T("role"), I("added_at")]),
+        new("robot_accounts", true, [I("id"), I("project_id"), T("name"), T("description"), I32("actions"), B("disabled"), I("created_at")]),
+        new("access_tokens", true,
+        [
+            I("id"), T("lookup_id"), T("secret_hash"), T("name"), I("owner_user_id"), I("owner_robot_id"), I32("scope"),
+            new("projects", ColumnKind.Json), I("created_at"), I("expires_at"), I("revoked_at"), I("last_used_at"),
+        ]),
+        new("ip_allow_rules", true, [I("id"), I("project_id"), T("network"), T("note"), I("created_at")]),
+        new("known_networks", false, [I("user_id"), T("network"), I("last_sign_in_at")]),
+        new("audit_log", true,
+        [
+            I("id"), I("at"), T("actor_kind"), T("actor_name"), T("action"), T("project"), T("repository"),
+            new("detail", ColumnKind.JsonText), T("client_address"),
+        ]),
+        new("repositories", true, [I("id"), T("name"), I("created_at")]),
+        new("blobs", false, [T("digest"), I("size"), I("created_at")]),
+        new("repository_blobs", false, [I("repository_id"), T("digest"), I("size"), I("linked_at")]),
+        new("manifests", true,
+        [
+            I("id"), I("repository_id"), T("digest"), T("media_type"), I("size"), new("body", ColumnKind.Bytes), T("artifact_type"),
+            T("subject"), T("annotations"), I("pushed_at"), I("last_pulled_at"),
+        ]),
+        new("manifest_references", false, [I("repository_id"), T("manifest_digest"), T("digest"), B("is_manifest")]),
+        new("tags", false, [I("repository_id"), T("name"), T("manifest_digest"), I("updated_at"), I("last_pulled_at")]),
+    ];
+
+    /// <summary>Tables of either schema that are deliberately not copied.</summary>
+    public static readonly IReadOnlyList<string> NotCopied = ["uploads", "job_leases", "login_failures", "schema_version", "berth_schema_version", "berth_migration"];
+}

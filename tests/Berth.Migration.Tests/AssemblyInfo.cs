@@ -1,0 +1,3 @@
+using Berth.Testing.Servers;
+
+[assembly: TestFramework(ServerAwareTestFramework.TypeName, ServerAwareTestFramework.AssemblyName)]

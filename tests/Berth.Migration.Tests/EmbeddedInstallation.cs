@@ -1,0 +1,184 @@
+using System.Net.Http.Headers;
+using Berth.Auth.Tokens;
+using Berth.Core.Access;
+using Berth.Core.Registry;
+using Berth.Testing;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Berth.Migration.Tests;
+
+/// <summary>An image pushed to the source, as a client would pull it afterwards.</summary>
+public sealed record PushedImage(string Repository, string Tag, TestManifest Manifest);
+
+/// <summary>
+/// A real embedded installation, built once per test class: the in-process server on SQLite and the file store with
+/// several projects, users, memberships, robots (one read-only), tokens (one revoked, one expired), IP rules, audit
+/// entries and images pushed over HTTP (single and multi-platform, OCI and Docker, one layer of several MiB). What
+/// clients see of it is recorded (<see cref="ServerObservation"/>: <see cref="Listings"/>, <see cref="Access"/>) to
+/// compare a migrated server with. Its data folder is then copied as a stopped server leaves it (<c>VACUUM INTO</c> for a consistent <c>berth.db</c>, the blob files, the keys) into a
+/// template; each test migrates its own copy.
+/// </summary>
+public sealed class EmbeddedInstallation : IAsyncLifetime
+{
+    public string Template { get; } = Path.Combine(Path.GetTempPath(), "berth-migration-template-" + Guid.NewGuid().ToString("N"));
+
+    public List<PushedImage> Images { get; } = [];
+
+    /// <summary>Every credential made on the source, working or not (revoked, expired, a wrong password).</summary>
+    public List<MadeCredential> Credentials { get; } = [];
+
+    /// <summary>The source's catalog and tags lists (<see cref="ServerObservation.ListingsAsync"/>).</summary>
+    public List<string> Listings { get; private set; } = [];
+
+    /// <summary>What every credential could do on the source (<see cref="ServerObservation.AccessAsync"/>).</summary>
+    public List<string> Access { get; private set; } = [];
+
+    /// <summary>The source's clock when <see cref="Access"/> was taken (the expired token had expired).</summary>
+    public DateTimeOffset ObservedAt { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        using var app = new BerthApplication(new Dictionary<string, string?>
+        {
+            [ProviderCatalog.StorageKey] = "filesystem",
+            [ProviderCatalog.MetadataKey] = "sqlite",
+        });
+        var setup = new AccessSetup(app);
+        var alice = await setup.UserAsync("alice", "alice-password-1");
+        var bob = await setup.UserAsync("Bob", "bob-password-22");
+        await setup.UserAsync("carol", "carol-password-333", administrator: true);
+        await setup.ProjectAsync("shop", description: "the shop's images");
+        await setup.ProjectAsync("web", isPublic: true);
+        await setup.ProjectAsync("ops");
+        await setup.MemberAsync("shop", alice, ProjectRole.Developer);
+        await setup.MemberAsync("web", bob, ProjectRole.Reader);
+        await setup.MemberAsync("ops", alice, ProjectRole.Owner);
+        var robot = await setup.RobotAsync("shop", "ci", RegistryActions.Pull | RegistryActions.Push);
+        var (_, robotSecret) = await setup.RobotTokenAsync(robot, AccessTokenScope.PullPush);
+        var readOnlyRobot = await setup.RobotAsync("web", "mirror", RegistryActions.Pull);
+        var (_, readOnlyRobotSecret) = await setup.RobotTokenAsync(readOnlyRobot, AccessTokenScope.Pull);
+        var (_, aliceSecret) = await setup.TokenAsync(alice, AccessTokenScope.PullPush, ["shop"], name: "laptop");
+        var (_, bobSecret) = await setup.TokenAsync(bob, AccessTokenScope.Pull, name: "reader");
+        var (revoked, revokedSecret) = await setup.TokenAsync(alice, AccessTokenScope.Pull, name: "old");
+        await setup.RevokeAsync(revoked);
+        var (_, expiredSecret) = await setup.TokenAsync(bob, AccessTokenScope.PullPush, expiresAt: app.Clock.GetUtcNow().AddSeconds(30), name: "short");
+        await setup.AllowAsync("10.0.0.0/8", "ops");
+        await setup.AllowAsync("127.0.0.0/8", "ops");
+        await setup.AllowAsync("192.168.0.0/16");
+        await setup.AllowAsync("127.0.0.0/8");
+
+        using var client = app.CreateClient();
+        var big = TestImages.Bytes((3 * 1024 * 1024) + 17, 99);
+        var bigConfig = TestImages.Config("big");
+        var bigImage = new TestManifest(TestImages.OciManifest,
+            TestImages.OciManifestBody(TestDescriptor.Of(TestImages.OciConfig, bigConfig), [TestDescriptor.Of(TestImages.OciLayer, big)]), [bigConfig, big], []);
+        Images.Add(new("shop/api", "v1", TestImages.OciImage(1)));
+        Images.Add(new("shop/api", "multi", TestImages.Index([TestImages.OciImage(2), TestImages.OciImage(3)])));
+        Images.Add(new("shop/big", "latest", bigImage));
+        Images.Add(new("web/site", "latest", TestImages.DockerImage(4)));
+        Images.Add(new("web/site", "list", TestImages.Index([TestImages.DockerImage(5), TestImages.DockerImage(6)], TestImages.DockerManifestList)));
+        Images.Add(new("ops/tool", "1.0", TestImages.OciImage(7, layerCount: 3)));
+        foreach (var image in Images)
+        {
+            await client.PushManifestAsync(image.Repository, image.Manifest, image.Tag);
+        }
+
+        // Pull times and audit entries of the pushes, written as the server writes them.
+        using (var pull = await client.GetAsync("/v2/shop/api/manifests/v1"))
+        {
+            pull.EnsureSuccessStatusCode();
+        }
+
+        app.Clock.Advance(TimeSpan.FromMinutes(1));
+        await app.Services.GetRequiredService<PullRecorder>().FlushAsync(CancellationToken.None);
+        await app.Services.GetRequiredService<Berth.Application.Audit.AuditRecorder>().FlushAsync(CancellationToken.None);
+
+        Credentials.Add(new("alice's token (pull,push; shop)", "alice", aliceSecret));
+        Credentials.Add(new("Bob's token (pull)", "Bob", bobSecret));
+        Credentials.Add(new("robot shop+ci (pull,push)", robot.FullName, robotSecret));
+        Credentials.Add(new("robot web+mirror (pull)", readOnlyRobot.FullName, readOnlyRobotSecret));
+        Credentials.Add(new("alice's password", "alice", "alice-password-1"));
+        Credentials.Add(new("Bob's password", "Bob", "bob-password-22"));
+        Credentials.Add(new("carol's password (administrator)", "carol", "carol-password-333"));
+        Credentials.Add(new("alice's revoked token", "alice", revokedSecret));
+        Credentials.Add(new("Bob's expired token", "Bob", expiredSecret));
+        Credentials.Add(new("Bob's token with alice's name", "alice", bobSecret));
+        Credentials.Add(new("carol's wrong password", "carol", "carol-password-334"));
+        Listings = await ServerObservation.ListingsAsync(app);
+        ObservedAt = app.Clock.GetUtcNow();
+        Access = await ServerObservation.AccessAsync(app, Credentials);
+        await app.Services.GetRequiredService<PullRecorder>().FlushAsync(CancellationToken.None);
+        await app.Services.GetRequiredService<Berth.Application.Audit.AuditRecorder>().FlushAsync(CancellationToken.None);
+
+        Directory.CreateDirectory(Template);
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(app.DataPath, "berth.db")};Pooling=false"))
+        {
+            await connection.OpenAsync();
+            await using var vacuum = connection.CreateCommand();
+            vacuum.CommandText = "VACUUM INTO $to";
+            vacuum.Parameters.AddWithValue("$to", Path.Combine(Template, "berth.db"));
+            await vacuum.ExecuteNonQueryAsync();
+        }
+
+        CopyFolder(Path.Combine(app.DataPath, "blobs"), Path.Combine(Template, "blobs"));
+        CopyFolder(Path.Combine(app.DataPath, "keys"), Path.Combine(Template, "keys"));
+    }
+
+    /// <summary>A fresh copy of the installation for one test (deleted with <paramref name="cleanup"/>).</summary>
+    public string NewSource(List<string> cleanup)
+    {
+        var path = Path.Combine(Path.GetTempPath(), "berth-migration-source-" + Guid.NewGuid().ToString("N"));
+        CopyFolder(Template, path);
+        cleanup.Add(path);
+        return path;
+    }
+
+    /// <summary>Every committed blob file of a data folder or file store, by digest.</summary>
+    public static Dictionary<string, string> BlobFiles(string root)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        var blobs = Path.Combine(root, "blobs");
+        if (!Directory.Exists(blobs))
+        {
+            return result;
+        }
+
+        foreach (var file in Directory.EnumerateFiles(blobs, "*", SearchOption.AllDirectories))
+        {
+            var algorithm = Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(file)))!;
+            result[algorithm + ":" + Path.GetFileName(file)] = file;
+        }
+
+        return result;
+    }
+
+    public static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var directory in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, directory)));
+        }
+
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+        }
+    }
+
+    public static AuthenticationHeaderValue Basic(string user, string secret) => BerthApplication.Basic(user, secret);
+
+    public Task DisposeAsync()
+    {
+        try
+        {
+            Directory.Delete(Template, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+
+        return Task.CompletedTask;
+    }
+}
