@@ -16,7 +16,10 @@ internal static class Program
           wait --registry URL [--timeout 30s]                    wait until URL/v2/ answers (any HTTP status)
           free-port                                              print a free loopback TCP port
           rss --pid PID --label NAME --tag TAG [--json FILE]     record a process's VmRSS/VmHWM
-          report --input FILE [--labels A,B[,STATIC]] [--no-targets]  markdown tables (medians over rounds) from JSON lines
+          report --input FILE [--labels A,B[,STATIC]] [--no-targets | --targets default|scale-out|metadata]
+                                                                 markdown tables (medians over rounds) from JSON lines
+          s3-create-bucket --endpoint URL --bucket NAME [--region R]   create a bucket (keys: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)
+          s3-delete-bucket --endpoint URL --bucket NAME [--region R]   delete every object and upload in a bucket, then the bucket
 
         run options:
           --label NAME           name in the output (default: host:port)
@@ -60,7 +63,10 @@ internal static class Program
                 "wait" => await WaitAsync(options),
                 "free-port" => FreePort(),
                 "rss" => Rss(options),
-                "report" => Report.Print(options.Required("--input"), options.Get("--labels")?.Split(',', StringSplitOptions.RemoveEmptyEntries), !options.Flag("--no-targets")),
+                "report" => Report.Print(options.Required("--input"), options.Get("--labels")?.Split(',', StringSplitOptions.RemoveEmptyEntries),
+                    options.Flag("--no-targets") ? null : Report.ParseTargets(options.Get("--targets") ?? "default")),
+                "s3-create-bucket" => await BucketAsync(options, create: true),
+                "s3-delete-bucket" => await BucketAsync(options, create: false),
                 _ => throw new ArgumentException($"unknown command '{args[0]}'"),
             };
         }
@@ -209,6 +215,38 @@ internal static class Program
         return 1;
     }
 
+    private static async Task<int> BucketAsync(Options options, bool create)
+    {
+        var endpoint = new Uri(options.Required("--endpoint"));
+        var bucket = options.Required("--bucket");
+        var accessKey = Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID");
+        var secretKey = Environment.GetEnvironmentVariable("AWS_SECRET_ACCESS_KEY");
+        if (string.IsNullOrEmpty(accessKey) || string.IsNullOrEmpty(secretKey))
+        {
+            throw new ArgumentException("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set");
+        }
+
+        using var s3 = new S3Buckets(endpoint, options.Get("--region") ?? "us-east-1", accessKey, secretKey);
+        try
+        {
+            if (create)
+            {
+                await s3.CreateAsync(bucket, CancellationToken.None);
+                return 0;
+            }
+
+            var started = DateTime.UtcNow;
+            var deleted = await s3.DeleteAsync(bucket, CancellationToken.None);
+            Console.WriteLine($"deleted bucket {bucket}: {deleted} objects in {(DateTime.UtcNow - started).TotalSeconds:F1}s");
+            return 0;
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or TaskCanceledException or System.Xml.XmlException)
+        {
+            Console.Error.WriteLine($"berth-bench: {ex.Message}");
+            return 1;
+        }
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -249,7 +287,7 @@ internal sealed class Options
     {
         "--registry", "--scenario", "--label", "--user", "--password", "--concurrency", "--duration", "--count", "--warmup",
         "--monolithic", "--chunk-size", "--size", "--repos", "--tags", "--page-size", "--server-pid", "--json", "--round",
-        "--dir", "--timeout", "--pid", "--tag", "--input", "--labels",
+        "--dir", "--timeout", "--pid", "--tag", "--input", "--labels", "--targets", "--endpoint", "--bucket", "--region",
     };
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);

@@ -7,13 +7,31 @@ namespace Berth.Bench;
 /// <summary>Builds the markdown tables of bench/compare.sh from the JSON lines of many runs: medians over rounds.</summary>
 internal static class Report
 {
+    /// <summary>Which targets the report checks: the performance issue's against the reference (<c>default</c>), issue 12's
+    /// against the reference on the same S3 server (<c>scale-out</c>), or issue 12's PostgreSQL against SQLite for Berth
+    /// itself (<c>metadata</c>: A is SQLite, B is PostgreSQL).</summary>
+    public enum TargetSet
+    {
+        Default,
+        ScaleOut,
+        Metadata,
+    }
+
+    public static TargetSet ParseTargets(string name) => name switch
+    {
+        "default" => TargetSet.Default,
+        "scale-out" => TargetSet.ScaleOut,
+        "metadata" => TargetSet.Metadata,
+        _ => throw new ArgumentException($"--targets is default, scale-out or metadata, not '{name}'"),
+    };
+
     private sealed record Row(string Label, string Scenario, string Unit, double Primary, double P50, double P90, double P99, long Errors, int Concurrency);
 
     private sealed record Aggregate(string Unit, double Primary, double P50, double P90, double P99, long Errors, int Runs, int Concurrency);
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static int Print(string input, string[]? labels, bool targets = true)
+    public static int Print(string input, string[]? labels, TargetSet? targets = TargetSet.Default)
     {
         var rows = new List<Row>();
         var rss = new List<(string Label, string Tag, long Rss, long Hwm)>();
@@ -111,10 +129,15 @@ internal static class Report
             }
         }
 
-        if (b is not null && targets)
+        if (b is not null && targets is { } set)
         {
             sb.AppendLine();
-            sb.AppendLine(Targets(a, b, s, Get, rss));
+            sb.AppendLine(set switch
+            {
+                TargetSet.ScaleOut => ScaleOutTargets(a, b, Get, rss),
+                TargetSet.Metadata => MetadataTargets(a, b, Get),
+                _ => Targets(a, b, s, Get, rss),
+            });
         }
 
         Console.Write(sb.ToString());
@@ -190,6 +213,80 @@ internal static class Report
                 var growth = (large.Hwm - small.Hwm) / 1024.0;
                 Add("memory", "peak after stream-1gb vs after stream-10mb", $"+{growth.ToString("F1", Inv)} MiB", "no growth (<= +10 MiB noise)", growth <= 10);
             }
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>Issue 12: Berth on PostgreSQL + S3 against the reference registry on the same S3 server.</summary>
+    private static string ScaleOutTargets(string a, string b, Func<string, string?, Aggregate?> get, List<(string Label, string Tag, long Rss, long Hwm)> rss)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| target (issue 12, scale-out) | scenario | measured | required | met |");
+        sb.AppendLine("|---|---|---:|---|---|");
+        void Add(string target, string scenario, string measured, string required, bool? met) =>
+            sb.AppendLine($"| {target} | {scenario} | {measured} | {required} | {(met is null ? "not run" : met.Value ? "yes" : "**no**")} |");
+
+        void RatioTarget(string target, string scenario, double required)
+        {
+            var va = get(scenario, a);
+            var vb = get(scenario, b);
+            double? ratio = va is not null && vb is not null && vb.Primary > 0 ? va.Primary / vb.Primary : null;
+            Add(target, scenario, ratio is null ? "-" : $"{ratio.Value.ToString("F2", Inv)}x {b}", $">= {required.ToString("0.0#", Inv)}x {b}", ratio is null ? null : ratio >= required);
+        }
+
+        foreach (var scenario in new[] { "push-4k", "push-1m", "pull-4k", "pull-1m", "blob-head", "manifest-put" })
+        {
+            RatioTarget("small requests", scenario, 2.0);
+        }
+
+        foreach (var scenario in new[] { "manifest-get", "manifest-head" })
+        {
+            RatioTarget("manifest GET/HEAD", scenario, 2.0);
+        }
+
+        foreach (var scenario in new[] { "tags-list", "catalog", "catalog-first", "catalog-last" })
+        {
+            RatioTarget("tags list and catalog", scenario, 10.0);
+        }
+
+        foreach (var scenario in new[] { "push-64m", "push-100mb", "chunked-64m", "chunked-100mb" })
+        {
+            RatioTarget("large push", scenario, 1.0);
+        }
+
+        foreach (var scenario in new[] { "pull-64m@2", "pull-64m@8", "pull-100mb@2", "pull-100mb@8" })
+        {
+            RatioTarget("large pull", scenario, 1.0);
+        }
+
+        var mine = rss.Where(x => x.Label == a).ToList();
+        var small = mine.LastOrDefault(x => x.Tag == "after-stream-10mb");
+        var large = mine.LastOrDefault(x => x.Tag == "after-stream-1gb");
+        if (small.Label is not null && large.Label is not null)
+        {
+            var growth = (large.Hwm - small.Hwm) / 1024.0;
+            Add("bounded memory", "peak after stream-1gb vs after stream-10mb", $"+{growth.ToString("F1", Inv)} MiB", "no growth (<= +10 MiB noise)", growth <= 10);
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>Issue 12, item 1: Berth on PostgreSQL (<paramref name="b"/>) within 2x of Berth on SQLite (<paramref name="a"/>)
+    /// for small pushes and manifest writes, i.e. B reaches at least half of A's rate.</summary>
+    private static string MetadataTargets(string a, string b, Func<string, string?, Aggregate?> get)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| target (issue 12, metadata) | scenario | measured | required | met |");
+        sb.AppendLine("|---|---|---:|---|---|");
+        foreach (var scenario in new[] { "push-4k", "push-1m", "manifest-put" })
+        {
+            var va = get(scenario, a);
+            var vb = get(scenario, b);
+            double? ratio = va is not null && vb is not null && va.Primary > 0 ? vb.Primary / va.Primary : null;
+            var target = scenario == "manifest-put" ? "manifest writes" : "small pushes";
+            var met = ratio is null ? "not run" : ratio >= 0.5 ? "yes" : "**no**";
+            sb.AppendLine($"| {target} within 2x | {scenario} | {(ratio is null ? "-" : $"{b} at {ratio.Value.ToString("F2", Inv)}x {a}")} | >= 0.5x {a} | {met} |");
         }
 
         return sb.ToString();

@@ -43,7 +43,8 @@ internal sealed class S3Bucket : IDisposable
     /// <summary>
     /// A client as this store needs it. AWSSDK v4 adds CRC checksums to every request and checks them on every response
     /// by default; radosgw and other S3-compatible servers do not know the trailing checksums, so both are limited to
-    /// the operations that require one. The signing region is the configured one also for a custom endpoint.
+    /// the operations that require one. The signing region is the configured one also for a custom endpoint. XML answers
+    /// are buffered first (<see cref="XmlBufferingHttpClientFactory"/>: the SDK's synchronous parse could stop the process).
     /// </summary>
     public static IAmazonS3 CreateClient(S3StorageOptions options)
     {
@@ -52,6 +53,7 @@ internal sealed class S3Bucket : IDisposable
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
             ForcePathStyle = options.PathStyle,
+            HttpClientFactory = new XmlBufferingHttpClientFactory(), // XML answers read before the SDK parses them synchronously
         };
 
         if (string.IsNullOrEmpty(options.Endpoint))
