@@ -92,8 +92,16 @@ public static class TestS3
             }
         }
 
+        private int _disposed;
+
+        /// <summary>Removes the bucket; a second call (a test that deleted the bucket, then its fixture) does nothing.</summary>
         public async ValueTask DisposeAsync()
         {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
             try
             {
                 foreach (var key in await KeysAsync())
