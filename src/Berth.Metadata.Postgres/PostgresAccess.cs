@@ -117,49 +117,4 @@ internal static class PostgresAccess
 
         return text;
     }
-
-    // Enum words (as SQLite stores them).
-
-    internal static string Word(ProjectVisibility visibility) => visibility switch
-    {
-        ProjectVisibility.Private => "private",
-        ProjectVisibility.Public => "public",
-        _ => throw new ArgumentOutOfRangeException(nameof(visibility), visibility, null),
-    };
-
-    internal static ProjectVisibility ParseVisibility(string word) => word == "public" ? ProjectVisibility.Public : ProjectVisibility.Private;
-
-    internal static string Word(ProjectRole role) => role switch
-    {
-        ProjectRole.Reader => "reader",
-        ProjectRole.Developer => "developer",
-        ProjectRole.Maintainer => "maintainer",
-        ProjectRole.Owner => "owner",
-        _ => throw new ArgumentOutOfRangeException(nameof(role), role, null),
-    };
-
-    internal static ProjectRole ParseRole(string word) => word switch
-    {
-        "owner" => ProjectRole.Owner,
-        "maintainer" => ProjectRole.Maintainer,
-        "developer" => ProjectRole.Developer,
-        _ => ProjectRole.Reader,
-    };
-
-    internal static string Word(AuditActorKind kind) => kind switch
-    {
-        AuditActorKind.Anonymous => "anonymous",
-        AuditActorKind.User => "user",
-        AuditActorKind.Robot => "robot",
-        AuditActorKind.System => "system",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
-
-    internal static AuditActorKind ParseActorKind(string word) => word switch
-    {
-        "user" => AuditActorKind.User,
-        "robot" => AuditActorKind.Robot,
-        "system" => AuditActorKind.System,
-        _ => AuditActorKind.Anonymous,
-    };
 }

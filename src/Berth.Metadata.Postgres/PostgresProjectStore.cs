@@ -2,6 +2,7 @@ using Berth.Core.Access;
 using Berth.Oci;
 using Npgsql;
 using static Berth.Metadata.Postgres.PostgresAccess;
+using static Berth.Core.Access.AccessWords;
 
 namespace Berth.Metadata.Postgres;
 

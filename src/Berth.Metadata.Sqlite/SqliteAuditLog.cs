@@ -5,6 +5,7 @@ using Berth.Core.Access;
 using Berth.Oci;
 using Microsoft.Data.Sqlite;
 using static Berth.Metadata.Sqlite.SqliteAccess;
+using static Berth.Core.Access.AccessWords;
 
 namespace Berth.Metadata.Sqlite;
 

@@ -2,6 +2,7 @@ using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Microsoft.Data.Sqlite;
 using static Berth.Metadata.Sqlite.SqliteAccess;
+using static Berth.Core.Access.AccessWords;
 
 namespace Berth.Metadata.Sqlite;
 
