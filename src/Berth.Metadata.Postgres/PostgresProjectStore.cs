@@ -87,6 +87,15 @@ public sealed class PostgresProjectStore : IProjectStore
         var value = Require(name);
         return _db.WriteAsync(async (c, _, ct) =>
         {
+            // The delete reads every repository of the project and pushes write them: under SERIALIZABLE, each push that
+            // commits while the delete runs can abort it, and with a few pushers running the delete lost every retry (a
+            // 500). So it first waits for the registry writes in flight and holds new ones back until it commits (a few
+            // milliseconds; reads go on): SHARE ROW EXCLUSIVE conflicts with the ROW EXCLUSIVE every insert, update and
+            // delete takes. The lock is the transaction's first statement, so its snapshot is taken after the wait and
+            // no write it waited for can conflict with it. Pushes take repositories first; locking it first too keeps
+            // the order the same and deadlocks away. Pushes held back then see the project gone on their retry.
+            await NonQueryAsync(c,
+                "LOCK TABLE repositories, repository_blobs, manifests, manifest_references, tags, uploads IN SHARE ROW EXCLUSIVE MODE", ct);
             var id = await ProjectIdAsync(c, name, ct);
             if (id is null)
             {

@@ -1,4 +1,5 @@
 using System.Text;
+using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Berth.Metadata.Postgres;
 using Berth.Oci;
@@ -42,6 +43,8 @@ public sealed class PostgresMetadataStoreConcurrencyTests : IAsyncLifetime
     }
 
     private PostgresMetadataStore Node(int i) => i % 2 == 0 ? _a : _b;
+
+    private IProjectStore Projects(int i) => new PostgresProjectStore(i % 2 == 0 ? _nodeA : _nodeB, _clock);
 
     [Fact]
     public async Task AdvanceAsync_TwoNodesAtTheSameOffset_ExactlyOneAdvancesEachRound()
@@ -187,6 +190,44 @@ public sealed class PostgresMetadataStoreConcurrencyTests : IAsyncLifetime
                 "SELECT COUNT(*) FROM repositories r WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE r.name = p.name OR starts_with(r.name, p.name || '/'))", ""));
             Assert.False(await _a.ExistsAsync(linked, None));
             Assert.Null(await _a.GetAsync(pushed, Reference.Of(Tag.Parse("v1")), None));
+        }
+    }
+
+    [Fact]
+    public async Task ProjectDelete_WhileEightWritersPushIntoItOnTwoNodes_SucceedsEveryRoundAndLeavesNothing()
+    {
+        // Stop 23's CI: a forced project delete racing four pushers lost every SERIALIZABLE retry and answered 500.
+        for (var round = 0; round < 5; round++)
+        {
+            var project = "busy" + round;
+            await CreateProjectAsync(project);
+            using var stop = new CancellationTokenSource();
+            var writes = 0;
+            var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+            {
+                var repository = RepositoryName.Parse($"{project}/app{w % 3}");
+                for (var i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    var n = (round * 100_000) + (w * 10_000) + i;
+                    await Node(w).LinkAsync(repository, Blob(n), 1, None);
+                    await Node(w + 1).PutAsync(repository, Manifest(n), [], Tag.Parse("v" + (i % 4)), None);
+                    Interlocked.Increment(ref writes);
+                }
+            })).ToList();
+
+            while (Volatile.Read(ref writes) < 40)
+            {
+                await Task.Delay(5);
+            }
+
+            var deleted = await Projects(round).DeleteAsync(ProjectName.Parse(project), force: true, None);
+            await stop.CancelAsync();
+            await Task.WhenAll(writers);
+
+            Assert.Equal(ProjectDeleteStatus.Deleted, deleted.Status);
+            Assert.NotEmpty(deleted.Deleted!.Repositories);
+            Assert.Equal(0L, await CountAsync("SELECT COUNT(*) FROM repositories WHERE starts_with(name, @x)", project + "/"));
+            Assert.Equal(0L, await CountAsync("SELECT COUNT(*) FROM projects WHERE name = @x", project));
         }
     }
 
