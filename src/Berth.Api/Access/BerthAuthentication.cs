@@ -155,9 +155,9 @@ public sealed class CredentialsRefused : Exception
 /// <summary>
 /// <see cref="BerthSchemes.Basic"/>: no <c>Authorization</c> header is no result (anonymous); a header that is not
 /// well-formed Basic fails without checking anything; otherwise <see cref="Authenticator"/> decides (throttled
-/// failures included).
+/// failures included), a success reused for 2 s through <see cref="TokenSubjects.SignInAsync"/>.
 /// </summary>
-internal sealed class BasicAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Authenticator authenticator, ClientAddressResolver addresses)
+internal sealed class BasicAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenSubjects signIns, ClientAddressResolver addresses)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -173,7 +173,7 @@ internal sealed class BasicAuthenticationHandler(IOptionsMonitor<AuthenticationS
             return AuthenticateResult.Fail(new CredentialsRefused(AuthenticationStatus.Failed, "unsupported Authorization header: use Basic or Bearer with an access token"));
         }
 
-        var result = await authenticator.AuthenticateAsync(user, secret, addresses.ResolveClient(Context), Context.RequestAborted);
+        var result = await signIns.SignInAsync(user, secret, addresses.ResolveClient(Context), Context.RequestAborted);
         return result.Caller is { } caller
             ? AuthenticateResult.Success(new AuthenticationTicket(new CallerPrincipal(caller, Scheme.Name), Scheme.Name))
             : CredentialsRefused.Fail(result, user, AccessTokenService.TryParse(secret, out _) ? "token" : "password");

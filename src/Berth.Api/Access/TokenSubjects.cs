@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using Berth.Application.Access;
 using Berth.Auth.Jwt;
 
@@ -17,6 +19,12 @@ namespace Berth.Api.Access;
 /// (memberships, users, robots, tokens, projects). A version for several nodes calls it on every node from a shared
 /// change feed; until then another node sees a change within <see cref="Lifetime"/>.
 /// </para>
+/// <para>
+/// The same holds for Basic credentials (<see cref="SignInAsync"/>), which clients such as CI scripts send with every
+/// request: a successful sign-in is reused for <see cref="Lifetime"/> under a SHA-256 of the user name, the secret and
+/// the address (never the secret itself), so a pull costs no account, membership and throttle look-ups in the
+/// database; failures are never reused (each one is counted by the throttle).
+/// </para>
 /// </summary>
 public sealed class TokenSubjects
 {
@@ -28,6 +36,7 @@ public sealed class TokenSubjects
     private readonly Authenticator _authenticator;
     private readonly TimeProvider _clock;
     private readonly ConcurrentDictionary<string, Entry> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry> _signIns = new(StringComparer.Ordinal);
     private long _generation;
 
     public TokenSubjects(Authenticator authenticator, TimeProvider clock)
@@ -62,11 +71,58 @@ public sealed class TokenSubjects
         return caller;
     }
 
-    /// <summary>Forgets every resolved account (after this node changed access: a member, user, robot, token or project).</summary>
+    /// <summary>
+    /// Signs in with Basic credentials through <see cref="Authenticator.AuthenticateAsync"/>, reusing a success of the
+    /// same user name, secret and address for <see cref="Lifetime"/>.
+    /// </summary>
+    public async ValueTask<AuthenticationResult> SignInAsync(string userName, string secret, IPAddress? address, CancellationToken cancellationToken)
+    {
+        var key = SignInKey(userName, secret, address);
+        var now = _clock.GetTimestamp();
+        var generation = Interlocked.Read(ref _generation);
+        if (_signIns.TryGetValue(key, out var entry) && entry.Generation == generation && _clock.GetElapsedTime(entry.ReadAt, now) < Lifetime)
+        {
+            return new AuthenticationResult(AuthenticationStatus.Succeeded, entry.Caller);
+        }
+
+        var result = await _authenticator.AuthenticateAsync(userName, secret, address, cancellationToken);
+        if (result.Status == AuthenticationStatus.Succeeded && result.Caller is { } caller)
+        {
+            if (_signIns.Count >= MaxEntries)
+            {
+                _signIns.Clear();
+            }
+
+            _signIns[key] = new Entry(caller, generation, now);
+        }
+        else
+        {
+            _signIns.TryRemove(key, out _);
+        }
+
+        return result;
+    }
+
+    /// <summary>Forgets every resolved account and sign-in (after this node changed access: a member, user, robot, token or project).</summary>
     public void Invalidate()
     {
         Interlocked.Increment(ref _generation);
         _cache.Clear();
+        _signIns.Clear();
+    }
+
+    private static string SignInKey(string userName, string secret, IPAddress? address)
+    {
+        var text = userName.ToLowerInvariant() + "\0" + secret + "\0" + address;
+        var bytes = Encoding.UTF8.GetBytes(text);
+        try
+        {
+            return Convert.ToHexString(SHA256.HashData(bytes));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+        }
     }
 
     private static string Key(string subject, TokenBinding? binding) =>

@@ -1,10 +1,15 @@
 using System.Net;
+using Berth.Api.Access;
 using Berth.Core.Access;
 using Berth.Testing;
 
 namespace Berth.Api.Tests.Access;
 
-/// <summary>Personal access tokens on /v2 (Basic, token as password): expiry, revocation, disabled owner, last use.</summary>
+/// <summary>
+/// Personal access tokens on /v2 (Basic, token as password): expiry, revocation, disabled owner, last use. The changes
+/// are made straight in the stores, as another node would, so a sign-in this node made is reused until
+/// <see cref="TokenSubjects.Lifetime"/> has passed (<see cref="BasicSignInReuseTests"/>).
+/// </summary>
 public sealed class AccessTokenLifecycleTests : AccessTest
 {
     private const string Path = "/v2/proj/app/manifests/v1";
@@ -45,6 +50,7 @@ public sealed class AccessTokenLifecycleTests : AccessTest
         Assert.Equal(HttpStatusCode.OK, await PullAsync("dev", secret));
 
         await Setup.RevokeAsync(token);
+        App.Clock.Advance(TokenSubjects.Lifetime);
 
         Assert.Equal(HttpStatusCode.Unauthorized, await PullAsync("dev", secret));
     }
@@ -58,6 +64,7 @@ public sealed class AccessTokenLifecycleTests : AccessTest
         Assert.Equal(HttpStatusCode.OK, await PullAsync("dev", credentials.Secret));
 
         await Service<IUserStore>().SetDisabledAsync(user.Id, true, CancellationToken.None);
+        App.Clock.Advance(TokenSubjects.Lifetime);
 
         Assert.Equal(HttpStatusCode.Unauthorized, await PullAsync("dev", secret));
         Assert.Equal(HttpStatusCode.Unauthorized, await PullAsync("dev", credentials.Secret));
@@ -71,6 +78,7 @@ public sealed class AccessTokenLifecycleTests : AccessTest
         Assert.Equal(HttpStatusCode.OK, await PullAsync(robot.FullName, secret));
 
         await Service<IRobotAccountStore>().UpdateAsync(robot.Id, new RobotChanges(Disabled: true), CancellationToken.None);
+        App.Clock.Advance(TokenSubjects.Lifetime);
 
         Assert.Equal(HttpStatusCode.Unauthorized, await PullAsync(robot.FullName, secret));
     }
