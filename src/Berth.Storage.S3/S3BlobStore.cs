@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Runtime.CompilerServices;
 using Amazon.Runtime;
@@ -23,6 +24,12 @@ namespace Berth.Storage.S3;
 /// so every segment but the last reaches S3's minimum part size, and the final commit builds the blob by server-side
 /// copies (<c>UploadPartCopy</c>, or one <c>CopyObject</c>), without the bytes passing through this process. A writer
 /// holds at most one part (<see cref="PartSize"/>) in memory. An S3 write is durable when it returns.
+/// <para>
+/// A private upload (<see cref="CreatePrivateAsync"/>, a single-request push) has neither marker nor lock: this process
+/// remembers it until it is committed or deleted, so such a push costs four requests (the segment, a HEAD of the blob,
+/// the copy, the segment's delete) instead of about sixteen. Its segment is listed by <see cref="ListAsync"/> like any
+/// other if the process dies first.
+/// </para>
 /// </summary>
 public sealed partial class S3BlobStore : IBlobStore, IUploadStore
 {
@@ -41,6 +48,9 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
     private readonly S3Bucket _bucket;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
+
+    /// <summary>The private uploads this process has open (ids are unguessable and known to one request each).</summary>
+    private readonly ConcurrentDictionary<string, byte> _private = new(StringComparer.Ordinal);
 
     internal S3BlobStore(S3Bucket bucket, TimeProvider clock, ILogger<S3BlobStore>? logger = null)
     {
@@ -161,6 +171,13 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
         await Client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket.Name, Key = _bucket.MarkerKey(uploadId), ContentBody = string.Empty }, cancellationToken).ConfigureAwait(false);
     }
 
+    public Task CreatePrivateAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        _ = _bucket.UploadPrefix(uploadId); // the same check of the id as every other method
+        _private[uploadId] = 0;
+        return Task.CompletedTask;
+    }
+
     public async Task<long?> GetLengthAsync(string uploadId, string? storeState, CancellationToken cancellationToken)
     {
         if (!UploadSegments.TryDecode(storeState, out var segments) || !await ExistsAsync(uploadId, cancellationToken).ConfigureAwait(false))
@@ -184,7 +201,9 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
             return (UploadAppendStatus.OffsetMismatch, null);
         }
 
-        var held = await UploadLock.TryTakeAsync(_bucket, uploadId, _clock, LockLease, _logger, cancellationToken).ConfigureAwait(false);
+        var held = _private.ContainsKey(uploadId)
+            ? UploadLock.Unshared(_bucket, uploadId, _clock, _logger)
+            : await UploadLock.TryTakeAsync(_bucket, uploadId, _clock, LockLease, _logger, cancellationToken).ConfigureAwait(false);
         if (held is null)
         {
             return (UploadAppendStatus.Busy, null);
@@ -217,6 +236,11 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
         }
 
         var target = _bucket.BlobKey(digest);
+        if (_private.ContainsKey(uploadId))
+        {
+            return await CommitPrivateAsync(uploadId, target, segments, cancellationToken).ConfigureAwait(false);
+        }
+
         if (await SizeOfAsync(target, cancellationToken).ConfigureAwait(false) is not null)
         {
             await DeleteAsync(uploadId, cancellationToken).ConfigureAwait(false); // dedupe: identical bytes, keep those
@@ -263,6 +287,7 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
     public async Task DeleteAsync(string uploadId, CancellationToken cancellationToken)
     {
         var prefix = _bucket.UploadPrefix(uploadId);
+        _private.TryRemove(uploadId, out _);
 
         // The marker first: from then on the upload is unknown to every method, whatever is left below it.
         await Client.DeleteObjectAsync(_bucket.Name, _bucket.MarkerKey(uploadId), cancellationToken).ConfigureAwait(false);
@@ -327,12 +352,42 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
     // ---------------------------------------------------------------- helpers
 
     /// <summary>
+    /// Commits a private upload: no lock to take (no other writer can exist) and the segments just written by this
+    /// process (no HEAD of the source); then the segments are deleted by name, without a listing. A failure leaves the
+    /// upload private, for the caller's <see cref="DeleteAsync"/>.
+    /// </summary>
+    private async Task<UploadCommitResult> CommitPrivateAsync(string uploadId, string target, List<Segment> segments, CancellationToken cancellationToken)
+    {
+        var result = UploadCommitResult.AlreadyExists;
+        if (await SizeOfAsync(target, cancellationToken).ConfigureAwait(false) is null)
+        {
+            await BuildBlobAsync(uploadId, target, segments, cancellationToken, sourcesKnown: true).ConfigureAwait(false);
+            result = UploadCommitResult.Committed;
+        }
+
+        _private.TryRemove(uploadId, out _);
+        try
+        {
+            foreach (var segment in segments)
+            {
+                await Client.DeleteObjectAsync(_bucket.Name, _bucket.SegmentKey(uploadId, segment.Token), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException)
+        {
+            LogCleanupFailed(_logger, uploadId, ex.Message); // left for the sweeper, which lists it
+        }
+
+        return result;
+    }
+
+    /// <summary>
     /// Makes the blob from the segments by server-side copies: nothing for an empty upload but an empty object, one
     /// <c>CopyObject</c> for one whole segment, else one multipart upload whose parts are <c>UploadPartCopy</c> ranges
     /// (each segment's range split at <see cref="MaximumCopySize"/>; every part but the last is at least 5 MiB since
     /// every segment but the last is).
     /// </summary>
-    private async Task BuildBlobAsync(string uploadId, string target, List<Segment> segments, CancellationToken cancellationToken)
+    private async Task BuildBlobAsync(string uploadId, string target, List<Segment> segments, CancellationToken cancellationToken, bool sourcesKnown = false)
     {
         if (segments.Count == 0)
         {
@@ -343,7 +398,7 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
         if (segments.Count == 1 && segments[0].Length <= MaximumCopySize)
         {
             var source = _bucket.SegmentKey(uploadId, segments[0].Token);
-            if (await SizeOfAsync(source, cancellationToken).ConfigureAwait(false) == segments[0].Length)
+            if (sourcesKnown || await SizeOfAsync(source, cancellationToken).ConfigureAwait(false) == segments[0].Length)
             {
                 await Client.CopyObjectAsync(new CopyObjectRequest
                 {
@@ -410,7 +465,7 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
     }
 
     private async Task<bool> ExistsAsync(string uploadId, CancellationToken cancellationToken) =>
-        await SizeOfAsync(_bucket.MarkerKey(uploadId), cancellationToken).ConfigureAwait(false) is not null;
+        _private.ContainsKey(uploadId) || await SizeOfAsync(_bucket.MarkerKey(uploadId), cancellationToken).ConfigureAwait(false) is not null;
 
     /// <summary>The object's size, or null when there is none.</summary>
     private async Task<long?> SizeOfAsync(string key, CancellationToken cancellationToken)

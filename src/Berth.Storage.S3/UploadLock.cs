@@ -32,6 +32,13 @@ internal sealed partial class UploadLock
         (_bucket, _key, _clock, _lease, _logger) = (bucket, key, clock, lease, logger);
     }
 
+    /// <summary>
+    /// The lock of an upload only one request knows (<see cref="S3BlobStore.CreatePrivateAsync"/>): nothing to keep
+    /// apart, so nothing is stored, renewed or released.
+    /// </summary>
+    public static UploadLock Unshared(S3Bucket bucket, string uploadId, TimeProvider clock, ILogger logger) =>
+        new(bucket, bucket.LockKey(uploadId), clock, TimeSpan.Zero, logger);
+
     /// <summary>Takes the upload's lock; null when another holder's lease is current.</summary>
     public static async Task<UploadLock?> TryTakeAsync(S3Bucket bucket, string uploadId, TimeProvider clock, TimeSpan lease, ILogger logger, CancellationToken cancellationToken)
     {

@@ -837,6 +837,73 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         Assert.Equal(content, await ReadBlobAsync(DigestOf(content)));
     }
 
+    // ---------------------------------------------------------------- IUploadStore: private uploads (single-request pushes)
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2048)]
+    [InlineData((6 * 1024 * 1024) + 5)]
+    public async Task Private_WriteAndCommit_MakesTheBlobAndLeavesNoUpload(int length)
+    {
+        var id = NewId();
+        var content = Bytes(length, 40);
+        await Uploads.CreatePrivateAsync(id, None);
+        Assert.Equal(0, await Uploads.GetLengthAsync(id, null, None));
+        var state = await AppendAsync(id, 0, content);
+
+        Assert.Equal(UploadCommitResult.Committed, await Uploads.CommitAsync(id, DigestOf(content), state, None));
+
+        Assert.Equal(content, await ReadBlobAsync(DigestOf(content)));
+        Assert.Null(await Uploads.GetLengthAsync(id, state, None));
+        Assert.Equal(UploadCommitResult.NotFound, await Uploads.CommitAsync(id, DigestOf(content), state, None));
+        Assert.DoesNotContain(id, await ListUploadIdsAsync());
+    }
+
+    [Fact]
+    public async Task Private_DigestAlreadyCommitted_ReturnsAlreadyExistsKeepsTheBlobAndLeavesNoUpload()
+    {
+        var content = Bytes(300, 41);
+        var digest = await CommitAsync(content);
+        var id = NewId();
+        await Uploads.CreatePrivateAsync(id, None);
+        var state = await AppendAsync(id, 0, content);
+
+        Assert.Equal(UploadCommitResult.AlreadyExists, await Uploads.CommitAsync(id, digest, state, None));
+
+        Assert.Equal(content, await ReadBlobAsync(digest));
+        Assert.DoesNotContain(id, await ListUploadIdsAsync());
+    }
+
+    [Fact]
+    public async Task Private_Delete_RemovesItsDataAndTheUploadIsUnknown()
+    {
+        var id = NewId();
+        var content = Bytes(500, 42);
+        await Uploads.CreatePrivateAsync(id, None);
+        var state = await AppendAsync(id, 0, content);
+
+        await Uploads.DeleteAsync(id, None);
+
+        Assert.Null(await Uploads.GetLengthAsync(id, state, None));
+        Assert.Equal(UploadCommitResult.NotFound, await Uploads.CommitAsync(id, DigestOf(content), state, None));
+        Assert.Equal(BlobStat.Missing, await Blobs.StatAsync(DigestOf(content), None));
+        Assert.DoesNotContain(id, await ListUploadIdsAsync());
+    }
+
+    [Fact]
+    public async Task Private_LeftByAProcessThatDied_IsListedForTheSweeperAndDeletable()
+    {
+        var id = NewId();
+        await Uploads.CreatePrivateAsync(id, None);
+        await AppendAsync(id, 0, Bytes(700, 43));
+
+        // Another instance (the process after a restart, or the sweeper on another node) never heard of it.
+        var after = await ReopenStoresAsync();
+        Assert.Contains(id, await ListUploadIdsAsync(after.Uploads));
+        await after.Uploads.DeleteAsync(id, None);
+        Assert.DoesNotContain(id, await ListUploadIdsAsync(after.Uploads));
+    }
+
     // ---------------------------------------------------------------- IUploadStore: delete and list
 
     [Fact]
@@ -981,10 +1048,10 @@ public abstract class BlobStoreConformance : IAsyncLifetime
         return await ReadAllAsync(stream);
     }
 
-    private async Task<List<string>> ListUploadIdsAsync()
+    private async Task<List<string>> ListUploadIdsAsync(IUploadStore? store = null)
     {
         var ids = new List<string>();
-        await foreach (var (id, _) in Uploads.ListAsync(None))
+        await foreach (var (id, _) in (store ?? Uploads).ListAsync(None))
         {
             ids.Add(id);
         }

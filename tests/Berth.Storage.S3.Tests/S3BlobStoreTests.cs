@@ -242,6 +242,39 @@ public sealed class S3BlobStoreTests(S3TestBucket bucket) : IClassFixture<S3Test
         Assert.Equal([$"{_prefix}/blobs/sha256/{digest.Hex[..2]}/{digest.Hex}"], await bucket.KeysAsync(_prefix + "/"));
     }
 
+    [Fact]
+    public async Task PrivateUpload_StoresNoMarkerOrLockAndLeavesOnlyTheBlob()
+    {
+        var store = bucket.OpenStore(_prefix);
+        var content = Bytes(MiB, 12);
+        var id = NewId();
+        await store.CreatePrivateAsync(id, None);
+        Assert.Empty(await bucket.KeysAsync($"{_prefix}/uploads/{id}/"));
+
+        var (status, writer) = await store.OpenWriterAsync(id, 0, null, None);
+        Assert.Equal(UploadAppendStatus.Opened, status);
+        string? state;
+        await using (writer)
+        {
+            await writer!.WriteAsync(content, None);
+            state = await writer.CommitAsync(None);
+
+            // While the writer is open: its one segment, and neither the marker nor a lock object.
+            var keys = await bucket.KeysAsync($"{_prefix}/uploads/{id}/");
+            Assert.Single(keys);
+            Assert.StartsWith($"{_prefix}/uploads/{id}/segments/", keys[0], StringComparison.Ordinal);
+        }
+
+        var digest = DigestOf(content);
+        Assert.Equal(UploadCommitResult.Committed, await store.CommitAsync(id, digest, state, None));
+        Assert.Equal([$"{_prefix}/blobs/sha256/{digest.Hex[..2]}/{digest.Hex}"], await bucket.KeysAsync(_prefix + "/"));
+
+        // Another instance does not know the id: to it the upload never existed (nobody else can name it anyway).
+        var other = bucket.OpenStore(_prefix);
+        await other.CreatePrivateAsync(NewId(), None);
+        Assert.Null(await other.GetLengthAsync(id, null, None));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("2;abc:10")]

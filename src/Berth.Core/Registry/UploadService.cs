@@ -155,7 +155,7 @@ public sealed partial class UploadService
     public async Task<Result<CommittedBlob>> UploadMonolithicAsync(RepositoryName repository, Digest digest, Stream body, long? declaredLength, CancellationToken cancellationToken)
     {
         var id = NewId();
-        await _uploads.CreateAsync(id, cancellationToken).ConfigureAwait(false);
+        await _uploads.CreatePrivateAsync(id, cancellationToken).ConfigureAwait(false);
         var state = new UploadState();
         try
         {

@@ -72,6 +72,16 @@ public interface IUploadStore
     Task CreateAsync(string uploadId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Creates an upload only its caller will ever touch: a single-request push (<c>POST ?digest=</c>), which has no
+    /// session, so no other request or node can name it. The caller opens one writer at offset 0, then commits or
+    /// deletes it; nothing is resumed, read back or appended concurrently. A store may keep what guards shared uploads
+    /// in memory instead of in storage (S3 and Azure: no marker or lock objects), so such a push costs fewer requests.
+    /// Ended by <see cref="CommitAsync"/> or <see cref="DeleteAsync"/> like any other upload; one the process never
+    /// ended (it died) is listed by <see cref="ListAsync"/> once it has data, for the sweeper. Default: <see cref="CreateAsync"/>.
+    /// </summary>
+    Task CreatePrivateAsync(string uploadId, CancellationToken cancellationToken) => CreateAsync(uploadId, cancellationToken);
+
+    /// <summary>
     /// Length of the upload's data as <paramref name="storeState"/> (the last acknowledged chunk's) describes it, or null
     /// when the upload has no data. A store without state answers everything stored, which may exceed the acknowledged
     /// offset (bytes of a chunk that was never acknowledged); a store with state answers what its state covers. Less
