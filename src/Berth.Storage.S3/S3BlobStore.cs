@@ -58,7 +58,11 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
         _clock = clock;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         LockLease = bucket.Options.UploadLockLease;
+        Cache = new SmallBlobCache(bucket.Options.BlobCacheBytes, clock);
     }
+
+    /// <summary>Small blobs' bytes and recent existence answers (<see cref="S3StorageOptions.BlobCacheBytes"/>).</summary>
+    internal SmallBlobCache Cache { get; }
 
     /// <summary>How long a writer's lock holds without renewal (it renews while it writes); a dead writer's lock lapses after it.</summary>
     internal TimeSpan LockLease { get; init; }
@@ -69,25 +73,54 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
 
     public async Task<BlobStat> StatAsync(Digest digest, CancellationToken cancellationToken)
     {
+        if (Cache.TryGetPresent(digest, out var known))
+        {
+            return new BlobStat(true, known);
+        }
+
         var size = await SizeOfAsync(_bucket.BlobKey(digest), cancellationToken).ConfigureAwait(false);
-        return size is { } s ? new BlobStat(true, s) : BlobStat.Missing;
+        if (size is not { } s)
+        {
+            return BlobStat.Missing;
+        }
+
+        Cache.MarkPresent(digest, s);
+        return new BlobStat(true, s);
     }
 
     public async Task<BlobRead> OpenAsync(Digest digest, Berth.Core.Storage.ByteRange? range, BlobReadOptions options, CancellationToken cancellationToken)
     {
         var key = _bucket.BlobKey(digest);
         var redirect = options.AllowRedirect && _bucket.Options.Redirect;
+        if (!redirect && Cache.TryGetBytes(digest, out var cached))
+        {
+            return FromMemory(cached, range);
+        }
+
         if (range is null && !redirect)
         {
-            // The whole blob: one request, its length from the response.
+            // The whole blob: one request, its length from the response; a small one is read whole and kept.
             try
             {
                 var response = await Client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket.Name, Key = key }, cancellationToken).ConfigureAwait(false);
                 var length = response.ContentLength;
-                return new BlobRead.Streamed(new ResponseStream(response), 0, length, length);
+                if (!Cache.Accepts(length))
+                {
+                    return new BlobRead.Streamed(new ResponseStream(response), 0, length, length);
+                }
+
+                var content = new byte[length];
+                using (response)
+                {
+                    await response.ResponseStream.ReadExactlyAsync(content, cancellationToken).ConfigureAwait(false);
+                }
+
+                Cache.AddBytes(digest, content);
+                return FromMemory(content, null);
             }
             catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
             {
+                Cache.Forget(digest);
                 return BlobRead.NotFound.Instance;
             }
         }
@@ -154,6 +187,7 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
     public async Task<BlobDeleteResult> DeleteAsync(Digest digest, CancellationToken cancellationToken)
     {
         var key = _bucket.BlobKey(digest);
+        Cache.Forget(digest);
         if (await SizeOfAsync(key, cancellationToken).ConfigureAwait(false) is null)
         {
             return BlobDeleteResult.NotFound;
@@ -350,6 +384,18 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /// <summary>A read of cached bytes: the whole blob, or the range asked for.</summary>
+    private static BlobRead FromMemory(byte[] content, Berth.Core.Storage.ByteRange? range)
+    {
+        var (offset, count) = (0L, (long)content.Length);
+        if (range is { } asked && !asked.TryResolve(content.Length, out offset, out count))
+        {
+            return new BlobRead.RangeNotSatisfiable(content.Length);
+        }
+
+        return new BlobRead.Streamed(new MemoryStream(content, (int)offset, (int)count, writable: false), offset, count, content.Length);
+    }
 
     /// <summary>
     /// Commits a private upload: no lock to take (no other writer can exist) and the segments just written by this

@@ -56,6 +56,13 @@ public sealed class S3StorageOptions
     /// </summary>
     public TimeSpan UploadLockLease { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Memory for the bytes of small blobs (up to 1 MiB each; configs, small layers, signatures) read from the bucket,
+    /// so a hot small pull costs no S3 request (default 64 MiB; 0 turns it off). Blobs are named by their digest, so
+    /// what is cached is never wrong (see <see cref="Berth.Core.Storage.SmallBlobCache"/>).
+    /// </summary>
+    public long BlobCacheBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>What was wrong with the storage URI, reported by the validator as a start-up error; null when it was fine.</summary>
     internal string? LocationError { get; set; }
 

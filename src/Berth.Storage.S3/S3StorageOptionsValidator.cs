@@ -73,6 +73,11 @@ internal sealed class S3StorageOptionsValidator : IValidateOptions<S3StorageOpti
             return $"redirect expiry {options.RedirectExpiry} is out of range (1 second to 7 days, what S3 signs)";
         }
 
+        if (options.BlobCacheBytes < 0 || options.BlobCacheBytes > 64L * 1024 * 1024 * 1024)
+        {
+            return $"blob cache of {options.BlobCacheBytes} bytes is out of range (0 to 64 GiB)";
+        }
+
         if (options.UploadLockLease < TimeSpan.FromSeconds(2) || options.UploadLockLease > TimeSpan.FromHours(1))
         {
             return $"upload lock lease {options.UploadLockLease} is out of range (2 seconds to 1 hour)";

@@ -243,6 +243,74 @@ public sealed class S3BlobStoreTests(S3TestBucket bucket) : IClassFixture<S3Test
     }
 
     [Fact]
+    public async Task Open_SmallBlob_IsKeptInMemoryAndServedWithoutTheBucket_WholeAndRanges()
+    {
+        var store = bucket.OpenStore(_prefix);
+        var content = Bytes(300_000, 13);
+        var digest = await CommitAsync(store, content);
+        Assert.Equal(content, await ReadBlobAsync(store, digest)); // read once from the bucket, then kept
+
+        // Behind the store's back: the object is gone, the cached bytes (named by their digest) are still right.
+        await bucket.Admin.DeleteObjectAsync(bucket.Name, $"{_prefix}/blobs/sha256/{digest.Hex[..2]}/{digest.Hex}");
+        Assert.Equal(content, await ReadBlobAsync(store, digest));
+        Assert.Equal(new BlobStat(true, content.Length), await store.StatAsync(digest, None));
+        var ranged = await store.OpenAsync(digest, Berth.Core.Storage.ByteRange.Between(1000, 1999), default, None);
+        var streamed = Assert.IsType<BlobRead.Streamed>(ranged);
+        Assert.Equal((1000L, 1000L, (long)content.Length), (streamed.Offset, streamed.Length, streamed.TotalSize));
+        using (var reader = new MemoryStream())
+        {
+            await streamed.Content.CopyToAsync(reader);
+            Assert.Equal(content[1000..2000], reader.ToArray());
+        }
+
+        Assert.IsType<BlobRead.RangeNotSatisfiable>(await store.OpenAsync(digest, Berth.Core.Storage.ByteRange.From(content.Length), default, None));
+
+        // A delete through the store forgets it at once.
+        await store.DeleteAsync(digest, None);
+        Assert.IsType<BlobRead.NotFound>(await store.OpenAsync(digest, null, default, None));
+        Assert.Equal(BlobStat.Missing, await store.StatAsync(digest, None));
+    }
+
+    [Fact]
+    public async Task Open_BlobAboveTheLimitOrCacheOff_IsStreamedFromTheBucketEveryTime()
+    {
+        var large = bucket.OpenStore(_prefix);
+        var off = bucket.OpenStore(_prefix, configure: o => o.BlobCacheBytes = 0);
+        var big = Bytes(SmallBlobCacheLimit + 1, 14);
+        var small = Bytes(1000, 15);
+        var bigDigest = await CommitAsync(large, big);
+        var smallDigest = await CommitAsync(off, small);
+        Assert.Equal(big, await ReadBlobAsync(large, bigDigest));
+        Assert.Equal(small, await ReadBlobAsync(off, smallDigest));
+        Assert.Equal(0, off.Cache.CachedBytes);
+
+        foreach (var digest in new[] { bigDigest, smallDigest })
+        {
+            await bucket.Admin.DeleteObjectAsync(bucket.Name, $"{_prefix}/blobs/sha256/{digest.Hex[..2]}/{digest.Hex}");
+        }
+
+        Assert.IsType<BlobRead.NotFound>(await large.OpenAsync(bigDigest, null, default, None));
+        Assert.IsType<BlobRead.NotFound>(await off.OpenAsync(smallDigest, null, default, None));
+    }
+
+    [Fact]
+    public async Task Stat_ExistenceIsBelievedForThePresenceLifetimeThenAskedAgain()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = bucket.OpenStore(_prefix, clock, o => o.BlobCacheBytes = 0);
+        var content = Bytes(100, 16);
+        var digest = await CommitAsync(store, content);
+        Assert.Equal(new BlobStat(true, 100), await store.StatAsync(digest, None));
+
+        await bucket.Admin.DeleteObjectAsync(bucket.Name, $"{_prefix}/blobs/sha256/{digest.Hex[..2]}/{digest.Hex}");
+        Assert.Equal(new BlobStat(true, 100), await store.StatAsync(digest, None));
+        clock.Advance(SmallBlobCache.PresenceLifetime);
+        Assert.Equal(BlobStat.Missing, await store.StatAsync(digest, None));
+    }
+
+    private const int SmallBlobCacheLimit = SmallBlobCache.MaxBlobBytes;
+
+    [Fact]
     public async Task PrivateUpload_StoresNoMarkerOrLockAndLeavesOnlyTheBlob()
     {
         var store = bucket.OpenStore(_prefix);
