@@ -212,4 +212,26 @@ public sealed class RepositoryTests : IDisposable
         var repositories = await _app.Admin.GetJsonAsync("/api/v1/projects/shop/repositories");
         Assert.Equal(1, Only(repositories, "shop/app").GetProperty("manifestCount").GetInt64());
     }
+
+    [Fact]
+    public async Task DeleteRepository_PullPendingThenPushedAgain_NewRepositoryIsNeverPulled()
+    {
+        await _app.CreateProjectAsync("shop");
+        var image = OciImage(1);
+        await _app.Admin.PushManifestAsync("shop/app", image, "v1");
+        using (var pull = await _app.Admin.GetAsync("/v2/shop/app/manifests/v1"))
+        {
+            await Expect.StatusAsync(pull, HttpStatusCode.OK); // recorded, not yet written
+        }
+
+        using var deleted = await _app.Admin.DeleteAsync("/api/v1/repositories?repository=shop/app");
+        await Expect.StatusAsync(deleted, HttpStatusCode.NoContent);
+        await _app.Admin.PushManifestAsync("shop/app", image, "v1");
+        await _app.Service<Berth.Core.Registry.PullRecorder>().FlushAsync(CancellationToken.None);
+
+        var tags = await _app.Admin.GetJsonAsync("/api/v1/repositories/tags?repository=shop/app");
+        Assert.Equal(JsonValueKind.Null, Only(tags, "v1").GetProperty("lastPulledAt").ValueKind);
+        var repositories = await _app.Admin.GetJsonAsync("/api/v1/projects/shop/repositories");
+        Assert.Equal(JsonValueKind.Null, Only(repositories, "shop/app").GetProperty("lastPulledAt").ValueKind);
+    }
 }

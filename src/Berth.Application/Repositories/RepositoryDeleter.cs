@@ -8,12 +8,13 @@ namespace Berth.Application.Repositories;
 /// <summary>
 /// Deletes a whole repository (<see cref="IRepositoryBrowser.DeleteRepositoryAsync"/>: one transaction), then makes this
 /// node forget its cached manifests (<see cref="ManifestCache"/>, so a deleted tag is never served here; other nodes
-/// within the cache's 5 s lifetime), discards the data of its upload sessions and raises <see cref="RepositoryDeleted"/>
+/// within the cache's 5 s lifetime) and pending pull times (<see cref="PullRecorder"/>), discards the data of its upload sessions and raises <see cref="RepositoryDeleted"/>
 /// (audited as <c>delete</c>). Blobs stay for garbage collection.
 /// </summary>
 public sealed class RepositoryDeleter(
     IRepositoryBrowser browser,
     ManifestCache manifests,
+    PullRecorder pulls,
     UploadService uploads,
     IRegistryEventPublisher events,
     TimeProvider clock)
@@ -24,6 +25,8 @@ public sealed class RepositoryDeleter(
         manifests.Invalidate(repository);
         if (result.Status == DeleteResult.Deleted)
         {
+            pulls.Forget(repository);
+
             // After the commit: the sessions are gone, so nothing can complete them while their files go.
             await uploads.DiscardAsync(result.Uploads ?? [], CancellationToken.None);
             await events.PublishAsync(new RepositoryDeleted(repository, clock.GetUtcNow(), EventActorContext.Current, result.Manifests, result.Tags));
