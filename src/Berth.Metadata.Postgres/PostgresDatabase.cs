@@ -63,13 +63,23 @@ public sealed class PostgresDatabase : IAsyncDisposable, IDisposable
     /// Runs <paramref name="write"/> in a SERIALIZABLE transaction and commits it when it answers Commit = true (rolls
     /// back otherwise), retrying the whole function on a serialization failure or deadlock.
     /// </summary>
-    public async Task<T> WriteAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task<(T Result, bool Commit)>> write, CancellationToken cancellationToken)
+    public Task<T> WriteAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task<(T Result, bool Commit)>> write, CancellationToken cancellationToken) =>
+        WriteAsync(write, System.Data.IsolationLevel.Serializable, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="WriteAsync{T}(Func{NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task{ValueTuple{T, bool}}}, CancellationToken)"/>
+    /// at the given isolation level. READ COMMITTED is for hot writes whose every check is made safe by the locks the
+    /// write takes itself (row locks, advisory locks, the table locks of a project delete): SERIALIZABLE's predicate
+    /// locks cover index pages, so many pushes into neighbouring repositories abort each other (false conflicts) and
+    /// under load exhaust the retries.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task<(T Result, bool Commit)>> write, System.Data.IsolationLevel isolation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(write);
         for (var attempt = 1; ; attempt++)
         {
             await using var connection = await _source.OpenConnectionAsync(cancellationToken);
-            await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(isolation, cancellationToken);
             try
             {
                 var (result, commit) = await write(connection, transaction, cancellationToken);

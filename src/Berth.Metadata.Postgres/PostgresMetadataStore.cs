@@ -7,10 +7,15 @@ namespace Berth.Metadata.Postgres;
 
 /// <summary>
 /// The metadata contracts on PostgreSQL, behaving as <c>SqliteMetadataStore</c> does, for several nodes on one database.
-/// Times are Unix milliseconds. Writes that read before they write (links, manifest puts, completes, deletes of
-/// manifests, pull times) run in <see cref="PostgresDatabase.WriteAsync{T}"/>'s SERIALIZABLE transaction, so the checks
-/// they make (the project exists, every reference is in the repository, where the tag pointed) hold at commit on every
-/// node, and a conflicting writer elsewhere makes one of them retry. Writes that are one statement whose WHERE clause is
+/// Times are Unix milliseconds. The hot writes that read before they write (links, manifest puts, upload completes) run
+/// at READ COMMITTED and take the locks that make their checks hold at commit on every node: a repository is created
+/// with <c>ON CONFLICT DO UPDATE</c> (so a racing creator's row is waited for and used), a manifest's references are
+/// locked <c>FOR SHARE</c> before they are checked, a tag's put holds a transaction advisory lock on the tag (so where
+/// it pointed is read after the previous put of the tag committed), and a project delete locks the registry tables
+/// (PostgresProjectStore). SERIALIZABLE, which these once used, aborted pushes into neighbouring repositories on one
+/// another's index pages until the retries ran out. The other writes that read first (deletes of manifests, pull
+/// times) run in <see cref="PostgresDatabase.WriteAsync{T}"/>'s SERIALIZABLE transaction, and a conflicting writer
+/// elsewhere makes one of them retry. Writes that are one statement whose WHERE clause is
 /// the whole decision (the upload offset compare-and-set, touch, unlink, delete of a tag) run alone at READ COMMITTED:
 /// PostgreSQL re-checks the WHERE clause of an UPDATE or DELETE on the newest row version after waiting for a concurrent
 /// writer, so of two nodes that advance the same offset exactly one matches. Commands use positional parameters
@@ -51,7 +56,7 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
         {
             var linked = await LinkAsync(c, repository, digest, size, ct);
             return (linked ? BlobLinkResult.Linked : BlobLinkResult.ProjectNotFound, linked);
-        }, cancellationToken);
+        }, System.Data.IsolationLevel.ReadCommitted, cancellationToken);
 
     /// <summary>
     /// Links the blob inside the caller's transaction: one round trip (the repository made when its project exists, the
@@ -110,10 +115,32 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             // body, its push time is refreshed), its references and the tag are written. The writes name the
             // repository by name, so without one they write nothing; when a check failed the transaction is rolled
             // back, so nothing of a refused push is stored, as the contract wants.
+            // At READ COMMITTED each statement sees what committed before it started, so the locks come first: the
+            // tag's advisory lock (puts of one tag queue, and each reads where the previous one left it), then the
+            // repository (made or waited for), then the references FOR SHARE (a concurrent unlink or manifest delete
+            // waits for this commit), then the checks.
             await using var batch = new NpgsqlBatch(c);
+            if (tag is { } locked)
+            {
+                batch.BatchCommands.Add(BatchCommand(
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 7283))", Text(repository.Value), Text(locked.Value)));
+            }
+
             batch.BatchCommands.Add(EnsureRepository(repository, Now));
             if (references.Count > 0)
             {
+                batch.BatchCommands.Add(BatchCommand(
+                    """
+                    SELECT 1 FROM repository_blobs b JOIN repositories r ON r.id = b.repository_id
+                    WHERE r.name = $1 AND b.digest = ANY($2::text[]) ORDER BY b.digest FOR SHARE OF b
+                    """,
+                    Text(repository.Value), TextArray(referenceDigests)));
+                batch.BatchCommands.Add(BatchCommand(
+                    """
+                    SELECT 1 FROM manifests m JOIN repositories r ON r.id = m.repository_id
+                    WHERE r.name = $1 AND m.digest = ANY($2::text[]) ORDER BY m.digest FOR SHARE OF m
+                    """,
+                    Text(repository.Value), TextArray(referenceDigests)));
                 batch.BatchCommands.Add(BatchCommand(
                     """
                     SELECT x.ord, x.actual FROM (
@@ -173,9 +200,16 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             Digest? previous = null;
             await using (var reader = await batch.ExecuteReaderAsync(ct))
             {
+                if (tag is not null)
+                {
+                    await reader.NextResultAsync(ct); // past the advisory lock
+                }
+
                 exists = await reader.ReadAsync(ct);
                 if (references.Count > 0)
                 {
+                    await reader.NextResultAsync(ct); // past the locked blob links
+                    await reader.NextResultAsync(ct); // past the locked manifests
                     await reader.NextResultAsync(ct);
                     if (await reader.ReadAsync(ct))
                     {
@@ -205,7 +239,7 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             }
 
             return (new ManifestPutResult(ManifestPutStatus.Stored) { PreviousTagTarget = previous }, true);
-        }, cancellationToken);
+        }, System.Data.IsolationLevel.ReadCommitted, cancellationToken);
     }
 
     public Task<ManifestRecord?> GetAsync(RepositoryName repository, Reference reference, CancellationToken cancellationToken) =>
@@ -452,7 +486,7 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
 
             await reader.NextResultAsync(ct);
             return await reader.ReadAsync(ct) ? (UploadCompleteResult.Completed, true) : (UploadCompleteResult.ProjectNotFound, true);
-        }, cancellationToken);
+        }, System.Data.IsolationLevel.ReadCommitted, cancellationToken);
 
     public Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<UploadSession>>(async (c, ct) =>
@@ -486,10 +520,12 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             : null;
 
     /// <summary>
-    /// The repository's id as one row, creating the repository when its project exists (the projects table is in the
-    /// same database: the check and the insert are in the write's SERIALIZABLE transaction, so a project deleted by
-    /// another node meanwhile makes one of the two retry); no row otherwise. A repository that exists is used whether
-    /// or not its project does (kept from before projects).
+    /// The repository's id as one row, creating the repository when its project exists; no row otherwise. A repository
+    /// that exists is used whether or not its project does (kept from before projects). Two writers creating it at once:
+    /// the second's insert waits for the first and, by <c>DO UPDATE</c>, returns its row (a <c>DO NOTHING</c> would
+    /// return nothing at READ COMMITTED, where the first's row is not in the statement's snapshot). The statement
+    /// inserts into repositories, so it takes the lock a project delete's table lock excludes: a delete in progress
+    /// makes it wait, and it then finds the project gone.
     /// </summary>
     private static NpgsqlBatchCommand EnsureRepository(RepositoryName repository, long now) =>
         BatchCommand(
@@ -498,7 +534,7 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             created AS (
                 INSERT INTO repositories (name, created_at)
                 SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM existing) AND EXISTS (SELECT 1 FROM projects WHERE name = $3)
-                ON CONFLICT (name) DO NOTHING
+                ON CONFLICT (name) DO UPDATE SET name = excluded.name
                 RETURNING id
             )
             SELECT id FROM existing UNION ALL SELECT id FROM created
