@@ -41,6 +41,10 @@ public sealed class OpenApiTests : IDisposable
         ("post", "/api/v1/ip-allow"),
         ("delete", "/api/v1/ip-allow/{id}"),
         ("get", "/api/v1/audit"),
+        ("get", "/api/v1/projects/{project}/repositories"),
+        ("get", "/api/v1/repositories/tags"),
+        ("delete", "/api/v1/repositories/tags"),
+        ("delete", "/api/v1/repositories"),
         ("get", "/api/v1/openapi.json"),
     ];
 

@@ -68,6 +68,10 @@ public sealed class PermissionMatrixTests
             async (w, i) => (await w.SetIpRulesAsync(null, "127.0.0.0/8", $"10.{i}.0.0/16"))[1].ToString(System.Globalization.CultureInfo.InvariantCulture)),
         ["GET audit"] = new("GET", "/api/v1/audit", [Admin]),
         ["GET audit of project"] = new("GET", "/api/v1/audit?project=proj", [Admin, Owner]),
+        ["GET repositories"] = new("GET", "/api/v1/projects/proj/repositories", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken]),
+        ["GET tags"] = new("GET", "/api/v1/repositories/tags?repository={target}", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken], null, PushImageAsync),
+        ["DELETE tag"] = new("DELETE", "/api/v1/repositories/tags?repository={target}&tag=v1", [Admin, Owner, Maintainer, AdminToken, RobotToken], null, PushImageAsync),
+        ["DELETE repository"] = new("DELETE", "/api/v1/repositories?repository={target}", [Admin, Owner, Maintainer, AdminToken, RobotToken], null, PushImageAsync),
         ["GET openapi"] = new("GET", "/api/v1/openapi.json", Everyone),
     };
 
@@ -115,6 +119,14 @@ public sealed class PermissionMatrixTests
         }
 
         Assert.True(failures.Count == 0, $"{route.Method} {route.Path}:\n" + string.Join("\n", failures));
+    }
+
+    /// <summary>An image pushed as <c>proj/app{i}/img:v1</c> (a name with slashes below the project).</summary>
+    private static async Task<string> PushImageAsync(World world, int i)
+    {
+        var repository = $"{World.Project}/app{i}/img";
+        await Berth.Testing.RegistryClientExtensions.PushManifestAsync(world.App.Admin, repository, Berth.Testing.TestImages.OciImage(i), "v1");
+        return repository;
     }
 
     private static async Task<string> CreateRobotAsync(World world, int i)

@@ -10,7 +10,7 @@ namespace Berth.Storage.Conformance;
 /// <see cref="IManifestIndex"/>, <see cref="IUploadSessionStore"/>; see their doc comments), for every provider.
 /// A provider subclasses this once and supplies a fresh, empty store per test.
 /// </summary>
-public abstract class MetadataStoreConformance : IAsyncLifetime
+public abstract partial class MetadataStoreConformance : IAsyncLifetime
 {
     private static readonly RepositoryName App = RepositoryName.Parse("project/app");
     private static readonly RepositoryName Other = RepositoryName.Parse("project/other");
@@ -31,7 +31,7 @@ public abstract class MetadataStoreConformance : IAsyncLifetime
     protected static CancellationToken None => CancellationToken.None;
 
     /// <summary>The four metadata interfaces of one store.</summary>
-    protected sealed record Stores(IRepositoryIndex Repositories, IBlobIndex Blobs, IManifestIndex Manifests, IUploadSessionStore Sessions);
+    protected sealed record Stores(IRepositoryIndex Repositories, IBlobIndex Blobs, IManifestIndex Manifests, IUploadSessionStore Sessions, IRepositoryBrowser Browser);
 
     /// <summary>Creates a new, empty store for one test that uses <paramref name="clock"/>.</summary>
     protected abstract Task<Stores> CreateStoresAsync(TimeProvider clock);

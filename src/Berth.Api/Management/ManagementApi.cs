@@ -62,6 +62,7 @@ public static class ManagementApi
         AccessTokenEndpoints.Map(api);
         UserEndpoints.Map(api);
         AuditEndpoints.Map(api);
+        RepositoryEndpoints.Map(api);
 
         api.MapOpenApi("/openapi.json").AllowAnyone().WithName("GetOpenApiDocument").WithSummary("This API's OpenAPI document");
 

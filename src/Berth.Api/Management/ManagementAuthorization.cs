@@ -166,6 +166,16 @@ public sealed class ManagementAuthorization
         }
 
         var name = context.GetRouteValue("project") as string;
+        if (name is null && context.GetEndpoint()?.Metadata.GetMetadata<RepositoryQueryRoute>() is not null)
+        {
+            if (!RepositoryQueryRoute.TryRead(context, out var repository))
+            {
+                return Problems.Invalid(RepositoryQueryRoute.Parameter, "is required and must be a repository name (project/name)");
+            }
+
+            name = repository.Project;
+        }
+
         var project = name is null ? null : await _projects.GetAsync(name, cancellationToken);
         var principal = caller.Principal!;
         var permissions = project is null ? ProjectPermissions.None : AccessPolicy.GetPermissions(principal, new ProjectInfo(project.Name.Value, project.Visibility));

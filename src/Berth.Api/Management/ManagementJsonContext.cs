@@ -39,5 +39,9 @@ namespace Berth.Api.Management;
 [JsonSerializable(typeof(PageResponse<AuditEntryResponse>))]
 [JsonSerializable(typeof(MembershipResponse))]
 [JsonSerializable(typeof(MeResponse))]
+[JsonSerializable(typeof(RepositoryResponse))]
+[JsonSerializable(typeof(PageResponse<RepositoryResponse>))]
+[JsonSerializable(typeof(TagResponse))]
+[JsonSerializable(typeof(PageResponse<TagResponse>))]
 [JsonSerializable(typeof(string))]
 public sealed partial class ManagementJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Berth.Auth.Tokens;
 using Berth.Core.Access;
+using Berth.Core.Metadata;
 using Berth.Core.Registry;
 
 namespace Berth.Api.Management;
@@ -226,3 +227,18 @@ public sealed record AuditEntryResponse(
 public sealed record MembershipResponse(string Project, string Role);
 
 public sealed record MeResponse(string Name, string Kind, bool Administrator, IReadOnlyList<MembershipResponse> Memberships);
+
+/// <summary>A repository in <c>GET /projects/{project}/repositories</c>; <see cref="Size"/> in bytes (distinct blobs and manifest bodies).</summary>
+public sealed record RepositoryResponse(string Name, long TagCount, long ManifestCount, long Size, string? LastPushedAt, string? LastPulledAt)
+{
+    public static RepositoryResponse From(RepositorySummary repository) =>
+        new(repository.Name.Value, repository.TagCount, repository.ManifestCount, repository.Size,
+            Wire.Time(repository.LastPushedAt), Wire.Time(repository.LastPulledAt));
+}
+
+/// <summary>A tag in <c>GET /repositories/tags</c>; <see cref="Size"/> in bytes of the image it points at.</summary>
+public sealed record TagResponse(string Name, string Digest, string MediaType, long Size, string PushedAt, string? LastPulledAt)
+{
+    public static TagResponse From(TagDetail tag) =>
+        new(tag.Name.Value, tag.Digest.ToString(), tag.MediaType, tag.Size, Wire.Time(tag.PushedAt), Wire.Time(tag.LastPulledAt));
+}

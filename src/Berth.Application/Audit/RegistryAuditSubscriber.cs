@@ -8,7 +8,7 @@ namespace Berth.Application.Audit;
 /// Writes the registry's pushes, pulls (GET of a manifest) and deletes (manifest, tag, blob) to the audit log, whoever
 /// caused them: a request over <c>/v2</c> or a background job (as the system). Actions and details are those the
 /// handlers wrote before events existed: <c>push</c> and <c>pull</c> with <c>{reference, digest}</c>, <c>delete</c>
-/// with <c>{reference}</c> for a manifest or tag and <c>{blob}</c> for a blob. Tag moves, finished uploads and mounts
+/// with <c>{reference}</c> for a manifest or tag, <c>{blob}</c> for a blob and <c>{repository, manifests, tags}</c> for a whole repository. Tag moves, finished uploads and mounts
 /// are not audited (they were not before). Queues the entry on <see cref="AuditRecorder"/> (cheap; it waits only when
 /// that queue is full).
 /// </summary>
@@ -28,6 +28,7 @@ public sealed class RegistryAuditSubscriber : IRegistryEventSubscriber
             ManifestDeleted e => RecordAsync(e, AuditActions.Delete, new { reference = e.Digest.ToString() }),
             TagDeleted e => RecordAsync(e, AuditActions.Delete, new { reference = e.Tag.ToString() }),
             BlobDeleted e => RecordAsync(e, AuditActions.Delete, new { blob = e.Digest.ToString() }),
+            RepositoryDeleted e => RecordAsync(e, AuditActions.Delete, new { repository = e.Repository.Value, manifests = e.Manifests, tags = e.Tags }),
             _ => ValueTask.CompletedTask,
         };
     }

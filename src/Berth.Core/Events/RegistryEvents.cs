@@ -44,3 +44,7 @@ public sealed record BlobMounted(RepositoryName Repository, DateTimeOffset At, E
 /// <summary>A blob was unlinked from the repository; its bytes stay until garbage collection finds them unreferenced.</summary>
 public sealed record BlobDeleted(RepositoryName Repository, DateTimeOffset At, EventActor Actor, Digest Digest)
     : RegistryEvent(Repository, At, Actor);
+
+/// <summary>A whole repository was deleted with its <see cref="Manifests"/> manifests and <see cref="Tags"/> tags; its blobs stay for garbage collection.</summary>
+public sealed record RepositoryDeleted(RepositoryName Repository, DateTimeOffset At, EventActor Actor, int Manifests, int Tags)
+    : RegistryEvent(Repository, At, Actor);

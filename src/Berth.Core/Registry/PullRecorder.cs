@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Berth.Core.Jobs;
 using Berth.Core.Metadata;
+using Berth.Oci;
 using Microsoft.Extensions.Hosting;
 
 namespace Berth.Core.Registry;
@@ -35,6 +36,21 @@ public sealed class PullRecorder : IPeriodicJob, IHostedService
         foreach (var key in _pending.Keys)
         {
             if (key.Repository == project || (key.Repository.StartsWith(project, StringComparison.Ordinal) && key.Repository.Length > project.Length && key.Repository[project.Length] == '/'))
+            {
+                _pending.TryRemove(key, out _);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Drops the pending pulls of one repository (not of those below it), after it was deleted: written later, they
+    /// would land on the repository pushed again under the name.
+    /// </summary>
+    public void Forget(RepositoryName repository)
+    {
+        foreach (var key in _pending.Keys)
+        {
+            if (key.Repository == repository.Value)
             {
                 _pending.TryRemove(key, out _);
             }

@@ -19,6 +19,7 @@ internal static class ClientCli
         .. RobotCommands.All,
         .. IpAllowCommands.All,
         .. AuditCommands.All,
+        .. RepositoryCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>
@@ -156,5 +157,7 @@ internal static class ClientCli
         ["token"] = "your access tokens (for docker login, CI)",
         ["robot"] = "robot accounts of a project and their tokens",
         ["ip-allow"] = "IP allow lists, server-wide or per project",
+        ["repo"] = "list and delete the repositories of a project",
+        ["tag"] = "list and delete the tags of a repository",
     };
 }
