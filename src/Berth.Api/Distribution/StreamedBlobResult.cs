@@ -5,9 +5,10 @@ namespace Berth.Api.Distribution;
 
 /// <summary>
 /// Copies exactly <paramref name="length"/> bytes of a store's stream to the response (the handler has set the status
-/// and headers) through one pooled buffer, so a request holds at most that buffer whatever the blob's size. The stream is
-/// disposed by the response (the handler registers it). A stream that ends early cannot be finished within the promised
-/// Content-Length: the connection is aborted.
+/// and headers) through two pooled buffers, reading the next piece from the store while the previous one is written to
+/// the client, so an object store's latency and the client's overlap; a request holds at most those two buffers
+/// whatever the blob's size. The stream is disposed by the response (the handler registers it). A stream that ends
+/// early cannot be finished within the promised Content-Length: the connection is aborted.
 /// </summary>
 internal sealed class StreamedBlobResult(Stream content, long length) : IResult
 {
@@ -16,28 +17,54 @@ internal sealed class StreamedBlobResult(Stream content, long length) : IResult
 
     public async Task ExecuteAsync(HttpContext httpContext)
     {
+        if (length == 0)
+        {
+            return;
+        }
+
         var body = httpContext.Response.Body;
         var cancellation = httpContext.RequestAborted;
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var current = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var next = ArrayPool<byte>.Shared.Rent(BufferSize);
+        Task<int>? pending = null;
         try
         {
             long copied = 0;
-            while (copied < length)
+            var read = await content.ReadAsync(current.AsMemory(0, Piece(copied)), cancellation);
+            while (true)
             {
-                var read = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, length - copied)), cancellation);
                 if (read == 0)
                 {
                     httpContext.Abort();
                     throw new IOException($"the blob's stream ended at {copied} of {length} bytes");
                 }
 
-                await body.WriteAsync(buffer.AsMemory(0, read), cancellation);
                 copied += read;
+                pending = copied < length ? content.ReadAsync(next.AsMemory(0, Piece(copied)), cancellation).AsTask() : null;
+                await body.WriteAsync(current.AsMemory(0, read), cancellation);
+                if (pending is null)
+                {
+                    break;
+                }
+
+                read = await pending;
+                pending = null;
+                (current, next) = (next, current);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (pending is not null)
+            {
+                // A write failed while a read was in flight: let it finish before its buffer goes back to the pool.
+                // The request is failing already: the write's exception is the one that matters.
+                await ((Task)pending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            ArrayPool<byte>.Shared.Return(current);
+            ArrayPool<byte>.Shared.Return(next);
         }
     }
+
+    private int Piece(long copied) => (int)Math.Min(BufferSize, length - copied);
 }
