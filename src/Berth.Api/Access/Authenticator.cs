@@ -26,6 +26,9 @@ public enum AuthenticationStatus
 
 public sealed record AuthenticationResult(AuthenticationStatus Status, Caller? Caller = null, TimeSpan RetryAfter = default)
 {
+    /// <summary>When a success with an access token stops being valid (the token's expiry); null for a password.</summary>
+    public DateTimeOffset? ValidUntil { get; init; }
+
     public static AuthenticationResult Failed { get; } = new(AuthenticationStatus.Failed);
 }
 
@@ -176,7 +179,7 @@ public sealed partial class Authenticator
 
     private async Task<AuthenticationResult> TokenSignInAsync(string secret, PresentedToken presented, string? expectedOwner, IPAddress? address, CancellationToken cancellationToken)
     {
-        var (caller, owner) = await FromAccessTokenAsync(secret, presented, expectedOwner, address, cancellationToken);
+        var (caller, owner, expiresAt) = await FromAccessTokenAsync(secret, presented, expectedOwner, address, cancellationToken);
         if (caller is not null)
         {
             if (owner is not null)
@@ -184,7 +187,7 @@ public sealed partial class Authenticator
                 await _knownNetworks.RememberAsync(owner, address, cancellationToken);
             }
 
-            return new AuthenticationResult(AuthenticationStatus.Succeeded, caller);
+            return new AuthenticationResult(AuthenticationStatus.Succeeded, caller) { ValidUntil = expiresAt };
         }
 
         // A wrong token proves nothing about the account's password: it counts against its address only.
@@ -274,19 +277,19 @@ public sealed partial class Authenticator
     }
 
     /// <summary>The caller of a valid, active access token of <paramref name="expectedOwner"/> (any owner when null), with the owning user (null for a robot).</summary>
-    private async Task<(Caller? Caller, User? Owner)> FromAccessTokenAsync(string secret, PresentedToken presented, string? expectedOwner, IPAddress? address, CancellationToken cancellationToken)
+    private async Task<(Caller? Caller, User? Owner, DateTimeOffset? ExpiresAt)> FromAccessTokenAsync(string secret, PresentedToken presented, string? expectedOwner, IPAddress? address, CancellationToken cancellationToken)
     {
         var stored = await _tokens.FindByLookupIdAsync(presented.LookupId, cancellationToken);
         var check = _accessTokens.Check(secret, stored); // constant time, also when nothing is stored
         if (check != AccessTokenCheck.Valid || stored is null)
         {
-            return (null, null);
+            return (null, null, null);
         }
 
         // docker login -u NAME: the name must be the token's owner (user name, or the robot's project+name).
         if (expectedOwner is not null && !string.Equals(expectedOwner, stored.Owner.Name, StringComparison.OrdinalIgnoreCase))
         {
-            return (null, null);
+            return (null, null, null);
         }
 
         var (caller, owner) = await CallerForTokenAsync(stored, address, cancellationToken);
@@ -302,7 +305,7 @@ public sealed partial class Authenticator
             }
         }
 
-        return (caller, owner);
+        return (caller, owner, stored.ExpiresAt);
     }
 
     private async Task<(Caller? Caller, User? Owner)> CallerForTokenAsync(AccessToken token, IPAddress? address, CancellationToken cancellationToken)

@@ -80,9 +80,10 @@ public sealed class TokenSubjects
         var key = SignInKey(userName, secret, address);
         var now = _clock.GetTimestamp();
         var generation = Interlocked.Read(ref _generation);
-        if (_signIns.TryGetValue(key, out var entry) && entry.Generation == generation && _clock.GetElapsedTime(entry.ReadAt, now) < Lifetime)
+        if (_signIns.TryGetValue(key, out var entry) && entry.Generation == generation && _clock.GetElapsedTime(entry.ReadAt, now) < Lifetime
+            && (entry.ValidUntil is not { } until || _clock.GetUtcNow() < until))
         {
-            return new AuthenticationResult(AuthenticationStatus.Succeeded, entry.Caller);
+            return new AuthenticationResult(AuthenticationStatus.Succeeded, entry.Caller) { ValidUntil = entry.ValidUntil };
         }
 
         var result = await _authenticator.AuthenticateAsync(userName, secret, address, cancellationToken);
@@ -93,7 +94,7 @@ public sealed class TokenSubjects
                 _signIns.Clear();
             }
 
-            _signIns[key] = new Entry(caller, generation, now);
+            _signIns[key] = new Entry(caller, generation, now) { ValidUntil = result.ValidUntil }; // never past an access token's expiry
         }
         else
         {
@@ -130,5 +131,8 @@ public sealed class TokenSubjects
             ? "-|" + subject
             : $"{(int)binding.Kind}|{binding.AccountId}|{binding.Stamp}|{binding.AccessTokenId}|{binding.AccessTokenLookupId}|{subject.ToLowerInvariant()}";
 
-    private sealed record Entry(Caller? Caller, long Generation, long ReadAt);
+    private sealed record Entry(Caller? Caller, long Generation, long ReadAt)
+    {
+        public DateTimeOffset? ValidUntil { get; init; }
+    }
 }

@@ -97,6 +97,19 @@ public sealed class BasicSignInReuseTests : AccessTest
     }
 
     [Fact]
+    public async Task AccessTokenAsPassword_ExpiringWithinTheLifetime_IsNotReusedPastItsExpiry()
+    {
+        await Admin.PushManifestAsync("proj/app", TestImages.OciImage(4), "v1");
+        var (user, _) = await UserAsync("dev", "proj");
+        var (_, secret) = await Setup.TokenAsync(user, AccessTokenScope.Pull, expiresAt: App.Clock.GetUtcNow().AddSeconds(1));
+        var credentials = new Credentials("dev", secret);
+        Assert.Equal(HttpStatusCode.OK, await GetAsync(credentials));
+
+        App.Clock.Advance(TimeSpan.FromSeconds(1)); // expired, though the reuse lifetime (2 s) has not passed
+        Assert.Equal(HttpStatusCode.Unauthorized, await GetAsync(credentials));
+    }
+
+    [Fact]
     public async Task AccessTokenAsPassword_RevokedElsewhere_RefusedAfterTheLifetime()
     {
         await Admin.PushManifestAsync("proj/app", TestImages.OciImage(4), "v1");
