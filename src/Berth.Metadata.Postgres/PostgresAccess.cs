@@ -32,6 +32,15 @@ internal static class PostgresAccess
         return value is null or DBNull ? null : (T)Convert.ChangeType(value, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// The first statement of a delete of registry content (a project, a repository): every table a push writes, in
+    /// the order pushes take them (repositories first), in a mode that waits for the writes in flight and holds new ones
+    /// back until the delete commits, while reads go on. One list, so a table added to the registry is locked by every
+    /// such delete.
+    /// </summary>
+    internal const string LockRegistryTables =
+        "LOCK TABLE repositories, repository_blobs, manifests, manifest_references, tags, uploads IN SHARE ROW EXCLUSIVE MODE";
+
     internal static async Task<int> NonQueryAsync(NpgsqlConnection c, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] args)
     {
         await using var command = PostgresDatabase.Command(c, sql, args);

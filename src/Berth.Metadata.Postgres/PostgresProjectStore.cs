@@ -94,8 +94,7 @@ public sealed class PostgresProjectStore : IProjectStore
             // delete takes. The lock is the transaction's first statement, so its snapshot is taken after the wait and
             // no write it waited for can conflict with it. Pushes take repositories first; locking it first too keeps
             // the order the same and deadlocks away. Pushes held back then see the project gone on their retry.
-            await NonQueryAsync(c,
-                "LOCK TABLE repositories, repository_blobs, manifests, manifest_references, tags, uploads IN SHARE ROW EXCLUSIVE MODE", ct);
+            await NonQueryAsync(c, LockRegistryTables, ct);
             var id = await ProjectIdAsync(c, name, ct);
             if (id is null)
             {

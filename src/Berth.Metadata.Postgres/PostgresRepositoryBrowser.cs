@@ -115,8 +115,7 @@ public sealed class PostgresRepositoryBrowser(PostgresDatabase db) : IRepository
         {
             // As a project delete does (PostgresProjectStore): wait for the registry writes in flight and hold new ones back
             // until this commits, so pushes racing the delete cannot abort it on every retry; reads go on.
-            await NonQueryAsync(c,
-                "LOCK TABLE repositories, repository_blobs, manifests, manifest_references, tags, uploads IN SHARE ROW EXCLUSIVE MODE", ct);
+            await NonQueryAsync(c, LockRegistryTables, ct);
             if (await ScalarAsync<long>(c, "SELECT id FROM repositories WHERE name = @name", ct, ("name", repository.Value)) is not { } id)
             {
                 return (new RepositoryDeleteResult(DeleteResult.NotFound), false);
