@@ -30,6 +30,14 @@ namespace Berth.Storage.S3;
 /// the copy, the segment's delete) instead of about sixteen. Its segment is listed by <see cref="ListAsync"/> like any
 /// other if the process dies first.
 /// </para>
+/// <para>
+/// A shared upload costs fewer requests when one process does it (<see cref="KnownUpload"/>): the marker it created or
+/// saw is believed for <see cref="MarkerTrust"/>, and a commit of the state its own writer made takes no lock, trusts
+/// the segments it wrote and deletes the upload's objects by name. A docker-style push (POST, then PUT with the bytes)
+/// costs eight requests: the marker, the writer's lock and its release, the segment, a HEAD of the blob, the copy, and
+/// the deletes of marker and segment. What another node left below an upload committed so is removed by the sweeper:
+/// <see cref="ListAsync"/> reports objects and pending multipart uploads.
+/// </para>
 /// </summary>
 public sealed partial class S3BlobStore : IBlobStore, IUploadStore
 {
@@ -49,8 +57,17 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
 
+    /// <summary>How long an upload's marker, once created or seen by this process, is believed to exist without a HEAD.</summary>
+    internal static readonly TimeSpan MarkerTrust = TimeSpan.FromSeconds(30);
+
+    /// <summary>Beyond this many, what this process remembers of shared uploads is forgotten (it only saves requests).</summary>
+    private const int MaxKnownUploads = 10_000;
+
     /// <summary>The private uploads this process has open (ids are unguessable and known to one request each).</summary>
     private readonly ConcurrentDictionary<string, byte> _private = new(StringComparer.Ordinal);
+
+    /// <summary>What this process knows of shared uploads it created, saw or wrote (<see cref="KnownUpload"/>).</summary>
+    private readonly ConcurrentDictionary<string, KnownUpload> _known = new(StringComparer.Ordinal);
 
     internal S3BlobStore(S3Bucket bucket, TimeProvider clock, ILogger<S3BlobStore>? logger = null)
     {
@@ -67,7 +84,7 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
     /// <summary>How long a writer's lock holds without renewal (it renews while it writes); a dead writer's lock lapses after it.</summary>
     internal TimeSpan LockLease { get; init; }
 
-    private IAmazonS3 Client => _bucket.Client;
+    internal IAmazonS3 Client => _bucket.Client;
 
     // ---------------------------------------------------------------- IBlobStore
 
@@ -203,6 +220,7 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
     {
         // Putting the marker again (an existing id) changes nothing else: the segments are untouched.
         await Client.PutObjectAsync(new PutObjectRequest { BucketName = _bucket.Name, Key = _bucket.MarkerKey(uploadId), ContentBody = string.Empty }, cancellationToken).ConfigureAwait(false);
+        Know(uploadId).MarkerSeen(_clock.GetUtcNow());
     }
 
     public Task CreatePrivateAsync(string uploadId, CancellationToken cancellationToken)
@@ -244,7 +262,8 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
         }
 
         // Nothing is cut in storage: the writer's state simply lists the segments up to the offset.
-        return (UploadAppendStatus.Opened, new S3UploadWriter(_bucket, uploadId, offset, UploadSegments.CutAt(segments, offset), held, _logger));
+        return (UploadAppendStatus.Opened, new S3UploadWriter(_bucket, uploadId, offset, UploadSegments.CutAt(segments, offset), held, _logger,
+            (token, state) => Know(uploadId).Written(token, state)));
     }
 
     public async Task<Stream?> OpenReadAsync(string uploadId, string? storeState, CancellationToken cancellationToken)
@@ -272,7 +291,15 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
         var target = _bucket.BlobKey(digest);
         if (_private.ContainsKey(uploadId))
         {
-            return await CommitPrivateAsync(uploadId, target, segments, cancellationToken).ConfigureAwait(false);
+            return await CommitPrivateAsync(uploadId, target, digest, segments, cancellationToken).ConfigureAwait(false);
+        }
+
+        // This process wrote the state being committed (the usual POST, PATCH…, PUT on one node): its segments exist
+        // with the lengths the state names, and every segment object this process made for the upload is known.
+        var written = _known.TryGetValue(uploadId, out var known) ? known.TokensIfLastStateIs(storeState) : null;
+        if (written is not null)
+        {
+            return await CommitWrittenAsync(uploadId, target, digest, segments, written, cancellationToken).ConfigureAwait(false);
         }
 
         if (await SizeOfAsync(target, cancellationToken).ConfigureAwait(false) is not null)
@@ -315,6 +342,7 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
             LogCleanupFailed(_logger, uploadId, ex.Message);
         }
 
+        Cache.MarkPresent(digest, UploadSegments.LengthOf(segments));
         return UploadCommitResult.Committed;
     }
 
@@ -322,6 +350,7 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
     {
         var prefix = _bucket.UploadPrefix(uploadId);
         _private.TryRemove(uploadId, out _);
+        _known.TryRemove(uploadId, out _);
 
         // The marker first: from then on the upload is unknown to every method, whatever is left below it.
         await Client.DeleteObjectAsync(_bucket.Name, _bucket.MarkerKey(uploadId), cancellationToken).ConfigureAwait(false);
@@ -381,6 +410,55 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
         {
             yield return (current, lastWrite);
         }
+
+        // A writer that died mid-chunk leaves a multipart upload and possibly no object at all; a commit that deleted
+        // the upload's objects by name (CommitWrittenAsync) leaves another node's such leftovers. Both are reported here,
+        // as of their start, so the sweeper's DeleteAsync aborts them. (Ids already reported may come again: deleting
+        // twice is harmless.)
+        var request = new ListMultipartUploadsRequest { BucketName = _bucket.Name, Prefix = _bucket.UploadsPrefix };
+        while (true)
+        {
+            var page = await Client.ListMultipartUploadsAsync(request, cancellationToken).ConfigureAwait(false);
+            string? last = null;
+            var started = DateTimeOffset.MinValue;
+            foreach (var pending in page.MultipartUploads ?? [])
+            {
+                var rest = pending.Key[_bucket.UploadsPrefix.Length..];
+                var slash = rest.IndexOf('/', StringComparison.Ordinal);
+                var id = slash > 0 ? rest[..slash] : null;
+                if (id is null || !S3Bucket.IsUploadId(id))
+                {
+                    continue;
+                }
+
+                var initiated = pending.Initiated is { } t ? new DateTimeOffset(DateTime.SpecifyKind(t.ToUniversalTime(), DateTimeKind.Utc)) : DateTimeOffset.UnixEpoch;
+                if (id != last)
+                {
+                    if (last is not null)
+                    {
+                        yield return (last, started);
+                    }
+
+                    (last, started) = (id, initiated);
+                }
+                else if (initiated > started)
+                {
+                    started = initiated;
+                }
+            }
+
+            if (last is not null)
+            {
+                yield return (last, started);
+            }
+
+            if (page.IsTruncated != true || (string.IsNullOrEmpty(page.NextKeyMarker) && string.IsNullOrEmpty(page.NextUploadIdMarker)))
+            {
+                yield break;
+            }
+
+            (request.KeyMarker, request.UploadIdMarker) = (page.NextKeyMarker, page.NextUploadIdMarker);
+        }
     }
 
     // ---------------------------------------------------------------- helpers
@@ -402,7 +480,7 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
     /// process (no HEAD of the source); then the segments are deleted by name, without a listing. A failure leaves the
     /// upload private, for the caller's <see cref="DeleteAsync"/>.
     /// </summary>
-    private async Task<UploadCommitResult> CommitPrivateAsync(string uploadId, string target, List<Segment> segments, CancellationToken cancellationToken)
+    private async Task<UploadCommitResult> CommitPrivateAsync(string uploadId, string target, Digest digest, List<Segment> segments, CancellationToken cancellationToken)
     {
         var result = UploadCommitResult.AlreadyExists;
         if (await SizeOfAsync(target, cancellationToken).ConfigureAwait(false) is null)
@@ -412,19 +490,74 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
         }
 
         _private.TryRemove(uploadId, out _);
+        var written = _known.TryRemove(uploadId, out var known) ? known.Tokens() : [];
+        await DeleteByNameAsync(uploadId, marker: false, segments.Select(s => s.Token).Union(written, StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        Cache.MarkPresent(digest, UploadSegments.LengthOf(segments));
+        return result;
+    }
+
+    /// <summary>
+    /// Commits a shared upload whose state this process wrote last: the segments are known to exist with the lengths
+    /// the state names (no HEAD of them), and the upload's objects are deleted by name, the marker first: the state's
+    /// segments and every other segment this process wrote for it (a tail rewritten, a chunk never acknowledged), without
+    /// a listing. No lock is taken: the bytes were verified against the state, which decides what the blob is, whatever
+    /// another writer does meanwhile; anything another node left below the upload (a segment never acknowledged, the
+    /// multipart upload of a writer that died) has no marker any more and is removed by the upload sweeper, which lists
+    /// both. A failure of the copy leaves the upload for the caller, as the locked path does.
+    /// </summary>
+    private async Task<UploadCommitResult> CommitWrittenAsync(string uploadId, string target, Digest digest, List<Segment> segments, IReadOnlyCollection<string> written, CancellationToken cancellationToken)
+    {
+        var result = UploadCommitResult.AlreadyExists;
+        if (!Cache.TryGetPresent(digest, out _) && await SizeOfAsync(target, cancellationToken).ConfigureAwait(false) is null)
+        {
+            try
+            {
+                await BuildBlobAsync(uploadId, target, segments, cancellationToken, sourcesKnown: true).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound || ex.ErrorCode is "NoSuchKey" or "InvalidRange")
+            {
+                // Deleted meanwhile (a cancel or a commit of the same upload elsewhere).
+                _known.TryRemove(uploadId, out _);
+                return await ExistsAsync(uploadId, cancellationToken).ConfigureAwait(false) ? UploadCommitResult.Changed : UploadCommitResult.NotFound;
+            }
+
+            result = UploadCommitResult.Committed;
+        }
+
+        _known.TryRemove(uploadId, out _);
+        await DeleteByNameAsync(uploadId, marker: true, segments.Select(s => s.Token).Union(written, StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+        Cache.MarkPresent(digest, UploadSegments.LengthOf(segments));
+        return result;
+    }
+
+    /// <summary>Deletes the marker (first) and the named segments of a committed upload; what fails is left for the sweeper.</summary>
+    private async Task DeleteByNameAsync(string uploadId, bool marker, IEnumerable<string> tokens, CancellationToken cancellationToken)
+    {
         try
         {
-            foreach (var segment in segments)
+            if (marker)
             {
-                await Client.DeleteObjectAsync(_bucket.Name, _bucket.SegmentKey(uploadId, segment.Token), cancellationToken).ConfigureAwait(false);
+                await Client.DeleteObjectAsync(_bucket.Name, _bucket.MarkerKey(uploadId), cancellationToken).ConfigureAwait(false);
             }
+
+            await Parallel.ForEachAsync(tokens, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken },
+                async (token, ct) => await Client.DeleteObjectAsync(_bucket.Name, _bucket.SegmentKey(uploadId, token), ct).ConfigureAwait(false)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is AmazonServiceException or HttpRequestException or IOException)
         {
             LogCleanupFailed(_logger, uploadId, ex.Message); // left for the sweeper, which lists it
         }
+    }
 
-        return result;
+    /// <summary>The record of a shared upload this process works on, made when it is first needed (bounded in number).</summary>
+    private KnownUpload Know(string uploadId)
+    {
+        if (_known.Count >= MaxKnownUploads && !_known.ContainsKey(uploadId))
+        {
+            _known.Clear(); // only requests are saved by it: forgetting is always safe
+        }
+
+        return _known.GetOrAdd(uploadId, static _ => new KnownUpload());
     }
 
     /// <summary>
@@ -510,8 +643,33 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
         }
     }
 
-    private async Task<bool> ExistsAsync(string uploadId, CancellationToken cancellationToken) =>
-        _private.ContainsKey(uploadId) || await SizeOfAsync(_bucket.MarkerKey(uploadId), cancellationToken).ConfigureAwait(false) is not null;
+    /// <summary>
+    /// Whether the upload exists: private, or its marker created or seen by this process within <see cref="MarkerTrust"/>
+    /// (a delete through this process forgets it at once), or else a HEAD of the marker. Believing a marker another node
+    /// deleted meanwhile costs nothing: callers reach the store only for a session the metadata store still has, and a
+    /// segment written after a delete is listed and removed by the sweeper.
+    /// </summary>
+    private async Task<bool> ExistsAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        if (_private.ContainsKey(uploadId))
+        {
+            return true;
+        }
+
+        var now = _clock.GetUtcNow();
+        if (_known.TryGetValue(uploadId, out var known) && known.MarkerBelieved(now, MarkerTrust))
+        {
+            return true;
+        }
+
+        if (await SizeOfAsync(_bucket.MarkerKey(uploadId), cancellationToken).ConfigureAwait(false) is null)
+        {
+            return false;
+        }
+
+        Know(uploadId).MarkerSeen(now);
+        return true;
+    }
 
     /// <summary>The object's size, or null when there is none.</summary>
     private async Task<long?> SizeOfAsync(string key, CancellationToken cancellationToken)

@@ -21,6 +21,7 @@ internal sealed class S3UploadWriter : IUploadWriter
     private readonly List<Segment> _segments;
     private readonly UploadLock _lock;
     private readonly ILogger _logger;
+    private readonly Action<string?, string?>? _committed;
     private readonly string _token = UploadSegments.NewToken();
     private readonly List<PartETag> _parts = [];
     private byte[]? _buffer;
@@ -30,9 +31,10 @@ internal sealed class S3UploadWriter : IUploadWriter
     private string? _multipartId;
     private State _state;
 
-    public S3UploadWriter(S3Bucket bucket, string uploadId, long offset, List<Segment> segments, UploadLock held, ILogger logger)
+    /// <param name="committed">Told the token of the segment a commit wrote (null when it wrote none) and the state it made.</param>
+    public S3UploadWriter(S3Bucket bucket, string uploadId, long offset, List<Segment> segments, UploadLock held, ILogger logger, Action<string?, string?>? committed = null)
     {
-        (_bucket, _uploadId, _segments, _lock, _logger) = (bucket, uploadId, segments, held, logger);
+        (_bucket, _uploadId, _segments, _lock, _logger, _committed) = (bucket, uploadId, segments, held, logger, committed);
         Size = offset;
     }
 
@@ -131,7 +133,9 @@ internal sealed class S3UploadWriter : IUploadWriter
         // A writer that wrote nothing answers the segments up to its offset: the unacknowledged ones are dropped.
         _state = State.Committed;
         ReturnBuffer();
-        return UploadSegments.Encode(_segments);
+        var state = UploadSegments.Encode(_segments);
+        _committed?.Invoke(_started ? _token : null, state);
+        return state;
     }
 
     public async Task CancelAsync(CancellationToken cancellationToken)

@@ -172,6 +172,17 @@ public sealed class S3BlobStoreTests(S3TestBucket bucket) : IClassFixture<S3Test
 
         Assert.Equal(UploadCommitResult.Committed, await other.CommitAsync(id, DigestOf(content), state, None));
         Assert.Equal(content, await ReadBlobAsync(other, DigestOf(content)));
+
+        // What the dead process left (its first segment, rewritten by the resumed writer as a tail, and its multipart
+        // upload) has no marker any more: the sweeper lists the upload and its delete removes both.
+        var listed = new List<string>();
+        await foreach (var (upload, _) in other.ListAsync(None))
+        {
+            listed.Add(upload);
+        }
+
+        Assert.Equal([id], listed.Distinct());
+        await other.DeleteAsync(id, None);
         Assert.Empty(await bucket.KeysAsync($"{_prefix}/uploads/"));
         pending = await bucket.Admin.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucket.Name, Prefix = $"{_prefix}/uploads/" });
         Assert.Empty(pending.MultipartUploads ?? []);
@@ -306,6 +317,120 @@ public sealed class S3BlobStoreTests(S3TestBucket bucket) : IClassFixture<S3Test
         Assert.Equal(new BlobStat(true, 100), await store.StatAsync(digest, None));
         clock.Advance(SmallBlobCache.PresenceLifetime);
         Assert.Equal(BlobStat.Missing, await store.StatAsync(digest, None));
+    }
+
+    [Fact]
+    public async Task Push_PostThenPutOnOneInstance_CostsEightRequestsAndLeavesOnlyTheBlob()
+    {
+        var store = bucket.OpenStore(_prefix);
+        var requests = new List<string>();
+        ((Amazon.Runtime.AmazonServiceClient)store.Client).BeforeRequestEvent += (_, e) =>
+        {
+            lock (requests)
+            {
+                requests.Add(e.GetType().Name);
+            }
+        };
+        var content = Bytes(4096, 17);
+        var digest = DigestOf(content);
+        var id = NewId();
+
+        // What UploadService does for docker's POST, then PUT ?digest= with the bytes.
+        await store.CreateAsync(id, None);
+        Assert.Equal(0L, await store.GetLengthAsync(id, null, None));
+        var state = await AppendAsync(store, id, 0, content, null);
+        Assert.Equal(UploadCommitResult.Committed, await store.CommitAsync(id, digest, state, None));
+
+        // marker, lock, segment, lock release, HEAD of the blob, copy, marker delete, segment delete: no HEAD of the
+        // marker, no lock at commit, no listing.
+        Assert.Equal(8, requests.Count);
+        Assert.Equal([$"{_prefix}/blobs/sha256/{digest.Hex[..2]}/{digest.Hex}"], await bucket.KeysAsync(_prefix + "/"));
+        Assert.Equal(content, await ReadBlobAsync(bucket.OpenStore(_prefix), digest));
+    }
+
+    [Fact]
+    public async Task Commit_OfAStateThisInstanceWrote_DeletesEveryOwnSegmentByNameAndLeavesAnotherNodesLeftoverToTheSweeper()
+    {
+        var a = bucket.OpenStore(_prefix);
+        var b = bucket.OpenStore(_prefix);
+        var content = Bytes(3 * MiB, 18);
+        var id = NewId();
+        await a.CreateAsync(id, None);
+
+        // Node b writes a chunk whose state is never acknowledged (its response was lost); a writes the upload in two
+        // chunks, the second rewriting the first (a tail below the part size) into a new segment.
+        _ = await AppendAsync(b, id, 0, Bytes(1000, 19), null);
+        var state = await AppendAsync(a, id, 0, content.AsMemory(0, MiB), null);
+        state = await AppendAsync(a, id, MiB, content.AsMemory(MiB), state);
+        Assert.Equal(UploadCommitResult.Committed, await a.CommitAsync(id, DigestOf(content), state, None));
+        Assert.Equal(content, await ReadBlobAsync(b, DigestOf(content)));
+
+        // Only b's segment is left, without a marker: unknown to every method, listed for the sweeper, removed by it.
+        var left = await bucket.KeysAsync($"{_prefix}/uploads/{id}/");
+        Assert.Single(left);
+        Assert.Contains("/segments/", left[0], StringComparison.Ordinal);
+        Assert.Null(await bucket.OpenStore(_prefix).GetLengthAsync(id, state, None));
+        var listed = new List<string>();
+        await foreach (var (upload, _) in a.ListAsync(None))
+        {
+            listed.Add(upload);
+        }
+
+        Assert.Equal([id], listed);
+        await a.DeleteAsync(id, None);
+        Assert.Empty(await bucket.KeysAsync($"{_prefix}/uploads/"));
+    }
+
+    [Fact]
+    public async Task ListUploads_AnUploadWithOnlyAPendingMultipartUpload_IsListedAndItsDeleteAbortsIt()
+    {
+        var store = bucket.OpenStore(_prefix);
+        var id = NewId();
+        var key = $"{_prefix}/uploads/{id}/segments/0123abcd";
+        var pending = await bucket.Admin.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = bucket.Name, Key = key });
+        await bucket.Admin.UploadPartAsync(new UploadPartRequest
+        {
+            BucketName = bucket.Name,
+            Key = key,
+            UploadId = pending.UploadId,
+            PartNumber = 1,
+            InputStream = new MemoryStream(Bytes(1000, 20)),
+        });
+
+        var listed = new List<(string Id, DateTimeOffset LastWrite)>();
+        await foreach (var upload in store.ListAsync(None))
+        {
+            listed.Add(upload);
+        }
+
+        var (listedId, started) = Assert.Single(listed);
+        Assert.Equal(id, listedId);
+        Assert.InRange(started, DateTimeOffset.UtcNow.AddMinutes(-10), DateTimeOffset.UtcNow.AddMinutes(10));
+
+        await store.DeleteAsync(id, None);
+        var remaining = await bucket.Admin.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucket.Name, Prefix = $"{_prefix}/uploads/" });
+        Assert.Empty(remaining.MultipartUploads ?? []);
+    }
+
+    [Fact]
+    public async Task Upload_MarkerIsBelievedForItsTrustThenAskedAgain_AndADeleteThroughTheStoreForgetsItAtOnce()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = bucket.OpenStore(_prefix, clock);
+        var id = NewId();
+        await store.CreateAsync(id, None);
+
+        // Removed behind the store's back (as another node's cancel would): believed within the trust, then asked.
+        await bucket.Admin.DeleteObjectAsync(bucket.Name, $"{_prefix}/uploads/{id}/marker");
+        Assert.Equal(0L, await store.GetLengthAsync(id, null, None));
+        clock.Advance(S3BlobStore.MarkerTrust);
+        Assert.Null(await store.GetLengthAsync(id, null, None));
+
+        var other = NewId();
+        await store.CreateAsync(other, None);
+        await store.DeleteAsync(other, None);
+        Assert.Null(await store.GetLengthAsync(other, null, None));
+        Assert.Equal(UploadAppendStatus.NotFound, (await store.OpenWriterAsync(other, 0, null, None)).Status);
     }
 
     private const int SmallBlobCacheLimit = SmallBlobCache.MaxBlobBytes;
