@@ -27,14 +27,24 @@ public sealed class PostgresDatabase : IAsyncDisposable, IDisposable
     /// <summary>
     /// Turns on Npgsql's automatic preparation unless the connection string sets it: the stores send the same few
     /// statements over and over (positional parameters, typed), and a prepared statement skips PostgreSQL's parse and
-    /// plan on each. Kept per physical connection across pool rentals.
+    /// plan on each. Kept per physical connection across pool rentals. Also, unless the connection string says
+    /// otherwise, pooled connections are not reset when returned (<c>No Reset On Close</c>): the reset (RESET ALL,
+    /// UNLISTEN, unlocking session advisory locks, …) ran on the server at every rental, one statement for each of the
+    /// stores' one- or two-statement operations, and nothing here leaves session state behind: the pooled connections
+    /// never SET, LISTEN or take session advisory locks (transaction locks end with their transaction; the migrator's
+    /// session lock is on an unpooled connection of its own).
     /// </summary>
     internal static string WithAutoPrepare(string connectionString)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.NoResetOnClose = true;
+        }
+
         if (builder.MaxAutoPrepare > 0 || connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
         {
-            return connectionString;
+            return builder.ConnectionString;
         }
 
         builder.MaxAutoPrepare = 64;

@@ -35,7 +35,42 @@ public sealed class SqliteAuditLog : IAuditLog
         ClientAddress = IPAddress.TryParse(Text(r, 8), out var address) ? address : null,
     };
 
+    private const string InsertAudit =
+        """
+        INSERT INTO audit_log (at, actor_kind, actor_name, action, project, repository, detail, client_address)
+        VALUES ($at, $kind, $actor, $action, $project, $repository, $detail, $address)
+        RETURNING id
+        """;
+
     Task<long> IAuditLog.AppendAsync(AuditEntry entry, CancellationToken cancellationToken)
+    {
+        var values = Values(entry);
+        return _db.WriteAsync((c, _) => ((long)c.Command(InsertAudit, values).ExecuteScalar()!, true), cancellationToken);
+    }
+
+    /// <summary>All in one transaction (one commit for the lot): all or none.</summary>
+    Task IAuditLog.AppendManyAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var values = entries.Select(Values).ToList(); // every entry checked before anything is written
+        if (values.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        return _db.WriteAsync((c, _) =>
+        {
+            foreach (var args in values)
+            {
+                c.Command(InsertAudit, args).ExecuteScalar();
+            }
+
+            return (0, true);
+        }, cancellationToken);
+    }
+
+    /// <summary>The insert's parameters for <paramref name="entry"/>, after the contract's checks (ArgumentException).</summary>
+    private static (string Name, object? Value)[] Values(AuditEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(entry.ActorName);
@@ -69,19 +104,12 @@ public sealed class SqliteAuditLog : IAuditLog
             }
         }
 
-        return _db.WriteAsync((c, _) =>
-        {
-            var id = (long)c.Command(
-                """
-                INSERT INTO audit_log (at, actor_kind, actor_name, action, project, repository, detail, client_address)
-                VALUES ($at, $kind, $actor, $action, $project, $repository, $detail, $address)
-                RETURNING id
-                """,
-                ("$at", entry.At.ToUnixTimeMilliseconds()), ("$kind", kind), ("$actor", entry.ActorName), ("$action", entry.Action),
-                ("$project", project?.Value), ("$repository", entry.Repository?.Value), ("$detail", entry.Detail),
-                ("$address", entry.ClientAddress?.ToString())).ExecuteScalar()!;
-            return (id, true);
-        }, cancellationToken);
+        return
+        [
+            ("$at", entry.At.ToUnixTimeMilliseconds()), ("$kind", kind), ("$actor", entry.ActorName), ("$action", entry.Action),
+            ("$project", project?.Value), ("$repository", entry.Repository?.Value), ("$detail", entry.Detail),
+            ("$address", entry.ClientAddress?.ToString()),
+        ];
     }
 
     Task<Page<AuditEntry>> IAuditLog.QueryAsync(AuditQuery query, CancellationToken cancellationToken)

@@ -38,6 +38,48 @@ public abstract partial class AccessStoreConformance
     }
 
     [Fact]
+    public async Task AuditAppendMany_WritesEveryEntryInOrderWithIncreasingIds()
+    {
+        var entries = Enumerable.Range(0, 70).Select(i => Entry(i % 2 == 0 ? AuditActions.Push : AuditActions.Pull, Start.AddSeconds(i)) with
+        {
+            Repository = RepositoryName.Parse($"shop/app{i}"),
+            Detail = i % 3 == 0 ? null : $$"""{"n":{{i}}}""",
+            ClientAddress = i % 5 == 0 ? null : IPAddress.Parse($"10.0.0.{i}"),
+        }).ToList();
+
+        await Audit.AppendManyAsync(entries, Ct);
+        await Audit.AppendManyAsync([], Ct);
+
+        var stored = new List<AuditEntry>();
+        long? before = null;
+        while (true)
+        {
+            var page = await Audit.QueryAsync(new AuditQuery(Limit: 50, BeforeId: before), Ct);
+            stored.AddRange(page.Items);
+            if (!page.HasMore)
+            {
+                break;
+            }
+
+            before = page.Items[^1].Id;
+        }
+
+        stored.Reverse(); // oldest (lowest id) first
+        Assert.Equal(entries.Select(e => e with { Project = P("shop") }), stored.Select(e => e with { Id = 0 }));
+        Assert.True(stored.Zip(stored.Skip(1)).All(p => p.First.Id < p.Second.Id));
+    }
+
+    [Fact]
+    public async Task AuditAppendMany_OneBadEntry_ThrowsAndWritesNone()
+    {
+        var entries = new[] { Entry(), Entry() with { Detail = "not json" }, Entry(AuditActions.Pull) };
+
+        await Assert.ThrowsAsync<ArgumentException>(() => Audit.AppendManyAsync(entries, Ct));
+
+        Assert.Empty((await Audit.QueryAsync(new AuditQuery(), Ct)).Items);
+    }
+
+    [Fact]
     public async Task AuditAppend_MinimalEntry_RoundTrips()
     {
         var entry = new AuditEntry { At = Start, ActorKind = AuditActorKind.Anonymous, ActorName = "", Action = AuditActions.LoginFailure };

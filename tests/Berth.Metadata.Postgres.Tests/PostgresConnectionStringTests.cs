@@ -69,6 +69,22 @@ public sealed class PostgresDatabaseTests
         Assert.Equal(2, settings.AutoPrepareMinUsages);
     }
 
+    [Fact]
+    public async Task Constructor_NoResetSetting_ReturnsConnectionsToThePoolWithoutAReset()
+    {
+        await using var db = new PostgresDatabase("Host=h;Database=d;Username=u;Password=p");
+
+        Assert.True(new NpgsqlConnectionStringBuilder(db.DataSource.ConnectionString).NoResetOnClose);
+    }
+
+    [Fact]
+    public async Task Constructor_ResetSetByTheOperator_KeepsIt()
+    {
+        await using var db = new PostgresDatabase("Host=h;Database=d;No Reset On Close=false");
+
+        Assert.False(new NpgsqlConnectionStringBuilder(db.DataSource.ConnectionString).NoResetOnClose);
+    }
+
     [Theory]
     [InlineData("Host=h;Database=d;Max Auto Prepare=0", 0)]
     [InlineData("Host=h;Database=d;Max Auto Prepare=7", 7)]

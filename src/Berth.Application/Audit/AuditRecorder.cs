@@ -166,19 +166,40 @@ public sealed partial class AuditRecorder : BackgroundService
                 return;
             }
 
-            var writes = batch.Select(async entry =>
-            {
-                try
-                {
-                    await _log.AppendAsync(entry, CancellationToken.None);
-                }
-                catch (Exception ex)
-                {
-                    LogWriteFailed(_logger, ex, entry.Action, entry.ActorName);
-                }
-            }).ToArray();
-            await Task.WhenAll(writes);
+            await WriteAsync(batch);
             Interlocked.Add(ref _pending, -batch.Count);
+        }
+    }
+
+    /// <summary>
+    /// Writes what was queued together in one call (one round trip on PostgreSQL); when that fails, one by one, so one
+    /// bad entry (or a failure that hit all of them) is logged for what it is and the others are still written.
+    /// </summary>
+    private async Task WriteAsync(List<AuditEntry> batch)
+    {
+        try
+        {
+            await _log.AppendManyAsync(batch, CancellationToken.None);
+            return;
+        }
+#pragma warning disable CA1031 // whatever the store threw, the entries are tried one by one and failures logged
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        foreach (var entry in batch)
+        {
+            try
+            {
+                await _log.AppendAsync(entry, CancellationToken.None);
+            }
+#pragma warning disable CA1031
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogWriteFailed(_logger, ex, entry.Action, entry.ActorName);
+            }
         }
     }
 

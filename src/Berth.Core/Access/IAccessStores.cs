@@ -240,6 +240,13 @@ public interface IAuditLog
     /// </summary>
     Task<long> AppendAsync(AuditEntry entry, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Appends the entries in order, as <see cref="AppendAsync"/> would one by one (ids increase in the list's order),
+    /// with the same checks, all or none: every entry is checked first, then they are written together (one
+    /// transaction, one round trip where the store can). When it throws, nothing was written.
+    /// </summary>
+    Task AppendManyAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken);
+
     /// <summary>Entries matching every filter of <paramref name="query"/>, newest (highest id) first; see <see cref="AuditQuery"/>.</summary>
     Task<Page<AuditEntry>> QueryAsync(AuditQuery query, CancellationToken cancellationToken);
 
