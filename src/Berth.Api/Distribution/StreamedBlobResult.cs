@@ -30,7 +30,7 @@ internal sealed class StreamedBlobResult(Stream content, long length) : IResult
         try
         {
             long copied = 0;
-            var read = await content.ReadAsync(current.AsMemory(0, Piece(copied)), cancellation);
+            var read = await FillAsync(current, copied, cancellation);
             while (true)
             {
                 if (read == 0)
@@ -40,7 +40,7 @@ internal sealed class StreamedBlobResult(Stream content, long length) : IResult
                 }
 
                 copied += read;
-                pending = copied < length ? content.ReadAsync(next.AsMemory(0, Piece(copied)), cancellation).AsTask() : null;
+                pending = copied < length ? FillAsync(next, copied, cancellation).AsTask() : null;
                 await body.WriteAsync(current.AsMemory(0, read), cancellation);
                 if (pending is null)
                 {
@@ -67,4 +67,14 @@ internal sealed class StreamedBlobResult(Stream content, long length) : IResult
     }
 
     private int Piece(long copied) => (int)Math.Min(BufferSize, length - copied);
+
+    /// <summary>
+    /// Fills the buffer with the next piece (less only at the stream's end): a network stream (an object store's
+    /// response) answers a read with whatever arrived, often a few KB, and the client would get as many small writes.
+    /// </summary>
+    private ValueTask<int> FillAsync(byte[] buffer, long copied, CancellationToken cancellation)
+    {
+        var piece = Piece(copied);
+        return content.ReadAtLeastAsync(buffer.AsMemory(0, piece), piece, throwOnEndOfStream: false, cancellation);
+    }
 }
