@@ -2,6 +2,7 @@ using Berth.Core;
 using Berth.Core.Access;
 using Berth.Core.Jobs;
 using Berth.Core.Metadata;
+using Berth.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -55,6 +56,7 @@ public static class ServiceCollectionExtensions
         });
         services.AddSingleton<IMetadataMigrator, PostgresMigrator>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderProbe, PostgresProbe>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreUnavailableDetector, PostgresUnavailable>());
         // Leases across nodes: the job host runs each job on one node at a time.
         services.Replace(ServiceDescriptor.Singleton<ILeaseStore, PostgresLeaseStore>());
         // The stores (one class per contract, as the SQLite provider) are registered below as they land.

@@ -22,6 +22,9 @@ public enum OciErrorCode
     PaginationNumberInvalid,
     ManifestTooLarge,
 
+    /// <summary>A store the registry needs cannot be reached now (distribution's <c>UNAVAILABLE</c>): 503, try again.</summary>
+    Unavailable,
+
     /// <summary>The server failed (an unhandled exception): 500, nothing about the cause on the wire.</summary>
     Unknown,
 }
@@ -49,6 +52,7 @@ public static class OciErrors
         OciErrorCode.RangeInvalid => ("RANGE_INVALID", 416, "invalid content range"),
         OciErrorCode.PaginationNumberInvalid => ("PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested"),
         OciErrorCode.ManifestTooLarge => ("MANIFEST_INVALID", 413, "manifest too large"),
+        OciErrorCode.Unavailable => ("UNAVAILABLE", 503, "service unavailable"),
         OciErrorCode.Unknown => ("UNKNOWN", 500, "internal server error"),
         _ => ("UNKNOWN", 500, "unknown error"),
     };

@@ -33,6 +33,7 @@ public static class ServiceCollectionExtensions
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AzureStorageOptions>, AzureStorageOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreUnavailableDetector, AzureUnavailable>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<AzureBlobStore>();
         services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<AzureBlobStore>());

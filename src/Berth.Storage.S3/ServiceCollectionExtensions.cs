@@ -26,6 +26,7 @@ public static class ServiceCollectionExtensions
             .PostConfigure(options => S3Location.Apply(options, location, environment))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<S3StorageOptions>, S3StorageOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreUnavailableDetector, S3Unavailable>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<S3Bucket>();
         services.AddSingleton(sp => new S3BlobStore(sp.GetRequiredService<S3Bucket>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<S3BlobStore>>()));

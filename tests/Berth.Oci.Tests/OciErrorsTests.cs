@@ -21,6 +21,7 @@ public sealed class OciErrorsTests
     [InlineData(OciErrorCode.RangeInvalid, "RANGE_INVALID", 416)]
     [InlineData(OciErrorCode.PaginationNumberInvalid, "PAGINATION_NUMBER_INVALID", 400)]
     [InlineData(OciErrorCode.ManifestTooLarge, "MANIFEST_INVALID", 413)]
+    [InlineData(OciErrorCode.Unavailable, "UNAVAILABLE", 503)]
     public void Describe_MapsCodeToWireCodeAndStatus(OciErrorCode error, string code, int status)
     {
         var (wireCode, wireStatus, message) = OciErrors.Describe(error);
@@ -31,9 +32,9 @@ public sealed class OciErrorsTests
     }
 
     [Fact]
-    public void Describe_EveryCodeButUnknown_HasAClientErrorStatus()
+    public void Describe_EveryCodeButUnknownAndUnavailable_HasAClientErrorStatus()
     {
-        foreach (var error in Enum.GetValues<OciErrorCode>().Where(e => e != OciErrorCode.Unknown))
+        foreach (var error in Enum.GetValues<OciErrorCode>().Where(e => e is not OciErrorCode.Unknown and not OciErrorCode.Unavailable))
         {
             var (code, status, _) = OciErrors.Describe(error);
             Assert.NotEqual("UNKNOWN", code);

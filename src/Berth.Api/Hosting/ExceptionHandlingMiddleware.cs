@@ -1,4 +1,5 @@
 using Berth.Core.Registry;
+using Berth.Core.Storage;
 using Berth.Oci;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -11,17 +12,21 @@ namespace Berth.Api.Hosting;
 /// answered as such (400 or 413, never a 500); a client that went away gets nothing; any other exception is logged
 /// once, here, with its stack, and answered 500 with no word of its cause: an OCI <c>UNKNOWN</c> error on
 /// <c>/v2</c> and <c>/token</c>, problem details on <c>/api</c>. A response already started cannot change: it is left
-/// to the server (Kestrel aborts a response shorter than its Content-Length).
+/// to the server (Kestrel aborts a response shorter than its Content-Length). A store that cannot be reached
+/// (<see cref="StoreUnavailableClassifier"/>: PostgreSQL down, an object store not answering) is answered 503 with the
+/// OCI code <c>UNAVAILABLE</c> and <c>Retry-After</c> (problem details on <c>/api</c>), logged as one warning line.
 /// </summary>
 public sealed partial class ExceptionHandlingMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly ILogger<ExceptionHandlingMiddleware> _logger;
+    private readonly StoreUnavailableClassifier _unavailable;
 
-    public ExceptionHandlingMiddleware(RequestDelegate next, ILogger<ExceptionHandlingMiddleware> logger)
+    public ExceptionHandlingMiddleware(RequestDelegate next, ILogger<ExceptionHandlingMiddleware> logger, StoreUnavailableClassifier unavailable)
     {
         _next = next;
         _logger = logger;
+        _unavailable = unavailable;
     }
 
     public async Task InvokeAsync(HttpContext context)
@@ -44,6 +49,17 @@ public sealed partial class ExceptionHandlingMiddleware
         catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nothing to answer.
+        }
+        catch (Exception ex) when (_unavailable.IsUnavailable(ex))
+        {
+            var request = context.Request;
+            LogUnavailable(_logger, request.Method, request.Path.Value ?? string.Empty, ex.GetType().Name + ": " + ex.Message.ReplaceLineEndings(" "));
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                context.Response.Headers.RetryAfter = RetryAfterSeconds;
+                await UnavailableResult(request).ExecuteAsync(context);
+            }
         }
         catch (Exception ex)
         {
@@ -79,6 +95,21 @@ public sealed partial class ExceptionHandlingMiddleware
             _ => new OciErrorResult(new RegistryError(OciErrorCode.SizeInvalid, message), ex.StatusCode),
         };
     }
+
+    /// <summary>What a client is told to wait before it tries again when a store is unreachable.</summary>
+    private const string RetryAfterSeconds = "5";
+
+    /// <summary>503 in the error shape of the API the request was for.</summary>
+    internal static IResult UnavailableResult(HttpRequest request) => ApiSurfaces.Of(request) switch
+    {
+        ApiSurface.Management => ProblemResults.Status(StatusCodes.Status503ServiceUnavailable, StoreUnavailableClassifier.Message),
+        ApiSurface.Token => Results.Json(new Dictionary<string, string> { ["error"] = "temporarily_unavailable", ["error_description"] = StoreUnavailableClassifier.Message },
+            statusCode: StatusCodes.Status503ServiceUnavailable),
+        _ => OciErrorResult.Of(OciErrorCode.Unavailable, StoreUnavailableClassifier.Message),
+    };
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Store unreachable in {Method} {Path}: {Reason}")]
+    private static partial void LogUnavailable(ILogger logger, string method, string path, string reason);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Bad request {Method} {Path}: {Reason}")]
     private static partial void LogBadRequest(ILogger logger, string method, string path, string reason);

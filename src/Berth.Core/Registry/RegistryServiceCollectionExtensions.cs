@@ -1,5 +1,6 @@
 using Berth.Core.Events;
 using Berth.Core.Jobs;
+using Berth.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,6 +15,7 @@ public static class RegistryServiceCollectionExtensions
         services.AddOptions<RegistryOptions>().Bind(configuration.GetSection(RegistryOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.AddRegistryEvents();
+        services.TryAddSingleton<StoreUnavailableClassifier>();
         services.AddSingleton<UploadService>();
         services.AddSingleton<BlobService>();
         services.AddSingleton<ManifestCache>();

@@ -109,11 +109,14 @@ public abstract class ScaleOutCluster : IAsyncLifetime
     /// Starts a node on the cluster's database and key folder with <c>--storage</c> <paramref name="storage"/> (the
     /// cluster's bucket when null) and <paramref name="arguments"/> after them; stopped at disposal.
     /// </summary>
-    public async Task<BerthProcess> StartNodeAsync(string? storage = null, params string[] arguments)
+    public Task<BerthProcess> StartNodeAsync(string? storage = null, params string[] arguments) => StartNodeOnAsync(Database.Uri, storage, arguments);
+
+    /// <summary>As <see cref="StartNodeAsync"/> with <c>--metadata</c> <paramref name="metadata"/> (the cluster's database reached another way).</summary>
+    public async Task<BerthProcess> StartNodeOnAsync(Uri metadata, string? storage = null, params string[] arguments)
     {
         var node = await BerthProcess.StartWithEnvironmentAsync(
             Bucket.Environment,
-            ["--metadata", Database.Uri.ToString(), "--storage", storage ?? Bucket.StorageUri(), "--token-key-dir", KeyFolder, .. arguments]);
+            ["--metadata", metadata.ToString(), "--storage", storage ?? Bucket.StorageUri(), "--token-key-dir", KeyFolder, .. arguments]);
         lock (_nodes)
         {
             _nodes.Add(node);

@@ -13,14 +13,17 @@ namespace Berth.EndToEnd.Tests.Infrastructure;
 /// </summary>
 public sealed class SourceAddressRelay : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly IPEndPoint _target;
     private readonly IPAddress _source;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
+    private int _disposed;
 
-    public SourceAddressRelay(int targetPort, IPAddress source)
+    /// <param name="listenPort">The port to listen on (0: any free one); a relay stopped and started again on the same port looks to its clients like a server that went away and came back.</param>
+    public SourceAddressRelay(int targetPort, IPAddress source, int listenPort = 0)
     {
+        _listener = new TcpListener(IPAddress.Loopback, listenPort);
         _target = new IPEndPoint(IPAddress.Loopback, targetPort);
         _source = source;
         _listener.Start();
@@ -35,6 +38,11 @@ public sealed class SourceAddressRelay : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         _listener.Stop();
         await _accepting;
