@@ -4,6 +4,7 @@ public sealed class OciErrorsTests
 {
     [Theory]
     [InlineData(OciErrorCode.BlobUnknown, "BLOB_UNKNOWN", 404)]
+    [InlineData(OciErrorCode.StorageFull, "DENIED", 507)]
     [InlineData(OciErrorCode.BlobUploadInvalid, "BLOB_UPLOAD_INVALID", 400)]
     [InlineData(OciErrorCode.BlobUploadUnknown, "BLOB_UPLOAD_UNKNOWN", 404)]
     [InlineData(OciErrorCode.DigestInvalid, "DIGEST_INVALID", 400)]

@@ -14,6 +14,7 @@ public static class RegistryServiceCollectionExtensions
         services.AddOptions<RegistryOptions>().Bind(configuration.GetSection(RegistryOptions.Section));
         services.TryAddSingleton(TimeProvider.System);
         services.AddRegistryEvents();
+        services.TryAddSingleton<Storage.StorageFullClassifier>();
         services.AddSingleton<UploadService>();
         services.AddSingleton<BlobService>();
         services.AddSingleton<ManifestCache>();
