@@ -219,6 +219,23 @@ public sealed class StorageFullTests : IDisposable
             answers.Add(manifest.StatusCode);
         }
 
+        // A management write: problem details with 507 when it is the metadata database that has no room.
+        using (var project = await client.PostAsync("/api/v1/projects", new StringContent("{\"name\":\"fullproj\"}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            answers.Add(project.StatusCode);
+            if (project.StatusCode == HttpStatusCode.InsufficientStorage)
+            {
+                Assert.Equal("application/problem+json", project.Content.Headers.ContentType?.MediaType);
+                using var problem = JsonDocument.Parse(await project.Content.ReadAsStringAsync());
+                Assert.Equal(507, problem.RootElement.GetProperty("status").GetInt32());
+                Assert.Contains("storage is full", problem.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.Created, project.StatusCode);
+            }
+        }
+
         Assert.DoesNotContain(HttpStatusCode.InternalServerError, answers);
         if (app.Metadata == "sqlite")
         {
