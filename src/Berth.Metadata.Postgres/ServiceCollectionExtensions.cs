@@ -57,6 +57,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IMetadataMigrator, PostgresMigrator>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderProbe, PostgresProbe>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreUnavailableDetector, PostgresUnavailable>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Berth.Core.Storage.IStorageFullDetector, PostgresStorageFull>());
         // Leases across nodes: the job host runs each job on one node at a time.
         services.Replace(ServiceDescriptor.Singleton<ILeaseStore, PostgresLeaseStore>());
         // The stores (one class per contract, as the SQLite provider) are registered below as they land.

@@ -27,6 +27,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IMetadataMigrator, SqliteMigrator>();
         services.AddSingleton<SqliteDatabase>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Berth.Core.IProviderProbe, SqliteProbe>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Berth.Core.Storage.IStorageFullDetector, SqliteStorageFull>());
         services.AddSingleton<SqliteMetadataStore>();
         services.AddSingleton<IRepositoryIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IBlobIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());

@@ -24,6 +24,11 @@ public enum OciErrorCode
 
     /// <summary>A store the registry needs cannot be reached now (distribution's <c>UNAVAILABLE</c>): 503, try again.</summary>
     Unavailable,
+    /// <summary>
+    /// The registry's storage is full: 507 with the wire code <c>DENIED</c>, which clients do not retry (docker retries
+    /// most other codes several times) and print with its message.
+    /// </summary>
+    StorageFull,
 
     /// <summary>The server failed (an unhandled exception): 500, nothing about the cause on the wire.</summary>
     Unknown,
@@ -53,6 +58,7 @@ public static class OciErrors
         OciErrorCode.PaginationNumberInvalid => ("PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested"),
         OciErrorCode.ManifestTooLarge => ("MANIFEST_INVALID", 413, "manifest too large"),
         OciErrorCode.Unavailable => ("UNAVAILABLE", 503, "service unavailable"),
+        OciErrorCode.StorageFull => ("DENIED", 507, "the registry's storage is full"),
         OciErrorCode.Unknown => ("UNKNOWN", 500, "internal server error"),
         _ => ("UNKNOWN", 500, "unknown error"),
     };

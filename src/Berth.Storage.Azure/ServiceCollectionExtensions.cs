@@ -39,6 +39,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<AzureBlobStore>());
         services.AddSingleton<IUploadStore>(sp => sp.GetRequiredService<AzureBlobStore>());
         services.AddSingleton<IProviderProbe, AzureStorageProbe>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStorageFullDetector, AzureStorageFull>());
         return services;
     }
 }

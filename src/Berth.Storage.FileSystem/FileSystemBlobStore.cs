@@ -21,15 +21,23 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
     private readonly string _blobRoot;
     private readonly string _uploadRoot;
     private readonly IFileOperations _files;
+    private readonly FileSystemSpace? _space;
 
-    public FileSystemBlobStore(IOptions<FileSystemStorageOptions> options)
-        : this(options, FileOperations.Instance)
+    /// <param name="options">Where the store lives.</param>
+    /// <param name="space">
+    /// The free space and reserve of its file system: below the reserve, a new upload (<see cref="CreateAsync"/>,
+    /// <see cref="IUploadStore.CreatePrivateAsync"/>), a new chunk (<see cref="OpenWriterAsync"/>) and a write that would reach into
+    /// the reserve throw <see cref="StorageFullException"/>. Null (a store built by hand, offline tools): no reserve.
+    /// </param>
+    public FileSystemBlobStore(IOptions<FileSystemStorageOptions> options, FileSystemSpace? space = null)
+        : this(options, FileOperations.Instance, space)
     {
     }
 
-    internal FileSystemBlobStore(IOptions<FileSystemStorageOptions> options, IFileOperations files)
+    internal FileSystemBlobStore(IOptions<FileSystemStorageOptions> options, IFileOperations files, FileSystemSpace? space = null)
     {
         _files = files;
+        _space = space;
         var root = Path.GetFullPath(options.Value.RootPath);
         _blobRoot = Path.Combine(root, "blobs");
         _uploadRoot = Path.Combine(root, "uploads");
@@ -106,6 +114,7 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
         // loss can take an upload in progress, file or bytes; the session that survives it then answers
         // BLOB_UPLOAD_UNKNOWN (no file) or is removed (fewer bytes than acknowledged), and the client starts again.
         // What is promised durable is the committed blob: bytes, name and folder before the link (CommitAsync).
+        _space?.EnsureRoom();
         _files.CreateFile(UploadPath(uploadId));
         return Task.CompletedTask;
     }
@@ -120,6 +129,7 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         var path = UploadPath(uploadId);
+        _space?.EnsureRoom();
         FileStream stream;
         try
         {
@@ -143,7 +153,7 @@ public sealed class FileSystemBlobStore : IBlobStore, IUploadStore
             return Task.FromResult<(UploadAppendStatus, IUploadWriter?)>((UploadAppendStatus.OffsetMismatch, null));
         }
 
-        return Task.FromResult<(UploadAppendStatus, IUploadWriter?)>((UploadAppendStatus.Opened, new UploadFileWriter(stream, offset)));
+        return Task.FromResult<(UploadAppendStatus, IUploadWriter?)>((UploadAppendStatus.Opened, new UploadFileWriter(stream, offset, _space)));
     }
 
     public Task<Stream?> OpenReadAsync(string uploadId, string? storeState, CancellationToken cancellationToken)

@@ -21,6 +21,11 @@ internal sealed class FileSystemStorageOptionsValidator : IValidateOptions<FileS
             return ValidateOptionsResult.Fail("storage: filesystem: root path contains a NUL character");
         }
 
+        if (options.ReserveBytes is < 0)
+        {
+            return ValidateOptionsResult.Fail($"storage: filesystem: the storage reserve is negative ({options.ReserveBytes}); give a size such as 2G, or 0 for none (--storage-reserve)");
+        }
+
         if (File.Exists(root))
         {
             return ValidateOptionsResult.Fail($"storage: filesystem: root path {root} is a file, not a folder");

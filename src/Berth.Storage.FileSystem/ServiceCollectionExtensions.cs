@@ -23,6 +23,8 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddFileSystemBlobStore(this IServiceCollection services, Action<FileSystemStorageOptions> configure)
     {
         services.AddOptions<FileSystemStorageOptions>().Configure(configure);
+        services.TryAddSingleton<FileSystemSpace>();
+        services.TryAddSingleton<IStorageSpace>(sp => sp.GetRequiredService<FileSystemSpace>());
         services.AddSingleton<FileSystemBlobStore>();
         services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<FileSystemBlobStore>());
         services.AddSingleton<IUploadStore>(sp => sp.GetRequiredService<FileSystemBlobStore>());

@@ -26,6 +26,7 @@ internal sealed class UploadFileWriter : IUploadWriter
 
     private readonly FileStream _file;
     private readonly long _offset;
+    private readonly FileSystemSpace? _space;
 
     // Held by the flusher thread while it fsyncs this writer's file, and by dispose while it closes it: a flush in
     // progress holds a reference on the handle, so without this the descriptor (and with it the writer's flock) would
@@ -41,10 +42,12 @@ internal sealed class UploadFileWriter : IUploadWriter
     private bool _disposed;
 
     /// <param name="offset">Where appending starts; bytes stored after it are cut off at the first write (they were never acknowledged).</param>
-    public UploadFileWriter(FileStream file, long offset)
+    /// <param name="space">Counts each write against the free space; a write that would reach into the reserve throws <see cref="StorageFullException"/>.</param>
+    public UploadFileWriter(FileStream file, long offset, FileSystemSpace? space = null)
     {
         _file = file;
         _offset = offset;
+        _space = space;
         _truncateTo = file.Length > offset ? offset : -1;
         file.Seek(offset, SeekOrigin.Begin);
         _nextFlushAt = NextBoundary(offset);
@@ -63,6 +66,7 @@ internal sealed class UploadFileWriter : IUploadWriter
             throw new InvalidOperationException("the writer was committed or cancelled");
         }
 
+        _space?.Claim(data.Length);
         TruncateOnce();
         await _file.WriteAsync(data, cancellationToken).ConfigureAwait(false);
         Wrote();

@@ -33,6 +33,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<S3BlobStore>());
         services.AddSingleton<IUploadStore>(sp => sp.GetRequiredService<S3BlobStore>());
         services.AddSingleton<IProviderProbe, S3StorageProbe>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStorageFullDetector, S3StorageFull>());
         return services;
     }
 }

@@ -101,7 +101,18 @@ internal static partial class ServerStartup
             return 1;
         }
 
-        await app.WaitForShutdownAsync();
+        try
+        {
+            await app.WaitForShutdownAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A service that failed to stop (its last write refused by a full disk, say): one line and exit code 1, never
+            // an unhandled exception, which the runtime ends with SIGABRT.
+            await error.WriteLineAsync($"berth: stopping: {OneLine(ex is AggregateException { InnerExceptions.Count: > 0 } all ? all.InnerExceptions[0].Message : ex.Message)}");
+            return 1;
+        }
+
         return 0;
     }
 

@@ -45,6 +45,7 @@ public sealed class OpenApiTests : IDisposable
         ("get", "/api/v1/repositories/tags"),
         ("delete", "/api/v1/repositories/tags"),
         ("delete", "/api/v1/repositories"),
+        ("get", "/api/v1/system/storage"),
         ("get", "/api/v1/openapi.json"),
     ];
 

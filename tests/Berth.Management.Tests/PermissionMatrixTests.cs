@@ -72,6 +72,7 @@ public sealed class PermissionMatrixTests
         ["GET tags"] = new("GET", "/api/v1/repositories/tags?repository={target}", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken], null, PushImageAsync),
         ["DELETE tag"] = new("DELETE", "/api/v1/repositories/tags?repository={target}&tag=v1", [Admin, Owner, Maintainer, AdminToken, RobotToken], null, PushImageAsync),
         ["DELETE repository"] = new("DELETE", "/api/v1/repositories?repository={target}", [Admin, Owner, Maintainer, AdminToken, RobotToken], null, PushImageAsync),
+        ["GET system storage"] = new("GET", "/api/v1/system/storage", [Admin]),
         ["GET openapi"] = new("GET", "/api/v1/openapi.json", Everyone),
     };
 

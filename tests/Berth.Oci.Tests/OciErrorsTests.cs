@@ -4,6 +4,7 @@ public sealed class OciErrorsTests
 {
     [Theory]
     [InlineData(OciErrorCode.BlobUnknown, "BLOB_UNKNOWN", 404)]
+    [InlineData(OciErrorCode.StorageFull, "DENIED", 507)]
     [InlineData(OciErrorCode.BlobUploadInvalid, "BLOB_UPLOAD_INVALID", 400)]
     [InlineData(OciErrorCode.BlobUploadUnknown, "BLOB_UPLOAD_UNKNOWN", 404)]
     [InlineData(OciErrorCode.DigestInvalid, "DIGEST_INVALID", 400)]
@@ -32,9 +33,10 @@ public sealed class OciErrorsTests
     }
 
     [Fact]
-    public void Describe_EveryCodeButUnknownAndUnavailable_HasAClientErrorStatus()
+    public void Describe_EveryCodeButUnknownStorageFullAndUnavailable_HasAClientErrorStatus()
     {
-        foreach (var error in Enum.GetValues<OciErrorCode>().Where(e => e is not OciErrorCode.Unknown and not OciErrorCode.Unavailable))
+        // StorageFull (507) and Unavailable (503) are the server's conditions, not the client's mistake, but never an UNKNOWN 500.
+        foreach (var error in Enum.GetValues<OciErrorCode>().Where(e => e is not OciErrorCode.Unknown and not OciErrorCode.StorageFull and not OciErrorCode.Unavailable))
         {
             var (code, status, _) = OciErrors.Describe(error);
             Assert.NotEqual("UNKNOWN", code);

@@ -29,6 +29,10 @@ public sealed class BerthApplication : WebApplicationFactory<Program>
             ["Berth:AdminPassword"] = AdminPassword,
             ["Berth:AutoCreateProjects"] = "true",
             ["Berth:Auth:Passwords:Iterations"] = "1000", // PBKDF2 work kept small in tests; the default is 600,000
+
+            // No storage reserve unless a test asks for one: the default (at least 1 GiB) would refuse every upload of
+            // every functional test on a CI machine whose disk is nearly full.
+            ["Berth:Storage:FileSystem:ReserveBytes"] = "0",
         };
         foreach (var (key, value) in ProviderSettings(Environment.GetEnvironmentVariable))
         {

@@ -12,20 +12,26 @@ namespace Berth.Api.Hosting;
 /// answered as such (400 or 413, never a 500); a client that went away gets nothing; any other exception is logged
 /// once, here, with its stack, and answered 500 with no word of its cause: an OCI <c>UNKNOWN</c> error on
 /// <c>/v2</c> and <c>/token</c>, problem details on <c>/api</c>. A response already started cannot change: it is left
-/// to the server (Kestrel aborts a response shorter than its Content-Length). A store that cannot be reached
-/// (<see cref="StoreUnavailableClassifier"/>: PostgreSQL down, an object store not answering) is answered 503 with the
-/// OCI code <c>UNAVAILABLE</c> and <c>Retry-After</c> (problem details on <c>/api</c>), logged as one warning line.
+/// to the server (Kestrel aborts a response shorter than its Content-Length). A store out of room
+/// (<see cref="StorageFullClassifier"/>: the disk, the reserve, SQLite's <c>SQLITE_FULL</c>, an object store's quota) is
+/// not a failure of the server: every write path answers it here, as 507 with the OCI code <c>DENIED</c> and words
+/// that say the storage is full (problem details on <c>/api</c>), logged as one warning line without a stack. A store
+/// that cannot be reached (<see cref="StoreUnavailableClassifier"/>: PostgreSQL down, an object store not answering) is
+/// answered 503 with the OCI code <c>UNAVAILABLE</c> and <c>Retry-After</c> (problem details on <c>/api</c>), logged as
+/// one warning line.
 /// </summary>
 public sealed partial class ExceptionHandlingMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly ILogger<ExceptionHandlingMiddleware> _logger;
+    private readonly StorageFullClassifier _storageFull;
     private readonly StoreUnavailableClassifier _unavailable;
 
-    public ExceptionHandlingMiddleware(RequestDelegate next, ILogger<ExceptionHandlingMiddleware> logger, StoreUnavailableClassifier unavailable)
+    public ExceptionHandlingMiddleware(RequestDelegate next, ILogger<ExceptionHandlingMiddleware> logger, StorageFullClassifier storageFull, StoreUnavailableClassifier unavailable)
     {
         _next = next;
         _logger = logger;
+        _storageFull = storageFull;
         _unavailable = unavailable;
     }
 
@@ -49,6 +55,16 @@ public sealed partial class ExceptionHandlingMiddleware
         catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nothing to answer.
+        }
+        catch (Exception ex) when (_storageFull.IsStorageFull(ex))
+        {
+            var request = context.Request;
+            LogStorageFull(_logger, request.Method, request.Path.Value ?? string.Empty, ex.GetType().Name + ": " + ex.Message.ReplaceLineEndings(" "));
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await StorageFullResult(request).ExecuteAsync(context);
+            }
         }
         catch (Exception ex) when (_unavailable.IsUnavailable(ex))
         {
@@ -95,6 +111,18 @@ public sealed partial class ExceptionHandlingMiddleware
             _ => new OciErrorResult(new RegistryError(OciErrorCode.SizeInvalid, message), ex.StatusCode),
         };
     }
+
+    /// <summary>507 in the error shape of the API the request was for.</summary>
+    internal static IResult StorageFullResult(HttpRequest request) => ApiSurfaces.Of(request) switch
+    {
+        ApiSurface.Management => ProblemResults.Status(StatusCodes.Status507InsufficientStorage, StorageFull.Message),
+        ApiSurface.Token => Results.Json(new Dictionary<string, string> { ["error"] = "temporarily_unavailable", ["error_description"] = StorageFull.Message },
+            statusCode: StatusCodes.Status507InsufficientStorage),
+        _ => OciErrorResult.Of(OciErrorCode.StorageFull, StorageFull.Message),
+    };
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Storage full in {Method} {Path}: {Reason}")]
+    private static partial void LogStorageFull(ILogger logger, string method, string path, string reason);
 
     /// <summary>What a client is told to wait before it tries again when a store is unreachable.</summary>
     private const string RetryAfterSeconds = "5";

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Berth.Core;
+using Berth.Core.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -81,7 +82,9 @@ public sealed class ReadinessMonitor(IEnumerable<IProviderProbe> probes, TimePro
 
 /// <summary>
 /// <c>/healthz</c> (the process answers: 200 always) and <c>/readyz</c> (200 when every store answers, 503 with the
-/// failing ones otherwise), for load balancers and orchestrators. No authentication: they reveal which settings fail
+/// failing ones otherwise), for load balancers and orchestrators. <c>/readyz</c> also reports the free space of a store
+/// that has one (<see cref="IStorageSpace"/>, <c>"storage"</c>) without changing its status: a node whose disk is full
+/// still serves pulls and deletes, so a load balancer must not drop it. No authentication: they reveal which settings fail
 /// and why in one line each, never a secret.
 /// </summary>
 public static class HealthEndpoints
@@ -125,6 +128,19 @@ public static class HealthEndpoints
             }
 
             json.WriteEndArray();
+            if (context.RequestServices.GetService<IStorageSpace>() is { } space)
+            {
+                // Free space is reported, never a reason to answer 503: a full store still serves every pull.
+                var report = space.Report();
+                json.WriteStartObject("storage");
+                json.WriteNumber("totalBytes", report.TotalBytes);
+                json.WriteNumber("freeBytes", report.FreeBytes);
+                json.WriteNumber("reserveBytes", report.ReserveBytes);
+                json.WriteBoolean("reserveReached", report.ReserveReached);
+                json.WriteString("uploads", report.ReserveReached ? "refused" : "accepted");
+                json.WriteEndObject();
+            }
+
             json.WriteEndObject();
             await json.FlushAsync(context.RequestAborted);
         });

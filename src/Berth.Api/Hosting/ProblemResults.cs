@@ -15,6 +15,7 @@ public static class ProblemResults
         // Statuses the framework has no default title and type for.
         StatusCodes.Status413PayloadTooLarge => TypedResults.Problem(detail, statusCode: status, title: "Content Too Large", type: "https://tools.ietf.org/html/rfc9110#section-15.5.14"),
         StatusCodes.Status429TooManyRequests => TypedResults.Problem(detail, statusCode: status, title: "Too Many Requests", type: "https://tools.ietf.org/html/rfc6585#section-4"),
+        StatusCodes.Status507InsufficientStorage => TypedResults.Problem(detail, statusCode: status, title: "Insufficient Storage", type: "https://www.rfc-editor.org/rfc/rfc4918#section-11.5"),
         _ => TypedResults.Problem(detail: detail, statusCode: status),
     };
 

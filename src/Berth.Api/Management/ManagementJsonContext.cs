@@ -43,5 +43,6 @@ namespace Berth.Api.Management;
 [JsonSerializable(typeof(PageResponse<RepositoryResponse>))]
 [JsonSerializable(typeof(TagResponse))]
 [JsonSerializable(typeof(PageResponse<TagResponse>))]
+[JsonSerializable(typeof(StorageResponse))]
 [JsonSerializable(typeof(string))]
 public sealed partial class ManagementJsonContext : JsonSerializerContext;

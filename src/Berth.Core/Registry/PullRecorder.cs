@@ -3,6 +3,8 @@ using Berth.Core.Jobs;
 using Berth.Core.Metadata;
 using Berth.Oci;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Berth.Core.Registry;
 
@@ -11,14 +13,16 @@ namespace Berth.Core.Registry;
 /// database writes instead of one each. Last pull per (repository, manifest, tag) wins. A job of <see cref="JobHost"/>;
 /// as a hosted service it only writes what is pending when the server stops.
 /// </summary>
-public sealed class PullRecorder : IPeriodicJob, IHostedService
+public sealed partial class PullRecorder : IPeriodicJob, IHostedService
 {
     private readonly ConcurrentDictionary<(string Repository, string Digest, string? Tag), PullRecord> _pending = new();
     private readonly IManifestIndex _index;
+    private readonly ILogger _logger;
 
-    public PullRecorder(IManifestIndex index)
+    public PullRecorder(IManifestIndex index, ILogger<PullRecorder>? logger = null)
     {
         _index = index;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
     /// <summary>How often pending pulls are written.</summary>
@@ -89,6 +93,25 @@ public sealed class PullRecorder : IPeriodicJob, IHostedService
 
     Task IHostedService.StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Writes what is pending when the server stops (the job host has stopped flushing by then or soon will).</summary>
-    Task IHostedService.StopAsync(CancellationToken cancellationToken) => FlushAsync(CancellationToken.None);
+    /// <summary>
+    /// Writes what is pending when the server stops (the job host has stopped flushing by then or soon will). A failure
+    /// (the metadata store is full or gone) loses these pull times, which is logged, and never fails the stop: an
+    /// exception here made the host's stop throw, and the process die with SIGABRT on SIGTERM when the disk was full.
+    /// </summary>
+    async Task IHostedService.StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Pull times are statistics: losing the last few seconds of them must not fail the shutdown.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogLostAtStop(_logger, ex.GetType().Name + ": " + ex.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Could not record the last pulls while stopping; their pull times are lost: {Reason}")]
+    private static partial void LogLostAtStop(ILogger logger, string reason);
 }

@@ -16,6 +16,7 @@ public static class RegistryServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddRegistryEvents();
         services.TryAddSingleton<StoreUnavailableClassifier>();
+        services.TryAddSingleton<Storage.StorageFullClassifier>();
         services.AddSingleton<UploadService>();
         services.AddSingleton<BlobService>();
         services.AddSingleton<ManifestCache>();

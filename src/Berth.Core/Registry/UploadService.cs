@@ -43,15 +43,20 @@ public sealed partial class UploadService
     private readonly ILogger<UploadService> _logger;
     private readonly IRegistryEventPublisher _events;
     private readonly ConcurrentDictionary<string, UploadState> _states = new(StringComparer.Ordinal);
+    private readonly StorageFullClassifier _storageFull;
 
     /// <summary>
     /// A finished upload raises <see cref="BlobCommitted"/>, a mount <see cref="BlobMounted"/>, once linked, attributed to
     /// <see cref="EventActorContext.Current"/>. Without <paramref name="events"/> (a service built by hand) nothing is raised.
+    /// An upload whose write fails because the storage is full (<paramref name="storageFull"/>; without it, the operating
+    /// system's errors only) is removed with its bytes at once, and the error goes on to the caller.
     /// </summary>
     public UploadService(IUploadStore uploads, IBlobStore blobs, IUploadSessionStore sessions, IBlobIndex blobIndex,
-        TimeProvider clock, IOptions<RegistryOptions> options, ILogger<UploadService> logger, IRegistryEventPublisher? events = null)
+        TimeProvider clock, IOptions<RegistryOptions> options, ILogger<UploadService> logger, IRegistryEventPublisher? events = null,
+        StorageFullClassifier? storageFull = null)
     {
         _events = events ?? NoRegistryEvents.Instance;
+        _storageFull = storageFull ?? StorageFullClassifier.OperatingSystemOnly;
         _uploads = uploads;
         _blobs = blobs;
         _sessions = sessions;
@@ -69,7 +74,17 @@ public sealed partial class UploadService
         var id = NewId();
         await _uploads.CreateAsync(id, cancellationToken).ConfigureAwait(false);
         var now = _clock.GetUtcNow();
-        await _sessions.CreateAsync(new UploadSession(id, repository, now, now), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _sessions.CreateAsync(new UploadSession(id, repository, now, now), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // No session, no upload: its data would wait for the sweeper (a full database is the usual cause here).
+            await DeleteDataQuietlyAsync(id).ConfigureAwait(false);
+            throw;
+        }
+
         return new UploadStatus(id, 0);
     }
 
@@ -113,6 +128,11 @@ public sealed partial class UploadService
 
             return await AppendLockedAsync(session, state, id, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception ex) when (_storageFull.IsStorageFull(ex))
+        {
+            await FreeLockedAsync(id, state, ex).ConfigureAwait(false);
+            throw;
+        }
         finally
         {
             state.Lock.Release();
@@ -142,6 +162,11 @@ public sealed partial class UploadService
 
             return await CompleteLockedAsync(repository, session, id, state, digest, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception ex) when (_storageFull.IsStorageFull(ex))
+        {
+            await FreeLockedAsync(id, state, ex).ConfigureAwait(false);
+            throw;
+        }
         finally
         {
             state.Lock.Release();
@@ -167,9 +192,14 @@ public sealed partial class UploadService
 
             return result;
         }
-        catch
+        catch (Exception ex)
         {
-            await _uploads.DeleteAsync(id, CancellationToken.None).ConfigureAwait(false);
+            await DeleteDataQuietlyAsync(id).ConfigureAwait(false);
+            if (_storageFull.IsStorageFull(ex))
+            {
+                LogFreed(_logger, id, ex.Message);
+            }
+
             throw;
         }
         finally
@@ -410,6 +440,46 @@ public sealed partial class UploadService
         }
     }
 
+    /// <summary>
+    /// After a write failed for lack of room: removes the upload's data first (the room it holds is what the store is
+    /// short of), then its session (which may fail too when the metadata store is the one that is full; a session left
+    /// without data answers BLOB_UPLOAD_UNKNOWN and the sweeper removes it). Never throws: the caller rethrows the
+    /// original error. The caller holds <paramref name="state"/>'s lock.
+    /// </summary>
+    private async Task FreeLockedAsync(string id, UploadState state, Exception cause)
+    {
+        state.Abandon();
+        await DeleteDataQuietlyAsync(id).ConfigureAwait(false);
+        try
+        {
+            await _sessions.DeleteAsync(id, CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Best effort: the upload's bytes are gone already, which is what matters on a full disk.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogSessionLeft(_logger, id, ex.Message);
+        }
+
+        _states.TryRemove(new KeyValuePair<string, UploadState>(id, state));
+        state.Reset();
+        LogFreed(_logger, id, cause.Message);
+    }
+
+    private async Task DeleteDataQuietlyAsync(string id)
+    {
+        try
+        {
+            await _uploads.DeleteAsync(id, CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The caller reports the error that brought it here; the sweeper retries the removal.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogDataLeft(_logger, id, ex.Message);
+        }
+    }
+
     /// <summary>Removes the session and its data; the caller holds <paramref name="state"/>'s lock.</summary>
     private async Task RemoveLockedAsync(string id, UploadState state, CancellationToken cancellationToken)
     {
@@ -609,6 +679,15 @@ public sealed partial class UploadService
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Committed blob {Digest} ({Size} bytes) to {Repository}; already stored: {Deduplicated}")]
     private static partial void LogCommitted(ILogger logger, string repository, string digest, long size, bool deduplicated);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Storage full: removed upload {Upload} with its data ({Reason})")]
+    private static partial void LogFreed(ILogger logger, string upload, string reason);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Could not remove the session of upload {Upload} (its data is gone; the sweeper removes it): {Reason}")]
+    private static partial void LogSessionLeft(ILogger logger, string upload, string reason);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Could not remove the data of upload {Upload} (the sweeper retries): {Reason}")]
+    private static partial void LogDataLeft(ILogger logger, string upload, string reason);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Rebuilt the hash of upload {Upload} from {Length} stored bytes (no saved hash state: a session from before schema 4, or no OpenSSL)")]
     private static partial void LogHashRebuilt(ILogger logger, string upload, long length);

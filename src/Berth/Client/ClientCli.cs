@@ -20,6 +20,7 @@ internal static class ClientCli
         .. IpAllowCommands.All,
         .. AuditCommands.All,
         .. RepositoryCommands.All,
+        .. SystemCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>
@@ -159,5 +160,6 @@ internal static class ClientCli
         ["ip-allow"] = "IP allow lists, server-wide or per project",
         ["repo"] = "list and delete the repositories of a project",
         ["tag"] = "list and delete the tags of a repository",
+        ["system"] = "the state of the server: free storage space and its reserve (administrators)",
     };
 }

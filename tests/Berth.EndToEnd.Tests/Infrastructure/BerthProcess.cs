@@ -146,7 +146,7 @@ public sealed class BerthProcess : IAsyncDisposable
         var data = new TempDirectory("berth-data");
         var server = new BerthProcess(data.Sub("data"), data, FreePort())
         {
-            ExtraArguments = arguments.Contains("--auto-create-projects") ? arguments : ["--auto-create-projects", "true", .. arguments],
+            ExtraArguments = DefaultArguments(arguments),
             Umask = umask,
         };
         try
@@ -168,7 +168,7 @@ public sealed class BerthProcess : IAsyncDisposable
         var data = new TempDirectory("berth-data");
         var server = new BerthProcess(data.Sub("data"), data, FreePort())
         {
-            ExtraArguments = arguments.Contains("--auto-create-projects") ? arguments : ["--auto-create-projects", "true", .. arguments],
+            ExtraArguments = DefaultArguments(arguments),
             ExtraEnvironment = environment,
         };
         try
@@ -182,6 +182,55 @@ public sealed class BerthProcess : IAsyncDisposable
         }
 
         return server;
+    }
+
+    /// <summary>
+    /// As <see cref="StartAsync"/>, on the data folder <paramref name="dataPath"/> (created by the server when missing; a
+    /// test's own small file system, say), which the test owns: it is left where it is on dispose.
+    /// </summary>
+    public static async Task<BerthProcess> StartInFolderAsync(string dataPath, params string[] arguments)
+    {
+        var server = new BerthProcess(dataPath, null, FreePort()) { ExtraArguments = DefaultArguments(arguments) };
+        try
+        {
+            await server.StartProcessAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>
+    /// Administrators' pushes create projects, and there is no storage reserve (the default, at least 1 GiB, would
+    /// refuse uploads on a nearly full CI disk), unless <paramref name="arguments"/> set them.
+    /// </summary>
+    private static string[] DefaultArguments(string[] arguments)
+    {
+        var result = arguments.Contains("--auto-create-projects") ? arguments : ["--auto-create-projects", "true", .. arguments];
+        return result.Contains("--storage-reserve") ? result : [.. result, "--storage-reserve", "0"];
+    }
+
+    /// <summary>
+    /// SIGTERM, as a service manager stops it: waits for the process to end and answers its exit code (0 for a clean
+    /// stop; 134 is SIGABRT, an unhandled exception while stopping).
+    /// </summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        var process = _process ?? throw new InvalidOperationException("the server was never started");
+        Volatile.Write(ref _stopping.Value, true);
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var wait = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(wait.Token);
+        AppendLog($"---- berth stopped by SIGTERM, exit code {process.ExitCode} ----");
+        return process.ExitCode;
     }
 
     /// <summary>Variables added to the server's environment (after the <c>BERTH_*</c> ones are removed).</summary>

@@ -203,7 +203,7 @@ public sealed class ClientArgumentTests : IDisposable
     {
         var help = Cli.GeneralHelp();
 
-        foreach (var group in new[] { "login URL", "logout [URL]", "whoami", "project COMMAND", "user COMMAND", "member COMMAND", "token COMMAND", "robot COMMAND", "ip-allow COMMAND", "audit" })
+        foreach (var group in new[] { "login URL", "logout [URL]", "whoami", "project COMMAND", "user COMMAND", "member COMMAND", "token COMMAND", "robot COMMAND", "ip-allow COMMAND", "audit", "system storage" })
         {
             Assert.Contains("berth " + group, help, StringComparison.Ordinal);
         }
