@@ -63,6 +63,7 @@ public static class ManagementApi
         UserEndpoints.Map(api);
         AuditEndpoints.Map(api);
         RepositoryEndpoints.Map(api);
+        ImmutabilityEndpoints.Map(api);
 
         api.MapOpenApi("/openapi.json").AllowAnyone().WithName("GetOpenApiDocument").WithSummary("This API's OpenAPI document");
 
