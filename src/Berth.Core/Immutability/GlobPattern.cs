@@ -82,7 +82,7 @@ public sealed class GlobPattern : IEquatable<GlobPattern>
                 error = $"pattern '{text}' has a ',' outside braces";
                 return false;
             }
-            else if (!IsAllowed(c))
+            else if (c != ',' && !IsAllowed(c))
             {
                 error = $"pattern '{text}' contains '{(char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())}', which is not allowed (letters, digits, '.', '_', '-', '/', '*', '?', '{{', '}}', ',')";
                 return false;
