@@ -20,6 +20,7 @@ internal static class ClientCli
         .. IpAllowCommands.All,
         .. AuditCommands.All,
         .. RepositoryCommands.All,
+        .. ImmutabilityCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>
