@@ -160,5 +160,6 @@ internal static class ClientCli
         ["ip-allow"] = "IP allow lists, server-wide or per project",
         ["repo"] = "list and delete the repositories of a project",
         ["tag"] = "list and delete the tags of a repository",
+        ["immutability"] = "tag immutability rules of a project (tags that can never be moved or deleted)",
     };
 }
