@@ -1,3 +1,4 @@
+using Berth.Core.Immutability;
 using Berth.Core.Metadata;
 using Berth.Oci;
 using Npgsql;
@@ -160,6 +161,10 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                 batch.BatchCommands.Add(BatchCommand(
                     "SELECT t.manifest_digest FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = $1 AND t.name = $2",
                     Text(repository.Value), Text(t.Value)));
+
+                // The project's immutability rules, read after the tag's lock like where the tag points: a move of an
+                // immutable tag is refused below (and the speculative writes rolled back).
+                batch.BatchCommands.Add(BatchCommand(PostgresImmutabilityRuleStore.RulesSql, Text(repository.Project)));
             }
 
             batch.BatchCommands.Add(BatchCommand(
@@ -198,6 +203,7 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             int? failed = null;
             long actualSize = 0;
             Digest? previous = null;
+            List<ImmutabilityRule>? rules = null;
             await using (var reader = await batch.ExecuteReaderAsync(ct))
             {
                 if (tag is not null)
@@ -222,6 +228,8 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                 {
                     await reader.NextResultAsync(ct);
                     previous = await reader.ReadAsync(ct) ? Digest.Parse(reader.GetString(0)) : null;
+                    await reader.NextResultAsync(ct);
+                    rules = await PostgresImmutabilityRuleStore.ReadAllAsync(reader, ct);
                 }
             }
 
@@ -236,6 +244,12 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                 return (actualSize < 0
                     ? new ManifestPutResult(ManifestPutStatus.ReferenceUnknown, reference)
                     : new ManifestPutResult(ManifestPutStatus.ReferenceSizeMismatch, reference, actualSize), false);
+            }
+
+            if (previous is { } target && target != manifest.Digest && rules is { Count: > 0 }
+                && ImmutabilityPolicy.Check(rules, repository, tag!.Value) is { } refusal)
+            {
+                return (new ManifestPutResult(ManifestPutStatus.TagImmutable) { Refusal = refusal }, false);
             }
 
             return (new ManifestPutResult(ManifestPutStatus.Stored) { PreviousTagTarget = previous }, true);
@@ -268,10 +282,28 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
         }, cancellationToken);
 
-    public Task<DeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+    public Task<ManifestDeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, _, ct) =>
         {
-            // One statement: the manifest, then (only when it was there) its tags and references.
+            // The tags that would go and the project's rules first (SERIALIZABLE: a push that tags the manifest meanwhile
+            // makes one of the two retry), then one statement: the manifest, then (only when it was there) its tags and references.
+            var tags = new List<string>();
+            await using (var read = Command(c,
+                "SELECT t.name FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = $1 AND t.manifest_digest = $2 ORDER BY t.name",
+                Text(repository.Value), Text(digest.ToString())))
+            await using (var reader = await read.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    tags.Add(reader.GetString(0));
+                }
+            }
+
+            if (tags.Count > 0 && await FirstImmutableAsync(c, repository, tags, ct) is { } refusal)
+            {
+                return (new ManifestDeleteResult(ManifestDeleteStatus.Immutable, refusal), false);
+            }
+
             await using var command = Command(c,
                 """
                 WITH m AS (
@@ -286,13 +318,49 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                 """,
                 Text(repository.Value), Text(digest.ToString()));
             var deleted = (long)(await command.ExecuteScalarAsync(ct))! > 0;
-            return (deleted ? DeleteResult.Deleted : DeleteResult.NotFound, deleted);
+            return (deleted ? ManifestDeleteResult.Deleted : ManifestDeleteResult.NotFound, deleted);
         }, cancellationToken);
 
-    public Task<DeleteResult> DeleteTagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken) =>
-        ChangeAsync(
-            "DELETE FROM tags WHERE name = $2 AND repository_id = (SELECT id FROM repositories WHERE name = $1)",
-            cancellationToken, Text(repository.Value), Text(tag.Value));
+    public Task<ManifestDeleteResult> DeleteTagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (c, _, ct) =>
+        {
+            // Whether a tag is immutable depends on its name and the rules, not on where it points, so READ COMMITTED
+            // holds: the rules as committed now, then the delete (which answers whether the tag was there).
+            var rules = await PostgresImmutabilityRuleStore.LoadAsync(c, repository.Project, ct);
+            var refusal = ImmutabilityPolicy.Check(rules, repository, tag);
+            await using var command = Command(c,
+                refusal is null
+                    ? "DELETE FROM tags WHERE name = $2 AND repository_id = (SELECT id FROM repositories WHERE name = $1)"
+                    : "SELECT 1 FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = $1 AND t.name = $2",
+                Text(repository.Value), Text(tag.Value));
+            if (refusal is not null)
+            {
+                return (await command.ExecuteScalarAsync(ct) is null ? ManifestDeleteResult.NotFound : new ManifestDeleteResult(ManifestDeleteStatus.Immutable, refusal), false);
+            }
+
+            var deleted = await command.ExecuteNonQueryAsync(ct) > 0;
+            return (deleted ? ManifestDeleteResult.Deleted : ManifestDeleteResult.NotFound, deleted);
+        }, System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+
+    /// <summary>The refusal for the first of <paramref name="tags"/> the project's rules (read in this transaction) make immutable.</summary>
+    private static async Task<ImmutableTagRefusal?> FirstImmutableAsync(NpgsqlConnection c, RepositoryName repository, IEnumerable<string> tags, CancellationToken ct)
+    {
+        var rules = await PostgresImmutabilityRuleStore.LoadAsync(c, repository.Project, ct);
+        if (rules.Count == 0)
+        {
+            return null;
+        }
+
+        foreach (var name in tags)
+        {
+            if (Tag.TryParse(name, out var tag) && ImmutabilityPolicy.Check(rules, repository, tag) is { } refusal)
+            {
+                return refusal;
+            }
+        }
+
+        return null;
+    }
 
     public Task<NamePage?> ListTagsAsync(RepositoryName repository, string? last, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<NamePage?>(async (c, ct) =>

@@ -76,6 +76,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IRobotAccountStore, PostgresRobotAccountStore>();
         services.AddSingleton<IAccessTokenStore, PostgresAccessTokenStore>();
         services.AddSingleton<IIpAllowRuleStore, PostgresIpAllowRuleStore>();
+        services.AddSingleton<IImmutabilityRuleStore, PostgresImmutabilityRuleStore>();
         services.AddSingleton<IAuditLog, PostgresAuditLog>();
         services.AddSingleton<IKnownNetworkStore, PostgresKnownNetworkStore>();
         services.AddSingleton<ILoginFailureStore, PostgresLoginFailureStore>();

@@ -179,6 +179,22 @@ internal static class Migrations
         """
         ALTER TABLE uploads ADD COLUMN store_state TEXT;
         """,
+
+        // 6: tag immutability rules (issue 13). A rule belongs to its project (cascade: a later project of the same name
+        // starts without rules); AUTOINCREMENT so a removed rule's id, which refusals and the audit log name, is never
+        // given to another. Each filter list is one text column of patterns joined by newlines (StoredPatterns).
+        """
+        CREATE TABLE immutability_rules (
+            id                     INTEGER PRIMARY KEY AUTOINCREMENT,
+            project_id             INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            repositories_matching  TEXT NOT NULL DEFAULT '',
+            repositories_excluding TEXT NOT NULL DEFAULT '',
+            tags_matching          TEXT NOT NULL DEFAULT '',
+            tags_excluding         TEXT NOT NULL DEFAULT '',
+            created_at             INTEGER NOT NULL
+        );
+        CREATE INDEX ix_immutability_rules_project ON immutability_rules(project_id, id);
+        """,
     ];
 
     public static int Latest => Steps.Length;

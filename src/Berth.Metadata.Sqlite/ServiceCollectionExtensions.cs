@@ -41,6 +41,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IRobotAccountStore, SqliteRobotAccountStore>();
         services.AddSingleton<IAccessTokenStore, SqliteAccessTokenStore>();
         services.AddSingleton<IIpAllowRuleStore, SqliteIpAllowRuleStore>();
+        services.AddSingleton<IImmutabilityRuleStore, SqliteImmutabilityRuleStore>();
         services.AddSingleton<IAuditLog, SqliteAuditLog>();
         services.AddSingleton<IKnownNetworkStore, SqliteKnownNetworkStore>();
         return services;

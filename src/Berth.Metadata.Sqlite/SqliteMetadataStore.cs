@@ -1,3 +1,4 @@
+using Berth.Core.Immutability;
 using Berth.Core.Metadata;
 using Berth.Oci;
 using Microsoft.Data.Sqlite;
@@ -120,6 +121,12 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
                     "SELECT manifest_digest FROM tags WHERE repository_id = $repo AND name = $name",
                     ("$repo", repositoryId), ("$name", t.Value)).ExecuteScalar();
                 previous = before is string text ? Digest.Parse(text) : null;
+                if (previous is { } target && target != manifest.Digest
+                    && ImmutabilityPolicy.Check(SqliteImmutabilityRuleStore.Load(c, repository.Project), repository, t) is { } refusal)
+                {
+                    return (new ManifestPutResult(ManifestPutStatus.TagImmutable) { Refusal = refusal }, false);
+                }
+
                 c.Command(
                     """
                     INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES ($repo, $name, $digest, $now)
@@ -157,35 +164,82 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
         }));
 
-    public Task<DeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+    public Task<ManifestDeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {
             var repositoryId = RepositoryId(c, repository);
             if (repositoryId is null)
             {
-                return (DeleteResult.NotFound, false);
+                return (ManifestDeleteResult.NotFound, false);
             }
 
             var args = new (string, object?)[] { ("$repo", repositoryId.Value), ("$digest", digest.ToString()) };
+            var tags = new List<string>();
+            using (var reader = c.Command("SELECT name FROM tags WHERE repository_id = $repo AND manifest_digest = $digest ORDER BY name", args).ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    tags.Add(reader.GetString(0));
+                }
+            }
+
+            if (tags.Count > 0 && FirstImmutable(c, repository, tags) is { } refusal)
+            {
+                return (new ManifestDeleteResult(ManifestDeleteStatus.Immutable, refusal), false);
+            }
+
             var deleted = c.Command("DELETE FROM manifests WHERE repository_id = $repo AND digest = $digest", args).ExecuteNonQuery();
             if (deleted == 0)
             {
-                return (DeleteResult.NotFound, false);
+                return (ManifestDeleteResult.NotFound, false);
             }
 
             c.Command("DELETE FROM tags WHERE repository_id = $repo AND manifest_digest = $digest", args).ExecuteNonQuery();
             c.Command("DELETE FROM manifest_references WHERE repository_id = $repo AND manifest_digest = $digest", args).ExecuteNonQuery();
-            return (DeleteResult.Deleted, true);
+            return (ManifestDeleteResult.Deleted, true);
         }, cancellationToken);
 
-    public Task<DeleteResult> DeleteTagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken) =>
+    public Task<ManifestDeleteResult> DeleteTagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {
-            var deleted = c.Command(
+            var exists = c.Command(
+                "SELECT 1 FROM tags WHERE name = $tag AND repository_id = (SELECT id FROM repositories WHERE name = $repo)",
+                ("$repo", repository.Value), ("$tag", tag.Value)).ExecuteScalar() is not null;
+            if (!exists)
+            {
+                return (ManifestDeleteResult.NotFound, false);
+            }
+
+            if (FirstImmutable(c, repository, [tag.Value]) is { } refusal)
+            {
+                return (new ManifestDeleteResult(ManifestDeleteStatus.Immutable, refusal), false);
+            }
+
+            c.Command(
                 "DELETE FROM tags WHERE name = $tag AND repository_id = (SELECT id FROM repositories WHERE name = $repo)",
                 ("$repo", repository.Value), ("$tag", tag.Value)).ExecuteNonQuery();
-            return (deleted > 0 ? DeleteResult.Deleted : DeleteResult.NotFound, true);
+            return (ManifestDeleteResult.Deleted, true);
         }, cancellationToken);
+
+    /// <summary>The refusal for the first of <paramref name="tags"/> the project's rules (read in this transaction) make immutable.</summary>
+    private static ImmutableTagRefusal? FirstImmutable(SqliteDatabase.Connection c, RepositoryName repository, IEnumerable<string> tags)
+    {
+        var rules = SqliteImmutabilityRuleStore.Load(c, repository.Project);
+        if (rules.Count == 0)
+        {
+            return null;
+        }
+
+        foreach (var name in tags)
+        {
+            if (Tag.TryParse(name, out var tag) && ImmutabilityPolicy.Check(rules, repository, tag) is { } refusal)
+            {
+                return refusal;
+            }
+        }
+
+        return null;
+    }
 
     public Task<NamePage?> ListTagsAsync(RepositoryName repository, string? last, int limit, CancellationToken cancellationToken) =>
         Task.FromResult(_db.Read(c =>

@@ -21,6 +21,9 @@ public sealed record AccessStores(
 {
     /// <summary>The registry content of the same database, which a forced project delete removes with the project.</summary>
     public required RegistryContent Registry { get; init; }
+
+    /// <summary>The project's tag immutability rules, which the registry content's writes obey.</summary>
+    public required IImmutabilityRuleStore ImmutabilityRules { get; init; }
 }
 
 /// <summary>The registry metadata interfaces of the provider's database.</summary>

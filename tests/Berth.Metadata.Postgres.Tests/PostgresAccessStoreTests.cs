@@ -40,6 +40,7 @@ public class PostgresAccessStoreTests(SchemaPerTestDatabase server) : AccessStor
                 LazyProxy<IRepositoryIndex>.Create(() => (IRepositoryIndex)metadata.Value),
                 LazyProxy<IManifestIndex>.Create(() => (IManifestIndex)metadata.Value),
                 LazyProxy<IUploadSessionStore>.Create(() => (IUploadSessionStore)metadata.Value)),
+            ImmutabilityRules = new PostgresImmutabilityRuleStore(_database, clock),
         };
     }
 

@@ -29,6 +29,7 @@ public sealed class SqliteAccessStoreTests : AccessStoreConformance
             new SqliteKnownNetworkStore(_database))
         {
             Registry = new RegistryContent(metadata, metadata, metadata),
+            ImmutabilityRules = new SqliteImmutabilityRuleStore(_database, clock),
         });
     }
 

@@ -67,6 +67,7 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
         await setup.AllowAsync("127.0.0.0/8", "ops");
         await setup.AllowAsync("192.168.0.0/16");
         await setup.AllowAsync("127.0.0.0/8");
+        await setup.ImmutableAsync("shop", ["v*"], ["latest"], ["api"]);
 
         using var client = app.CreateClient();
         var big = TestImages.Bytes((3 * 1024 * 1024) + 17, 99);

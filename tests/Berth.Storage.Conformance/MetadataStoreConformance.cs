@@ -539,7 +539,7 @@ public abstract partial class MetadataStoreConformance : IAsyncLifetime
         await PutAsync(App, record, [], "b");
         await PutAsync(App, keep, [], "c");
 
-        Assert.Equal(DeleteResult.Deleted, await Manifests.DeleteManifestAsync(App, record.Digest, None));
+        Assert.Equal(ManifestDeleteStatus.Deleted, (await Manifests.DeleteManifestAsync(App, record.Digest, None)).Status);
 
         Assert.Null(await Manifests.GetAsync(App, Reference.Of(record.Digest), None));
         Assert.Null(await Manifests.GetAsync(App, Ref("a"), None));
@@ -551,10 +551,10 @@ public abstract partial class MetadataStoreConformance : IAsyncLifetime
     [Fact]
     public async Task DeleteManifest_Unknown_ReturnsNotFound()
     {
-        Assert.Equal(DeleteResult.NotFound, await Manifests.DeleteManifestAsync(App, Manifest(1).Digest, None));
+        Assert.Equal(ManifestDeleteStatus.NotFound, (await Manifests.DeleteManifestAsync(App, Manifest(1).Digest, None)).Status);
         await PutAsync(App, Manifest(1), [], "v1");
-        Assert.Equal(DeleteResult.NotFound, await Manifests.DeleteManifestAsync(App, Manifest(2).Digest, None));
-        Assert.Equal(DeleteResult.NotFound, await Manifests.DeleteManifestAsync(Other, Manifest(1).Digest, None));
+        Assert.Equal(ManifestDeleteStatus.NotFound, (await Manifests.DeleteManifestAsync(App, Manifest(2).Digest, None)).Status);
+        Assert.Equal(ManifestDeleteStatus.NotFound, (await Manifests.DeleteManifestAsync(Other, Manifest(1).Digest, None)).Status);
     }
 
     [Fact]
@@ -564,7 +564,7 @@ public abstract partial class MetadataStoreConformance : IAsyncLifetime
         await PutAsync(App, record, [], "v1");
         await Manifests.DeleteManifestAsync(App, record.Digest, None);
 
-        Assert.Equal(DeleteResult.NotFound, await Manifests.DeleteManifestAsync(App, record.Digest, None));
+        Assert.Equal(ManifestDeleteStatus.NotFound, (await Manifests.DeleteManifestAsync(App, record.Digest, None)).Status);
     }
 
     [Fact]
@@ -587,7 +587,7 @@ public abstract partial class MetadataStoreConformance : IAsyncLifetime
         await PutAsync(App, record, [], "a");
         await PutAsync(App, record, [], "b");
 
-        Assert.Equal(DeleteResult.Deleted, await Manifests.DeleteTagAsync(App, Tag.Parse("a"), None));
+        Assert.Equal(ManifestDeleteStatus.Deleted, (await Manifests.DeleteTagAsync(App, Tag.Parse("a"), None)).Status);
 
         Assert.Null(await Manifests.GetAsync(App, Ref("a"), None));
         Assert.NotNull(await Manifests.GetAsync(App, Ref("b"), None));
@@ -598,12 +598,12 @@ public abstract partial class MetadataStoreConformance : IAsyncLifetime
     [Fact]
     public async Task DeleteTag_Unknown_ReturnsNotFound()
     {
-        Assert.Equal(DeleteResult.NotFound, await Manifests.DeleteTagAsync(App, Tag.Parse("v1"), None));
+        Assert.Equal(ManifestDeleteStatus.NotFound, (await Manifests.DeleteTagAsync(App, Tag.Parse("v1"), None)).Status);
         await PutAsync(App, Manifest(1), [], "v1");
-        Assert.Equal(DeleteResult.NotFound, await Manifests.DeleteTagAsync(App, Tag.Parse("v2"), None));
-        Assert.Equal(DeleteResult.NotFound, await Manifests.DeleteTagAsync(Other, Tag.Parse("v1"), None));
+        Assert.Equal(ManifestDeleteStatus.NotFound, (await Manifests.DeleteTagAsync(App, Tag.Parse("v2"), None)).Status);
+        Assert.Equal(ManifestDeleteStatus.NotFound, (await Manifests.DeleteTagAsync(Other, Tag.Parse("v1"), None)).Status);
         await Manifests.DeleteTagAsync(App, Tag.Parse("v1"), None);
-        Assert.Equal(DeleteResult.NotFound, await Manifests.DeleteTagAsync(App, Tag.Parse("v1"), None));
+        Assert.Equal(ManifestDeleteStatus.NotFound, (await Manifests.DeleteTagAsync(App, Tag.Parse("v1"), None)).Status);
     }
 
     // ---------------------------------------------------------------- IManifestIndex: tags list

@@ -97,6 +97,15 @@ public sealed class AccessSetup
         Services.GetRequiredService<Berth.Application.Access.IpAllowRules>().Invalidate(project);
     }
 
+    /// <summary>Adds a tag immutability rule to the project (patterns as <c>berth immutability add</c> takes them, split).</summary>
+    public async Task<long> ImmutableAsync(string project, string[] tags, string[]? excludeTags = null, string[]? repositories = null)
+    {
+        var result = await Services.GetRequiredService<IImmutabilityRuleStore>().AddAsync(ProjectName.Parse(project),
+            Berth.Core.Immutability.PatternFilter.TryParse(repositories, null, out _)!, Berth.Core.Immutability.PatternFilter.TryParse(tags, excludeTags, out _)!,
+            Berth.Core.Immutability.ImmutabilityPolicy.MaxRulesPerProject, CancellationToken.None);
+        return result.Status == ImmutabilityRuleAddStatus.Added ? result.Rule!.Id : throw new InvalidOperationException($"immutability rule: {result.Status}");
+    }
+
     /// <summary>Waits until queued audit entries are written, then reads the newest ones.</summary>
     public async Task<IReadOnlyList<AuditEntry>> AuditAsync(AuditQuery? query = null)
     {

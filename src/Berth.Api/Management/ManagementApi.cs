@@ -64,6 +64,7 @@ public static class ManagementApi
         AuditEndpoints.Map(api);
         RepositoryEndpoints.Map(api);
         SystemEndpoints.Map(api);
+        ImmutabilityEndpoints.Map(api);
 
         api.MapOpenApi("/openapi.json").AllowAnyone().WithName("GetOpenApiDocument").WithSummary("This API's OpenAPI document");
 

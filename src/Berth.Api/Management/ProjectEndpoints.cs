@@ -177,8 +177,8 @@ internal static class ProjectEndpoints
 
     /// <param name="forceText"><c>?force=</c> as text, so that a malformed one is a 400 naming it.</param>
     private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteAsync(
-        string project, [FromQuery(Name = "force")] string? forceText, ManagementServices services, [FromServices] ProjectDeleter deleter,
-        HttpContext context, CancellationToken cancellationToken)
+        string project, [FromQuery(Name = "force")] string? forceText, [FromQuery(Name = "force-immutable")] string? forceImmutableText,
+        ManagementServices services, [FromServices] ProjectDeleter deleter, HttpContext context, CancellationToken cancellationToken)
     {
         var force = false;
         if (!string.IsNullOrEmpty(forceText) && !bool.TryParse(forceText, out force))
@@ -186,8 +186,26 @@ internal static class ProjectEndpoints
             return Problems.Invalid("force", "must be true or false");
         }
 
+        if (!ImmutabilityOverride.TryRead(forceImmutableText, context, out var forceImmutable, out var invalidOverride, out var refusedOverride))
+        {
+            return invalidOverride is not null ? invalidOverride : refusedOverride!;
+        }
+
         var name = context.GetProject().Name;
-        var result = await deleter.DeleteAsync(name, force, cancellationToken);
+        var deletion = await deleter.DeleteAsync(name, force, forceImmutable, cancellationToken);
+        if (deletion.Refused)
+        {
+            return Problems.Forbidden($"project '{name}' holds an immutable tag in repository '{deletion.Immutable!.Repository}': {deletion.Immutable.Message}; " +
+                $"only a server administrator may delete it (berth project delete {name} --force --force-immutable; in the API, ?force=true&force-immutable=true)");
+        }
+
+        var result = deletion.Result!;
+        if (result.Status == ProjectDeleteStatus.Deleted && deletion.Immutable is { } overridden)
+        {
+            await services.Audit.RecordAsync(context.Caller(), AuditActions.ImmutabilityOverride, name, repository: overridden.Repository,
+                detail: new { delete = "project", tag = overridden.Tag.Value, rule = overridden.Rule.Id });
+        }
+
         switch (result.Status)
         {
             case ProjectDeleteStatus.HasRepositories:

@@ -102,16 +102,42 @@ internal static class RepositoryEndpoints
         RepositoryQueryRoute.TryRead(context, out var repository);
         using var actor = BeginActor(context);
         var result = await manifests.DeleteAsync(repository, Reference.Of(tag), cancellationToken);
-        return result.IsSuccess ? TypedResults.NoContent() : Problems.NotFound($"tag '{tag}' is not in repository '{repository}'");
+        return result.IsSuccess ? TypedResults.NoContent()
+            : result.Error is { Code: OciErrorCode.Denied } denied ? Problems.Forbidden(denied.Message!)
+            : Problems.NotFound($"tag '{tag}' is not in repository '{repository}'");
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteRepositoryAsync(
-        [FromServices] RepositoryDeleter deleter, HttpContext context, CancellationToken cancellationToken)
+    /// <param name="forceImmutableText"><c>?force-immutable=</c>: a server administrator deletes a repository holding immutable tags.</param>
+    private static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> DeleteRepositoryAsync(
+        [FromQuery(Name = "force-immutable")] string? forceImmutableText, [FromServices] RepositoryDeleter deleter, ManagementServices services,
+        HttpContext context, CancellationToken cancellationToken)
     {
+        if (!ImmutabilityOverride.TryRead(forceImmutableText, context, out var forceImmutable, out var invalidOverride, out var refusedOverride))
+        {
+            return invalidOverride is not null ? invalidOverride : refusedOverride!;
+        }
+
         RepositoryQueryRoute.TryRead(context, out var repository);
         using var actor = BeginActor(context);
-        var result = await deleter.DeleteAsync(repository, cancellationToken);
-        return result.Status == DeleteResult.Deleted ? TypedResults.NoContent() : RepositoryNotFound(repository);
+        var deletion = await deleter.DeleteAsync(repository, forceImmutable, cancellationToken);
+        if (deletion.Refused)
+        {
+            return Problems.Forbidden($"repository '{repository}' holds an immutable tag: {deletion.Immutable!.Message}; " +
+                $"only a server administrator may delete it (berth repo delete {repository} --force-immutable; in the API, ?force-immutable=true)");
+        }
+
+        if (deletion.Result.Status != DeleteResult.Deleted)
+        {
+            return RepositoryNotFound(repository);
+        }
+
+        if (deletion.Immutable is { } overridden)
+        {
+            await services.Audit.RecordAsync(context.Caller(), Core.Access.AuditActions.ImmutabilityOverride, Core.Access.ProjectName.Of(repository),
+                repository: repository, detail: new { delete = "repository", tag = overridden.Tag.Value, rule = overridden.Rule.Id });
+        }
+
+        return TypedResults.NoContent();
     }
 
     /// <summary>Registry events raised by the delete are the caller's, as for a <c>/v2</c> DELETE.</summary>

@@ -1,5 +1,7 @@
 using Berth.Application.Access;
 using Berth.Core.Access;
+using Berth.Core.Immutability;
+using Berth.Core.Lifecycle;
 using Berth.Core.Registry;
 
 namespace Berth.Application.Projects;
@@ -9,7 +11,9 @@ namespace Berth.Application.Projects;
 /// this node forget whatever could still serve or record the old content: the project and its IP allow list
 /// (<see cref="ProjectDirectory"/>, <see cref="IpAllowRules"/>), cached manifests of its repositories
 /// (<see cref="ManifestCache"/>), pending pull times (<see cref="PullRecorder"/>), and the data of its upload sessions.
-/// Other nodes (later) forget within the caches' lifetimes (5 s).
+/// Other nodes (later) forget within the caches' lifetimes (5 s). A forced delete of a project holding an immutable tag
+/// (<see cref="ImmutableTags"/>) is refused unless <c>forceImmutable</c> is set (the caller checks that only a server
+/// administrator sets it). The project's immutability rules go with it.
 /// </summary>
 public sealed class ProjectDeleter(
     IProjectStore projects,
@@ -17,10 +21,22 @@ public sealed class ProjectDeleter(
     IpAllowRules ipAllow,
     ManifestCache manifests,
     PullRecorder pulls,
-    UploadService uploads)
+    UploadService uploads,
+    ImmutableTags immutableTags)
 {
-    public async Task<ProjectDeleteResult> DeleteAsync(ProjectName name, bool force, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes the project. The immutable tag found (only looked for when <paramref name="force"/> would delete
+    /// repositories) is returned with the result: when <paramref name="forceImmutable"/> is false nothing was deleted
+    /// (<see cref="ProjectDeletion.Refused"/>).
+    /// </summary>
+    public async Task<ProjectDeletion> DeleteAsync(ProjectName name, bool force, bool forceImmutable, CancellationToken cancellationToken)
     {
+        var immutable = force ? await immutableTags.FindInProjectAsync(name, cancellationToken) : null;
+        if (immutable is not null && !forceImmutable)
+        {
+            return new ProjectDeletion(null, immutable, Refused: true);
+        }
+
         var result = await projects.DeleteAsync(name, force, cancellationToken);
         directory.Invalidate(name.Value);
         ipAllow.Invalidate(name.Value);
@@ -37,6 +53,9 @@ public sealed class ProjectDeleter(
             await uploads.DiscardAsync(deleted.Uploads, CancellationToken.None);
         }
 
-        return result;
+        return new ProjectDeletion(result, immutable, Refused: false);
     }
 }
+
+/// <summary>Outcome of <see cref="ProjectDeleter.DeleteAsync"/>: the store's result (null when refused), and the immutable tag found.</summary>
+public sealed record ProjectDeletion(ProjectDeleteResult? Result, ImmutableTagRefusal? Immutable, bool Refused);

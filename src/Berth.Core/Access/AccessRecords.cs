@@ -285,6 +285,15 @@ public static class AuditActions
     public const string UserSignOut = "user.sign_out";
     public const string IpRuleAdd = "ip_rule.add";
     public const string IpRuleRemove = "ip_rule.remove";
+
+    /// <summary>A tag immutability rule added to a project.</summary>
+    public const string ImmutabilityRuleAdd = "immutability.add";
+
+    /// <summary>A tag immutability rule removed from a project.</summary>
+    public const string ImmutabilityRuleRemove = "immutability.remove";
+
+    /// <summary>A server administrator deleted a repository or project holding immutable tags (<c>force-immutable</c>).</summary>
+    public const string ImmutabilityOverride = "immutability.override";
 }
 
 /// <summary>One entry of the audit log. Entries are never changed; old ones are pruned by time.</summary>

@@ -40,6 +40,10 @@ public interface IManifestIndex
     /// <see cref="ManifestPutStatus.ProjectNotFound"/>), checks every reference exists in the repository with the declared size, stores the
     /// manifest (an existing one with the same digest keeps its body and media type; its push time is refreshed), records its references, and points
     /// <paramref name="tag"/> at it when given, answering where the tag pointed before (<see cref="ManifestPutResult.PreviousTagTarget"/>).
+    /// A tag that points at another manifest and that the project's immutability rules (<see cref="Access.IImmutabilityRuleStore"/>,
+    /// read in the same transaction; <see cref="Immutability.ImmutabilityPolicy.Check"/>) make immutable is not moved:
+    /// <see cref="ManifestPutStatus.TagImmutable"/>. Two puts of one tag are serialised, so of two different digests pushed
+    /// to a new immutable tag one is stored and the other refused. Pointing the tag at the manifest it already names succeeds.
     /// Nothing is stored unless the status is <see cref="ManifestPutStatus.Stored"/>.
     /// </summary>
     Task<ManifestPutResult> PutAsync(RepositoryName repository, ManifestRecord manifest, IReadOnlyList<ManifestReference> references, Tag? tag, CancellationToken cancellationToken);
@@ -47,11 +51,14 @@ public interface IManifestIndex
     /// <summary>The manifest a tag points at or with that digest in the repository; null when unknown.</summary>
     Task<ManifestRecord?> GetAsync(RepositoryName repository, Reference reference, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the manifest and every tag that points at it.</summary>
-    Task<DeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken);
+    /// <summary>
+    /// Deletes the manifest and every tag that points at it; when one of those tags is immutable (the project's rules read
+    /// in the same transaction) nothing is deleted: <see cref="ManifestDeleteStatus.Immutable"/> naming the first such tag.
+    /// </summary>
+    Task<ManifestDeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken);
 
-    /// <summary>Deletes only the tag; the manifest stays reachable by digest.</summary>
-    Task<DeleteResult> DeleteTagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken);
+    /// <summary>Deletes only the tag (the manifest stays reachable by digest), unless it is immutable: <see cref="ManifestDeleteStatus.Immutable"/>.</summary>
+    Task<ManifestDeleteResult> DeleteTagAsync(RepositoryName repository, Tag tag, CancellationToken cancellationToken);
 
     /// <summary>Tags after <paramref name="last"/> in lexical order; null when the repository does not exist.</summary>
     Task<NamePage?> ListTagsAsync(RepositoryName repository, string? last, int limit, CancellationToken cancellationToken);

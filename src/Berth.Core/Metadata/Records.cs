@@ -1,3 +1,4 @@
+using Berth.Core.Immutability;
 using Berth.Oci;
 
 namespace Berth.Core.Metadata;
@@ -64,6 +65,9 @@ public enum ManifestPutStatus
 
     /// <summary>The repository does not exist and its project does not either (see <see cref="IBlobIndex.LinkAsync"/>); nothing was stored.</summary>
     ProjectNotFound,
+
+    /// <summary>The tag points at another manifest and is immutable; see <see cref="ManifestPutResult.Refusal"/>. Nothing was stored.</summary>
+    TagImmutable,
 }
 
 public sealed record ManifestPutResult(ManifestPutStatus Status, ManifestReference? Missing = null, long ActualSize = 0)
@@ -73,6 +77,27 @@ public sealed record ManifestPutResult(ManifestPutStatus Status, ManifestReferen
     /// null when the tag did not exist (or no tag was given).
     /// </summary>
     public Digest? PreviousTagTarget { get; init; }
+
+    /// <summary>For <see cref="ManifestPutStatus.TagImmutable"/>: the tag and the rule that refused the move.</summary>
+    public ImmutableTagRefusal? Refusal { get; init; }
+}
+
+/// <summary>Outcome of deleting a manifest or a tag.</summary>
+public enum ManifestDeleteStatus
+{
+    Deleted,
+    NotFound,
+
+    /// <summary>The tag (or a tag of the manifest) is immutable; nothing was deleted. See <see cref="ManifestDeleteResult.Refusal"/>.</summary>
+    Immutable,
+}
+
+/// <summary>Outcome of <see cref="IManifestIndex.DeleteManifestAsync"/> and <see cref="IManifestIndex.DeleteTagAsync"/>.</summary>
+public sealed record ManifestDeleteResult(ManifestDeleteStatus Status, ImmutableTagRefusal? Refusal = null)
+{
+    public static ManifestDeleteResult Deleted { get; } = new(ManifestDeleteStatus.Deleted);
+
+    public static ManifestDeleteResult NotFound { get; } = new(ManifestDeleteStatus.NotFound);
 }
 
 /// <summary>Outcome of linking a blob to a repository.</summary>

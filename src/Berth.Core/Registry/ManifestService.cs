@@ -96,6 +96,7 @@ public sealed class ManifestService
             ManifestPutStatus.ReferenceSizeMismatch => new RegistryError(OciErrorCode.ManifestInvalid,
                 $"descriptor of {result.Missing!.Digest} says {result.Missing.Size} bytes but the blob has {result.ActualSize}",
                 new { digest = result.Missing.Digest.ToString(), declared = result.Missing.Size, actual = result.ActualSize }),
+            ManifestPutStatus.TagImmutable => Refused(result.Refusal!),
             ManifestPutStatus.ProjectNotFound => new RegistryError(OciErrorCode.NameUnknown,
                 $"project '{repository.Project}' does not exist (it was deleted during the push)", new { name = repository.Value }),
             _ => new RegistryError(OciErrorCode.ManifestBlobUnknown,
@@ -133,14 +134,23 @@ public sealed class ManifestService
         return record;
     }
 
-    /// <summary>Deletes a manifest (by digest, with its tags: <see cref="ManifestDeleted"/>) or just a tag (<see cref="TagDeleted"/>).</summary>
+    /// <summary>The <c>DENIED</c> error for a change to an immutable tag, its message naming the tag and the rule (what docker and skopeo print).</summary>
+    public static RegistryError Refused(Immutability.ImmutableTagRefusal refusal) =>
+        new(OciErrorCode.Denied, refusal.Message, new { repository = refusal.Repository.Value, tag = refusal.Tag.Value, rule = refusal.Rule.Id });
+
+    /// <summary>Deletes a manifest (by digest, with its tags: <see cref="ManifestDeleted"/>) or just a tag (<see cref="TagDeleted"/>); a change to an immutable tag is <c>DENIED</c> (see <see cref="IManifestIndex"/>).</summary>
     public async Task<Result<bool>> DeleteAsync(RepositoryName repository, Reference reference, CancellationToken cancellationToken)
     {
         var result = reference.Digest is { } digest
             ? await _index.DeleteManifestAsync(repository, digest, cancellationToken).ConfigureAwait(false)
             : await _index.DeleteTagAsync(repository, reference.Tag!.Value, cancellationToken).ConfigureAwait(false);
         _cache.Invalidate(repository);
-        if (result != DeleteResult.Deleted)
+        if (result.Status == ManifestDeleteStatus.Immutable)
+        {
+            return Refused(result.Refusal!);
+        }
+
+        if (result.Status != ManifestDeleteStatus.Deleted)
         {
             return new RegistryError(OciErrorCode.ManifestUnknown, $"manifest {reference} is not in repository {repository}");
         }

@@ -21,6 +21,7 @@ internal static class ClientCli
         .. AuditCommands.All,
         .. RepositoryCommands.All,
         .. SystemCommands.All,
+        .. ImmutabilityCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>
@@ -161,5 +162,6 @@ internal static class ClientCli
         ["repo"] = "list and delete the repositories of a project",
         ["tag"] = "list and delete the tags of a repository",
         ["system"] = "the state of the server: free storage space and its reserve (administrators)",
+        ["immutability"] = "tag immutability rules of a project (tags that can never be moved or deleted)",
     };
 }

@@ -104,11 +104,15 @@ internal static class ProjectCommands
             Path = "project delete",
             Arguments = ["NAME"],
             Summary = "Delete a project (server administrators). Refused while it holds repositories, unless --force; a project created later under the name starts empty.",
-            Options = [new("--force", null, null, "delete it with every repository, manifest and tag in it")],
+            Options =
+            [
+                new("--force", null, null, "delete it with every repository, manifest and tag in it"),
+                new("--force-immutable", null, null, "also when it holds immutable tags (server administrators)"),
+            ],
             Run = async run =>
             {
                 using var client = run.Connect();
-                var query = Query(("force", run.Switch("--force") ? "true" : null));
+                var query = Query(("force", run.Switch("--force") ? "true" : null), ("force-immutable", run.Switch("--force-immutable") ? "true" : null));
                 await client.SendAsync(HttpMethod.Delete, ProjectPath(run.Argument(0)) + query, null);
                 return run.Done($"Deleted project {run.Argument(0)}");
             },

@@ -46,7 +46,11 @@ internal static class RepositoryCommands
             Path = "repo delete",
             Arguments = ["REPOSITORY"],
             Summary = "Delete a repository with its manifests and tags (maintainers and above); blobs are left for garbage collection.",
-            Options = [new("--yes", "-y", null, "do not ask for confirmation")],
+            Options =
+            [
+                new("--yes", "-y", null, "do not ask for confirmation"),
+                new("--force-immutable", null, null, "also when it holds immutable tags (server administrators)"),
+            ],
             Run = async run =>
             {
                 var repository = run.Argument(0);
@@ -61,7 +65,8 @@ internal static class RepositoryCommands
                 }
 
                 using var client = run.Connect();
-                await client.SendAsync(HttpMethod.Delete, "/api/v1/repositories" + Query(("repository", repository)), null);
+                await client.SendAsync(HttpMethod.Delete, "/api/v1/repositories"
+                    + Query(("repository", repository), ("force-immutable", run.Switch("--force-immutable") ? "true" : null)), null);
                 return run.Done($"Deleted repository {repository}");
             },
         },

@@ -35,7 +35,7 @@ internal sealed record MigrationColumn(string Name, ColumnKind Kind);
 internal sealed record MigrationTable(string Name, bool HasIdentity, IReadOnlyList<MigrationColumn> Columns);
 
 /// <summary>
-/// The tables of the SQLite schema (migration 5) as PostgreSQL's migration 1 mirrors them, in an order that inserts
+/// The tables of the SQLite schema (migration 6) as PostgreSQL's migrations 1 and 3 mirror them, in an order that inserts
 /// every referenced row before its references. Not copied: <c>uploads</c> (sessions of uploads in progress, whose
 /// bytes are in the source's upload folder and not in the target store: the client starts those uploads again) and
 /// PostgreSQL's own <c>job_leases</c> and <c>login_failures</c> (the shared login throttle; the embedded server counts
@@ -64,6 +64,8 @@ internal static class MigrationTables
             new("projects", ColumnKind.Json), I("created_at"), I("expires_at"), I("revoked_at"), I("last_used_at"),
         ]),
         new("ip_allow_rules", true, [I("id"), I("project_id"), T("network"), T("note"), I("created_at")]),
+        new("immutability_rules", true,
+            [I("id"), I("project_id"), T("repositories_matching"), T("repositories_excluding"), T("tags_matching"), T("tags_excluding"), I("created_at")]),
         new("known_networks", false, [I("user_id"), T("network"), I("last_sign_in_at")]),
         new("audit_log", true,
         [
