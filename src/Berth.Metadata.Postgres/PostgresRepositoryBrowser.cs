@@ -110,6 +110,39 @@ public sealed class PostgresRepositoryBrowser(PostgresDatabase db) : IRepository
             return new TagDetailPage(list, more);
         }, cancellationToken);
 
+    public Task<ArtifactPage?> ListArtifactsAsync(RepositoryName repository, Digest? last, int limit, CancellationToken cancellationToken) =>
+        db.ReadAsync<ArtifactPage?>(async (c, ct) =>
+        {
+            if (await ScalarAsync<long>(c, "SELECT id FROM repositories WHERE name = @name", ct, ("name", repository.Value)) is not { } id)
+            {
+                return null;
+            }
+
+            // The page of manifests, then the tags and children of that digest range (two range reads, not one per row).
+            var rows = await ListAsync(c,
+                "SELECT digest, media_type, size, pushed_at, last_pulled_at, subject FROM manifests WHERE repository_id = @repo AND digest > @last ORDER BY digest LIMIT @limit",
+                r => (Digest: r.GetString(0), MediaType: r.GetString(1), Size: r.GetInt64(2), PushedAt: r.GetInt64(3), PulledAt: Time(r, 4), Subject: r.IsDBNull(5) ? null : r.GetString(5)),
+                ct, ("repo", id), ("last", last?.ToString() ?? string.Empty), ("limit", limit + 1L));
+            var more = rows.Count > limit;
+            if (more)
+            {
+                rows.RemoveAt(rows.Count - 1);
+            }
+
+            if (rows.Count == 0)
+            {
+                return new ArtifactPage([], false);
+            }
+
+            (string, object?)[] range = [("repo", id), ("first", rows[0].Digest), ("end", rows[^1].Digest)];
+            var tags = (await ListAsync(c, "SELECT manifest_digest, name FROM tags WHERE repository_id = @repo AND manifest_digest >= @first AND manifest_digest <= @end ORDER BY name",
+                r => (Manifest: r.GetString(0), Tag: Tag.Parse(r.GetString(1))), ct, range)).ToLookup(t => t.Manifest, t => t.Tag, StringComparer.Ordinal);
+            var children = (await ListAsync(c, "SELECT manifest_digest, digest FROM manifest_references WHERE repository_id = @repo AND is_manifest AND manifest_digest >= @first AND manifest_digest <= @end ORDER BY digest",
+                r => (Manifest: r.GetString(0), Child: Digest.Parse(r.GetString(1))), ct, range)).ToLookup(t => t.Manifest, t => t.Child, StringComparer.Ordinal);
+            return new ArtifactPage(rows.Select(r => new ArtifactRecord(Digest.Parse(r.Digest), r.MediaType, r.Size, DateTimeOffset.FromUnixTimeMilliseconds(r.PushedAt), r.PulledAt,
+                r.Subject is null ? null : Digest.Parse(r.Subject), tags[r.Digest].ToList(), children[r.Digest].ToList())).ToList(), more);
+        }, cancellationToken);
+
     public Task<RepositoryDeleteResult> DeleteRepositoryAsync(RepositoryName repository, CancellationToken cancellationToken) =>
         db.WriteAsync(async (c, _, ct) =>
         {

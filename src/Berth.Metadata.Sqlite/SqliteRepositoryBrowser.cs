@@ -105,6 +105,70 @@ public sealed class SqliteRepositoryBrowser(SqliteDatabase db) : IRepositoryBrow
             return (TagDetailPage?)Trim(list, limit, (items, more) => new TagDetailPage(items, more));
         }));
 
+    public Task<ArtifactPage?> ListArtifactsAsync(RepositoryName repository, Digest? last, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(db.Read(c =>
+        {
+            if (c.Command("SELECT id FROM repositories WHERE name = $name", ("$name", repository.Value)).ExecuteScalar() is not long id)
+            {
+                return null;
+            }
+
+            // The page of manifests, then the tags and children of that digest range (two range reads, not one per row).
+            var rows = new List<(string Digest, string MediaType, long Size, long PushedAt, DateTimeOffset? PulledAt, string? Subject)>();
+            using (var reader = c.Command(
+                "SELECT digest, media_type, size, pushed_at, last_pulled_at, subject FROM manifests WHERE repository_id = $repo AND digest > $last ORDER BY digest LIMIT $limit",
+                ("$repo", id), ("$last", last?.ToString() ?? string.Empty), ("$limit", limit + 1)).ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), Time(reader, 4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+                }
+            }
+
+            var more = rows.Count > limit;
+            if (more)
+            {
+                rows.RemoveAt(rows.Count - 1);
+            }
+
+            if (rows.Count == 0)
+            {
+                return (ArtifactPage?)new ArtifactPage([], false);
+            }
+
+            (string, object?)[] range = [("$repo", id), ("$first", rows[0].Digest), ("$end", rows[^1].Digest)];
+            var tags = new Dictionary<string, List<Tag>>(StringComparer.Ordinal);
+            using (var reader = c.Command("SELECT manifest_digest, name FROM tags WHERE repository_id = $repo AND manifest_digest >= $first AND manifest_digest <= $end ORDER BY name", range).ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    Collect(tags, reader.GetString(0), Tag.Parse(reader.GetString(1)));
+                }
+            }
+
+            var children = new Dictionary<string, List<Digest>>(StringComparer.Ordinal);
+            using (var reader = c.Command("SELECT manifest_digest, digest FROM manifest_references WHERE repository_id = $repo AND is_manifest = 1 AND manifest_digest >= $first AND manifest_digest <= $end ORDER BY digest", range).ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    Collect(children, reader.GetString(0), Digest.Parse(reader.GetString(1)));
+                }
+            }
+
+            return new ArtifactPage(rows.Select(r => new ArtifactRecord(Digest.Parse(r.Digest), r.MediaType, r.Size, DateTimeOffset.FromUnixTimeMilliseconds(r.PushedAt), r.PulledAt,
+                r.Subject is null ? null : Digest.Parse(r.Subject), tags.GetValueOrDefault(r.Digest) ?? [], children.GetValueOrDefault(r.Digest) ?? [])).ToList(), more);
+        }));
+
+    private static void Collect<T>(Dictionary<string, List<T>> into, string key, T value)
+    {
+        if (!into.TryGetValue(key, out var list))
+        {
+            into[key] = list = [];
+        }
+
+        list.Add(value);
+    }
+
     public Task<RepositoryDeleteResult> DeleteRepositoryAsync(RepositoryName repository, CancellationToken cancellationToken) =>
         db.WriteAsync((c, _) =>
         {

@@ -127,6 +127,69 @@ public abstract partial class MetadataStoreConformance
     }
 
     [Fact]
+    public async Task ListArtifacts_EveryManifestWithTagsTimesSubjectAndChildren_PagedInDigestOrder()
+    {
+        var config = await LayerAsync(App, 1, 100);
+        var image1 = Manifest(1);
+        var image2 = Manifest(2);
+        await PutAsync(App, image1, [config], "v1");
+        await Manifests.PutAsync(App, image1, [config], Tag.Parse("latest"), None);
+        Clock.Advance(TimeSpan.FromMinutes(1));
+        image2 = image2 with { PushedAt = Clock.GetUtcNow() };
+        await PutAsync(App, image2, [config], null);
+        var index = Manifest(3, MediaTypes.OciIndex);
+        await PutAsync(App, index, [new ManifestReference(image2.Digest, image2.Body.Length, IsManifest: true), new ManifestReference(image1.Digest, image1.Body.Length, IsManifest: true)], "multi");
+        var signature = Manifest(4, artifactType: "application/vnd.dev.cosign.artifact.sig.v1+json", subject: image1.Digest);
+        await PutAsync(App, signature, [config], null);
+        var pulledAt = Clock.GetUtcNow().AddMinutes(5);
+        await Manifests.RecordPullsAsync([new PullRecord(App, image1.Digest, null, pulledAt)], None);
+        await PutAsync(Other, Manifest(5), [await LayerAsync(Other, 1, 100)], "elsewhere");
+
+        var all = new List<ArtifactRecord>();
+        Digest? last = null;
+        var pages = 0;
+        while (true)
+        {
+            var page = await Browser.ListArtifactsAsync(App, last, 3, None);
+            Assert.NotNull(page);
+            all.AddRange(page.Artifacts);
+            pages++;
+            if (!page.HasMore)
+            {
+                break;
+            }
+
+            last = page.Artifacts[^1].Digest;
+        }
+
+        Assert.Equal(2, pages);
+        Assert.Equal(new[] { image1, image2, index, signature }.Select(m => m.Digest.ToString()).Order(StringComparer.Ordinal), all.Select(a => a.Digest.ToString()));
+        var byDigest = all.ToDictionary(a => a.Digest);
+        Assert.Equal(["latest", "v1"], byDigest[image1.Digest].Tags.Select(t => t.Value));
+        Assert.Equal(pulledAt, byDigest[image1.Digest].LastPulledAt);
+        Assert.Equal(image1.Body.Length, byDigest[image1.Digest].Size);
+        Assert.Empty(byDigest[image2.Digest].Tags);
+        Assert.Null(byDigest[image2.Digest].LastPulledAt);
+        Assert.Equal(image2.PushedAt, byDigest[image2.Digest].PushedAt);
+        Assert.Equal(new[] { image1.Digest, image2.Digest }.Select(d => d.ToString()).Order(StringComparer.Ordinal), byDigest[index.Digest].Children.Select(d => d.ToString()));
+        Assert.Equal(MediaTypes.OciIndex, byDigest[index.Digest].MediaType);
+        Assert.Equal(image1.Digest, byDigest[signature.Digest].Subject);
+        Assert.Empty(byDigest[image1.Digest].Children);
+    }
+
+    [Fact]
+    public async Task ListArtifacts_UnknownRepositoryIsNull_EmptyRepositoryIsAnEmptyPage()
+    {
+        await LayerAsync(App, 1, 100);
+
+        Assert.Null(await Browser.ListArtifactsAsync(RepositoryName.Parse("project/none"), null, 10, None));
+        var page = await Browser.ListArtifactsAsync(App, null, 10, None);
+        Assert.NotNull(page);
+        Assert.Empty(page.Artifacts);
+        Assert.False(page.HasMore);
+    }
+
+    [Fact]
     public async Task ListTagDetails_UnknownRepository_IsNull()
     {
         Assert.Null(await Browser.ListTagDetailsAsync(App, null, 10, None));

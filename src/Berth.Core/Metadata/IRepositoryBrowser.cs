@@ -27,7 +27,26 @@ public interface IRepositoryBrowser
     /// <see cref="DeleteResult.NotFound"/> and changes nothing; a push afterwards starts an empty repository.
     /// </summary>
     Task<RepositoryDeleteResult> DeleteRepositoryAsync(RepositoryName repository, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The manifests of the repository after <paramref name="last"/> (exclusive; null for the first page) in digest order,
+    /// at most <paramref name="limit"/>, each with its tags, times, subject and (for an index) the manifests it lists:
+    /// what retention weighs. Null when the repository does not exist.
+    /// </summary>
+    Task<ArtifactPage?> ListArtifactsAsync(RepositoryName repository, Digest? last, int limit, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A manifest of a repository as retention sees it: <see cref="Size"/> is its body's; <see cref="PushedAt"/> its last
+/// push; <see cref="LastPulledAt"/> its last pull (by tag or digest), null when never; <see cref="Subject"/> the manifest
+/// it refers to (OCI 1.1 referrers); <see cref="Tags"/> in lexical order; <see cref="Children"/> the manifests an index
+/// lists, in digest order (empty for an image).
+/// </summary>
+public sealed record ArtifactRecord(Digest Digest, string MediaType, long Size, DateTimeOffset PushedAt, DateTimeOffset? LastPulledAt,
+    Digest? Subject, IReadOnlyList<Tag> Tags, IReadOnlyList<Digest> Children);
+
+/// <summary>One page of artifacts; <see cref="HasMore"/> tells whether a next page exists.</summary>
+public sealed record ArtifactPage(IReadOnlyList<ArtifactRecord> Artifacts, bool HasMore);
 
 /// <summary>
 /// A repository in a listing. <see cref="Size"/>: the total of the distinct blobs and manifest bodies its manifests
