@@ -30,6 +30,21 @@ internal sealed class S3Bucket : IDisposable
 
     public IAmazonS3 Client { get; }
 
+    /// <summary>
+    /// A plain HTTP client for whole-object reads from presigned URLs (the bytes do not pass through the SDK's stream
+    /// layers); one connection pool per bucket.
+    /// </summary>
+    public HttpClient Direct { get; } = new(new SocketsHttpHandler
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+    })
+    {
+        Timeout = System.Threading.Timeout.InfiniteTimeSpan,
+    };
+
     public S3StorageOptions Options { get; }
 
     public string Name { get; }
@@ -108,6 +123,7 @@ internal sealed class S3Bucket : IDisposable
 
     public void Dispose()
     {
+        Direct.Dispose();
         if (_ownsClient)
         {
             Client.Dispose();
