@@ -74,11 +74,21 @@ public sealed class PostgresRetentionStore(PostgresDatabase db) : IRetentionStor
             PolicyColumns + ", p.name FROM retention_policies r JOIN projects p ON p.id = r.project_id WHERE r.enabled AND p.name > @last ORDER BY p.name LIMIT @limit",
             r => new ScheduledRetention(ProjectName.Parse(r.GetString(6)), ReadPolicy(r)), ct, ("last", last ?? string.Empty), ("limit", limit)), cancellationToken);
 
-    public Task MarkScheduledAsync(ProjectName project, DateTimeOffset at, CancellationToken cancellationToken)
+    public async Task<bool> TryClaimScheduledAsync(ProjectName project, RetentionSettings seen, DateTimeOffset at, CancellationToken cancellationToken)
     {
         var name = Require(project);
-        return ExecuteAsync(db, "UPDATE retention_policies SET last_scheduled_at = @at WHERE project_id = (SELECT id FROM projects WHERE name = @project)",
-            cancellationToken, ("at", at.ToUnixTimeMilliseconds()), ("project", name));
+        ArgumentNullException.ThrowIfNull(seen);
+        await using var connection = await db.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            """
+            UPDATE retention_policies SET last_scheduled_at = @at
+            WHERE project_id = (SELECT id FROM projects WHERE name = @project) AND updated_at = @updated AND last_scheduled_at IS NOT DISTINCT FROM @previous
+            """, connection);
+        command.Parameters.AddWithValue("at", at.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("project", name);
+        command.Parameters.AddWithValue("updated", seen.UpdatedAt.ToUnixTimeMilliseconds());
+        command.Parameters.Add(new NpgsqlParameter("previous", NpgsqlTypes.NpgsqlDbType.Bigint) { Value = (object?)seen.LastScheduledAt?.ToUnixTimeMilliseconds() ?? DBNull.Value });
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
     public Task<RetentionRun?> StartRunAsync(ProjectName project, RetentionTrigger trigger, bool dryRun, string actor, DateTimeOffset startedAt, int keepRuns, CancellationToken cancellationToken)

@@ -72,14 +72,20 @@ public sealed class SqliteRetentionStore(SqliteDatabase db) : IRetentionStore
             PolicyColumns + ", p.name FROM retention_policies r JOIN projects p ON p.id = r.project_id WHERE r.enabled = 1 AND p.name > $last ORDER BY p.name LIMIT $limit",
             ("$last", last ?? string.Empty), ("$limit", limit)), r => new ScheduledRetention(ProjectName.Parse(r.GetString(6)), ReadPolicy(r)))));
 
-    public Task MarkScheduledAsync(ProjectName project, DateTimeOffset at, CancellationToken cancellationToken)
+    public Task<bool> TryClaimScheduledAsync(ProjectName project, RetentionSettings seen, DateTimeOffset at, CancellationToken cancellationToken)
     {
         var name = Require(project);
+        ArgumentNullException.ThrowIfNull(seen);
         return db.WriteAsync((c, _) =>
         {
-            var n = c.Command("UPDATE retention_policies SET last_scheduled_at = $at WHERE project_id = (SELECT id FROM projects WHERE name = $project)",
-                ("$at", at.ToUnixTimeMilliseconds()), ("$project", name)).ExecuteNonQuery();
-            return (n, n > 0);
+            var n = c.Command(
+                """
+                UPDATE retention_policies SET last_scheduled_at = $at
+                WHERE project_id = (SELECT id FROM projects WHERE name = $project) AND updated_at = $updated AND last_scheduled_at IS $previous
+                """,
+                ("$at", at.ToUnixTimeMilliseconds()), ("$project", name), ("$updated", seen.UpdatedAt.ToUnixTimeMilliseconds()),
+                ("$previous", seen.LastScheduledAt?.ToUnixTimeMilliseconds())).ExecuteNonQuery();
+            return (n > 0, n > 0);
         }, cancellationToken);
     }
 

@@ -42,11 +42,17 @@ public abstract partial class AccessStoreConformance
         Assert.Equal(settings.Rules[0].Conditions, read.Rules[0].Conditions);
         Assert.True(read.Rules[1].Untagged);
 
-        await Retention.MarkScheduledAsync(P("shop"), Clock.GetUtcNow().AddMinutes(5), Ct);
-        Assert.Equal(Clock.GetUtcNow().AddMinutes(5), (await Retention.GetAsync(P("shop"), Ct))!.LastScheduledAt);
+        // A claim succeeds once per state seen: a second scheduler that saw the same state loses.
+        Assert.True(await Retention.TryClaimScheduledAsync(P("shop"), read, Clock.GetUtcNow().AddMinutes(5), Ct));
+        Assert.False(await Retention.TryClaimScheduledAsync(P("shop"), read, Clock.GetUtcNow().AddMinutes(6), Ct));
+        var claimed = (await Retention.GetAsync(P("shop"), Ct))!;
+        Assert.Equal(Clock.GetUtcNow().AddMinutes(5), claimed.LastScheduledAt);
+        Assert.True(await Retention.TryClaimScheduledAsync(P("shop"), claimed, Clock.GetUtcNow().AddMinutes(10), Ct));
+        Assert.False(await Retention.TryClaimScheduledAsync(P("shop"), claimed, Clock.GetUtcNow().AddMinutes(11), Ct));
 
         // Replacing resets what the scheduler handled: the new schedule counts from the change.
         Assert.True(await Retention.SetAsync(P("shop"), new RetentionSettings(RetentionLimits.LabPreset, [], "0 3 * * *", true, Clock.GetUtcNow().AddHours(1)), Ct));
+        Assert.False(await Retention.TryClaimScheduledAsync(P("shop"), claimed, Clock.GetUtcNow().AddMinutes(20), Ct)); // the policy changed
         read = await Retention.GetAsync(P("shop"), Ct);
         Assert.Equal(RetentionLimits.LabPreset, read!.Preset);
         Assert.Empty(read.Rules);
@@ -65,7 +71,7 @@ public abstract partial class AccessStoreConformance
         Assert.Null(await Retention.GetAsync(P("nowhere"), Ct));
         Assert.Equal(DeleteResult.NotFound, await Retention.DeleteAsync(P("nowhere"), Ct));
         Assert.Null(await Retention.StartRunAsync(P("nowhere"), RetentionTrigger.Manual, true, "alice", Clock.GetUtcNow(), 100, Ct));
-        await Retention.MarkScheduledAsync(P("nowhere"), Clock.GetUtcNow(), Ct);
+        Assert.False(await Retention.TryClaimScheduledAsync(P("nowhere"), Explicit(Clock.GetUtcNow()), Clock.GetUtcNow(), Ct));
     }
 
     [Fact]

@@ -10,7 +10,8 @@ namespace Berth.Application.Retention;
 /// <summary>
 /// Every minute (one node at a time: the job's lease), starts the runs whose cron schedule has come due: a project's
 /// occurrence is due when the first occurrence after the last one handled (or, never handled, after the policy was
-/// set) is not in the future. The occurrence is marked handled before the run starts, so a failing run is not retried
+/// set) is not in the future. The occurrence is claimed (<see cref="IRetentionStore.TryClaimScheduledAsync"/>, a
+/// compare-and-set, so two schedulers never both run it) before the run starts, so a failing run is not retried
 /// every minute and a run that is missed while the server is down happens once when it is back (not once per missed
 /// occurrence). Runs go one after the other; a project whose previous run still holds its lease is skipped until its
 /// next occurrence.
@@ -45,7 +46,11 @@ public sealed partial class RetentionScheduler(IRetentionStore store, RetentionR
                     continue;
                 }
 
-                await store.MarkScheduledAsync(project, now, cancellationToken);
+                if (!await store.TryClaimScheduledAsync(project, settings, now, cancellationToken))
+                {
+                    continue; // another scheduler took this occurrence, or the policy changed meanwhile
+                }
+
                 try
                 {
                     var outcome = await runner.RunAsync(project, RetentionTrigger.Schedule, dryRun: false, Actor, cancellationToken);

@@ -82,8 +82,13 @@ public interface IRetentionStore
     /// <summary>The projects with enabled settings after <paramref name="last"/> (by name), at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<ScheduledRetention>> ListEnabledAsync(string? last, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Records that the scheduler handled the project's occurrence at <paramref name="at"/>; nothing when the project has no settings.</summary>
-    Task MarkScheduledAsync(ProjectName project, DateTimeOffset at, CancellationToken cancellationToken);
+    /// <summary>
+    /// Claims a due occurrence for the scheduler: sets <see cref="RetentionSettings.LastScheduledAt"/> to
+    /// <paramref name="at"/> only if the stored settings are still those <paramref name="seen"/> (same
+    /// <see cref="RetentionSettings.UpdatedAt"/> and <see cref="RetentionSettings.LastScheduledAt"/>), so of two schedulers
+    /// that saw the same occurrence one claims it. False when another claimed it first, the policy changed or is gone.
+    /// </summary>
+    Task<bool> TryClaimScheduledAsync(ProjectName project, RetentionSettings seen, DateTimeOffset at, CancellationToken cancellationToken);
 
     /// <summary>
     /// Records a new run (status <see cref="RetentionRunStatus.Running"/>) and trims the project's history to its newest
