@@ -35,6 +35,9 @@ public static class ServiceCollectionExtensions
         services.AddHostedService<AdminBootstrap>();
         services.AddPeriodicJob<SigningKeyReloader>();
         services.AddPeriodicJob<AuditPruner>();
+        services.AddOptions<Retention.RetentionOptions>().Bind(configuration.GetSection("Berth:Retention"));
+        services.TryAddSingleton<Retention.RetentionRunner>();
+        services.AddPeriodicJob<Retention.RetentionScheduler>();
         return services;
     }
 }

@@ -195,6 +195,48 @@ internal static class Migrations
         );
         CREATE INDEX ix_immutability_rules_project ON immutability_rules(project_id, id);
         """,
+
+        // 7: retention (issue 13): a project's policy (a preset name or explicit rules as JSON, RetentionRulesText; a
+        // cron schedule; when the scheduler last handled it) and its run history with the artifacts each run deleted
+        // or would delete. All cascade with the project, so a later project of the same name starts without either;
+        // items cascade with their run, which is how the history cap (newest 100 runs) removes them.
+        """
+        CREATE TABLE retention_policies (
+            project_id        INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+            preset            TEXT,
+            rules             TEXT NOT NULL DEFAULT '[]',
+            schedule          TEXT NOT NULL,
+            enabled           INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+            updated_at        INTEGER NOT NULL,
+            last_scheduled_at INTEGER
+        );
+        CREATE TABLE retention_runs (
+            id                INTEGER PRIMARY KEY AUTOINCREMENT,
+            project_id        INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            trigger           TEXT NOT NULL CHECK (trigger IN ('schedule', 'manual')),
+            dry_run           INTEGER NOT NULL CHECK (dry_run IN (0, 1)),
+            actor             TEXT NOT NULL,
+            started_at        INTEGER NOT NULL,
+            finished_at       INTEGER,
+            status            TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+            artifacts_deleted INTEGER NOT NULL DEFAULT 0,
+            skipped           INTEGER NOT NULL DEFAULT 0,
+            bytes_freed       INTEGER NOT NULL DEFAULT 0,
+            error             TEXT
+        );
+        CREATE INDEX ix_retention_runs_project ON retention_runs(project_id, id);
+        CREATE TABLE retention_run_items (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id      INTEGER NOT NULL REFERENCES retention_runs(id) ON DELETE CASCADE,
+            repository  TEXT NOT NULL,
+            digest      TEXT NOT NULL,
+            tags        TEXT NOT NULL DEFAULT '',
+            size        INTEGER NOT NULL,
+            outcome     TEXT NOT NULL CHECK (outcome IN ('would_delete', 'deleted', 'skipped')),
+            reason      TEXT NOT NULL
+        );
+        CREATE INDEX ix_retention_run_items_run ON retention_run_items(run_id, id);
+        """,
     ];
 
     public static int Latest => Steps.Length;

@@ -42,6 +42,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IAccessTokenStore, SqliteAccessTokenStore>();
         services.AddSingleton<IIpAllowRuleStore, SqliteIpAllowRuleStore>();
         services.AddSingleton<IImmutabilityRuleStore, SqliteImmutabilityRuleStore>();
+        services.AddSingleton<Core.Retention.IRetentionStore, SqliteRetentionStore>();
         services.AddSingleton<IAuditLog, SqliteAuditLog>();
         services.AddSingleton<IKnownNetworkStore, SqliteKnownNetworkStore>();
         return services;

@@ -24,6 +24,9 @@ public sealed record AccessStores(
 
     /// <summary>The project's tag immutability rules, which the registry content's writes obey.</summary>
     public required IImmutabilityRuleStore ImmutabilityRules { get; init; }
+
+    /// <summary>The projects' retention policies and run history.</summary>
+    public required Core.Retention.IRetentionStore Retention { get; init; }
 }
 
 /// <summary>The registry metadata interfaces of the provider's database.</summary>

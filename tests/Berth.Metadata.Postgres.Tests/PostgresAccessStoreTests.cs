@@ -41,6 +41,7 @@ public class PostgresAccessStoreTests(SchemaPerTestDatabase server) : AccessStor
                 LazyProxy<IManifestIndex>.Create(() => (IManifestIndex)metadata.Value),
                 LazyProxy<IUploadSessionStore>.Create(() => (IUploadSessionStore)metadata.Value)),
             ImmutabilityRules = new PostgresImmutabilityRuleStore(_database, clock),
+            Retention = new PostgresRetentionStore(_database),
         };
     }
 

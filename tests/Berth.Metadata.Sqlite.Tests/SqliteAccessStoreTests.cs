@@ -30,6 +30,7 @@ public sealed class SqliteAccessStoreTests : AccessStoreConformance
         {
             Registry = new RegistryContent(metadata, metadata, metadata),
             ImmutabilityRules = new SqliteImmutabilityRuleStore(_database, clock),
+            Retention = new SqliteRetentionStore(_database),
         });
     }
 

@@ -92,6 +92,19 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
         }
 
         app.Clock.Advance(TimeSpan.FromMinutes(1));
+
+        // A retention policy and a dry run of it a minute after the pushes (a run and its items in the history; nothing deleted).
+        var retention = app.Services.GetRequiredService<Berth.Core.Retention.IRetentionStore>();
+        await retention.SetAsync(ProjectName.Parse("shop"), new Berth.Core.Retention.RetentionSettings(null,
+            [new Berth.Core.Retention.RetentionRule(Berth.Core.Immutability.PatternFilter.All, Berth.Core.Immutability.PatternFilter.All, false,
+                [new Berth.Core.Retention.RetentionCondition.PushedWithin(TimeSpan.FromSeconds(30))])], "0 3 * * *", false, app.Clock.GetUtcNow()), CancellationToken.None);
+        var dryRun = await app.Services.GetRequiredService<Berth.Application.Retention.RetentionRunner>().RunAsync(ProjectName.Parse("shop"),
+            Berth.Core.Retention.RetentionTrigger.Manual, dryRun: true, new Berth.Application.Access.Caller(null, AuditActorKind.User, "alice", null), CancellationToken.None);
+        if (dryRun.Run is not { ArtifactsDeleted: > 0 })
+        {
+            throw new InvalidOperationException("the installation's retention dry run listed nothing");
+        }
+
         await app.Services.GetRequiredService<PullRecorder>().FlushAsync(CancellationToken.None);
         await app.Services.GetRequiredService<Berth.Application.Audit.AuditRecorder>().FlushAsync(CancellationToken.None);
 

@@ -294,6 +294,15 @@ public static class AuditActions
 
     /// <summary>A server administrator deleted a repository or project holding immutable tags (<c>force-immutable</c>).</summary>
     public const string ImmutabilityOverride = "immutability.override";
+
+    /// <summary>A project's retention policy was set or replaced.</summary>
+    public const string RetentionSet = "retention.set";
+
+    /// <summary>A project's retention policy was removed.</summary>
+    public const string RetentionDelete = "retention.delete";
+
+    /// <summary>A retention run ended (scheduled or started by hand, dry or not), with its totals.</summary>
+    public const string RetentionRun = "retention.run";
 }
 
 /// <summary>One entry of the audit log. Entries are never changed; old ones are pruned by time.</summary>

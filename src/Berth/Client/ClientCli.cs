@@ -22,6 +22,7 @@ internal static class ClientCli
         .. RepositoryCommands.All,
         .. SystemCommands.All,
         .. ImmutabilityCommands.All,
+        .. RetentionCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>

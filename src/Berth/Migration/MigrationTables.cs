@@ -35,7 +35,7 @@ internal sealed record MigrationColumn(string Name, ColumnKind Kind);
 internal sealed record MigrationTable(string Name, bool HasIdentity, IReadOnlyList<MigrationColumn> Columns);
 
 /// <summary>
-/// The tables of the SQLite schema (migration 6) as PostgreSQL's migrations 1 and 3 mirror them, in an order that inserts
+/// The tables of the SQLite schema (migration 7) as PostgreSQL's migrations 1, 3 and 4 mirror them, in an order that inserts
 /// every referenced row before its references. Not copied: <c>uploads</c> (sessions of uploads in progress, whose
 /// bytes are in the source's upload folder and not in the target store: the client starts those uploads again) and
 /// PostgreSQL's own <c>job_leases</c> and <c>login_failures</c> (the shared login throttle; the embedded server counts
@@ -66,6 +66,13 @@ internal static class MigrationTables
         new("ip_allow_rules", true, [I("id"), I("project_id"), T("network"), T("note"), I("created_at")]),
         new("immutability_rules", true,
             [I("id"), I("project_id"), T("repositories_matching"), T("repositories_excluding"), T("tags_matching"), T("tags_excluding"), I("created_at")]),
+        new("retention_policies", false, [I("project_id"), T("preset"), T("rules"), T("schedule"), B("enabled"), I("updated_at"), I("last_scheduled_at")]),
+        new("retention_runs", true,
+        [
+            I("id"), I("project_id"), T("trigger"), B("dry_run"), T("actor"), I("started_at"), I("finished_at"), T("status"),
+            I("artifacts_deleted"), I("skipped"), I("bytes_freed"), T("error"),
+        ]),
+        new("retention_run_items", true, [I("id"), I("run_id"), T("repository"), T("digest"), T("tags"), I("size"), T("outcome"), T("reason")]),
         new("known_networks", false, [I("user_id"), T("network"), I("last_sign_in_at")]),
         new("audit_log", true,
         [
