@@ -200,6 +200,17 @@ internal static class Migrations
         );
         CREATE INDEX ix_immutability_rules_project ON immutability_rules(project_id, id);
         """,
+
+        // 4: garbage collection's markers (issue 13 item 3), as SQLite's step 7.
+        """
+        CREATE TABLE blob_collections (
+            digest       text PRIMARY KEY COLLATE "C",
+            started_at   bigint NOT NULL,
+            finished_at  bigint
+        );
+        CREATE INDEX ix_blob_collections_unfinished ON blob_collections(started_at) WHERE finished_at IS NULL;
+        CREATE INDEX ix_blob_collections_finished ON blob_collections(finished_at) WHERE finished_at IS NOT NULL;
+        """,
     ];
 
     public static int Latest => Steps.Length;
