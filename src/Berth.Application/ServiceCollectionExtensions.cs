@@ -35,6 +35,7 @@ public static class ServiceCollectionExtensions
         services.AddHostedService<AdminBootstrap>();
         services.AddPeriodicJob<SigningKeyReloader>();
         services.AddPeriodicJob<AuditPruner>();
+        services.AddPeriodicJob<Storage.GarbageCollection>();
         return services;
     }
 }

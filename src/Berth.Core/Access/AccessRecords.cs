@@ -294,6 +294,9 @@ public static class AuditActions
 
     /// <summary>A server administrator deleted a repository or project holding immutable tags (<c>force-immutable</c>).</summary>
     public const string ImmutabilityOverride = "immutability.override";
+
+    /// <summary>A garbage collection run ended (scheduled or on demand, dry run or not), with its report.</summary>
+    public const string GcRun = "gc.run";
 }
 
 /// <summary>One entry of the audit log. Entries are never changed; old ones are pruned by time.</summary>
