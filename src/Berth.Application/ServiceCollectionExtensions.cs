@@ -38,6 +38,7 @@ public static class ServiceCollectionExtensions
         services.AddOptions<Retention.RetentionOptions>().Bind(configuration.GetSection("Berth:Retention"));
         services.TryAddSingleton<Retention.RetentionRunner>();
         services.AddPeriodicJob<Retention.RetentionScheduler>();
+        services.AddPeriodicJob<Storage.GarbageCollection>();
         return services;
     }
 }

@@ -19,4 +19,19 @@ public sealed class RegistryOptions
 
     /// <summary>Largest blob accepted, in bytes; 0 means no limit.</summary>
     public long MaxBlobBytes { get; set; }
+
+    /// <summary>
+    /// Garbage collection's grace window: an unreferenced blob is collected only when its row, every link of it and its
+    /// bytes are older than this (uploads, links, mounts and HEADs renew it). At least <see cref="MinGcGrace"/>.
+    /// </summary>
+    public TimeSpan GcGrace { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Time between scheduled garbage collections (the first one after this much time up); zero: only on demand.</summary>
+    public TimeSpan GcInterval { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>The shortest grace window accepted: a shorter setting is raised to it.</summary>
+    public static readonly TimeSpan MinGcGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary><see cref="GcGrace"/>, never below <see cref="MinGcGrace"/>.</summary>
+    public TimeSpan EffectiveGcGrace => GcGrace < MinGcGrace ? MinGcGrace : GcGrace;
 }

@@ -23,7 +23,7 @@ namespace Berth.Metadata.Postgres;
 /// (<c>$1</c>, no SQL rewriting by Npgsql) and several statements go in one <see cref="NpgsqlBatch"/> (one round trip).
 /// </summary>
 public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvider clock)
-    : IRepositoryIndex, IBlobIndex, IManifestIndex, IUploadSessionStore
+    : IRepositoryIndex, IBlobIndex, IManifestIndex, IUploadSessionStore, IBlobCollectionIndex
 {
     private long Now => clock.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -52,38 +52,97 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             return await command.ExecuteScalarAsync(ct) is long size ? size : (long?)null;
         }, cancellationToken);
 
+    public Task<BlobLink?> GetLinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+        database.ReadAsync<BlobLink?>(async (c, ct) =>
+        {
+            await using var command = Command(c,
+                "SELECT rb.size, rb.linked_at FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE r.name = $1 AND rb.digest = $2",
+                Text(repository.Value), Text(digest.ToString()));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct) ? new BlobLink(reader.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))) : null;
+        }, cancellationToken);
+
+    public Task<bool> RefreshLinkAsync(RepositoryName repository, Digest digest, DateTimeOffset staleBefore, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (c, ct) =>
+        {
+            // Two statements at READ COMMITTED, autocommit: the update waits for a collection holding the row and then
+            // finds it gone; the read after it takes a new snapshot, so it sees that collection too.
+            await using (var update = Command(c,
+                "UPDATE repository_blobs SET linked_at = $3 WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2 AND linked_at < $4",
+                Text(repository.Value), Text(digest.ToString()), Int(Now), Int(staleBefore.ToUnixTimeMilliseconds())))
+            {
+                if (await update.ExecuteNonQueryAsync(ct) > 0)
+                {
+                    return true;
+                }
+            }
+
+            await using var read = Command(c,
+                "SELECT 1 FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE r.name = $1 AND rb.digest = $2",
+                Text(repository.Value), Text(digest.ToString()));
+            return await read.ExecuteScalarAsync(ct) is not null;
+        }, cancellationToken);
+
     public Task<BlobLinkResult> LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, _, ct) =>
         {
             var linked = await LinkAsync(c, repository, digest, size, ct);
-            return (linked ? BlobLinkResult.Linked : BlobLinkResult.ProjectNotFound, linked);
+            return (linked, linked is BlobLinkResult.Linked or BlobLinkResult.LinkedAfterCollection);
         }, System.Data.IsolationLevel.ReadCommitted, cancellationToken);
 
     /// <summary>
-    /// Links the blob inside the caller's transaction: one round trip (the repository made when its project exists, the
-    /// blob row, the link); false when the repository is missing and cannot be created (the caller rolls back).
+    /// Links the blob inside the caller's transaction: one round trip (the digest's shared lock, its collection marker,
+    /// the repository made when its project exists, the blob row, the link). Nothing to keep (the caller rolls back)
+    /// unless the answer is <see cref="BlobLinkResult.Linked"/> or <see cref="BlobLinkResult.LinkedAfterCollection"/>.
     /// </summary>
-    private async Task<bool> LinkAsync(NpgsqlConnection c, RepositoryName repository, Digest digest, long size, CancellationToken ct)
+    private async Task<BlobLinkResult> LinkAsync(NpgsqlConnection c, RepositoryName repository, Digest digest, long size, CancellationToken ct)
     {
         await using var batch = new NpgsqlBatch(c);
         AddLink(batch, repository, digest, size);
         await using var reader = await batch.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct);
+        return await ReadLinkAsync(reader, ct);
     }
 
-    /// <summary>The statements of a link; the first answers the repository's id, or no row when it cannot exist.</summary>
+    /// <summary>
+    /// The statements of a link. First the digest's advisory lock, shared: links of a digest run side by side, and a
+    /// garbage collection (which takes it exclusively, <see cref="BeginCollectionAsync"/>) runs alone, so the marker read
+    /// next is the one the collection committed, and a collection's re-check sees this link once committed. Then the
+    /// marker, then the repository's id (no row when it cannot exist), then the writes, guarded by both.
+    /// </summary>
     private void AddLink(NpgsqlBatch batch, RepositoryName repository, Digest digest, long size)
     {
         var now = Now;
+        batch.BatchCommands.Add(BatchCommand("SELECT pg_advisory_xact_lock_shared(hashtextextended($1, " + DigestLockSeed + "))", Text(digest.ToString())));
+        batch.BatchCommands.Add(BatchCommand("SELECT finished_at IS NULL FROM blob_collections WHERE digest = $1", Text(digest.ToString())));
         batch.BatchCommands.Add(EnsureRepository(repository, now));
-        // The blob row and the link only when the repository exists now (the statement above made it, or could not).
+        // The blob row and the link only when the repository exists now (the statement above made it, or could not)
+        // and the digest is not being collected.
+        const string NotCollecting = "NOT EXISTS (SELECT 1 FROM blob_collections WHERE digest = $2 AND finished_at IS NULL)";
         batch.BatchCommands.Add(BatchCommand(
-            "INSERT INTO blobs (digest, size, created_at) SELECT $2, $3, $4 WHERE EXISTS (SELECT 1 FROM repositories WHERE name = $1) ON CONFLICT DO NOTHING",
+            "INSERT INTO blobs (digest, size, created_at) SELECT $2, $3, $4 WHERE EXISTS (SELECT 1 FROM repositories WHERE name = $1) AND " + NotCollecting
+            + " ON CONFLICT DO NOTHING",
             Text(repository.Value), Text(digest.ToString()), Int(size), Int(now)));
         batch.BatchCommands.Add(BatchCommand(
-            "INSERT INTO repository_blobs (repository_id, digest, size, linked_at) SELECT id, $2, $3, $4 FROM repositories WHERE name = $1 ON CONFLICT DO NOTHING",
+            "INSERT INTO repository_blobs (repository_id, digest, size, linked_at) SELECT id, $2, $3, $4 FROM repositories WHERE name = $1 AND " + NotCollecting
+            + " ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = excluded.linked_at",
             Text(repository.Value), Text(digest.ToString()), Int(size), Int(now)));
     }
+
+    /// <summary>Reads the answers of <see cref="AddLink"/>'s statements, the reader on the first of them.</summary>
+    private static async Task<BlobLinkResult> ReadLinkAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        await reader.NextResultAsync(ct); // past the lock
+        bool? collecting = await reader.ReadAsync(ct) ? reader.GetBoolean(0) : null;
+        await reader.NextResultAsync(ct);
+        var repositoryExists = await reader.ReadAsync(ct);
+        return collecting == true ? BlobLinkResult.BeingCollected
+            : !repositoryExists ? BlobLinkResult.ProjectNotFound
+            : collecting is null ? BlobLinkResult.Linked
+            : BlobLinkResult.LinkedAfterCollection;
+    }
+
+    /// <summary>The seed of the digests' advisory locks (tags' locks use another), so the two key spaces do not meet.</summary>
+    private const string DigestLockSeed = "4253";
 
     public Task<DeleteResult> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
         ChangeAsync(
@@ -544,6 +603,7 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             // One round trip: the session first (one that a cancel, the sweeper or the delete of its project ended
             // links nothing: the link written after it is rolled back), then the link. Without its repository and
             // project the session still ends (it could never complete).
+            // A digest being collected links nothing and ends the session too (the client uploads the blob again).
             await using var batch = new NpgsqlBatch(c) { BatchCommands = { BatchCommand("DELETE FROM uploads WHERE id = $1 RETURNING 1", Text(id)) } };
             AddLink(batch, repository, digest, size);
             await using var reader = await batch.ExecuteReaderAsync(ct);
@@ -553,7 +613,13 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             }
 
             await reader.NextResultAsync(ct);
-            return await reader.ReadAsync(ct) ? (UploadCompleteResult.Completed, true) : (UploadCompleteResult.ProjectNotFound, true);
+            return await ReadLinkAsync(reader, ct) switch
+            {
+                BlobLinkResult.Linked => (UploadCompleteResult.Completed, true),
+                BlobLinkResult.LinkedAfterCollection => (UploadCompleteResult.CompletedAfterCollection, true),
+                BlobLinkResult.BeingCollected => (UploadCompleteResult.BeingCollected, true), // its guarded writes wrote nothing
+                _ => (UploadCompleteResult.ProjectNotFound, true),
+            };
         }, System.Data.IsolationLevel.ReadCommitted, cancellationToken);
 
     public Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken) =>
@@ -574,6 +640,106 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
 
             return list;
         }, cancellationToken);
+
+    // ---------------------------------------------------------------- garbage collection
+
+    /// <summary>The garbage condition of <see cref="IBlobCollectionIndex"/> over the digests of the array <c>$1</c>, cut-off <c>$2</c>.</summary>
+    private const string GarbageSql =
+        """
+        SELECT d FROM unnest($1::text[]) AS d
+        WHERE NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = d)
+          AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.digest = d AND b.created_at >= $2)
+          AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = d AND rb.linked_at >= $2)
+        """;
+
+    public Task<IReadOnlyList<Digest>> FindGarbageAsync(IReadOnlyList<Digest> candidates, DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        candidates.Count == 0
+            ? Task.FromResult<IReadOnlyList<Digest>>([])
+            : database.ReadAsync<IReadOnlyList<Digest>>(async (c, ct) =>
+            {
+                await using var command = Command(c, GarbageSql, TextArray(Texts(candidates)), Int(cutoff.ToUnixTimeMilliseconds()));
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                return await DigestsAsync(reader, ct);
+            }, cancellationToken);
+
+    public Task<IReadOnlyList<Digest>> BeginCollectionAsync(IReadOnlyList<Digest> candidates, DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        candidates.Count == 0
+            ? Task.FromResult<IReadOnlyList<Digest>>([])
+            : database.WriteAsync<IReadOnlyList<Digest>>(async (c, _, ct) =>
+            {
+                // READ COMMITTED, locks first, each statement a new snapshot: the digests' advisory locks exclusively (in
+                // key order; links hold them shared), then their links FOR UPDATE (a manifest put holds the links it
+                // references FOR SHARE and a HEAD's refresh updates one: both are waited for, and wait for this commit),
+                // then the re-check sees every link, refresh and manifest reference committed before, and nothing new can
+                // come until this commits. The deletes and the markers are one statement on the re-checked set.
+                var digests = TextArray(Texts(candidates));
+                await using var batch = new NpgsqlBatch(c)
+                {
+                    BatchCommands =
+                    {
+                        BatchCommand(
+                            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(d, " + DigestLockSeed + ") AS k FROM unnest($1::text[]) AS d ORDER BY k) AS x",
+                            digests),
+                        BatchCommand("SELECT 1 FROM repository_blobs WHERE digest = ANY($1::text[]) ORDER BY digest, repository_id FOR UPDATE", TextArray(Texts(candidates))),
+                        BatchCommand(
+                            "WITH garbage AS (" + GarbageSql + """
+                            ),
+                            unlinked AS (DELETE FROM repository_blobs WHERE digest IN (SELECT d FROM garbage)),
+                            removed AS (DELETE FROM blobs WHERE digest IN (SELECT d FROM garbage)),
+                            marked AS (
+                                INSERT INTO blob_collections (digest, started_at, finished_at) SELECT d, $3, NULL FROM garbage
+                                ON CONFLICT (digest) DO UPDATE SET started_at = excluded.started_at, finished_at = NULL
+                            )
+                            SELECT d FROM garbage
+                            """,
+                            TextArray(Texts(candidates)), Int(cutoff.ToUnixTimeMilliseconds()), Int(Now)),
+                    },
+                };
+                await using var reader = await batch.ExecuteReaderAsync(ct);
+                await reader.NextResultAsync(ct);
+                await reader.NextResultAsync(ct);
+                return (await DigestsAsync(reader, ct), true);
+            }, System.Data.IsolationLevel.ReadCommitted, cancellationToken);
+
+    public async Task FinishCollectionAsync(IReadOnlyList<Digest> digests, CancellationToken cancellationToken)
+    {
+        if (digests.Count > 0)
+        {
+            await ChangeAsync("UPDATE blob_collections SET finished_at = $2 WHERE finished_at IS NULL AND digest = ANY($1::text[])", cancellationToken,
+                TextArray(Texts(digests)), Int(Now));
+        }
+    }
+
+    public Task<IReadOnlyList<Digest>> ListUnfinishedCollectionsAsync(int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<Digest>>(async (c, ct) =>
+        {
+            await using var command = Command(c, "SELECT digest FROM blob_collections WHERE finished_at IS NULL ORDER BY started_at LIMIT $1", Int((long)limit));
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await DigestsAsync(reader, ct);
+        }, cancellationToken);
+
+    public Task<int> PurgeCollectionsAsync(DateTimeOffset finishedBefore, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (c, ct) =>
+        {
+            await using var command = Command(c, "DELETE FROM blob_collections WHERE finished_at IS NOT NULL AND finished_at < $1", Int(finishedBefore.ToUnixTimeMilliseconds()));
+            return await command.ExecuteNonQueryAsync(ct);
+        }, cancellationToken);
+
+    private static string?[] Texts(IReadOnlyList<Digest> digests) => digests.Select(d => (string?)d.ToString()).ToArray();
+
+    private static async Task<IReadOnlyList<Digest>> DigestsAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var list = new List<Digest>();
+        while (await reader.ReadAsync(ct))
+        {
+            if (Digest.TryParse(reader.GetString(0), out var digest))
+            {
+                list.Add(digest);
+            }
+        }
+
+        return list;
+    }
 
     // ---------------------------------------------------------------- helpers
 

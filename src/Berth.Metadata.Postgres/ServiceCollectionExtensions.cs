@@ -67,6 +67,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IBlobIndex>(sp => sp.GetRequiredService<PostgresMetadataStore>());
         services.AddSingleton<IManifestIndex>(sp => sp.GetRequiredService<PostgresMetadataStore>());
         services.AddSingleton<IUploadSessionStore>(sp => sp.GetRequiredService<PostgresMetadataStore>());
+        services.AddSingleton<IBlobCollectionIndex>(sp => sp.GetRequiredService<PostgresMetadataStore>());
         services.AddSingleton<IRepositoryBrowser, PostgresRepositoryBrowser>();
 
         // Access control: one class per contract, all over the one PostgresDatabase (mirroring Berth.Metadata.Sqlite).

@@ -33,6 +33,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IBlobIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IManifestIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IUploadSessionStore>(sp => sp.GetRequiredService<SqliteMetadataStore>());
+        services.AddSingleton<IBlobCollectionIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IRepositoryBrowser, SqliteRepositoryBrowser>();
         // One class per access contract, all over the one SqliteDatabase (a second provider mirrors them file by file).
         services.AddSingleton<IProjectStore, SqliteProjectStore>();

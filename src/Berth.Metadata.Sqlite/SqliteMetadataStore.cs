@@ -6,7 +6,7 @@ using Microsoft.Data.Sqlite;
 namespace Berth.Metadata.Sqlite;
 
 /// <summary>The metadata contracts on SQLite. Times are stored as Unix milliseconds.</summary>
-public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifestIndex, IUploadSessionStore
+public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifestIndex, IUploadSessionStore, IBlobCollectionIndex
 {
     private readonly SqliteDatabase _db;
     private readonly TimeProvider _clock;
@@ -36,27 +36,66 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
             "SELECT rb.size FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE r.name = $repo AND rb.digest = $digest",
             ("$repo", repository.Value), ("$digest", digest.ToString())))));
 
+    public Task<BlobLink?> GetLinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+        Task.FromResult(_db.Read<BlobLink?>(c =>
+        {
+            using var reader = c.Command(
+                "SELECT rb.size, rb.linked_at FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE r.name = $repo AND rb.digest = $digest",
+                ("$repo", repository.Value), ("$digest", digest.ToString())).ExecuteReader();
+            return reader.Read() ? new BlobLink(reader.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))) : null;
+        }));
+
+    public Task<bool> RefreshLinkAsync(RepositoryName repository, Digest digest, DateTimeOffset staleBefore, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) =>
+        {
+            var repositoryId = RepositoryId(c, repository);
+            if (repositoryId is null)
+            {
+                return (false, false);
+            }
+
+            c.Command("UPDATE repository_blobs SET linked_at = $now WHERE repository_id = $repo AND digest = $digest AND linked_at < $stale",
+                ("$now", Now), ("$repo", repositoryId), ("$digest", digest.ToString()), ("$stale", staleBefore.ToUnixTimeMilliseconds())).ExecuteNonQuery();
+            var exists = Scalar<long>(c.Command("SELECT 1 FROM repository_blobs WHERE repository_id = $repo AND digest = $digest",
+                ("$repo", repositoryId), ("$digest", digest.ToString()))) is not null;
+            return (exists, true);
+        }, cancellationToken);
+
     public Task<BlobLinkResult> LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {
             var linked = Link(c, repository, digest, size);
-            return (linked ? BlobLinkResult.Linked : BlobLinkResult.ProjectNotFound, linked);
+            return (linked, linked is BlobLinkResult.Linked or BlobLinkResult.LinkedAfterCollection);
         }, cancellationToken);
 
-    /// <summary>Links the blob; false (nothing written) when the repository is missing and cannot be created.</summary>
-    private bool Link(SqliteDatabase.Connection c, RepositoryName repository, Digest digest, long size)
+    /// <summary>
+    /// Links the blob (a link that exists gets the time now); nothing written when the repository is missing and cannot
+    /// be created, or when garbage collection is deleting the digest (an unfinished marker). Every write is serialised
+    /// by the one writer, so the marker read here and a collection's transaction cannot interleave.
+    /// </summary>
+    private BlobLinkResult Link(SqliteDatabase.Connection c, RepositoryName repository, Digest digest, long size)
     {
+        var collecting = Scalar<long>(c.Command("SELECT finished_at IS NULL FROM blob_collections WHERE digest = $digest", ("$digest", digest.ToString())));
+        if (collecting == 1)
+        {
+            return BlobLinkResult.BeingCollected;
+        }
+
         if (EnsureRepository(c, repository) is not { } repositoryId)
         {
-            return false;
+            return BlobLinkResult.ProjectNotFound;
         }
 
         var now = Now;
         c.Command("INSERT INTO blobs (digest, size, created_at) VALUES ($digest, $size, $now) ON CONFLICT DO NOTHING",
             ("$digest", digest.ToString()), ("$size", size), ("$now", now)).ExecuteNonQuery();
-        c.Command("INSERT INTO repository_blobs (repository_id, digest, size, linked_at) VALUES ($repo, $digest, $size, $now) ON CONFLICT DO NOTHING",
+        c.Command(
+            """
+            INSERT INTO repository_blobs (repository_id, digest, size, linked_at) VALUES ($repo, $digest, $size, $now)
+            ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = excluded.linked_at
+            """,
             ("$repo", repositoryId), ("$digest", digest.ToString()), ("$size", size), ("$now", now)).ExecuteNonQuery();
-        return true;
+        return collecting is null ? BlobLinkResult.Linked : BlobLinkResult.LinkedAfterCollection;
     }
 
     public Task<DeleteResult> UnlinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
@@ -367,8 +406,15 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
                 return (UploadCompleteResult.SessionNotFound, false);
             }
 
-            // Without its repository and project the session still ends (it could never complete).
-            return Link(c, repository, digest, size) ? (UploadCompleteResult.Completed, true) : (UploadCompleteResult.ProjectNotFound, true);
+            // Without its repository and project the session still ends (it could never complete); so it does when
+            // garbage collection refuses the digest (the client uploads it again, in a new session).
+            return Link(c, repository, digest, size) switch
+            {
+                BlobLinkResult.Linked => (UploadCompleteResult.Completed, true),
+                BlobLinkResult.LinkedAfterCollection => (UploadCompleteResult.CompletedAfterCollection, true),
+                BlobLinkResult.BeingCollected => (UploadCompleteResult.BeingCollected, true),
+                _ => (UploadCompleteResult.ProjectNotFound, true),
+            };
         }, cancellationToken);
 
     public Task<IReadOnlyList<UploadSession>> ListInactiveAsync(DateTimeOffset before, int limit, CancellationToken cancellationToken) =>
@@ -388,6 +434,92 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
 
             return list;
         }));
+
+    // ---------------------------------------------------------------- garbage collection
+
+    /// <summary>The garbage condition of <see cref="IBlobCollectionIndex"/> over the digests of the JSON array <c>$digests</c>.</summary>
+    private const string GarbageSql =
+        """
+        SELECT d.value FROM json_each($digests) d
+        WHERE NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = d.value)
+          AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.digest = d.value AND b.created_at >= $cutoff)
+          AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = d.value AND rb.linked_at >= $cutoff)
+        """;
+
+    public Task<IReadOnlyList<Digest>> FindGarbageAsync(IReadOnlyList<Digest> candidates, DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        Task.FromResult(candidates.Count == 0 ? [] : _db.Read(c => Garbage(c, candidates, cutoff)));
+
+    private static IReadOnlyList<Digest> Garbage(SqliteDatabase.Connection c, IReadOnlyList<Digest> candidates, DateTimeOffset cutoff)
+    {
+        using var reader = c.Command(GarbageSql, ("$digests", DigestArray(candidates)), ("$cutoff", cutoff.ToUnixTimeMilliseconds())).ExecuteReader();
+        var garbage = new List<Digest>();
+        while (reader.Read())
+        {
+            if (Digest.TryParse(reader.GetString(0), out var digest))
+            {
+                garbage.Add(digest);
+            }
+        }
+
+        return garbage;
+    }
+
+    public Task<IReadOnlyList<Digest>> BeginCollectionAsync(IReadOnlyList<Digest> candidates, DateTimeOffset cutoff, CancellationToken cancellationToken) =>
+        candidates.Count == 0
+            ? Task.FromResult<IReadOnlyList<Digest>>([])
+            : _db.WriteAsync((c, _) =>
+            {
+                // The writer runs one write at a time: the re-check and the deletes see every link and manifest put before.
+                var garbage = Garbage(c, candidates, cutoff);
+                var now = Now;
+                foreach (var digest in garbage)
+                {
+                    var text = digest.ToString();
+                    c.Command("DELETE FROM repository_blobs WHERE digest = $digest", ("$digest", text)).ExecuteNonQuery();
+                    c.Command("DELETE FROM blobs WHERE digest = $digest", ("$digest", text)).ExecuteNonQuery();
+                    c.Command(
+                        """
+                        INSERT INTO blob_collections (digest, started_at, finished_at) VALUES ($digest, $now, NULL)
+                        ON CONFLICT (digest) DO UPDATE SET started_at = excluded.started_at, finished_at = NULL
+                        """,
+                        ("$digest", text), ("$now", now)).ExecuteNonQuery();
+                }
+
+                return (garbage, true);
+            }, cancellationToken);
+
+    public Task FinishCollectionAsync(IReadOnlyList<Digest> digests, CancellationToken cancellationToken) =>
+        digests.Count == 0
+            ? Task.CompletedTask
+            : _db.WriteAsync((c, _) =>
+            {
+                c.Command("UPDATE blob_collections SET finished_at = $now WHERE finished_at IS NULL AND digest IN (SELECT value FROM json_each($digests))",
+                    ("$now", Now), ("$digests", DigestArray(digests))).ExecuteNonQuery();
+                return (true, true);
+            }, cancellationToken);
+
+    public Task<IReadOnlyList<Digest>> ListUnfinishedCollectionsAsync(int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(_db.Read<IReadOnlyList<Digest>>(c =>
+        {
+            using var reader = c.Command("SELECT digest FROM blob_collections WHERE finished_at IS NULL ORDER BY started_at LIMIT $limit", ("$limit", limit)).ExecuteReader();
+            var list = new List<Digest>();
+            while (reader.Read())
+            {
+                if (Digest.TryParse(reader.GetString(0), out var digest))
+                {
+                    list.Add(digest);
+                }
+            }
+
+            return list;
+        }));
+
+    public Task<int> PurgeCollectionsAsync(DateTimeOffset finishedBefore, CancellationToken cancellationToken) =>
+        _db.WriteAsync((c, _) => (c.Command("DELETE FROM blob_collections WHERE finished_at IS NOT NULL AND finished_at < $before",
+            ("$before", finishedBefore.ToUnixTimeMilliseconds())).ExecuteNonQuery(), true), cancellationToken);
+
+    // A digest is letters, digits and ':', '+', '.', '_', '-' (Digest parsed it): quoting it is all JSON needs.
+    private static string DigestArray(IReadOnlyList<Digest> digests) => "[\"" + string.Join("\",\"", digests) + "\"]";
 
     // ---------------------------------------------------------------- helpers
 
@@ -445,3 +577,4 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
         return new NamePage(names, hasMore);
     }
 }
+

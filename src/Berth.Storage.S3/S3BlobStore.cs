@@ -105,6 +105,12 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
         return new BlobStat(true, s);
     }
 
+    public Task<BlobStat> StatUncachedAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        Cache.Forget(digest);
+        return StatAsync(digest, cancellationToken);
+    }
+
     public async Task<BlobRead> OpenAsync(Digest digest, Berth.Core.Storage.ByteRange? range, BlobReadOptions options, CancellationToken cancellationToken)
     {
         var key = _bucket.BlobKey(digest);

@@ -26,6 +26,12 @@ internal static class ServeOptions
             "free space kept on the data folder's file system (filesystem storage): below it new uploads are refused (507) while pulls and deletes go on; default the larger of 1G and 2% of the file system; 0 for none",
             v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
         new("--upload-expiry", "BERTH_UPLOAD_EXPIRY", "Berth:UploadExpiry", "DURATION", "remove uploads idle this long (e.g. 30m, 24h, 7d); default 24h", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
+        new("--gc-grace", "BERTH_GC_GRACE", "Berth:GcGrace", "DURATION",
+            "garbage collection deletes an unreferenced blob only once it, its links and its bytes are older than this (uploads, mounts and HEADs renew it; e.g. 30m, 2h); default 1h, at least 1s",
+            v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)), // at least 1s: the smallest duration written
+        new("--gc-interval", "BERTH_GC_INTERVAL", "Berth:GcInterval", "DURATION",
+            "time between scheduled garbage collections (e.g. 6h, 1d); default 6h; 0: only on demand (berth gc run)",
+            v => v.Trim() == "0" ? TimeSpan.Zero.ToString("c", CultureInfo.InvariantCulture) : ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         new("--auto-create-projects", "BERTH_AUTO_CREATE_PROJECTS", "Berth:AutoCreateProjects", "true|false",
             "let server administrators create a project by pushing into it (private); default false: push into a missing project is refused", ParseBool),
         new("--public-url", "BERTH_PUBLIC_URL", "Berth:PublicUrl", "URL",

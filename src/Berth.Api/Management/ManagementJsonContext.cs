@@ -52,5 +52,8 @@ namespace Berth.Api.Management;
 [JsonSerializable(typeof(TagResponse))]
 [JsonSerializable(typeof(PageResponse<TagResponse>))]
 [JsonSerializable(typeof(StorageResponse))]
+[JsonSerializable(typeof(GcRunRequest))]
+[JsonSerializable(typeof(GcRunResponse))]
+[JsonSerializable(typeof(GcStatusResponse))]
 [JsonSerializable(typeof(string))]
 public sealed partial class ManagementJsonContext : JsonSerializerContext;

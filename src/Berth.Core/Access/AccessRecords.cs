@@ -303,6 +303,8 @@ public static class AuditActions
 
     /// <summary>A retention run ended (scheduled or started by hand, dry or not), with its totals.</summary>
     public const string RetentionRun = "retention.run";
+    /// <summary>A garbage collection run ended (scheduled or on demand, dry run or not), with its report.</summary>
+    public const string GcRun = "gc.run";
 }
 
 /// <summary>One entry of the audit log. Entries are never changed; old ones are pruned by time.</summary>

@@ -18,9 +18,24 @@ public interface IBlobIndex
     /// <summary>Size of <paramref name="digest"/> when it is linked to <paramref name="repository"/>; null otherwise.</summary>
     Task<long?> GetLinkedSizeAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken);
 
+    /// <summary>The link of <paramref name="digest"/> in <paramref name="repository"/> with its time; null when it is not linked.</summary>
+    Task<BlobLink?> GetLinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Moves the link's time to now when it is older than <paramref name="staleBefore"/> (one conditional update, so a
+    /// fresh link costs no write), so garbage collection's grace window starts again: a blob answered to a HEAD is not
+    /// collected under the push that asked. True when the link exists afterwards; false when it is gone (unlinked, or
+    /// collected before the refresh), and then the caller answers as for a blob that is not linked.
+    /// </summary>
+    Task<bool> RefreshLinkAsync(RepositoryName repository, Digest digest, DateTimeOffset staleBefore, CancellationToken cancellationToken);
+
     /// <summary>
     /// Records that the committed blob is visible in the repository (creating the repository and the blob row
-    /// when needed). Linking an already linked blob refreshes nothing and succeeds. A missing repository is created
+    /// when needed). Linking an already linked blob succeeds and moves the link's time to now (a re-upload or mount
+    /// protects the blob from garbage collection for another grace window). While garbage collection deletes the
+    /// digest (<see cref="IBlobCollectionIndex"/>) nothing is written: <see cref="BlobLinkResult.BeingCollected"/>; after
+    /// a recent collection the link is made and <see cref="BlobLinkResult.LinkedAfterCollection"/> tells the caller to
+    /// check the bytes. A missing repository is created
     /// only inside an existing project (<see cref="RepositoryName.Project"/>, an <see cref="Access.IProjectStore"/>
     /// project of the same database), checked in the same transaction: otherwise nothing is written and the answer
     /// is <see cref="BlobLinkResult.ProjectNotFound"/>, so a push that races the delete of its project cannot bring
@@ -96,8 +111,9 @@ public interface IUploadSessionStore
 
     /// <summary>
     /// In one transaction: removes the session and links the committed blob to the repository (as
-    /// <see cref="IBlobIndex.LinkAsync"/>). One write instead of two on the completion of every upload. A session that
-    /// no longer exists (cancelled, expired, or ended with its project) links nothing:
+    /// <see cref="IBlobIndex.LinkAsync"/>, with its garbage-collection answers <see cref="UploadCompleteResult.BeingCollected"/>
+    /// and <see cref="UploadCompleteResult.CompletedAfterCollection"/>). One write instead of two on the completion of
+    /// every upload. A session that no longer exists (cancelled, expired, or ended with its project) links nothing:
     /// <see cref="UploadCompleteResult.SessionNotFound"/>.
     /// </summary>
     Task<UploadCompleteResult> CompleteAsync(string id, RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken);

@@ -108,6 +108,19 @@ public enum BlobLinkResult
 
     /// <summary>The repository does not exist and its project does not either; nothing was written.</summary>
     ProjectNotFound,
+
+    /// <summary>
+    /// Garbage collection is deleting this digest's bytes now (an unfinished <see cref="IBlobCollectionIndex"/> marker):
+    /// nothing was written. The client uploads the blob again.
+    /// </summary>
+    BeingCollected,
+
+    /// <summary>
+    /// The blob is linked, but garbage collection deleted this digest recently (a finished marker): bytes the uploader
+    /// committed before the collection may be gone. The caller checks the bytes with an uncached stat and, when they
+    /// are missing, unlinks and refuses the upload.
+    /// </summary>
+    LinkedAfterCollection,
 }
 
 /// <summary>Outcome of completing an upload session.</summary>
@@ -121,7 +134,16 @@ public enum UploadCompleteResult
 
     /// <summary>The repository does not exist and its project does not either; nothing was linked, the session is gone.</summary>
     ProjectNotFound,
+
+    /// <summary>As <see cref="BlobLinkResult.BeingCollected"/>: nothing was linked, the session is gone.</summary>
+    BeingCollected,
+
+    /// <summary>As <see cref="BlobLinkResult.LinkedAfterCollection"/>: linked and the session removed; the caller checks the bytes.</summary>
+    CompletedAfterCollection,
 }
+
+/// <summary>A blob's link to a repository: its size and when it was made or last refreshed (<see cref="IBlobIndex.RefreshLinkAsync"/>).</summary>
+public readonly record struct BlobLink(long Size, DateTimeOffset LinkedAt);
 
 /// <summary>Outcome of a delete in the metadata store.</summary>
 public enum DeleteResult

@@ -2,6 +2,7 @@ using Berth.Core.Events;
 using Berth.Core.Metadata;
 using Berth.Core.Storage;
 using Berth.Oci;
+using Microsoft.Extensions.Options;
 
 namespace Berth.Core.Registry;
 
@@ -15,27 +16,40 @@ public sealed class BlobService
     private readonly IBlobIndex _index;
     private readonly TimeProvider _clock;
     private readonly IRegistryEventPublisher _events;
+    private readonly IOptions<RegistryOptions> _options;
 
     /// <summary>A delete raises <see cref="BlobDeleted"/> after the store committed it, attributed to <see cref="EventActorContext.Current"/>.</summary>
-    public BlobService(IBlobStore blobs, IBlobIndex index, TimeProvider clock, IRegistryEventPublisher events)
+    public BlobService(IBlobStore blobs, IBlobIndex index, TimeProvider clock, IRegistryEventPublisher events, IOptions<RegistryOptions> options)
     {
         _blobs = blobs;
         _index = index;
         _clock = clock;
         _events = events;
+        _options = options;
     }
 
-    /// <summary>The blob when it is linked to the repository and its bytes exist; <see cref="OciErrorCode.BlobUnknown"/> otherwise.</summary>
+    /// <summary>
+    /// The blob when it is linked to the repository and its bytes exist; <see cref="OciErrorCode.BlobUnknown"/> otherwise
+    /// (what a HEAD answers). A found blob is one a client is about to reference in a manifest instead of uploading it,
+    /// so a link older than a quarter of the garbage-collection grace window is refreshed (a conditional update: most
+    /// HEADs stay reads); a link that garbage collection removed meanwhile answers unknown.
+    /// </summary>
     public async Task<Result<BlobHandle>> FindAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
     {
-        var size = await _index.GetLinkedSizeAsync(repository, digest, cancellationToken).ConfigureAwait(false);
-        if (size is null)
+        var link = await _index.GetLinkAsync(repository, digest, cancellationToken).ConfigureAwait(false);
+        if (link is not { } found)
+        {
+            return Unknown(repository, digest);
+        }
+
+        var staleBefore = _clock.GetUtcNow() - _options.Value.EffectiveGcGrace / 4;
+        if (found.LinkedAt < staleBefore && !await _index.RefreshLinkAsync(repository, digest, staleBefore, cancellationToken).ConfigureAwait(false))
         {
             return Unknown(repository, digest);
         }
 
         var stat = await _blobs.StatAsync(digest, cancellationToken).ConfigureAwait(false);
-        return stat.Exists ? new BlobHandle(digest, size.Value) : Unknown(repository, digest);
+        return stat.Exists ? new BlobHandle(digest, found.Size) : Unknown(repository, digest);
     }
 
     /// <summary>

@@ -24,6 +24,7 @@ public static class RegistryServiceCollectionExtensions
         services.AddPeriodicJob<PullRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<PullRecorder>()); // the last flush at shutdown
         services.AddPeriodicJob<UploadSweeper>();
+        services.AddSingleton<Gc.GarbageCollector>();
         return services;
     }
 }

@@ -294,16 +294,32 @@ public sealed partial class UploadService
             // Bytes first, then the link (and the end of the session, in the same transaction): a crash in between
             // leaves at worst an unlinked blob for garbage collection, never a link to missing bytes.
             var completed = session is null
-                ? await _blobIndex.LinkAsync(repository, digest, length, cancellationToken).ConfigureAwait(false) == BlobLinkResult.Linked
-                    ? UploadCompleteResult.Completed : UploadCompleteResult.ProjectNotFound
+                ? await _blobIndex.LinkAsync(repository, digest, length, cancellationToken).ConfigureAwait(false) switch
+                {
+                    BlobLinkResult.Linked => UploadCompleteResult.Completed,
+                    BlobLinkResult.BeingCollected => UploadCompleteResult.BeingCollected,
+                    BlobLinkResult.LinkedAfterCollection => UploadCompleteResult.CompletedAfterCollection,
+                    _ => UploadCompleteResult.ProjectNotFound,
+                }
                 : await _sessions.CompleteAsync(id, repository, digest, length, cancellationToken).ConfigureAwait(false);
             state.Abandon(); // requests still waiting for this upload find it gone
             _states.TryRemove(new KeyValuePair<string, UploadState>(id, state));
+            if (completed == UploadCompleteResult.CompletedAfterCollection)
+            {
+                completed = await BytesSurvivedCollectionAsync(repository, digest, cancellationToken).ConfigureAwait(false)
+                    ? UploadCompleteResult.Completed : UploadCompleteResult.BeingCollected;
+            }
+
             if (completed != UploadCompleteResult.Completed)
             {
-                // The session or the project went while the bytes arrived (a cancel, expiry, or the project's delete):
-                // the committed blob stays unlinked, garbage for collection.
-                return completed == UploadCompleteResult.SessionNotFound ? UnknownUpload(id) : ProjectGone(repository);
+                // The session or the project went while the bytes arrived (a cancel, expiry, or the project's delete),
+                // or garbage collection took the digest: the committed blob stays unlinked, garbage for collection.
+                return completed switch
+                {
+                    UploadCompleteResult.SessionNotFound => UnknownUpload(id),
+                    UploadCompleteResult.BeingCollected => BeingCollected(digest),
+                    _ => ProjectGone(repository),
+                };
             }
 
             LogCommitted(_logger, repository.Value, digest.ToString(), length, commit == UploadCommitResult.AlreadyExists);
@@ -345,7 +361,12 @@ public sealed partial class UploadService
         {
             var size = await _blobIndex.GetLinkedSizeAsync(source, digest, cancellationToken).ConfigureAwait(false);
             if (size is not null && (await _blobs.StatAsync(digest, cancellationToken).ConfigureAwait(false)).Exists
-                && await _blobIndex.LinkAsync(repository, digest, size.Value, cancellationToken).ConfigureAwait(false) == BlobLinkResult.Linked)
+                && await _blobIndex.LinkAsync(repository, digest, size.Value, cancellationToken).ConfigureAwait(false) switch
+                {
+                    BlobLinkResult.Linked => true,
+                    BlobLinkResult.LinkedAfterCollection => await BytesSurvivedCollectionAsync(repository, digest, cancellationToken).ConfigureAwait(false),
+                    _ => false, // gone with its project, or being collected: a normal upload instead (202)
+                })
             {
                 await _events.PublishAsync(new BlobMounted(repository, _clock.GetUtcNow(), EventActorContext.Current, digest, size.Value, source)).ConfigureAwait(false);
                 return new MountOutcome(new CommittedBlob(digest, size.Value), null);
@@ -671,11 +692,34 @@ public sealed partial class UploadService
         return session is not null && session.Repository == repository ? session : null;
     }
 
+    /// <summary>
+    /// After a link of a digest that garbage collection deleted recently: true when the bytes exist (asked of the storage,
+    /// not a cache); otherwise the link just made is removed (the bytes this upload found already stored went with the
+    /// collection) and false. See ARCHITECTURE.md, "Garbage collection".
+    /// </summary>
+    private async Task<bool> BytesSurvivedCollectionAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken)
+    {
+        if ((await _blobs.StatUncachedAsync(digest, cancellationToken).ConfigureAwait(false)).Exists)
+        {
+            return true;
+        }
+
+        await _blobIndex.UnlinkAsync(repository, digest, CancellationToken.None).ConfigureAwait(false);
+        LogCollectedUnderUpload(_logger, digest.ToString(), repository.Value);
+        return false;
+    }
+
+    private static RegistryError BeingCollected(Digest digest) =>
+        new(OciErrorCode.BlobUploadInvalid, "blob was being garbage collected, upload it again", new { digest = digest.ToString() });
+
     private static RegistryError ProjectGone(RepositoryName repository) =>
         new(OciErrorCode.NameUnknown, $"project '{repository.Project}' does not exist (it was deleted during the upload)", new { name = repository.Value });
 
     private static RegistryError UnknownUpload(string id) =>
         new(OciErrorCode.BlobUploadUnknown, "upload unknown: it was never started, already completed, cancelled or expired", new { upload = id });
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Information, Message = "Upload of {Digest} to {Repository} refused: garbage collection deleted its bytes under it; the client uploads it again")]
+    private static partial void LogCollectedUnderUpload(ILogger logger, string digest, string repository);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "Committed blob {Digest} ({Size} bytes) to {Repository}; already stored: {Deduplicated}")]
     private static partial void LogCommitted(ILogger logger, string repository, string digest, long size, bool deduplicated);

@@ -69,6 +69,12 @@ public interface IBlobStore
     Task<BlobStat> StatAsync(Digest digest, CancellationToken cancellationToken);
 
     /// <summary>
+    /// As <see cref="StatAsync"/>, but asks the storage itself, never a cache of this node: what an upload checks after
+    /// garbage collection (perhaps on another node) may have deleted the bytes (<see cref="Metadata.BlobLinkResult.LinkedAfterCollection"/>).
+    /// </summary>
+    Task<BlobStat> StatUncachedAsync(Digest digest, CancellationToken cancellationToken) => StatAsync(digest, cancellationToken);
+
+    /// <summary>
     /// Opens the blob, or the part of it <paramref name="range"/> selects (null: all of it), and answers how to serve it:
     /// <see cref="BlobRead.NotFound"/> when no committed blob has this digest; <see cref="BlobRead.RangeNotSatisfiable"/>
     /// when the range selects nothing of it (see <see cref="ByteRange.TryResolve"/>); otherwise

@@ -21,6 +21,7 @@ internal static class ClientCli
         .. AuditCommands.All,
         .. RepositoryCommands.All,
         .. SystemCommands.All,
+        .. GcCommands.All,
         .. ImmutabilityCommands.All,
         .. RetentionCommands.All,
     ];
