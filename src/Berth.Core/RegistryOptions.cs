@@ -19,4 +19,7 @@ public sealed class RegistryOptions
 
     /// <summary>Largest blob accepted, in bytes; 0 means no limit.</summary>
     public long MaxBlobBytes { get; set; }
+
+    /// <summary>The quota in bytes a new project gets (<c>--default-quota</c>); 0 means none (unlimited).</summary>
+    public long DefaultQuotaBytes { get; set; }
 }

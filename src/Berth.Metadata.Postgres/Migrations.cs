@@ -200,6 +200,12 @@ internal static class Migrations
         );
         CREATE INDEX ix_immutability_rules_project ON immutability_rules(project_id, id);
         """,
+
+        // 4 (quota branch; the lead renumbers it to 6 at merge): storage quotas per project, as SQLite's step 7.
+        """
+        ALTER TABLE projects ADD COLUMN quota_bytes bigint CHECK (quota_bytes IS NULL OR quota_bytes >= 0);
+        CREATE INDEX ix_uploads_repository ON uploads(repository COLLATE "C");
+        """,
     ];
 
     public static int Latest => Steps.Length;

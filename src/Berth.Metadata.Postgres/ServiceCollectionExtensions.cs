@@ -77,6 +77,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IAccessTokenStore, PostgresAccessTokenStore>();
         services.AddSingleton<IIpAllowRuleStore, PostgresIpAllowRuleStore>();
         services.AddSingleton<IImmutabilityRuleStore, PostgresImmutabilityRuleStore>();
+        services.AddSingleton<Berth.Core.Quotas.IProjectQuotaStore, PostgresProjectQuotaStore>();
         services.AddSingleton<IAuditLog, PostgresAuditLog>();
         services.AddSingleton<IKnownNetworkStore, PostgresKnownNetworkStore>();
         services.AddSingleton<ILoginFailureStore, PostgresLoginFailureStore>();

@@ -195,6 +195,13 @@ internal static class Migrations
         );
         CREATE INDEX ix_immutability_rules_project ON immutability_rules(project_id, id);
         """,
+
+        // 7 (quota branch; the lead renumbers it to 9 at merge): storage quotas per project (issue 13), null = unlimited;
+        // uploads indexed by repository name, so a project's uploads in progress are a range read for its usage.
+        """
+        ALTER TABLE projects ADD COLUMN quota_bytes INTEGER CHECK (quota_bytes IS NULL OR quota_bytes >= 0);
+        CREATE INDEX ix_uploads_repository ON uploads(repository);
+        """,
     ];
 
     public static int Latest => Steps.Length;

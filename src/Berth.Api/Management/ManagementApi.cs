@@ -65,6 +65,7 @@ public static class ManagementApi
         RepositoryEndpoints.Map(api);
         SystemEndpoints.Map(api);
         ImmutabilityEndpoints.Map(api);
+        QuotaEndpoints.Map(api);
 
         api.MapOpenApi("/openapi.json").AllowAnyone().WithName("GetOpenApiDocument").WithSummary("This API's OpenAPI document");
 

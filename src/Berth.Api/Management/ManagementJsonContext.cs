@@ -23,6 +23,8 @@ namespace Berth.Api.Management;
 [JsonSerializable(typeof(PasswordChangeRequest))]
 [JsonSerializable(typeof(IpRuleCreateRequest))]
 [JsonSerializable(typeof(ImmutabilityRuleRequest))]
+[JsonSerializable(typeof(QuotaSetRequest))]
+[JsonSerializable(typeof(QuotaResponse))]
 [JsonSerializable(typeof(ProjectResponse))]
 [JsonSerializable(typeof(PageResponse<ProjectResponse>))]
 [JsonSerializable(typeof(MemberResponse))]

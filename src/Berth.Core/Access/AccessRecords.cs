@@ -294,6 +294,9 @@ public static class AuditActions
 
     /// <summary>A server administrator deleted a repository or project holding immutable tags (<c>force-immutable</c>).</summary>
     public const string ImmutabilityOverride = "immutability.override";
+
+    /// <summary>A project's storage quota set or removed (detail: <c>bytes</c>, null for none, and the <c>previous</c> one).</summary>
+    public const string QuotaSet = "quota.set";
 }
 
 /// <summary>One entry of the audit log. Entries are never changed; old ones are pruned by time.</summary>
