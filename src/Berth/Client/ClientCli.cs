@@ -22,6 +22,7 @@ internal static class ClientCli
         .. RepositoryCommands.All,
         .. SystemCommands.All,
         .. ImmutabilityCommands.All,
+        .. QuotaCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>
@@ -163,5 +164,6 @@ internal static class ClientCli
         ["tag"] = "list and delete the tags of a repository",
         ["system"] = "the state of the server: free storage space and its reserve (administrators)",
         ["immutability"] = "tag immutability rules of a project (tags that can never be moved or deleted)",
+        ["quota"] = "storage quota and usage of a project (quota set PROJECT 10GiB)",
     };
 }
