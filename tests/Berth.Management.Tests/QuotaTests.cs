@@ -55,7 +55,7 @@ public sealed class QuotaTests : IDisposable
         Assert.Equal(System.Text.Json.JsonValueKind.Null, after.GetProperty("quotaBytes").ValueKind);
         var entries = await _app.AuditAsync(AuditActions.QuotaSet);
         Assert.Equal(2, entries.Count);
-        Assert.All(entries, e => Assert.Equal("admin", e.ActorName.Value));
+        Assert.All(entries, e => Assert.Equal("admin", e.ActorName));
         Assert.Contains(entries, e => e.Detail!.Contains("10737418240", StringComparison.Ordinal));
     }
 
@@ -155,5 +155,25 @@ public sealed class QuotaTests : IDisposable
 
         await client.PushManifestAsync("shop/app", image, "v2");
         Assert.True((await client.GetJsonAsync("/api/v1/projects/shop/quota")).GetProperty("usedBytes").GetInt64() > used);
+    }
+}
+
+/// <summary>The server's default quota (<c>--default-quota</c>) applies to projects created through the API.</summary>
+public sealed class DefaultQuotaTests : IDisposable
+{
+    private readonly ManagementApp _app = new(new Dictionary<string, string?> { ["Berth:DefaultQuotaBytes"] = (5L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+
+    public void Dispose() => _app.Dispose();
+
+    [Fact]
+    public async Task CreateProject_GetsTheDefaultQuota_Audited()
+    {
+        using var response = await _app.Admin.SendJsonAsync(HttpMethod.Post, "/api/v1/projects", new { name = "shop" });
+
+        await Expect.StatusAsync(response, HttpStatusCode.Created);
+        Assert.Equal(5L << 30, (await response.ReadJsonAsync()).GetProperty("quotaBytes").GetInt64());
+        Assert.Equal(5L << 30, (await _app.Admin.GetJsonAsync("/api/v1/projects/shop/quota")).GetProperty("quotaBytes").GetInt64());
+        var created = Assert.Single(await _app.AuditAsync(AuditActions.ProjectCreate));
+        Assert.Contains("5368709120", created.Detail, StringComparison.Ordinal);
     }
 }
