@@ -34,4 +34,6 @@ public sealed class RegistryOptions
 
     /// <summary><see cref="GcGrace"/>, never below <see cref="MinGcGrace"/>.</summary>
     public TimeSpan EffectiveGcGrace => GcGrace < MinGcGrace ? MinGcGrace : GcGrace;
+    /// <summary>The quota in bytes a new project gets (<c>--default-quota</c>); 0 means none (unlimited).</summary>
+    public long DefaultQuotaBytes { get; set; }
 }

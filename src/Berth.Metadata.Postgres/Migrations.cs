@@ -248,6 +248,10 @@ internal static class Migrations
         );
         CREATE INDEX ix_blob_collections_unfinished ON blob_collections(started_at) WHERE finished_at IS NULL;
         CREATE INDEX ix_blob_collections_finished ON blob_collections(finished_at) WHERE finished_at IS NOT NULL;
+        // 6: storage quotas per project, as SQLite's step 9.
+        """
+        ALTER TABLE projects ADD COLUMN quota_bytes bigint CHECK (quota_bytes IS NULL OR quota_bytes >= 0);
+        CREATE INDEX ix_uploads_repository ON uploads(repository COLLATE "C");
         """,
     ];
 

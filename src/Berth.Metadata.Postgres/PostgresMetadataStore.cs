@@ -186,6 +186,9 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                     "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 7283))", Text(repository.Value), Text(locked.Value)));
             }
 
+            // A project with a quota: puts into it queue here (after the tag's lock, always in that order), so each
+            // one's quota check below sees the puts before it. Without a quota no lock is taken.
+            batch.BatchCommands.Add(BatchCommand(PostgresProjectQuotaStore.LockSql, Text(repository.Project)));
             batch.BatchCommands.Add(EnsureRepository(repository, Now));
             if (references.Count > 0)
             {
@@ -226,6 +229,9 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                 batch.BatchCommands.Add(BatchCommand(PostgresImmutabilityRuleStore.RulesSql, Text(repository.Project)));
             }
 
+            // The quota check, before the writes (no row when the project has none).
+            batch.BatchCommands.Add(BatchCommand(PostgresProjectQuotaStore.CheckSql, PostgresProjectQuotaStore.CheckParameters(
+                repository.Project, digest, manifest.Body.LongLength, [.. references.Where(r => !r.IsManifest).Select(r => r.Digest.ToString())])));
             batch.BatchCommands.Add(BatchCommand(
                 """
                 INSERT INTO manifests (repository_id, digest, media_type, size, body, artifact_type, subject, annotations, pushed_at)
@@ -263,6 +269,7 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             long actualSize = 0;
             Digest? previous = null;
             List<ImmutabilityRule>? rules = null;
+            Core.Quotas.QuotaExceeded? exceeded = null;
             await using (var reader = await batch.ExecuteReaderAsync(ct))
             {
                 if (tag is not null)
@@ -270,6 +277,7 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                     await reader.NextResultAsync(ct); // past the advisory lock
                 }
 
+                await reader.NextResultAsync(ct); // past the quota's lock
                 exists = await reader.ReadAsync(ct);
                 if (references.Count > 0)
                 {
@@ -290,6 +298,13 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                     await reader.NextResultAsync(ct);
                     rules = await PostgresImmutabilityRuleStore.ReadAllAsync(reader, ct);
                 }
+
+                await reader.NextResultAsync(ct);
+                if (await reader.ReadAsync(ct))
+                {
+                    var (quota, needed, used) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+                    exceeded = needed > 0 && used + needed > quota ? new Core.Quotas.QuotaExceeded(used, quota, needed) : null;
+                }
             }
 
             if (!exists)
@@ -303,6 +318,11 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                 return (actualSize < 0
                     ? new ManifestPutResult(ManifestPutStatus.ReferenceUnknown, reference)
                     : new ManifestPutResult(ManifestPutStatus.ReferenceSizeMismatch, reference, actualSize), false);
+            }
+
+            if (exceeded is not null)
+            {
+                return (new ManifestPutResult(ManifestPutStatus.QuotaExceeded) { Quota = exceeded }, false);
             }
 
             if (previous is { } target && target != manifest.Digest && rules is { Count: > 0 }

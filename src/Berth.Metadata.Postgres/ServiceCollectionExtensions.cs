@@ -79,6 +79,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IIpAllowRuleStore, PostgresIpAllowRuleStore>();
         services.AddSingleton<IImmutabilityRuleStore, PostgresImmutabilityRuleStore>();
         services.AddSingleton<Core.Retention.IRetentionStore, PostgresRetentionStore>();
+        services.AddSingleton<Berth.Core.Quotas.IProjectQuotaStore, PostgresProjectQuotaStore>();
         services.AddSingleton<IAuditLog, PostgresAuditLog>();
         services.AddSingleton<IKnownNetworkStore, PostgresKnownNetworkStore>();
         services.AddSingleton<ILoginFailureStore, PostgresLoginFailureStore>();

@@ -247,6 +247,11 @@ internal static class Migrations
         ) WITHOUT ROWID;
         CREATE INDEX ix_blob_collections_unfinished ON blob_collections(started_at) WHERE finished_at IS NULL;
         CREATE INDEX ix_blob_collections_finished ON blob_collections(finished_at) WHERE finished_at IS NOT NULL;
+        // 9: storage quotas per project (issue 13), null = unlimited;
+        // uploads indexed by repository name, so a project's uploads in progress are a range read for its usage.
+        """
+        ALTER TABLE projects ADD COLUMN quota_bytes INTEGER CHECK (quota_bytes IS NULL OR quota_bytes >= 0);
+        CREATE INDEX ix_uploads_repository ON uploads(repository);
         """,
     ];
 

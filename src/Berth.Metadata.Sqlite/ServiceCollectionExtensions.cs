@@ -35,6 +35,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IUploadSessionStore>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IBlobCollectionIndex>(sp => sp.GetRequiredService<SqliteMetadataStore>());
         services.AddSingleton<IRepositoryBrowser, SqliteRepositoryBrowser>();
+        services.AddSingleton<Berth.Core.Quotas.IProjectQuotaStore, SqliteProjectQuotaStore>();
         // One class per access contract, all over the one SqliteDatabase (a second provider mirrors them file by file).
         services.AddSingleton<IProjectStore, SqliteProjectStore>();
         services.AddSingleton<IUserStore, SqliteUserStore>();

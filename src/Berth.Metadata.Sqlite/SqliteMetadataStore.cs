@@ -136,6 +136,15 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
             }
 
             var digest = manifest.Digest.ToString();
+
+            // The quota (one indexed read; the writer is single, so two puts cannot both pass the check).
+            if (SqliteProjectQuotaStore.Quota(c, repository.Project) is { } quota
+                && SqliteProjectQuotaStore.Check(c, repository.Project, quota, digest, manifest.Body.LongLength,
+                    references.Where(r => !r.IsManifest).Select(r => r.Digest.ToString())) is { } exceeded)
+            {
+                return (new ManifestPutResult(ManifestPutStatus.QuotaExceeded) { Quota = exceeded }, false);
+            }
+
             var now = manifest.PushedAt.ToUnixTimeMilliseconds();
             c.Command(
                 """

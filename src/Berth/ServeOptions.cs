@@ -25,6 +25,9 @@ internal static class ServeOptions
         new("--storage-reserve", "BERTH_STORAGE_RESERVE", "Berth:Storage:FileSystem:ReserveBytes", "BYTES",
             "free space kept on the data folder's file system (filesystem storage): below it new uploads are refused (507) while pulls and deletes go on; default the larger of 1G and 2% of the file system; 0 for none",
             v => ParseSize(v).ToString(CultureInfo.InvariantCulture)),
+        new("--default-quota", "BERTH_DEFAULT_QUOTA", "Berth:DefaultQuotaBytes", "SIZE",
+            "storage quota of projects created from now on (e.g. 10GiB, 500MiB); default none (0 or none: unlimited); berth quota set changes one project's",
+            v => ParseQuota(v).ToString(CultureInfo.InvariantCulture)),
         new("--upload-expiry", "BERTH_UPLOAD_EXPIRY", "Berth:UploadExpiry", "DURATION", "remove uploads idle this long (e.g. 30m, 24h, 7d); default 24h", v => ParseDuration(v).ToString("c", CultureInfo.InvariantCulture)),
         new("--gc-grace", "BERTH_GC_GRACE", "Berth:GcGrace", "DURATION",
             "garbage collection deletes an unreferenced blob only once it, its links and its bytes are older than this (uploads, mounts and HEADs renew it; e.g. 30m, 2h); default 1h, at least 1s",
@@ -234,6 +237,12 @@ internal static class ServeOptions
 
         return value * multiplier;
     }
+
+    /// <summary>A quota: <c>10GiB</c>, <c>500MiB</c>, <c>1.5T</c>, a number of bytes; <c>0</c> or <c>none</c> for none (answered as 0).</summary>
+    public static long ParseQuota(string text) =>
+        text.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) ? 0
+        : Core.Quotas.ByteSize.TryParse(text, out var bytes) ? bytes
+        : throw new FormatException($"'{text}' is not a size (use e.g. 10GiB, 500MiB, or none)");
 
     /// <summary>The largest <c>--max-manifest-size</c>: a manifest is read whole into memory and stored in the database.</summary>
     public const long MaxManifestSize = 64L << 20;

@@ -21,7 +21,9 @@ public sealed class ProjectTests : IDisposable
         Assert.Equal("the shop", project.GetProperty("description").GetString());
         Assert.Equal("public", project.GetProperty("visibility").GetString());
         Assert.Equal("2026-01-01T00:00:00.000Z", project.GetProperty("createdAt").GetString());
-        Assert.Equal(4, project.EnumerateObject().Count());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, project.GetProperty("quotaBytes").ValueKind); // no --default-quota
+        Assert.Equal(0, project.GetProperty("usedBytes").GetInt64());
+        Assert.Equal(6, project.EnumerateObject().Count());
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class PostgresMetadataStoreConformance(PostgresMetadataStoreConfor
     {
         await shared.EmptyAsync();
         var store = new PostgresMetadataStore(shared.Db, clock);
-        return new Stores(store, store, store, store, new PostgresRepositoryBrowser(shared.Db));
+        return new Stores(store, store, store, store, new PostgresRepositoryBrowser(shared.Db), new PostgresProjectQuotaStore(shared.Db));
     }
 
     protected override Task CreateProjectsAsync(IReadOnlyList<string> names) =>

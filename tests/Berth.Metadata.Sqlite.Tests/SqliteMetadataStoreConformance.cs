@@ -19,7 +19,7 @@ public sealed class SqliteMetadataStoreConformance : MetadataStoreConformance
         new SqliteMigrator(options).Migrate();
         _database = new SqliteDatabase(options);
         var store = new SqliteMetadataStore(_database, clock);
-        return Task.FromResult(new Stores(store, store, store, store, new SqliteRepositoryBrowser(_database)));
+        return Task.FromResult(new Stores(store, store, store, store, new SqliteRepositoryBrowser(_database), new SqliteProjectQuotaStore(_database)));
     }
 
     protected override async Task CreateProjectsAsync(IReadOnlyList<string> names)

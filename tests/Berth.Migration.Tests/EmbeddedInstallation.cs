@@ -68,6 +68,7 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
         await setup.AllowAsync("192.168.0.0/16");
         await setup.AllowAsync("127.0.0.0/8");
         await setup.ImmutableAsync("shop", ["v*"], ["latest"], ["api"]);
+        await setup.QuotaAsync("web", 5L << 30);
 
         using var client = app.CreateClient();
         var big = TestImages.Bytes((3 * 1024 * 1024) + 17, 99);

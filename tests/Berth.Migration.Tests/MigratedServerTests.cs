@@ -119,6 +119,17 @@ public sealed class MigratedServerTests(MigratedInstallation migrated) : IClassF
     }
 
     [Fact]
+    public async Task MigratedServer_ProjectQuotas_AreCopied()
+    {
+        var quotas = Server.Services.GetRequiredService<Berth.Core.Quotas.IProjectQuotaStore>();
+
+        var web = await quotas.GetUsageAsync("web", CancellationToken.None);
+        Assert.Equal(5L << 30, web?.QuotaBytes);
+        Assert.True(web!.UsedBytes > 0);
+        Assert.Null(await quotas.GetQuotaAsync("shop", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task MigratedServer_FirstInsertIntoEveryTable_Succeeds()
     {
         using var admin = Server.CreateClient();

@@ -31,7 +31,8 @@ public abstract partial class MetadataStoreConformance : IAsyncLifetime
     protected static CancellationToken None => CancellationToken.None;
 
     /// <summary>The four metadata interfaces of one store.</summary>
-    protected sealed record Stores(IRepositoryIndex Repositories, IBlobIndex Blobs, IManifestIndex Manifests, IUploadSessionStore Sessions, IRepositoryBrowser Browser);
+    protected sealed record Stores(IRepositoryIndex Repositories, IBlobIndex Blobs, IManifestIndex Manifests, IUploadSessionStore Sessions, IRepositoryBrowser Browser,
+        Core.Quotas.IProjectQuotaStore? Quotas = null);
 
     /// <summary>Creates a new, empty store for one test that uses <paramref name="clock"/>.</summary>
     protected abstract Task<Stores> CreateStoresAsync(TimeProvider clock);

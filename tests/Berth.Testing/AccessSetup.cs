@@ -106,6 +106,23 @@ public sealed class AccessSetup
         return result.Status == ImmutabilityRuleAddStatus.Added ? result.Rule!.Id : throw new InvalidOperationException($"immutability rule: {result.Status}");
     }
 
+    /// <summary>Sets the project's storage quota (null: none), applied on this provider's node at once.</summary>
+    public async Task QuotaAsync(string project, long? bytes)
+    {
+        var result = await Services.GetRequiredService<Berth.Core.Quotas.IProjectQuotaStore>().SetQuotaAsync(project, bytes, CancellationToken.None);
+        if (result != Berth.Core.Quotas.QuotaSetResult.Set)
+        {
+            throw new InvalidOperationException($"quota of {project}: {result}");
+        }
+
+        Services.GetRequiredService<Berth.Core.Quotas.QuotaGuard>().Invalidate(project);
+    }
+
+    /// <summary>The project's usage in bytes now.</summary>
+    public async Task<long> UsedAsync(string project) =>
+        (await Services.GetRequiredService<Berth.Core.Quotas.IProjectQuotaStore>().GetUsageAsync(project, CancellationToken.None))?.UsedBytes
+        ?? throw new InvalidOperationException($"no project {project}");
+
     /// <summary>Waits until queued audit entries are written, then reads the newest ones.</summary>
     public async Task<IReadOnlyList<AuditEntry>> AuditAsync(AuditQuery? query = null)
     {

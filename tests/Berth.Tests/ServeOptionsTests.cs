@@ -79,11 +79,25 @@ public sealed class ServeOptionsTests : IDisposable
     [InlineData("--max-blob-size", "9999999999T", "too large a size")]
     [InlineData("--max-manifest-size", "10G", "out of range")] // did not fit the int setting: every manifest request failed
     [InlineData("--max-manifest-size", "0", "out of range")]
+    [InlineData("--default-quota", "lots", "not a size")]
+    [InlineData("--default-quota", "-1G", "not a size")]
+    [InlineData("--default-quota", "99999999PiB", "not a size")]
     public void Resolve_BadInput_ThrowsCommandLineExceptionNamingTheProblem(string flag, string value, string expected)
     {
         var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve([flag, value], Env()));
 
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("10GiB", "10737418240")]
+    [InlineData("500MiB", "524288000")]
+    [InlineData("0", "0")]
+    [InlineData("none", "0")]
+    public void Resolve_DefaultQuota_IsBytes(string value, string expected)
+    {
+        Assert.Equal(expected, ServeOptions.Resolve(["--default-quota", value], Env())["Berth:DefaultQuotaBytes"]);
+        Assert.Equal(expected, ServeOptions.Resolve([], Env(("BERTH_DEFAULT_QUOTA", value)))["Berth:DefaultQuotaBytes"]);
     }
 
     [Theory]

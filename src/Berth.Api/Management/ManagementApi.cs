@@ -66,6 +66,7 @@ public static class ManagementApi
         SystemEndpoints.Map(api);
         ImmutabilityEndpoints.Map(api);
         RetentionEndpoints.Map(api);
+        QuotaEndpoints.Map(api);
 
         api.MapOpenApi("/openapi.json").AllowAnyone().WithName("GetOpenApiDocument").WithSummary("This API's OpenAPI document");
 

@@ -25,6 +25,8 @@ namespace Berth.Api.Management;
 [JsonSerializable(typeof(ImmutabilityRuleRequest))]
 [JsonSerializable(typeof(RetentionPolicyRequest))]
 [JsonSerializable(typeof(RetentionRunRequest))]
+[JsonSerializable(typeof(QuotaSetRequest))]
+[JsonSerializable(typeof(QuotaResponse))]
 [JsonSerializable(typeof(ProjectResponse))]
 [JsonSerializable(typeof(PageResponse<ProjectResponse>))]
 [JsonSerializable(typeof(MemberResponse))]

@@ -108,8 +108,12 @@ public sealed record IpRuleCreateRequest
 
 public sealed record PageResponse<T>(IReadOnlyList<T> Items, string? Next);
 
-public sealed record ProjectResponse(string Name, string Description, string Visibility, string CreatedAt)
+/// <summary>A project; <see cref="QuotaBytes"/> its storage quota (null: none) and <see cref="UsedBytes"/> its usage (see <c>IProjectQuotaStore</c>).</summary>
+public sealed record ProjectResponse(string Name, string Description, string Visibility, string CreatedAt, long? QuotaBytes = null, long UsedBytes = 0)
 {
+    public ProjectResponse With(Core.Quotas.ProjectUsage? usage) =>
+        usage is null ? this : this with { QuotaBytes = usage.QuotaBytes, UsedBytes = usage.UsedBytes };
+
     public static ProjectResponse From(Project project) =>
         new(project.Name.Value, project.Description, Wire.Visibility(project.Visibility), Wire.Time(project.CreatedAt));
 }

@@ -1,11 +1,14 @@
 using Berth.Application.Projects;
 using Berth.Auth.Permissions;
+using Berth.Core;
 using Berth.Core.Access;
+using Berth.Core.Quotas;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 
 namespace Berth.Api.Management;
 
@@ -38,7 +41,7 @@ internal static class ProjectEndpoints
     /// sealed cursor (<see cref="Cursor.Seal"/>): it names nothing to the caller, and opens only for them.
     /// </summary>
     private static async Task<Results<Ok<PageResponse<ProjectResponse>>, ValidationProblem>> ListAsync(
-        [AsParameters] PageQuery query, ManagementServices services, HttpContext context, CancellationToken cancellationToken)
+        [AsParameters] PageQuery query, ManagementServices services, [FromServices] IProjectQuotaStore quotas, HttpContext context, CancellationToken cancellationToken)
     {
         if (!Paging.TryRead(query.Limit, query.After, context, out var paging, out var error, Listing))
         {
@@ -95,11 +98,17 @@ internal static class ProjectEndpoints
             }
         }
 
+        for (var i = 0; i < items.Count; i++)
+        {
+            items[i] = items[i].With(await quotas.GetUsageAsync(items[i].Name, cancellationToken));
+        }
+
         return TypedResults.Ok(new PageResponse<ProjectResponse>(items, next is null ? null : Cursor.Seal(context, Listing, next)));
     }
 
     private static async Task<Results<Created<ProjectResponse>, ValidationProblem, ProblemHttpResult>> CreateAsync(
-        ManagementServices services, HttpContext context, CancellationToken cancellationToken)
+        ManagementServices services, [FromServices] IProjectQuotaStore quotas, [FromServices] IOptions<RegistryOptions> options,
+        HttpContext context, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync<ProjectCreateRequest>(context);
         if (body.Value is not { } request)
@@ -132,19 +141,28 @@ internal static class ProjectEndpoints
             return Problems.Conflict($"project '{name}' exists");
         }
 
-        await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectCreate, name, detail: new { visibility = Wire.Visibility(visibility) });
-        return TypedResults.Created($"/api/v1/projects/{name}", ProjectResponse.From(result.Project));
+        // A new project gets the server's default quota (--default-quota), if any.
+        long? quota = options.Value.DefaultQuotaBytes > 0 ? options.Value.DefaultQuotaBytes : null;
+        if (quota is not null)
+        {
+            await quotas.SetQuotaAsync(name.Value, quota, cancellationToken);
+        }
+
+        await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectCreate, name, detail: new { visibility = Wire.Visibility(visibility), quotaBytes = quota });
+        return TypedResults.Created($"/api/v1/projects/{name}", ProjectResponse.From(result.Project) with { QuotaBytes = quota });
     }
 
     private static async Task<Results<Ok<ProjectResponse>, ProblemHttpResult>> GetAsync(
-        string project, ManagementServices services, HttpContext context, CancellationToken cancellationToken)
+        string project, ManagementServices services, [FromServices] IProjectQuotaStore quotas, HttpContext context, CancellationToken cancellationToken)
     {
         var stored = await services.Projects.GetAsync(context.GetProject().Name, cancellationToken);
-        return stored is null ? Problems.ProjectNotFound(project) : TypedResults.Ok(ProjectResponse.From(stored));
+        return stored is null
+            ? Problems.ProjectNotFound(project)
+            : TypedResults.Ok(ProjectResponse.From(stored).With(await quotas.GetUsageAsync(stored.Name.Value, cancellationToken)));
     }
 
     private static async Task<Results<Ok<ProjectResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
-        string project, ManagementServices services, HttpContext context, CancellationToken cancellationToken)
+        string project, ManagementServices services, [FromServices] IProjectQuotaStore quotas, HttpContext context, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync<ProjectUpdateRequest>(context);
         if (body.Value is not { } request)
@@ -172,7 +190,7 @@ internal static class ProjectEndpoints
         services.AccessChanged();
         await services.Audit.RecordAsync(context.Caller(), AuditActions.ProjectUpdate, name,
             detail: new { description = request.Description, visibility = visibility is { } v ? Wire.Visibility(v) : null });
-        return TypedResults.Ok(ProjectResponse.From(stored));
+        return TypedResults.Ok(ProjectResponse.From(stored).With(await quotas.GetUsageAsync(name.Value, cancellationToken)));
     }
 
     /// <param name="forceText"><c>?force=</c> as text, so that a malformed one is a 400 naming it.</param>

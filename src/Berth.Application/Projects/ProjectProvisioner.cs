@@ -1,6 +1,9 @@
 using Berth.Application.Access;
 using Berth.Application.Audit;
+using Berth.Core;
 using Berth.Core.Access;
+using Berth.Core.Quotas;
+using Microsoft.Extensions.Options;
 
 namespace Berth.Application.Projects;
 
@@ -10,9 +13,14 @@ public sealed class ProjectProvisioner
     private readonly IProjectStore _store;
     private readonly ProjectDirectory _directory;
     private readonly AuditRecorder _audit;
+    private readonly IProjectQuotaStore? _quotas;
+    private readonly long _defaultQuota;
 
-    public ProjectProvisioner(IProjectStore store, ProjectDirectory directory, AuditRecorder audit)
+    /// <summary>A project created here gets the server's default quota (<see cref="RegistryOptions.DefaultQuotaBytes"/>), if any.</summary>
+    public ProjectProvisioner(IProjectStore store, ProjectDirectory directory, AuditRecorder audit, IProjectQuotaStore? quotas = null, IOptions<RegistryOptions>? options = null)
     {
+        _quotas = quotas;
+        _defaultQuota = options?.Value.DefaultQuotaBytes ?? 0;
         _store = store;
         _directory = directory;
         _audit = audit;
@@ -30,7 +38,13 @@ public sealed class ProjectProvisioner
         _directory.Invalidate(name);
         if (result.Status == ProjectCreateStatus.Created)
         {
-            await _audit.RecordAsync(caller, AuditActions.ProjectCreate, projectName, detail: new { visibility = "private", autoCreated = true });
+            long? quota = _defaultQuota > 0 && _quotas is not null ? _defaultQuota : null;
+            if (quota is not null)
+            {
+                await _quotas!.SetQuotaAsync(name, quota, cancellationToken);
+            }
+
+            await _audit.RecordAsync(caller, AuditActions.ProjectCreate, projectName, detail: new { visibility = "private", autoCreated = true, quotaBytes = quota });
             return result.Project;
         }
 

@@ -305,6 +305,8 @@ public static class AuditActions
     public const string RetentionRun = "retention.run";
     /// <summary>A garbage collection run ended (scheduled or on demand, dry run or not), with its report.</summary>
     public const string GcRun = "gc.run";
+    /// <summary>A project's storage quota set or removed (detail: <c>bytes</c>, null for none, and the <c>previous</c> one).</summary>
+    public const string QuotaSet = "quota.set";
 }
 
 /// <summary>One entry of the audit log. Entries are never changed; old ones are pruned by time.</summary>

@@ -59,6 +59,11 @@ public interface IManifestIndex
     /// read in the same transaction; <see cref="Immutability.ImmutabilityPolicy.Check"/>) make immutable is not moved:
     /// <see cref="ManifestPutStatus.TagImmutable"/>. Two puts of one tag are serialised, so of two different digests pushed
     /// to a new immutable tag one is stored and the other refused. Pointing the tag at the manifest it already names succeeds.
+    /// When the project has a quota (<see cref="Quotas.IProjectQuotaStore"/>, read in the same transaction), the bytes the push
+    /// adds (its body unless the project holds that manifest already, and the blobs it references that no manifest of the
+    /// project references yet) must fit beside the usage, or the answer is <see cref="ManifestPutStatus.QuotaExceeded"/>; two
+    /// puts into one project with a quota are serialised for that check, so they cannot both pass. A push that adds
+    /// nothing is never refused by the quota. A project without a quota costs one indexed read.
     /// Nothing is stored unless the status is <see cref="ManifestPutStatus.Stored"/>.
     /// </summary>
     Task<ManifestPutResult> PutAsync(RepositoryName repository, ManifestRecord manifest, IReadOnlyList<ManifestReference> references, Tag? tag, CancellationToken cancellationToken);

@@ -68,6 +68,9 @@ public enum ManifestPutStatus
 
     /// <summary>The tag points at another manifest and is immutable; see <see cref="ManifestPutResult.Refusal"/>. Nothing was stored.</summary>
     TagImmutable,
+
+    /// <summary>The project has a quota and the bytes the push adds do not fit; see <see cref="ManifestPutResult.Quota"/>. Nothing was stored.</summary>
+    QuotaExceeded,
 }
 
 public sealed record ManifestPutResult(ManifestPutStatus Status, ManifestReference? Missing = null, long ActualSize = 0)
@@ -80,6 +83,9 @@ public sealed record ManifestPutResult(ManifestPutStatus Status, ManifestReferen
 
     /// <summary>For <see cref="ManifestPutStatus.TagImmutable"/>: the tag and the rule that refused the move.</summary>
     public ImmutableTagRefusal? Refusal { get; init; }
+
+    /// <summary>For <see cref="ManifestPutStatus.QuotaExceeded"/>: the usage, the quota and what the push needed.</summary>
+    public Quotas.QuotaExceeded? Quota { get; init; }
 }
 
 /// <summary>Outcome of deleting a manifest or a tag.</summary>

@@ -97,6 +97,7 @@ public sealed class ManifestService
                 $"descriptor of {result.Missing!.Digest} says {result.Missing.Size} bytes but the blob has {result.ActualSize}",
                 new { digest = result.Missing.Digest.ToString(), declared = result.Missing.Size, actual = result.ActualSize }),
             ManifestPutStatus.TagImmutable => Refused(result.Refusal!),
+            ManifestPutStatus.QuotaExceeded => QuotaRefused(result.Quota!),
             ManifestPutStatus.ProjectNotFound => new RegistryError(OciErrorCode.NameUnknown,
                 $"project '{repository.Project}' does not exist (it was deleted during the push)", new { name = repository.Value }),
             _ => new RegistryError(OciErrorCode.ManifestBlobUnknown,
@@ -133,6 +134,10 @@ public sealed class ManifestService
 
         return record;
     }
+
+    /// <summary>The <c>DENIED</c> error for a push that does not fit in its project's quota (what docker and skopeo print).</summary>
+    public static RegistryError QuotaRefused(Quotas.QuotaExceeded quota) =>
+        new(OciErrorCode.Denied, quota.Message, new { used = quota.UsedBytes, quota = quota.QuotaBytes, needed = quota.NeededBytes });
 
     /// <summary>The <c>DENIED</c> error for a change to an immutable tag, its message naming the tag and the rule (what docker and skopeo print).</summary>
     public static RegistryError Refused(Immutability.ImmutableTagRefusal refusal) =>

@@ -17,6 +17,7 @@ public static class RegistryServiceCollectionExtensions
         services.AddRegistryEvents();
         services.TryAddSingleton<StoreUnavailableClassifier>();
         services.TryAddSingleton<Storage.StorageFullClassifier>();
+        services.TryAddSingleton<Quotas.QuotaGuard>();
         services.AddSingleton<UploadService>();
         services.AddSingleton<BlobService>();
         services.AddSingleton<ManifestCache>();

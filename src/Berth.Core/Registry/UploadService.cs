@@ -44,17 +44,21 @@ public sealed partial class UploadService
     private readonly IRegistryEventPublisher _events;
     private readonly ConcurrentDictionary<string, UploadState> _states = new(StringComparer.Ordinal);
     private readonly StorageFullClassifier _storageFull;
+    private readonly Quotas.QuotaGuard? _quota;
 
     /// <summary>
     /// A finished upload raises <see cref="BlobCommitted"/>, a mount <see cref="BlobMounted"/>, once linked, attributed to
     /// <see cref="EventActorContext.Current"/>. Without <paramref name="events"/> (a service built by hand) nothing is raised.
     /// An upload whose write fails because the storage is full (<paramref name="storageFull"/>; without it, the operating
-    /// system's errors only) is removed with its bytes at once, and the error goes on to the caller.
+    /// system's errors only) is removed with its bytes at once, and the error goes on to the caller. With
+    /// <paramref name="quota"/>, a chunk whose bytes do not fit in the project's quota is refused (<c>DENIED</c>) and the
+    /// upload removed with its bytes, as on a full store.
     /// </summary>
     public UploadService(IUploadStore uploads, IBlobStore blobs, IUploadSessionStore sessions, IBlobIndex blobIndex,
         TimeProvider clock, IOptions<RegistryOptions> options, ILogger<UploadService> logger, IRegistryEventPublisher? events = null,
-        StorageFullClassifier? storageFull = null)
+        StorageFullClassifier? storageFull = null, Quotas.QuotaGuard? quota = null)
     {
+        _quota = quota;
         _events = events ?? NoRegistryEvents.Instance;
         _storageFull = storageFull ?? StorageFullClassifier.OperatingSystemOnly;
         _uploads = uploads;
@@ -126,7 +130,7 @@ public sealed partial class UploadService
                 return UnknownUpload(id); // cancelled (or completed) while this request waited for the lock
             }
 
-            return await AppendLockedAsync(session, state, id, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
+            return await AppendLockedAsync(repository, session, state, id, body, range, declaredLength, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (_storageFull.IsStorageFull(ex))
         {
@@ -217,7 +221,7 @@ public sealed partial class UploadService
             string? storeState;
             if (body is not null)
             {
-                var appended = await AppendLockedAsync(session, state, id, body, range, declaredLength, cancellationToken, keepHash: true).ConfigureAwait(false);
+                var appended = await AppendLockedAsync(repository, session, state, id, body, range, declaredLength, cancellationToken, keepHash: true).ConfigureAwait(false);
                 if (!appended.IsSuccess)
                 {
                     return appended.Error!;
@@ -511,7 +515,7 @@ public sealed partial class UploadService
         state.Reset();
     }
 
-    private async Task<Result<UploadStatus>> AppendLockedAsync(UploadSession? session, UploadState state, string id, Stream body, ContentRange? range, long? declaredLength, CancellationToken cancellationToken, bool keepHash = false)
+    private async Task<Result<UploadStatus>> AppendLockedAsync(RepositoryName repository, UploadSession? session, UploadState state, string id, Stream body, ContentRange? range, long? declaredLength, CancellationToken cancellationToken, bool keepHash = false)
     {
         // The session as it is now (another node may have appended since the request looked it up).
         var current = session is null ? null : await _sessions.GetAsync(id, cancellationToken).ConfigureAwait(false);
@@ -549,6 +553,13 @@ public sealed partial class UploadService
         if (declaredLength is { } d && d > remaining)
         {
             return TooLarge();
+        }
+
+        // A declared length is checked against the quota before a byte is written (a chunk of unknown length after).
+        if (_quota is not null && declaredLength is > 0
+            && await _quota.CheckAsync(repository.Project, declaredLength.Value, cancellationToken).ConfigureAwait(false) is { } early)
+        {
+            return await RefuseOverQuotaAsync(session, id, state, early).ConfigureAwait(false);
         }
 
         var (status, writer) = await _uploads.OpenWriterAsync(id, offset, current?.StoreState, cancellationToken).ConfigureAwait(false);
@@ -604,6 +615,12 @@ public sealed partial class UploadService
                 }
 
                 var end = offset + copied;
+                if (_quota is not null && declaredLength is null
+                    && await _quota.CheckAsync(repository.Project, copied, cancellationToken).ConfigureAwait(false) is { } exceeded)
+                {
+                    await writer.DisposeAsync().ConfigureAwait(false); // uncommitted: the chunk's bytes are dropped
+                    return await RefuseOverQuotaAsync(session, id, state, exceeded).ConfigureAwait(false);
+                }
 
                 // Durable in the store first, then acknowledged with the state the store needs to continue (the writer
                 // keeps the upload until it is disposed, after the acknowledgement). A chunk whose acknowledgement
@@ -642,6 +659,21 @@ public sealed partial class UploadService
         {
             hash?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A chunk over the project's quota: the upload goes with its bytes, as on a full store (a monolithic upload's data is
+    /// removed by its caller), and the client is told why. The caller holds <paramref name="state"/>'s lock.
+    /// </summary>
+    private async Task<RegistryError> RefuseOverQuotaAsync(UploadSession? session, string id, UploadState state, Quotas.QuotaExceeded exceeded)
+    {
+        if (session is not null)
+        {
+            await RemoveLockedAsync(id, state, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        LogOverQuota(_logger, id, exceeded.Message);
+        return ManifestService.QuotaRefused(exceeded);
     }
 
     private static RegistryError ConcurrentAppend(long offset) =>
@@ -729,6 +761,9 @@ public sealed partial class UploadService
 
     [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Could not remove the session of upload {Upload} (its data is gone; the sweeper removes it): {Reason}")]
     private static partial void LogSessionLeft(ILogger logger, string upload, string reason);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Information, Message = "Refused upload {Upload} and removed it with its data: {Reason}")]
+    private static partial void LogOverQuota(ILogger logger, string upload, string reason);
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Could not remove the data of upload {Upload} (the sweeper retries): {Reason}")]
     private static partial void LogDataLeft(ILogger logger, string upload, string reason);

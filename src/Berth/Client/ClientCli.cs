@@ -24,6 +24,7 @@ internal static class ClientCli
         .. GcCommands.All,
         .. ImmutabilityCommands.All,
         .. RetentionCommands.All,
+        .. QuotaCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>
@@ -165,5 +166,6 @@ internal static class ClientCli
         ["tag"] = "list and delete the tags of a repository",
         ["system"] = "the state of the server: free storage space and its reserve (administrators)",
         ["immutability"] = "tag immutability rules of a project (tags that can never be moved or deleted)",
+        ["quota"] = "storage quota and usage of a project (quota set PROJECT 10GiB)",
     };
 }

@@ -12,6 +12,8 @@ internal static class ProjectCommands
     [
         new("NAME", p => Output.Text(p, "name")),
         new("VISIBILITY", p => Output.Text(p, "visibility")),
+        new("USED", p => QuotaCommands.Size(p, "usedBytes")),
+        new("QUOTA", p => QuotaCommands.Quota(p, "quotaBytes")),
         new("CREATED", p => Output.Time(p, "createdAt")),
         new("DESCRIPTION", p => Output.Text(p, "description")),
     ];

@@ -54,7 +54,7 @@ internal static class MigrationTables
 
     public static readonly IReadOnlyList<MigrationTable> All =
     [
-        new("projects", true, [I("id"), T("name"), T("description"), T("visibility"), I("created_at")]),
+        new("projects", true, [I("id"), T("name"), T("description"), T("visibility"), I("created_at"), I("quota_bytes")]),
         new("users", true, [I("id"), T("name"), T("password_hash"), B("is_admin"), B("disabled"), I("created_at"), T("security_stamp")]),
         new("project_members", false, [I("project_id"), I("user_id"), T("role"), I("added_at")]),
         new("robot_accounts", true, [I("id"), I("project_id"), T("name"), T("description"), I32("actions"), B("disabled"), I("created_at")]),
