@@ -239,6 +239,8 @@ internal static class Migrations
             reason      text NOT NULL
         );
         CREATE INDEX ix_retention_run_items_run ON retention_run_items(run_id, id);
+        """,
+
         // 5: garbage collection's markers (issue 13 item 3), as SQLite's step 8.
         """
         CREATE TABLE blob_collections (
@@ -248,6 +250,8 @@ internal static class Migrations
         );
         CREATE INDEX ix_blob_collections_unfinished ON blob_collections(started_at) WHERE finished_at IS NULL;
         CREATE INDEX ix_blob_collections_finished ON blob_collections(finished_at) WHERE finished_at IS NOT NULL;
+        """,
+
         // 6: storage quotas per project, as SQLite's step 9.
         """
         ALTER TABLE projects ADD COLUMN quota_bytes bigint CHECK (quota_bytes IS NULL OR quota_bytes >= 0);

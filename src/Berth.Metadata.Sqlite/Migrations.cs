@@ -236,6 +236,8 @@ internal static class Migrations
             reason      TEXT NOT NULL
         );
         CREATE INDEX ix_retention_run_items_run ON retention_run_items(run_id, id);
+        """,
+
         // 8: garbage collection's markers (issue 13 item 3). A digest whose rows a collection deleted has a row here
         // until its bytes are deleted (finished_at NULL: links of the digest are refused), then for a day (finished:
         // links of the digest check the bytes still exist). No foreign key: the blob row is gone by design.
@@ -247,6 +249,8 @@ internal static class Migrations
         ) WITHOUT ROWID;
         CREATE INDEX ix_blob_collections_unfinished ON blob_collections(started_at) WHERE finished_at IS NULL;
         CREATE INDEX ix_blob_collections_finished ON blob_collections(finished_at) WHERE finished_at IS NOT NULL;
+        """,
+
         // 9: storage quotas per project (issue 13), null = unlimited;
         // uploads indexed by repository name, so a project's uploads in progress are a range read for its usage.
         """
