@@ -164,5 +164,6 @@ internal static class ClientCli
         ["tag"] = "list and delete the tags of a repository",
         ["system"] = "the state of the server: free storage space and its reserve (administrators)",
         ["immutability"] = "tag immutability rules of a project (tags that can never be moved or deleted)",
+        ["retention"] = "retention policy of a project: what old artifacts its runs delete, runs now and their history",
     };
 }

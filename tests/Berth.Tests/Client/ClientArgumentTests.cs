@@ -177,6 +177,7 @@ public sealed class ClientArgumentTests : IDisposable
     [InlineData("robot", new[] { "create PROJECT NAME", "token create PROJECT NAME", "token revoke PROJECT NAME ID" })]
     [InlineData("ip-allow", new[] { "list", "add CIDR", "remove ID" })]
     [InlineData("immutability", new[] { "add PROJECT", "list PROJECT", "remove PROJECT ID" })]
+    [InlineData("retention", new[] { "set PROJECT", "show PROJECT", "run PROJECT", "history PROJECT [RUN]", "delete PROJECT" })]
     public async Task Group_Help_ListsItsCommands(string group, string[] commands)
     {
         var result = await _harness.RunAsync(group, "--help");
@@ -204,7 +205,7 @@ public sealed class ClientArgumentTests : IDisposable
     {
         var help = Cli.GeneralHelp();
 
-        foreach (var group in new[] { "login URL", "logout [URL]", "whoami", "project COMMAND", "user COMMAND", "member COMMAND", "token COMMAND", "robot COMMAND", "ip-allow COMMAND", "immutability COMMAND", "audit", "system storage" })
+        foreach (var group in new[] { "login URL", "logout [URL]", "whoami", "project COMMAND", "user COMMAND", "member COMMAND", "token COMMAND", "robot COMMAND", "ip-allow COMMAND", "immutability COMMAND", "retention COMMAND", "audit", "system storage" })
         {
             Assert.Contains("berth " + group, help, StringComparison.Ordinal);
         }
