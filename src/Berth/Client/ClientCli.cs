@@ -167,5 +167,6 @@ internal static class ClientCli
         ["system"] = "the state of the server: free storage space and its reserve (administrators)",
         ["immutability"] = "tag immutability rules of a project (tags that can never be moved or deleted)",
         ["quota"] = "storage quota and usage of a project (quota set PROJECT 10GiB)",
+        ["retention"] = "retention policy of a project: what old artifacts its runs delete, runs now and their history",
     };
 }

@@ -178,6 +178,7 @@ public sealed class ClientArgumentTests : IDisposable
     [InlineData("ip-allow", new[] { "list", "add CIDR", "remove ID" })]
     [InlineData("immutability", new[] { "add PROJECT", "list PROJECT", "remove PROJECT ID" })]
     [InlineData("quota", new[] { "show PROJECT", "set PROJECT SIZE" })]
+    [InlineData("retention", new[] { "set PROJECT", "show PROJECT", "run PROJECT", "history PROJECT [RUN]", "delete PROJECT" })]
     public async Task Group_Help_ListsItsCommands(string group, string[] commands)
     {
         var result = await _harness.RunAsync(group, "--help");
@@ -205,7 +206,7 @@ public sealed class ClientArgumentTests : IDisposable
     {
         var help = Cli.GeneralHelp();
 
-        foreach (var group in new[] { "login URL", "logout [URL]", "whoami", "project COMMAND", "user COMMAND", "member COMMAND", "token COMMAND", "robot COMMAND", "ip-allow COMMAND", "immutability COMMAND", "quota COMMAND", "audit", "system storage" })
+        foreach (var group in new[] { "login URL", "logout [URL]", "whoami", "project COMMAND", "user COMMAND", "member COMMAND", "token COMMAND", "robot COMMAND", "ip-allow COMMAND", "immutability COMMAND", "quota COMMAND", "retention COMMAND", "audit", "system storage" })
         {
             Assert.Contains("berth " + group, help, StringComparison.Ordinal);
         }
