@@ -163,6 +163,7 @@ internal static class ClientCli
         ["repo"] = "list and delete the repositories of a project",
         ["tag"] = "list and delete the tags of a repository",
         ["system"] = "the state of the server: free storage space and its reserve (administrators)",
+        ["gc"] = "garbage collection of unreferenced blobs: run now (--dry-run), status (administrators)",
         ["immutability"] = "tag immutability rules of a project (tags that can never be moved or deleted)",
     };
 }
