@@ -264,6 +264,12 @@ public sealed class FileSystemDurabilityTests : IDisposable
         public Task<long?> GetLinkedSizeAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
             Task.FromResult<long?>(null);
 
+        public Task<BlobLink?> GetLinkAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
+            Task.FromResult<BlobLink?>(null);
+
+        public Task<bool> RefreshLinkAsync(RepositoryName repository, Digest digest, DateTimeOffset staleBefore, CancellationToken cancellationToken) =>
+            Task.FromResult(false);
+
         public Task<BlobLinkResult> LinkAsync(RepositoryName repository, Digest digest, long size, CancellationToken cancellationToken)
         {
             log.Add($"link {repository} {digest}");
