@@ -46,6 +46,9 @@ public sealed class OpenApiTests : IDisposable
         ("delete", "/api/v1/repositories/tags"),
         ("delete", "/api/v1/repositories"),
         ("get", "/api/v1/system/storage"),
+        ("get", "/api/v1/system/gc"),
+        ("post", "/api/v1/system/gc"),
+        ("get", "/api/v1/system/gc/{id}"),
         ("get", "/api/v1/openapi.json"),
     ];
 

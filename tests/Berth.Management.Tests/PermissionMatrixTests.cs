@@ -73,6 +73,15 @@ public sealed class PermissionMatrixTests
         ["DELETE tag"] = new("DELETE", "/api/v1/repositories/tags?repository={target}&tag=v1", [Admin, Owner, Maintainer, AdminToken, RobotToken], null, PushImageAsync),
         ["DELETE repository"] = new("DELETE", "/api/v1/repositories?repository={target}", [Admin, Owner, Maintainer, AdminToken, RobotToken], null, PushImageAsync),
         ["GET system storage"] = new("GET", "/api/v1/system/storage", [Admin]),
+        ["GET system gc"] = new("GET", "/api/v1/system/gc", [Admin]),
+        ["POST system gc"] = new("POST", "/api/v1/system/gc", [Admin], (_, _) => new { dryRun = true }),
+        ["GET system gc run"] = new("GET", "/api/v1/system/gc/{target}", [Admin], null, async (w, _) =>
+        {
+            var collector = w.App.Service<Berth.Core.Gc.GarbageCollector>();
+            var run = (await collector.TryStartAsync(true, "test", default))!;
+            await collector.RunAsync(run, default);
+            return run.Id;
+        }),
         ["GET openapi"] = new("GET", "/api/v1/openapi.json", Everyone),
     };
 

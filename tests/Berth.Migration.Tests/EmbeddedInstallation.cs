@@ -86,6 +86,12 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
             await client.PushManifestAsync(image.Repository, image.Manifest, image.Tag);
         }
 
+        // A digest garbage collection took (its marker is copied, so a link of it on the target checks the bytes).
+        var collections = app.Services.GetRequiredService<Berth.Core.Metadata.IBlobCollectionIndex>();
+        var collected = Berth.Oci.Digest.Compute(Berth.Oci.DigestAlgorithm.Sha256, "collected"u8.ToArray());
+        await collections.BeginCollectionAsync([collected], app.Clock.GetUtcNow(), CancellationToken.None);
+        await collections.FinishCollectionAsync([collected], CancellationToken.None);
+
         // Pull times and audit entries of the pushes, written as the server writes them.
         using (var pull = await client.GetAsync("/v2/shop/api/manifests/v1"))
         {

@@ -82,6 +82,10 @@ public sealed class ServeOptionsTests : IDisposable
     [InlineData("--default-quota", "lots", "not a size")]
     [InlineData("--default-quota", "-1G", "not a size")]
     [InlineData("--default-quota", "99999999PiB", "not a size")]
+    [InlineData("--gc-grace", "0", "not a duration")] // a grace window of nothing would let a push's blobs go
+    [InlineData("--gc-grace", "0s", "not a duration")]
+    [InlineData("--gc-grace", "500ms", "not a duration")]
+    [InlineData("--gc-interval", "often", "not a duration")]
     public void Resolve_BadInput_ThrowsCommandLineExceptionNamingTheProblem(string flag, string value, string expected)
     {
         var ex = Assert.Throws<CommandLineException>(() => ServeOptions.Resolve([flag, value], Env()));
@@ -99,6 +103,18 @@ public sealed class ServeOptionsTests : IDisposable
         Assert.Equal(expected, ServeOptions.Resolve(["--default-quota", value], Env())["Berth:DefaultQuotaBytes"]);
         Assert.Equal(expected, ServeOptions.Resolve([], Env(("BERTH_DEFAULT_QUOTA", value)))["Berth:DefaultQuotaBytes"]);
     }
+
+    [Theory]
+    [InlineData("--gc-grace", "1s", "Berth:GcGrace", "00:00:01")]
+    [InlineData("--gc-grace", "2h", "Berth:GcGrace", "02:00:00")]
+    [InlineData("--gc-interval", "1d", "Berth:GcInterval", "1.00:00:00")]
+    [InlineData("--gc-interval", "0", "Berth:GcInterval", "00:00:00")]
+    public void Resolve_GcSettings_AreDurations(string flag, string value, string key, string expected) =>
+        Assert.Equal(expected, ServeOptions.Resolve([flag, value], Env())[key]);
+
+    [Fact]
+    public void Resolve_GcGraceFromTheEnvironment_IsUsed() =>
+        Assert.Equal("00:30:00", ServeOptions.Resolve([], Env(("BERTH_GC_GRACE", "30m")))["Berth:GcGrace"]);
 
     [Theory]
     [InlineData("--bogus")]

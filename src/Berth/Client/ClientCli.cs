@@ -165,6 +165,7 @@ internal static class ClientCli
         ["repo"] = "list and delete the repositories of a project",
         ["tag"] = "list and delete the tags of a repository",
         ["system"] = "the state of the server: free storage space and its reserve (administrators)",
+        ["gc"] = "garbage collection of unreferenced blobs: run now (--dry-run), status (administrators)",
         ["immutability"] = "tag immutability rules of a project (tags that can never be moved or deleted)",
         ["quota"] = "storage quota and usage of a project (quota set PROJECT 10GiB)",
         ["retention"] = "retention policy of a project: what old artifacts its runs delete, runs now and their history",

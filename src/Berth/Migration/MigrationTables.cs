@@ -89,6 +89,10 @@ internal static class MigrationTables
         ]),
         new("manifest_references", false, [I("repository_id"), T("manifest_digest"), T("digest"), B("is_manifest")]),
         new("tags", false, [I("repository_id"), T("name"), T("manifest_digest"), I("updated_at"), I("last_pulled_at")]),
+
+        // Garbage collection's markers (migration 7): a finished one makes a link of its digest check the bytes, an
+        // unfinished one (a collector stopped midway) is finished by the target's next collection.
+        new("blob_collections", false, [T("digest"), I("started_at"), I("finished_at")]),
     ];
 
     /// <summary>Tables of either schema that are deliberately not copied.</summary>
