@@ -94,6 +94,20 @@ public sealed class PostgresProjectQuotaStore(PostgresDatabase database) : IProj
         }, cancellationToken);
     }
 
+    public Task<bool> ReferencesBlobAsync(string project, string digest, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(project);
+        ArgumentException.ThrowIfNullOrEmpty(digest);
+        return database.ReadAsync(async (c, ct) =>
+        {
+            await using var command = new NpgsqlCommand(
+                "SELECT 1 FROM manifest_references mr WHERE mr.digest = $4 AND NOT mr.is_manifest AND mr.repository_id IN (" + Repositories + ") LIMIT 1", c);
+            command.Parameters.AddRange(RangeParameters(project));
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = digest });
+            return await command.ExecuteScalarAsync(ct) is not null;
+        }, cancellationToken);
+    }
+
     public Task<QuotaSetResult> SetQuotaAsync(string project, long? bytes, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(project);

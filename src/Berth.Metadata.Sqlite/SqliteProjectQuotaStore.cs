@@ -90,6 +90,15 @@ public sealed class SqliteProjectQuotaStore(SqliteDatabase db) : IProjectQuotaSt
         return Task.FromResult(db.Read(c => Quota(c, project)));
     }
 
+    public Task<bool> ReferencesBlobAsync(string project, string digest, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(project);
+        ArgumentException.ThrowIfNullOrEmpty(digest);
+        return Task.FromResult(db.Read(c => c.Command(
+            "SELECT 1 FROM manifest_references mr WHERE mr.digest = $digest AND mr.is_manifest = 0 AND mr.repository_id IN (" + Repositories + ") LIMIT 1",
+            [.. Range(project), ("$digest", digest)]).ExecuteScalar() is not null));
+    }
+
     public Task<QuotaSetResult> SetQuotaAsync(string project, long? bytes, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(project);

@@ -126,6 +126,22 @@ public abstract partial class MetadataStoreConformance
     }
 
     [Fact]
+    public async Task ReferencesBlob_OnlyBlobsOfTheProjectsManifests()
+    {
+        var layer = await LayerAsync(App, 1, 100);
+        await LayerAsync(App, 2, 100); // linked, referenced by no manifest
+        await PutAsync(App, Manifest(1), [layer], "v1");
+        var elsewhere = await LayerAsync(RepositoryName.Parse("a-b/c"), 3, 100);
+        await PutAsync(RepositoryName.Parse("a-b/c"), Manifest(2), [elsewhere], "v1");
+
+        Assert.True(await Quotas.ReferencesBlobAsync("project", Blob(1).ToString(), None));
+        Assert.False(await Quotas.ReferencesBlobAsync("project", Blob(2).ToString(), None));
+        Assert.False(await Quotas.ReferencesBlobAsync("a", Blob(3).ToString(), None));
+        Assert.True(await Quotas.ReferencesBlobAsync("a-b", Blob(3).ToString(), None));
+        Assert.False(await Quotas.ReferencesBlobAsync("project", Manifest(1).Digest.ToString(), None)); // a manifest is not a blob
+    }
+
+    [Fact]
     public async Task SetQuota_SetsReadsAndRemovesIt()
     {
         Assert.Equal(QuotaSetResult.Set, await Quotas.SetQuotaAsync("project", 10L << 30, None));

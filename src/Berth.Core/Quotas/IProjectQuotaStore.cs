@@ -17,6 +17,12 @@ public interface IProjectQuotaStore
     Task<long?> GetQuotaAsync(string project, CancellationToken cancellationToken);
 
     /// <summary>
+    /// True when a manifest of the project (in any of its repositories) references the blob <paramref name="digest"/>:
+    /// uploading it again adds nothing to the usage. One indexed read.
+    /// </summary>
+    Task<bool> ReferencesBlobAsync(string project, string digest, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Sets the project's quota in bytes (null: unlimited). A quota below the current usage is accepted: pushes that add
     /// bytes are refused until the usage falls below it. No project of that name: <see cref="QuotaSetResult.ProjectNotFound"/>.
     /// </summary>

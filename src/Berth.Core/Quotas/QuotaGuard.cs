@@ -19,9 +19,11 @@ public sealed class QuotaGuard(IProjectQuotaStore store)
 
     /// <summary>
     /// Null when <paramref name="additionalBytes"/> more fit in the project's quota (or it has none); otherwise what to
-    /// tell the client. The usage counts the upload's acknowledged bytes already, so pass only what is new.
+    /// tell the client. The usage counts the upload's acknowledged bytes already, so pass only what is new. With the
+    /// blob's <paramref name="digest"/> (known to a single-request upload and to the completing PUT), a blob that a
+    /// manifest of the project references already is free: pushing it again adds nothing.
     /// </summary>
-    public async ValueTask<QuotaExceeded?> CheckAsync(string project, long additionalBytes, CancellationToken cancellationToken)
+    public async ValueTask<QuotaExceeded?> CheckAsync(string project, long additionalBytes, CancellationToken cancellationToken, string? digest = null)
     {
         if (additionalBytes <= 0)
         {
@@ -46,7 +48,14 @@ public sealed class QuotaGuard(IProjectQuotaStore store)
             return null;
         }
 
-        return usage.UsedBytes + additionalBytes > quota ? new QuotaExceeded(usage.UsedBytes, quota, additionalBytes) : null;
+        if (usage.UsedBytes + additionalBytes <= quota)
+        {
+            return null;
+        }
+
+        return digest is not null && await store.ReferencesBlobAsync(project, digest, cancellationToken).ConfigureAwait(false)
+            ? null
+            : new QuotaExceeded(usage.UsedBytes, quota, additionalBytes);
     }
 
     /// <summary>Forgets the cached quota of the project (after it was set on this node).</summary>

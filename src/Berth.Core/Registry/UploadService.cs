@@ -221,7 +221,7 @@ public sealed partial class UploadService
             string? storeState;
             if (body is not null)
             {
-                var appended = await AppendLockedAsync(repository, session, state, id, body, range, declaredLength, cancellationToken, keepHash: true).ConfigureAwait(false);
+                var appended = await AppendLockedAsync(repository, session, state, id, body, range, declaredLength, cancellationToken, keepHash: true, digest: digest).ConfigureAwait(false);
                 if (!appended.IsSuccess)
                 {
                     return appended.Error!;
@@ -515,7 +515,7 @@ public sealed partial class UploadService
         state.Reset();
     }
 
-    private async Task<Result<UploadStatus>> AppendLockedAsync(RepositoryName repository, UploadSession? session, UploadState state, string id, Stream body, ContentRange? range, long? declaredLength, CancellationToken cancellationToken, bool keepHash = false)
+    private async Task<Result<UploadStatus>> AppendLockedAsync(RepositoryName repository, UploadSession? session, UploadState state, string id, Stream body, ContentRange? range, long? declaredLength, CancellationToken cancellationToken, bool keepHash = false, Digest? digest = null)
     {
         // The session as it is now (another node may have appended since the request looked it up).
         var current = session is null ? null : await _sessions.GetAsync(id, cancellationToken).ConfigureAwait(false);
@@ -557,7 +557,7 @@ public sealed partial class UploadService
 
         // A declared length is checked against the quota before a byte is written (a chunk of unknown length after).
         if (_quota is not null && declaredLength is > 0
-            && await _quota.CheckAsync(repository.Project, declaredLength.Value, cancellationToken).ConfigureAwait(false) is { } early)
+            && await _quota.CheckAsync(repository.Project, declaredLength.Value, cancellationToken, digest?.ToString()).ConfigureAwait(false) is { } early)
         {
             return await RefuseOverQuotaAsync(session, id, state, early).ConfigureAwait(false);
         }
@@ -616,7 +616,7 @@ public sealed partial class UploadService
 
                 var end = offset + copied;
                 if (_quota is not null && declaredLength is null
-                    && await _quota.CheckAsync(repository.Project, copied, cancellationToken).ConfigureAwait(false) is { } exceeded)
+                    && await _quota.CheckAsync(repository.Project, copied, cancellationToken, digest?.ToString()).ConfigureAwait(false) is { } exceeded)
                 {
                     await writer.DisposeAsync().ConfigureAwait(false); // uncommitted: the chunk's bytes are dropped
                     return await RefuseOverQuotaAsync(session, id, state, exceeded).ConfigureAwait(false);

@@ -67,7 +67,9 @@ internal static class QuotaCommands
     public static string Size(JsonNode item, string name) =>
         item[name] is JsonValue value && value.TryGetValue<long>(out var bytes) ? ByteSize.Format(bytes) : "-";
 
-    /// <summary>A quota, <c>none</c> when the project has none.</summary>
+    /// <summary>A quota; <c>none</c> when the project has none (null), <c>-</c> when the server did not say (an older one).</summary>
     public static string Quota(JsonNode item, string name) =>
-        item[name] is JsonValue value && value.TryGetValue<long>(out var bytes) ? ByteSize.Format(bytes) : "none";
+        item is JsonObject o && o.TryGetPropertyValue(name, out var node)
+            ? node is JsonValue value && value.TryGetValue<long>(out var bytes) ? ByteSize.Format(bytes) : "none"
+            : "-";
 }

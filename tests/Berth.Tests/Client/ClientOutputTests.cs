@@ -24,9 +24,9 @@ public sealed class ClientOutputTests : IDisposable
         Assert.Equal(["/api/v1/projects", "/api/v1/projects?after=c1"], _harness.Api.Requests.Select(r => r.PathAndQuery));
         Assert.Equal(
             """
-            NAME   VISIBILITY   CREATED            DESCRIPTION
-            web    private      2026-11-29 06:30   Web apps
-            api    public       2026-01-02 03:04   -
+            NAME   VISIBILITY   USED      QUOTA    CREATED            DESCRIPTION
+            web    private      9.8 GiB   10 GiB   2026-11-29 06:30   Web apps
+            api    public       -         -        2026-01-02 03:04   -
 
             """.ReplaceLineEndings("\n"),
             result.Out);

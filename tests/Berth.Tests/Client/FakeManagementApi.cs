@@ -83,7 +83,7 @@ public sealed partial class FakeManagementApi : HttpMessageHandler
         return Json(status, problem.ToJsonString(), "application/problem+json");
     }
 
-    public const string Project = """{"name":"web","description":"Web apps","visibility":"private","createdAt":"2026-11-29T06:30:00.000Z"}""";
+    public const string Project = """{"name":"web","description":"Web apps","visibility":"private","createdAt":"2026-11-29T06:30:00.000Z","quotaBytes":10737418240,"usedBytes":10522669875}""";
     public const string Member = """{"user":"bob","role":"developer","addedAt":"2026-11-29T06:31:00.000Z"}""";
     public const string Robot = """{"name":"deployer","fullName":"web+deployer","project":"web","description":"CI","scope":"pull,push","disabled":false,"createdAt":"2026-11-29T06:32:00.000Z"}""";
     public const string Token = """{"id":42,"name":"ci","owner":"alice","ownerKind":"user","scope":"pull,push","projects":["web"],"createdAt":"2026-11-29T06:33:00.000Z","expiresAt":"2026-12-29T06:33:00.000Z","lastUsedAt":null,"revokedAt":null,"state":"active"}""";
