@@ -35,7 +35,9 @@ public static class ServiceCollectionExtensions
         services.AddHostedService<AdminBootstrap>();
         services.AddPeriodicJob<SigningKeyReloader>();
         services.AddPeriodicJob<AuditPruner>();
-        services.AddOptions<Retention.RetentionOptions>().Bind(configuration.GetSection("Berth:Retention"));
+        // The lab preset keeps an untagged artifact for exactly the garbage collection grace window (--gc-grace).
+        services.AddOptions<Retention.RetentionOptions>()
+            .Configure<Microsoft.Extensions.Options.IOptions<Berth.Core.RegistryOptions>>((retention, registry) => retention.UntaggedGrace = registry.Value.EffectiveGcGrace);
         services.TryAddSingleton<Retention.RetentionRunner>();
         services.AddPeriodicJob<Retention.RetentionScheduler>();
         services.AddPeriodicJob<Storage.GarbageCollection>();

@@ -18,8 +18,9 @@ namespace Berth.Application.Retention;
 public sealed class RetentionOptions
 {
     /// <summary>
-    /// How long the lab preset keeps an untagged artifact after its push (the GC grace window: <c>docker manifest
-    /// push</c> sends an index's children before the index). Default one hour.
+    /// How long the lab preset keeps an untagged artifact after its push: the GC grace window
+    /// (<see cref="Berth.Core.RegistryOptions.EffectiveGcGrace"/>, <c>--gc-grace</c>, set in <c>AddBerthApplication</c>), since
+    /// <c>docker manifest push</c> sends an index's children before the index. Default one hour.
     /// </summary>
     public TimeSpan UntaggedGrace { get; set; } = TimeSpan.FromHours(1);
 }

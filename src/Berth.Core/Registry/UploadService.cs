@@ -762,7 +762,7 @@ public sealed partial class UploadService
     [LoggerMessage(EventId = 1104, Level = LogLevel.Warning, Message = "Could not remove the session of upload {Upload} (its data is gone; the sweeper removes it): {Reason}")]
     private static partial void LogSessionLeft(ILogger logger, string upload, string reason);
 
-    [LoggerMessage(EventId = 1106, Level = LogLevel.Information, Message = "Refused upload {Upload} and removed it with its data: {Reason}")]
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Information, Message = "Refused upload {Upload} and removed it with its data: {Reason}")]
     private static partial void LogOverQuota(ILogger logger, string upload, string reason);
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "Could not remove the data of upload {Upload} (the sweeper retries): {Reason}")]

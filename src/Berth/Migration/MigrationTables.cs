@@ -35,7 +35,7 @@ internal sealed record MigrationColumn(string Name, ColumnKind Kind);
 internal sealed record MigrationTable(string Name, bool HasIdentity, IReadOnlyList<MigrationColumn> Columns);
 
 /// <summary>
-/// The tables of the SQLite schema (migration 7) as PostgreSQL's migrations 1, 3 and 4 mirror them, in an order that inserts
+/// The tables of the SQLite schema (migration 9) as PostgreSQL's migrations 1 and 3 to 6 mirror them, in an order that inserts
 /// every referenced row before its references. Not copied: <c>uploads</c> (sessions of uploads in progress, whose
 /// bytes are in the source's upload folder and not in the target store: the client starts those uploads again) and
 /// PostgreSQL's own <c>job_leases</c> and <c>login_failures</c> (the shared login throttle; the embedded server counts
@@ -90,7 +90,7 @@ internal static class MigrationTables
         new("manifest_references", false, [I("repository_id"), T("manifest_digest"), T("digest"), B("is_manifest")]),
         new("tags", false, [I("repository_id"), T("name"), T("manifest_digest"), I("updated_at"), I("last_pulled_at")]),
 
-        // Garbage collection's markers (migration 7): a finished one makes a link of its digest check the bytes, an
+        // Garbage collection's markers (migration 8): a finished one makes a link of its digest check the bytes, an
         // unfinished one (a collector stopped midway) is finished by the target's next collection.
         new("blob_collections", false, [T("digest"), I("started_at"), I("finished_at")]),
     ];
