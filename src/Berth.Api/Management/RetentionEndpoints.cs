@@ -142,7 +142,8 @@ internal static class RetentionEndpoints
     }
 
     private static async Task<Results<Created<RetentionRunResponse>, ValidationProblem, ProblemHttpResult>> RunAsync(
-        string project, [FromServices] RetentionRunner runner, [FromServices] IRetentionStore store, HttpContext context, CancellationToken cancellationToken)
+        string project, [FromServices] RetentionRunner runner, [FromServices] IRetentionStore store,
+        [FromServices] Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime, HttpContext context, CancellationToken cancellationToken)
     {
         var body = await RequestBody.ReadAsync<RetentionRunRequest>(context);
         if (body.Value is not { } request)
@@ -156,7 +157,8 @@ internal static class RetentionEndpoints
         }
 
         var name = context.GetProject().Name;
-        var outcome = await runner.RunAsync(name, RetentionTrigger.Manual, dryRun, context.Caller(), cancellationToken);
+        // A client that stops waiting (a timeout, Ctrl-C) does not stop the run halfway: it ends, or the server stops it.
+        var outcome = await runner.RunAsync(name, RetentionTrigger.Manual, dryRun, context.Caller(), lifetime.ApplicationStopping);
         switch (outcome.Refusal)
         {
             case RetentionRunRefusal.NoPolicy:

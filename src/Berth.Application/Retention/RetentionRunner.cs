@@ -102,7 +102,12 @@ public sealed partial class RetentionRunner(
                 using var actor = EventActorContext.Begin(caller.ToEventActor());
                 end = await ApplyAsync(project, run.Id, policy, dryRun, lease, holder, cancellationToken);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The server is stopping: the run is recorded as stopped (what it deleted so far is in its items).
+                end = new RetentionRunEnd(RetentionRunStatus.Failed, 0, 0, 0, "stopped: the server is shutting down");
+            }
+            catch (Exception ex)
             {
                 LogFailed(logger, ex, project.Value, run.Id);
                 end = new RetentionRunEnd(RetentionRunStatus.Failed, 0, 0, 0, ex is FormatException or InvalidOperationException ? ex.Message : "the run stopped on an internal error (see the server log)");

@@ -40,6 +40,13 @@ internal sealed class ManagementClient : IDisposable
 
     public Login? Login { get; }
 
+    /// <summary>How long a request may take (HttpClient's 100 s unless a command that waits for long work lifts it).</summary>
+    public TimeSpan Timeout
+    {
+        get => _http.Timeout;
+        set => _http.Timeout = value;
+    }
+
     /// <summary>The message for a 401; login replaces it with "wrong user name or password".</summary>
     public string? UnauthorizedMessage { get; set; }
 

@@ -126,6 +126,7 @@ internal static class RetentionCommands
             Run = async run =>
             {
                 using var client = run.Connect();
+                client.Timeout = System.Threading.Timeout.InfiniteTimeSpan; // a run over a large project takes minutes; the server answers when it ends
                 var dryRun = run.Switch("--dry-run");
                 var answer = (await client.SendAsync(HttpMethod.Post, PolicyPath(run.Argument(0)) + "/runs", new JsonObject { ["dryRun"] = dryRun }))!.AsObject();
                 await ReadAllItemsAsync(client, run.Argument(0), answer);
