@@ -87,6 +87,11 @@ public sealed partial class JobHost : BackgroundService
                 leased = await _leases.TryAcquireAsync(job.Name, Holder, schedule.Interval, stoppingToken).ConfigureAwait(false);
             }
         }
+        catch (Exception ex) when (ex is not OperationCanceledException && stoppingToken.IsCancellationRequested)
+        {
+            LogStoppedMidRun(_logger, job.Name, ex.Message); // the server is stopping (its stores may be closed already)
+            return;
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Interlocked.Increment(ref counters.Failures);
@@ -111,6 +116,12 @@ public sealed partial class JobHost : BackgroundService
         {
             throw;
         }
+        catch (Exception ex) when (stoppingToken.IsCancellationRequested)
+        {
+            // A run cut short by the server stopping (a store closed under it, say): one debug line, not an error with a
+            // stack trace on the console of a server that is only shutting down (or failed to start).
+            LogStoppedMidRun(_logger, job.Name, ex.Message);
+        }
         catch (Exception ex)
         {
             Interlocked.Increment(ref counters.Failures);
@@ -125,6 +136,10 @@ public sealed partial class JobHost : BackgroundService
                 {
                     await _leases.ReleaseAsync(job.Name, Holder, CancellationToken.None).ConfigureAwait(false);
                 }
+            }
+            catch (Exception ex) when (stoppingToken.IsCancellationRequested)
+            {
+                LogStoppedMidRun(_logger, job.Name, ex.Message); // the lease ends by itself after the interval
             }
             catch (Exception ex)
             {
@@ -150,6 +165,9 @@ public sealed partial class JobHost : BackgroundService
 
     [LoggerMessage(EventId = 1403, Level = LogLevel.Debug, Message = "Job {Job} skipped: another node holds its lease")]
     private static partial void LogLeaseRefused(ILogger logger, string job);
+
+    [LoggerMessage(EventId = 1405, Level = LogLevel.Debug, Message = "Job {Job} stopped with the server: {Reason}")]
+    private static partial void LogStoppedMidRun(ILogger logger, string job, string reason);
 
     [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "Could not take or give up the lease of job {Job}")]
     private static partial void LogLeaseFailed(ILogger logger, Exception exception, string job);
