@@ -473,14 +473,18 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
 
     // ---------------------------------------------------------------- helpers
 
-    /// <summary>A presigned GET of <paramref name="key"/> valid for <paramref name="validFor"/> (signed locally: no request).</summary>
+    /// <summary>
+    /// A presigned GET of <paramref name="key"/> valid for <paramref name="validFor"/> (signed locally: no request). The
+    /// expiry is counted from the machine's clock, which is what the SDK signs with, never from the injected
+    /// <see cref="TimeProvider"/> (a test's clock in the past made every direct read a 403).
+    /// </summary>
     private async Task<Uri> PresignAsync(string key, TimeSpan validFor) =>
         new(await Client.GetPreSignedURLAsync(new GetPreSignedUrlRequest
         {
             BucketName = _bucket.Name,
             Key = key,
             Verb = HttpVerb.GET,
-            Expires = (_clock.GetUtcNow() + validFor).UtcDateTime,
+            Expires = DateTime.UtcNow + validFor,
             Protocol = _bucket.Options.Endpoint?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
         }).ConfigureAwait(false));
 
