@@ -25,11 +25,15 @@ internal static class Report
         _ => throw new ArgumentException($"--targets is default, scale-out or metadata, not '{name}'"),
     };
 
-    private sealed record Row(string Label, string Scenario, string Unit, double Primary, double P50, double P90, double P99, long Errors, int Concurrency);
+    private sealed record Row(string Label, string Scenario, string Unit, double Primary, double P50, double P90, double P99, long Errors, int Concurrency,
+        double? CpuPerMb = null, double? CpuServer = null, double? MachineBusy = null);
 
     private sealed record Aggregate(string Unit, double Primary, double P50, double P90, double P99, long Errors, int Runs, int Concurrency);
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    private static double? Optional(JsonElement r, string name) =>
+        r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
 
     public static int Print(string input, string[]? labels, TargetSet? targets = TargetSet.Default)
     {
@@ -50,7 +54,8 @@ internal static class Report
                 case "result":
                     rows.Add(new Row(r.GetProperty("label").GetString()!, r.GetProperty("scenario").GetString()!, r.GetProperty("unit").GetString()!,
                         r.GetProperty("primary").GetDouble(), r.GetProperty("p50_ms").GetDouble(), r.GetProperty("p90_ms").GetDouble(),
-                        r.GetProperty("p99_ms").GetDouble(), r.GetProperty("errors").GetInt64(), r.GetProperty("concurrency").GetInt32()));
+                        r.GetProperty("p99_ms").GetDouble(), r.GetProperty("errors").GetInt64(), r.GetProperty("concurrency").GetInt32(),
+                        Optional(r, "cpu_server_ms_per_mb"), Optional(r, "cpu_server"), Optional(r, "cpu_machine_busy")));
                     break;
                 case "env":
                     environment.Add((r.GetProperty("tag").GetString()!, r.GetProperty("text").GetString()!));
@@ -111,6 +116,21 @@ internal static class Report
 
             var errors = string.Join(" / ", new[] { va, vb, vs }.Where(v => v is not null).Select(v => v!.Errors.ToString(Inv)));
             sb.AppendLine(line + $" {errors} |");
+        }
+
+        var cpuRows = rows.Where(r => r.CpuPerMb is not null).ToList();
+        if (cpuRows.Count > 0)
+        {
+            // Where the CPU went: on a shared machine, CPU a server spends per byte is CPU its storage server lacks.
+            sb.AppendLine();
+            sb.AppendLine("CPU during the measured runs (medians): the server's CPU milliseconds per MB moved, the server's and the whole machine's busy CPUs (of " + Environment.ProcessorCount.ToString(Inv) + ").");
+            sb.AppendLine();
+            sb.AppendLine("| scenario | server | server CPU ms/MB | server CPUs busy | machine CPUs busy |");
+            sb.AppendLine("|---|---|---:|---:|---:|");
+            foreach (var group in cpuRows.GroupBy(r => (r.Scenario, r.Label)))
+            {
+                sb.AppendLine(Inv, $"| {group.Key.Scenario} | {group.Key.Label} | {Median(group.Select(r => r.CpuPerMb!.Value)):F3} | {Median(group.Select(r => r.CpuServer ?? 0)):F2} | {Median(group.Select(r => r.MachineBusy ?? 0)):F2} |");
+            }
         }
 
         if (rss.Count > 0)

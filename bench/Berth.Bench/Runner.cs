@@ -277,3 +277,45 @@ internal static class ProcessMemory
     private static long ParseKb(string line) =>
         long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
 }
+
+/// <summary>CPU seconds used so far: by a server process, by this process, by the whole machine (busy, not idle).</summary>
+internal readonly record struct CpuUse(double Wall, double Server, double Self, double MachineBusy)
+{
+    private static readonly double TicksPerSecond = 100; // USER_HZ: 100 on every Linux this runs on
+
+    public static CpuUse operator -(CpuUse a, CpuUse b) => new(a.Wall - b.Wall, a.Server - b.Server, a.Self - b.Self, a.MachineBusy - b.MachineBusy);
+
+    public static CpuUse Read(int? serverPid)
+    {
+        var wall = System.Diagnostics.Stopwatch.GetTimestamp() / (double)System.Diagnostics.Stopwatch.Frequency;
+        var self = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        double server = 0;
+        if (serverPid is { } pid)
+        {
+            try
+            {
+                // utime and stime are the 14th and 15th fields; the command name (2nd) may hold spaces, so count after ')'.
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                server = (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        double busy = 0;
+        try
+        {
+            // cpu  user nice system idle iowait irq softirq steal ...: busy = all but idle and iowait.
+            var line = File.ReadLines("/proc/stat").First();
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            busy = (parts.Sum() - parts[3] - parts[4]) / TicksPerSecond;
+        }
+        catch (IOException)
+        {
+        }
+
+        return new CpuUse(wall, server, self, busy);
+    }
+}

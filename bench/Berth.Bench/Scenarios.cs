@@ -70,7 +70,9 @@ internal sealed class Scenarios(RegistryClient client, BenchSettings settings)
         }
 
         var before = settings.ServerPid is { } pid ? ProcessMemory.Read(pid) : null;
+        var cpuBefore = CpuUse.Read(settings.ServerPid);
         var (latencies, bytes, seconds) = await runner.RunAsync(concurrency, warmup, duration, count, prepared.Value.Op, cancellationToken).ConfigureAwait(false);
+        var cpuAfter = CpuUse.Read(settings.ServerPid);
         var after = settings.ServerPid is { } pid2 ? ProcessMemory.Read(pid2) : null;
         var result = LoadRunner.Summarize(spec.Name, settings.Label, concurrency, spec.Kind == Kind.Mixed ? MixedSize : spec.Size, prepared.Value.Bytes, latencies, bytes, seconds, runner.Errors);
         if (before is { } b && after is { } a)
@@ -79,6 +81,24 @@ internal sealed class Scenarios(RegistryClient client, BenchSettings settings)
             result.Extra["hwm_before_kb"] = b.Hwm;
             result.Extra["rss_after_kb"] = a.Rss;
             result.Extra["hwm_after_kb"] = a.Hwm;
+        }
+
+        // Where the CPU went during the measured part (warm-up included): the server's, the load generator's and the
+        // machine's busy time, in CPU seconds per second of wall time, and the server's CPU milliseconds per MB moved.
+        // On a shared machine a server that spends less per byte leaves more to the storage server beside it.
+        var cpu = cpuAfter - cpuBefore;
+        if (cpu.Wall > 0)
+        {
+            result.Extra["cpu_machine_busy"] = Math.Round(cpu.MachineBusy / cpu.Wall, 2);
+            result.Extra["cpu_loadgen"] = Math.Round(cpu.Self / cpu.Wall, 2);
+            if (settings.ServerPid is not null)
+            {
+                result.Extra["cpu_server"] = Math.Round(cpu.Server / cpu.Wall, 2);
+                if (bytes > 0)
+                {
+                    result.Extra["cpu_server_ms_per_mb"] = Math.Round(cpu.Server * 1000 / (bytes / 1e6), 3);
+                }
+            }
         }
 
         if (!settings.Verify && spec.Kind is Kind.Pull or Kind.Mixed)

@@ -126,6 +126,32 @@ public sealed partial class S3BlobStore : IBlobStore, IUploadStore
             // are read over the bucket's own HTTP client from a URL signed here (no request), not through the SDK's
             // response stream, whose layers cost a large pull a sixth of its throughput.
             var url = await PresignAsync(key, TimeSpan.FromMinutes(15)).ConfigureAwait(false);
+            if (_bucket.Options.SocketReads && url.Scheme == Uri.UriSchemeHttp)
+            {
+                // Over a socket of its own, which the server may then pass to the client inside the kernel (ISocketBody).
+                switch (await SocketGet.SendAsync(url, cancellationToken).ConfigureAwait(false))
+                {
+                    case SocketGet.Result.Status { Code: HttpStatusCode.NotFound }:
+                        Cache.Forget(digest);
+                        return BlobRead.NotFound.Instance;
+                    case SocketGet.Result.Status other:
+                        throw new HttpRequestException($"GET {key}: the S3 server answered {(int)other.Code}", null, other.Code);
+                    case SocketGet.Result.Body body when !Cache.Accepts(body.Length):
+                        return new BlobRead.Streamed(body.Stream, 0, body.Length, body.Length);
+                    case SocketGet.Result.Body small:
+                        var bytes = new byte[small.Length];
+                        await using (small.Stream.ConfigureAwait(false))
+                        {
+                            await small.Stream.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
+                        }
+
+                        Cache.AddBytes(digest, bytes);
+                        return FromMemory(bytes, null);
+                }
+
+                // Unsupported: an answer shaped unlike S3's; read it the ordinary way below.
+            }
+
             var response = await _bucket.Direct.SendAsync(new HttpRequestMessage(HttpMethod.Get, url), HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             try
             {

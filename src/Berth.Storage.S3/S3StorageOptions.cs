@@ -63,6 +63,13 @@ public sealed class S3StorageOptions
     /// </summary>
     public long BlobCacheBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Reads whole blobs from a plain-HTTP endpoint over sockets of their own (default on), so that on Linux the server
+    /// passes the bytes from the S3 server's connection to the client's inside the kernel (<c>splice(2)</c>) instead of
+    /// reading them into memory and writing them out again. Off: every read goes through the HTTP client.
+    /// </summary>
+    public bool SocketReads { get; set; } = true;
+
     /// <summary>What was wrong with the storage URI, reported by the validator as a start-up error; null when it was fine.</summary>
     internal string? LocationError { get; set; }
 

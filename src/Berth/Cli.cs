@@ -33,6 +33,7 @@ internal static class Cli
                     var settings = ServeOptions.Resolve(rest, Environment.GetEnvironmentVariable);
                     // Before anything makes a socket: the runtime reads the variable once, then.
                     SocketCompletions.Apply(settings, Environment.GetEnvironmentVariable, Environment.SetEnvironmentVariable);
+                    ThreadPoolSpinning.Apply(settings, Environment.GetEnvironmentVariable, AppContext.SetData);
                     return await ServerStartup.ServeAsync(settings, Console.Error);
                 case "admin":
                     return await AdminCommands.RunAsync(rest, Console.In, Console.Out);

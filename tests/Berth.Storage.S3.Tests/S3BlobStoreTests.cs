@@ -305,6 +305,58 @@ public sealed class S3BlobStoreTests(S3TestBucket bucket) : IClassFixture<S3Test
     }
 
     [Fact]
+    public async Task Open_WholeBlobFromAPlainHttpEndpoint_ArrivesOnASocketTheServerMayTake_AndReadsIdenticalEitherWay()
+    {
+        var store = bucket.OpenStore(_prefix, configure: o => o.BlobCacheBytes = 0);
+        var viaClient = bucket.OpenStore(_prefix, configure: o => (o.BlobCacheBytes, o.SocketReads) = (0, false));
+        var content = Bytes((3 * MiB) + 17, 30);
+        var digest = await CommitAsync(store, content);
+
+        // Read as a stream.
+        var read = Assert.IsType<BlobRead.Streamed>(await store.OpenAsync(digest, null, default, None));
+        Assert.IsAssignableFrom<ISocketBody>(read.Content);
+        Assert.Equal(content.Length, read.Length);
+        Assert.Equal(content, await ReadAllAsync(read.Content));
+
+        // Taken as a socket: the bytes that came with the head, then exactly the rest from the socket, then its end.
+        var taken = Assert.IsType<BlobRead.Streamed>(await store.OpenAsync(digest, null, default, None));
+        await using (taken.Content)
+        {
+            var body = Assert.IsAssignableFrom<ISocketBody>(taken.Content);
+            Assert.True(body.TryTakeSocket(out var socket, out var buffered));
+            Assert.False(body.TryTakeSocket(out _, out _));
+            using var all = new MemoryStream();
+            all.Write(buffered.Span);
+            var buffer = new byte[64 * 1024];
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None)) > 0)
+            {
+                all.Write(buffer, 0, n);
+            }
+
+            Assert.Equal(content, all.ToArray());
+        }
+
+        // SocketReads off: the HTTP client's stream, the same bytes.
+        var plain = Assert.IsType<BlobRead.Streamed>(await viaClient.OpenAsync(digest, null, default, None));
+        Assert.IsNotAssignableFrom<ISocketBody>(plain.Content);
+        Assert.Equal(content, await ReadAllAsync(plain.Content));
+
+        // A missing blob is still NotFound on the socket path.
+        Assert.IsType<BlobRead.NotFound>(await store.OpenAsync(DigestOf(Bytes(10, 31)), null, default, None));
+    }
+
+    private static async Task<byte[]> ReadAllAsync(Stream stream)
+    {
+        await using (stream)
+        {
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy);
+            return copy.ToArray();
+        }
+    }
+
+    [Fact]
     public async Task Stat_ExistenceIsBelievedForThePresenceLifetimeThenAskedAgain()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

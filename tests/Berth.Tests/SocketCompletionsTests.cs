@@ -76,3 +76,51 @@ public sealed class SocketCompletionsTests
         Assert.Equal(explicitValue, environment[SocketCompletions.Variable]);
     }
 }
+
+/// <summary>Thread-pool spinning is turned off exactly where socket completions go to the pool (ThreadPoolSpinning says why).</summary>
+public sealed class ThreadPoolSpinningTests
+{
+    private static Dictionary<string, string?> Settings(string? storage, string? metadata)
+    {
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { ["Berth:Data"] = "/tmp/data" };
+        if (storage is not null)
+        {
+            settings[ProviderCatalog.StorageKey] = storage;
+        }
+
+        if (metadata is not null)
+        {
+            settings[ProviderCatalog.MetadataKey] = metadata;
+        }
+
+        return settings;
+    }
+
+    [Theory]
+    [InlineData("s3://bucket/prefix?endpoint=http://127.0.0.1:7480&region=us-east-1", "postgres://berth@db.example/berth")]
+    [InlineData(null, "postgres://berth@db.example:5432/berth")]
+    [InlineData("azure://container/prefix", "sqlite")]
+    public void NetworkProviders_TurnSpinningOff(string? storage, string? metadata)
+    {
+        var set = new Dictionary<string, object?>();
+        Assert.True(ThreadPoolSpinning.Apply(Settings(storage, metadata), _ => null, (k, v) => set[k] = v));
+        Assert.Equal(0, set[ThreadPoolSpinning.Switch]);
+    }
+
+    [Fact]
+    public void EmbeddedDefault_LeavesSpinningAlone()
+    {
+        var set = new Dictionary<string, object?>();
+        Assert.False(ThreadPoolSpinning.Apply(Settings(null, null), _ => null, (k, v) => set[k] = v));
+        Assert.Empty(set);
+    }
+
+    [Fact]
+    public void TheEnvironmentWins()
+    {
+        var set = new Dictionary<string, object?>();
+        var environment = new Dictionary<string, string?> { [ThreadPoolSpinning.Variable] = "70" };
+        Assert.False(ThreadPoolSpinning.Apply(Settings("s3://bucket", "postgres://berth@db/berth"), k => environment.GetValueOrDefault(k), (k, v) => set[k] = v));
+        Assert.Empty(set);
+    }
+}

@@ -58,51 +58,12 @@ internal sealed class LocalBlobResult(string path, long offset, long length) : I
                 var send = sender.Begin(file, offset, length);
                 if (send is not null)
                 {
-                    await WritePlaceholdersAsync(httpContext, send);
+                    await Placeholders.WriteAsync(httpContext, send, length);
                     return;
                 }
             }
 
             await CopyAsync(httpContext, file);
-        }
-    }
-
-    /// <summary>
-    /// Writes as many placeholder bytes as the file has through the server's writer, so its Content-Length accounting
-    /// holds; the connection takes them without storing them and sends the file in their place. The last flush returns
-    /// once the kernel has the file.
-    /// </summary>
-    private async Task WritePlaceholdersAsync(HttpContext httpContext, FileSend send)
-    {
-        var writer = httpContext.Response.BodyWriter;
-        long written = 0;
-        var finished = false;
-        try
-        {
-            while (written < length)
-            {
-                var memory = writer.GetMemory();
-                var count = (int)Math.Min(memory.Length, length - written);
-                writer.Advance(count);
-                written += count;
-            }
-
-            var flush = await writer.FlushAsync(httpContext.RequestAborted);
-            finished = !flush.IsCanceled && !flush.IsCompleted;
-        }
-        finally
-        {
-            if (!finished)
-            {
-                // The file was not sent whole, so this response cannot be finished: end the connection (once the sender
-                // is done with the file, if it started on it).
-                if (!send.TryAbandon())
-                {
-                    await send.WhenSentAsync();
-                }
-
-                httpContext.Abort();
-            }
         }
     }
 

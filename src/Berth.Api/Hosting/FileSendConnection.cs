@@ -30,6 +30,7 @@ public static partial class FileSendConnections
     internal static readonly Meter Meter = new(MeterName);
     internal static readonly Counter<long> FilesSent = Meter.CreateCounter<long>("berth.file_send.files", description: "File ranges sent with sendfile");
     internal static readonly Counter<long> BytesSent = Meter.CreateCounter<long>("berth.file_send.bytes", "By", "Bytes sent with sendfile");
+    internal static readonly Counter<long> BytesSpliced = Meter.CreateCounter<long>("berth.file_send.spliced_bytes", "By", "Bytes passed from an object store's connection to the client's");
 
     /// <summary>Adds the zero-copy sender to a plain-HTTP endpoint, before any other connection middleware; never on a TLS endpoint.</summary>
     public static ListenOptions UseFileSend(this ListenOptions listen)
@@ -81,6 +82,14 @@ internal interface IFileSendFeature
     /// Null when the connection is closing.
     /// </summary>
     FileSend? Begin(FileStream file, long offset, long length);
+
+    /// <summary>
+    /// As <see cref="Begin"/>, but the next <paramref name="length"/> bytes are the next bytes read from
+    /// <paramref name="source"/>, a connected socket (an object store's response body), passed from socket to socket
+    /// inside the kernel where it can. The socket must stay open until the flush after the placeholders returns, or until
+    /// <see cref="FileSend.TryAbandon"/> succeeds.
+    /// </summary>
+    FileSend? BeginSplice(Socket source, long length);
 }
 
 /// <summary>One file range waiting for its place in a connection's output.</summary>
@@ -98,7 +107,18 @@ internal sealed class FileSend
         Position = position;
     }
 
-    internal FileStream File { get; }
+    internal FileSend(Socket source, long length, long position)
+    {
+        Source = source;
+        Length = length;
+        Position = position;
+    }
+
+    /// <summary>The file to send from (at <see cref="Offset"/>), or null when the bytes come from <see cref="Source"/>.</summary>
+    internal FileStream? File { get; }
+
+    /// <summary>A connected socket whose next <see cref="Length"/> bytes are to be passed on (<c>splice(2)</c>), or null for a file.</summary>
+    internal Socket? Source { get; }
 
     internal long Offset { get; }
 
@@ -186,6 +206,17 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
     public FileSend? Begin(FileStream file, long offset, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        return Place(position => new FileSend(file, offset, length, position));
+    }
+
+    public FileSend? BeginSplice(Socket source, long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        return Place(position => new FileSend(source, length, position));
+    }
+
+    private FileSend? Place(Func<long, FileSend> create)
+    {
         FileSend send;
         lock (_pending)
         {
@@ -195,7 +226,7 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
             }
 
             // The file goes where the pipe's bytes written so far end; its placeholders never enter the pipe.
-            send = new FileSend(file, offset, length, _writer.Written);
+            send = create(_writer.Written);
             _writer.Place(send);
             _pending.Enqueue(send);
         }
@@ -351,6 +382,14 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
 
         try
         {
+            if (file.Source is { } source)
+            {
+                await SpliceAsync(source, file.Length);
+                FileSendConnections.BytesSpliced.Add(file.Length);
+                file.Complete(null);
+                return true;
+            }
+
             var offset = file.Offset;
             var left = file.Length;
             Cork(true);
@@ -363,7 +402,7 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
                     await Task.Yield();
                 }
 
-                var sending = FileSendThreads.TrySend(_socket, file.File, offset, left, _connection.ConnectionClosed, out var sent);
+                var sending = FileSendThreads.TrySend(_socket, file.File!, offset, left, _connection.ConnectionClosed, out var sent);
                 if (sending is not null)
                 {
                     await sending;
@@ -380,7 +419,7 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
             while (left > 0)
             {
                 var count = (int)Math.Min(left, MaxFileChunk);
-                await SendPacketsAsync(new SendPacketsElement(file.File, offset, count, endOfPacket: true));
+                await SendPacketsAsync(new SendPacketsElement(file.File!, offset, count, endOfPacket: true));
                 offset += count;
                 left -= count;
             }
@@ -396,6 +435,41 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
         {
             file.Complete(ex);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Passes the next <paramref name="length"/> bytes of <paramref name="source"/> to the client: inside the kernel on a
+    /// sender thread (<see cref="FileSendThreads.TrySplice"/>), or, when every sender thread is busy or off Linux, through
+    /// a buffer.
+    /// </summary>
+    private async Task SpliceAsync(Socket source, long length)
+    {
+        if (OperatingSystem.IsLinux() && FileSendThreads.TrySplice(source, _socket, length, _connection.ConnectionClosed) is { } splicing)
+        {
+            await splicing;
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            var left = length;
+            while (left > 0)
+            {
+                var n = await source.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), SocketFlags.None, _connection.ConnectionClosed);
+                if (n == 0)
+                {
+                    throw new IOException($"the store's response ended {left} bytes early");
+                }
+
+                await SendAllAsync(buffer.AsMemory(0, n));
+                left -= n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

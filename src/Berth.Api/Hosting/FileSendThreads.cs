@@ -25,7 +25,7 @@ internal static partial class FileSendThreads
     private const int MaxChunk = 1 << 30;
 
     private const int EIntr = 4, EBadF = 9, EAgain = 11, EPipe = 32, EConnReset = 104;
-    private const short PollOut = 0x004;
+    private const short PollIn = 0x001, PollOut = 0x004;
 
     private static readonly BlockingCollection<Job> Jobs = [];
     private static int _busy;
@@ -38,7 +38,7 @@ internal static partial class FileSendThreads
     /// </summary>
     public static Task? TrySend(Socket socket, FileStream file, long offset, long length, CancellationToken aborted, out long sent)
     {
-        var job = new Job(socket, file, offset, length, aborted);
+        var job = new FileJob(socket, file, offset, length, aborted);
         try
         {
             // As much as the send buffer takes, here and now: a range that fits never leaves this thread.
@@ -57,6 +57,24 @@ internal static partial class FileSendThreads
             return Task.FromException(ex);
         }
 
+        return Enqueue(job);
+    }
+
+    /// <summary>
+    /// Passes the next <paramref name="length"/> bytes of the <paramref name="source"/> socket to <paramref name="socket"/>
+    /// inside the kernel (<c>splice(2)</c> through a pipe) on a sender thread: a task that completes when the kernel has
+    /// them all, or fails (the source ended early or went quiet for <see cref="SourceIdle"/>, the client went away). Null
+    /// when every sender thread is busy; nothing has been read then. Nothing is tried on the caller's thread: the source
+    /// has rarely arrived yet.
+    /// </summary>
+    public static Task? TrySplice(Socket source, Socket socket, long length, CancellationToken aborted) =>
+        Enqueue(new SpliceJob(source, socket, length, aborted));
+
+    /// <summary>How long a spliced source may send nothing before the send fails.</summary>
+    internal static TimeSpan SourceIdle { get; set; } = TimeSpan.FromMinutes(2);
+
+    private static Task? Enqueue(Job job)
+    {
         if (Interlocked.Increment(ref _busy) > MaxBusy)
         {
             Interlocked.Decrement(ref _busy);
@@ -108,39 +126,118 @@ internal static partial class FileSendThreads
         }
     }
 
-    private sealed class Job
+    /// <summary>One transfer to a client's socket, run by a sender thread; holds its descriptors until it ends.</summary>
+    private abstract class Job
     {
-        private readonly SafeHandle _socket;
-        private readonly SafeHandle _file;
-        private readonly CancellationToken _aborted;
+        private readonly List<SafeHandle> _held = new(2);
         private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected Job(Socket socket, CancellationToken aborted)
+        {
+            Socket = Hold(socket.SafeHandle);
+            Aborted = aborted;
+        }
+
+        public Task Done => _done.Task;
+
+        protected SafeHandle Socket { get; }
+
+        protected CancellationToken Aborted { get; }
+
+        /// <summary>Sends until done (false) or, without <paramref name="wait"/>, until a wait would be needed (true).</summary>
+        public abstract bool Send(bool wait);
+
+        public void Finish(Exception? error)
+        {
+            Release();
+            if (error is null)
+            {
+                _done.TrySetResult();
+            }
+            else
+            {
+                _done.TrySetException(error);
+            }
+        }
+
+        public virtual void Release()
+        {
+            foreach (var handle in _held)
+            {
+                handle.DangerousRelease();
+            }
+
+            _held.Clear();
+        }
+
+        /// <summary>Held until the job ends: a descriptor closed meanwhile cannot give its number to another file.</summary>
+        protected SafeHandle Hold(SafeHandle handle)
+        {
+            var added = false;
+            handle.DangerousAddRef(ref added);
+            if (added)
+            {
+                _held.Add(handle);
+            }
+
+            return handle;
+        }
+
+        /// <summary>Waits until <paramref name="fd"/> is ready for <paramref name="events"/>, an error or a hang-up; false after <paramref name="limit"/>.</summary>
+        protected bool WaitFor(int fd, short events, TimeSpan limit)
+        {
+            var poll = new PollFd { Fd = fd, Events = events };
+            var waited = TimeSpan.Zero;
+            while (true)
+            {
+                if (Aborted.IsCancellationRequested)
+                {
+                    throw new SocketException((int)SocketError.ConnectionAborted);
+                }
+
+                if (waited >= limit)
+                {
+                    return false;
+                }
+
+                var ready = Poll(ref poll, 1, PollMilliseconds);
+                if (ready > 0)
+                {
+                    // Ready, or an error or hang-up (POLLERR, POLLHUP) that the next call reports.
+                    return true;
+                }
+
+                if (ready < 0 && Marshal.GetLastPInvokeError() is var error && error != EIntr)
+                {
+                    throw Failure(error);
+                }
+
+                waited += TimeSpan.FromMilliseconds(PollMilliseconds);
+            }
+        }
+    }
+
+    private sealed class FileJob : Job
+    {
+        private readonly SafeHandle _file;
         private readonly long _start;
         private readonly long _end;
-        private bool _socketReferenced;
-        private bool _fileReferenced;
         private long _offset;
 
-        public Job(Socket socket, FileStream file, long offset, long length, CancellationToken aborted)
+        public FileJob(Socket socket, FileStream file, long offset, long length, CancellationToken aborted)
+            : base(socket, aborted)
         {
-            // Held until the job ends: a connection closed meanwhile cannot give its descriptor number to another socket.
-            _socket = socket.SafeHandle;
-            _file = file.SafeFileHandle;
-            _socket.DangerousAddRef(ref _socketReferenced);
-            _file.DangerousAddRef(ref _fileReferenced);
+            _file = Hold(file.SafeFileHandle);
             _offset = offset;
             _end = offset + length;
-            _aborted = aborted;
             _start = offset;
         }
 
         public long Sent => _offset - _start;
 
-        public Task Done => _done.Task;
-
-        /// <summary>Sends until done (false) or, without <paramref name="wait"/>, until the send buffer is full (true).</summary>
-        public bool Send(bool wait)
+        public override bool Send(bool wait)
         {
-            var socket = (int)_socket.DangerousGetHandle();
+            var socket = (int)Socket.DangerousGetHandle();
             var file = (int)_file.DangerousGetHandle();
             while (_offset < _end)
             {
@@ -171,62 +268,155 @@ internal static partial class FileSendThreads
                     return true;
                 }
 
-                WaitWritable(socket);
+                WaitFor(socket, PollOut, Timeout.InfiniteTimeSpan);
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Source socket → pipe → client socket with <c>splice(2)</c>: the bytes never enter user space. The pipe is the
+    /// job's own (1 MiB where the system allows), both ends non-blocking; the source is made non-blocking too, so each
+    /// side's wait is a <c>poll(2)</c> on that side.
+    /// </summary>
+    private sealed class SpliceJob : Job
+    {
+        private const uint SpliceMove = 1, SpliceNonBlock = 2, SpliceMore = 4;
+        private const int OCloexec = 0x80000, ONonBlock = 0x800, FGetFl = 3, FSetFl = 4, FSetPipeSize = 1031;
+        private const int PipeSize = 1024 * 1024;
+
+        /// <summary>Bytes the source must have waiting before a wait for it ends (<c>SO_RCVLOWAT</c>).</summary>
+        /// <remarks>Without it the sender woke for every 64 KiB segment radosgw sent; 256 KiB saved about a tenth of the server's CPU per MB.</remarks>
+        private const int LowWater = 256 * 1024;
+
+        private const int SolSocket = 1, SoRcvLowat = 18;
+        private int _lowWater = 1;
+
+        private void SetReceiveLowWater(int fd, int bytes)
+        {
+            if (bytes != _lowWater)
+            {
+                _lowWater = bytes;
+                _ = SetSockOpt(fd, SolSocket, SoRcvLowat, ref bytes, sizeof(int));
+            }
+        }
+
+        private readonly SafeHandle _source;
+        private readonly int[] _pipe = [-1, -1];
+        private long _left;
+        private long _inPipe;
+
+        public SpliceJob(Socket source, Socket socket, long length, CancellationToken aborted)
+            : base(socket, aborted)
+        {
+            _source = Hold(source.SafeHandle);
+            _left = length;
+        }
+
+        public override bool Send(bool wait)
+        {
+            var socket = (int)Socket.DangerousGetHandle();
+            var source = (int)_source.DangerousGetHandle();
+            if (_pipe[0] < 0)
+            {
+                if (Pipe2(_pipe, OCloexec | ONonBlock) != 0)
+                {
+                    throw new IOException($"pipe2 failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+                }
+
+                _ = Fcntl(_pipe[1], FSetPipeSize, PipeSize); // a larger pipe where allowed; 64 KiB otherwise
+                var flags = Fcntl(source, FGetFl, 0);
+                if (flags < 0 || ((flags & ONonBlock) == 0 && Fcntl(source, FSetFl, flags | ONonBlock) < 0))
+                {
+                    throw new IOException($"fcntl on the source failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+                }
+            }
+
+            while (_left > 0 || _inPipe > 0)
+            {
+                if (_inPipe > 0)
+                {
+                    var more = _left > 0 ? SpliceMore : 0;
+                    var n = Splice(_pipe[0], 0, socket, 0, (nuint)_inPipe, SpliceMove | SpliceNonBlock | more);
+                    if (n > 0)
+                    {
+                        _inPipe -= n;
+                        continue;
+                    }
+
+                    var error = Marshal.GetLastPInvokeError();
+                    if (n == 0 || (error != EIntr && error != EAgain))
+                    {
+                        throw n == 0 ? new IOException("splice to the client moved nothing") : Failure(error);
+                    }
+
+                    if (error == EAgain)
+                    {
+                        if (!wait)
+                        {
+                            return true;
+                        }
+
+                        WaitFor(socket, PollOut, Timeout.InfiniteTimeSpan);
+                    }
+
+                    continue;
+                }
+
+                var read = Splice(source, 0, _pipe[1], 0, (nuint)Math.Min(_left, PipeSize), SpliceMove | SpliceNonBlock);
+                if (read > 0)
+                {
+                    _inPipe += read;
+                    _left -= read;
+                    continue;
+                }
+
+                if (read == 0)
+                {
+                    throw new IOException($"the store's response ended {_left} bytes early");
+                }
+
+                var readError = Marshal.GetLastPInvokeError();
+                if (readError == EIntr)
+                {
+                    continue;
+                }
+
+                if (readError != EAgain)
+                {
+                    throw new IOException($"reading the store's response failed: {Marshal.GetPInvokeErrorMessage(readError)} (errno {readError})");
+                }
+
+                if (!wait)
+                {
+                    return true;
+                }
+
+                // Wake for a good piece rather than for every segment that arrives: at most what is left, which the
+                // source's end (its server closes the connection after the body) reports anyway.
+                SetReceiveLowWater(source, (int)Math.Min(_left, LowWater));
+                if (!WaitFor(source, PollIn, SourceIdle))
+                {
+                    throw new IOException($"the store sent nothing for {SourceIdle.TotalSeconds:F0} s with {_left} bytes to go");
+                }
             }
 
             return false;
         }
 
-        public void Finish(Exception? error)
+        public override void Release()
         {
-            Release();
-            if (error is null)
+            foreach (ref var fd in _pipe.AsSpan())
             {
-                _done.TrySetResult();
-            }
-            else
-            {
-                _done.TrySetException(error);
-            }
-        }
-
-        public void Release()
-        {
-            if (_socketReferenced)
-            {
-                _socketReferenced = false;
-                _socket.DangerousRelease();
-            }
-
-            if (_fileReferenced)
-            {
-                _fileReferenced = false;
-                _file.DangerousRelease();
-            }
-        }
-
-        private void WaitWritable(int socket)
-        {
-            var poll = new PollFd { Fd = socket, Events = PollOut };
-            while (true)
-            {
-                if (_aborted.IsCancellationRequested)
+                if (fd >= 0)
                 {
-                    throw new SocketException((int)SocketError.ConnectionAborted);
-                }
-
-                var ready = Poll(ref poll, 1, PollMilliseconds);
-                if (ready > 0)
-                {
-                    // Writable, or an error or hang-up (POLLERR, POLLHUP) that the next sendfile reports.
-                    return;
-                }
-
-                if (ready < 0 && Marshal.GetLastPInvokeError() is var error && error != EIntr)
-                {
-                    throw Failure(error);
+                    _ = Close(fd);
+                    fd = -1;
                 }
             }
+
+            base.Release();
         }
     }
 
@@ -248,6 +438,21 @@ internal static partial class FileSendThreads
 
     [LibraryImport("libc", EntryPoint = "sendfile", SetLastError = true)]
     private static partial nint SendFile(int outFd, int inFd, ref long offset, nint count);
+
+    [LibraryImport("libc", EntryPoint = "splice", SetLastError = true)]
+    private static partial nint Splice(int fdIn, nint offIn, int fdOut, nint offOut, nuint length, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    private static partial int SetSockOpt(int fd, int level, int name, ref int value, uint length);
+
+    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
+    private static partial int Pipe2([Out] int[] fds, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int Fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int Poll(ref PollFd fds, nuint count, int timeout);
