@@ -15,6 +15,7 @@ public sealed class ArchitectureTests
     {
         ["Berth.Oci"] = [],
         ["Berth.Core"] = ["Berth.Oci"],
+        ["Berth.Scanning"] = ["Berth.Oci"],
         ["Berth.Storage.FileSystem"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Storage.S3"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Metadata.Sqlite"] = ["Berth.Oci", "Berth.Core"],
@@ -23,7 +24,7 @@ public sealed class ArchitectureTests
         ["Berth.Auth"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Application"] = ["Berth.Oci", "Berth.Core", "Berth.Auth"],
         ["Berth.Api"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application"],
-        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Storage.S3", "Berth.Storage.Azure", "Berth.Metadata.Sqlite", "Berth.Metadata.Postgres"],
+        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Scanning", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Storage.S3", "Berth.Storage.Azure", "Berth.Metadata.Sqlite", "Berth.Metadata.Postgres"],
     };
 
     public static TheoryData<string> Assemblies => new(AllowedReferences.Keys);
@@ -39,6 +40,7 @@ public sealed class ArchitectureTests
     [Theory]
     [InlineData("Berth.Oci")]
     [InlineData("Berth.Core")]
+    [InlineData("Berth.Scanning")]
     [InlineData("Berth.Auth")]
     [InlineData("Berth.Application")]
     [InlineData("Berth.Storage.FileSystem")]
