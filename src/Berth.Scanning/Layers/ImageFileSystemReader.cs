@@ -46,7 +46,7 @@ public sealed class ImageFileSystemReader
         var hardLinks = new List<(int Layer, string Path, string Target, FileRequest Request)>();
 
         // Pass 1: everything visible that a request matches.
-        await WalkAsync(layers, budget, async (layer, entry, path, reader, ct) =>
+        await WalkAsync(layers, budget, async (layer, image, entry, path, reader, ct) =>
         {
             switch (entry.Kind)
             {
@@ -55,7 +55,7 @@ public sealed class ImageFileSystemReader
                     break;
                 case TarEntryKind.HardLink when entry.LinkName is not null:
                     var target = LayerPaths.NormalizeEntry(entry.LinkName)
-                        ?? throw new ScanException($"layer {layers[layer].Digest}: hard link '{entry.Name}' points outside the image root ('{entry.LinkName}')");
+                        ?? throw new ScanException($"layer {image.Digest}: hard link '{entry.Name}' points outside the image root ('{entry.LinkName}')");
                     foreach (var request in requests)
                     {
                         if (request.Matches(path))
@@ -69,7 +69,7 @@ public sealed class ImageFileSystemReader
                     var matched = Matching(requests, path);
                     if (matched.Count > 0)
                     {
-                        await ReadFileAsync(layers[layer].Digest, path, entry, reader, matched, warnings, async file =>
+                        await ReadFileAsync(image.Digest, path, entry, reader, matched, warnings, async file =>
                         {
                             if (file.Request.ExactPaths?.Contains(path) == true)
                             {
@@ -118,7 +118,7 @@ public sealed class ImageFileSystemReader
 
         // Pass 2: the symlinks' visible targets, and hard links' targets in their own layer (visible or not).
         var linkTargets = hardLinks.ToLookup(h => (h.Layer, h.Target));
-        await WalkAsync(layers, budget, async (layer, entry, path, reader, ct) =>
+        await WalkAsync(layers, budget, async (layer, image, entry, path, reader, ct) =>
         {
             if (entry.Kind != TarEntryKind.File)
             {
@@ -141,7 +141,7 @@ public sealed class ImageFileSystemReader
                 return;
             }
 
-            await ReadFileAsync(layers[layer].Digest, path, entry, reader, [.. wanted.Select(w => w.Request).Distinct()], warnings, async file =>
+            await ReadFileAsync(image.Digest, path, entry, reader, [.. wanted.Select(w => w.Request).Distinct()], warnings, async file =>
             {
                 foreach (var (askedPath, request) in wanted)
                 {
@@ -189,7 +189,7 @@ public sealed class ImageFileSystemReader
         return current;
     }
 
-    private delegate ValueTask EntryVisitor(int layer, TarEntryHeader entry, string path, TarStreamReader reader, CancellationToken cancellationToken);
+    private delegate ValueTask EntryVisitor(int layer, ImageLayer image, TarEntryHeader entry, string path, TarStreamReader reader, CancellationToken cancellationToken);
 
     private async Task WalkAsync(
         IReadOnlyList<ImageLayer> layers,
@@ -270,7 +270,7 @@ public sealed class ImageFileSystemReader
                     continue;
                 }
 
-                await visit(top, entry, path, reader, cancellationToken).ConfigureAwait(false);
+                await visit(top, layer, entry, path, reader, cancellationToken).ConfigureAwait(false);
             }
         }
     }
