@@ -52,24 +52,25 @@ public sealed class GoBinaryExtractor : PackageExtractor
         }
 
         var position = 32;
-        if (!TryReadString(block, ref position, out var version) || !TryReadString(block, ref position, out var modInfo))
+        if (!TryReadBytes(block, ref position, out var versionBytes) || !TryReadBytes(block, ref position, out var modBytes))
         {
             return null;
         }
 
         string? goVersion = null;
-        var token = version.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+        var token = Encoding.UTF8.GetString(versionBytes).Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
         if (token is not null && token.StartsWith("go", StringComparison.Ordinal) && token.Length > 2)
         {
             goVersion = "v" + token[2..];
         }
 
-        // The module info is wrapped in two 16-byte sentinels.
-        if (modInfo.Length >= 33 && modInfo[^17] == '\n')
+        // The module text is wrapped in two 16-byte binary sentinels; strip them before decoding.
+        if (modBytes.Length >= 33 && modBytes[^17] == (byte)'\n')
         {
-            modInfo = modInfo[16..^16];
+            modBytes = modBytes[16..^16];
         }
 
+        var modInfo = Encoding.UTF8.GetString(modBytes);
         var modules = new List<(string Path, string Version)>();
         foreach (var line in modInfo.Split('\n'))
         {
@@ -95,9 +96,9 @@ public sealed class GoBinaryExtractor : PackageExtractor
         return (goVersion, modules);
     }
 
-    private static bool TryReadString(ReadOnlySpan<byte> block, ref int position, out string value)
+    private static bool TryReadBytes(ReadOnlySpan<byte> block, ref int position, out byte[] value)
     {
-        value = string.Empty;
+        value = [];
         ulong length = 0;
         var shift = 0;
         while (true)
@@ -122,7 +123,7 @@ public sealed class GoBinaryExtractor : PackageExtractor
             return false;
         }
 
-        value = Encoding.UTF8.GetString(block.Slice(position, (int)length));
+        value = block.Slice(position, (int)length).ToArray();
         position += (int)length;
         return true;
     }
