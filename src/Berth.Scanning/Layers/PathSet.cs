@@ -10,8 +10,9 @@ namespace Berth.Scanning.Layers;
 /// </summary>
 internal sealed class PathMarks
 {
-    private readonly Dictionary<UInt128, int> _entries = [];
-    private readonly Dictionary<UInt128, int> _nonDirectories = [];
+    // Per path: the topmost layer with an entry there (high 32 bits) and the topmost with a non-directory there (low 32
+    // bits, int.MaxValue for none), in one 8-byte value: about 36 bytes a path with the dictionary's own overhead.
+    private readonly Dictionary<UInt128, long> _entries = [];
     private readonly Dictionary<UInt128, int> _whiteouts = [];
     private readonly Dictionary<UInt128, int> _opaques = [];
 
@@ -38,11 +39,17 @@ internal sealed class PathMarks
     public void AddEntry(string path, int layer, bool isDirectory)
     {
         var key = Key(path);
-        _entries.TryAdd(key, layer);
-        if (!isDirectory)
+        var nonDirectory = isDirectory ? int.MaxValue : layer;
+        if (_entries.TryGetValue(key, out var packed))
         {
-            _nonDirectories.TryAdd(key, layer);
+            // Layers come top-down, so an existing mark is from this layer or one above: keep the topmost of each kind.
+            var entryLayer = (int)(packed >> 32);
+            var nonDirectoryLayer = Math.Min((int)(packed & 0xffffffff), nonDirectory);
+            _entries[key] = ((long)entryLayer << 32) | (uint)nonDirectoryLayer;
+            return;
         }
+
+        _entries[key] = ((long)layer << 32) | (uint)nonDirectory;
     }
 
     public void AddWhiteout(string path, int layer) => _whiteouts.TryAdd(Key(path), layer);
@@ -56,7 +63,7 @@ internal sealed class PathMarks
     public bool IsHidden(string path, int layer)
     {
         var key = Key(path);
-        if (Above(_entries, key, layer) || Above(_whiteouts, key, layer))
+        if ((_entries.TryGetValue(key, out var packed) && (int)(packed >> 32) < layer) || Above(_whiteouts, key, layer))
         {
             return true;
         }
@@ -77,7 +84,8 @@ internal sealed class PathMarks
                 return false;
             }
 
-            if (Above(_whiteouts, ancestorKey, layer) || Above(_nonDirectories, ancestorKey, layer))
+            if (Above(_whiteouts, ancestorKey, layer) ||
+                (_entries.TryGetValue(ancestorKey, out var ancestorPacked) && (int)(ancestorPacked & 0xffffffff) < layer))
             {
                 return true;
             }
