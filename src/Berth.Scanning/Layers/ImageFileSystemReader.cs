@@ -45,8 +45,18 @@ public sealed class ImageFileSystemReader
         var delivered = new HashSet<(FileRequest, string)>();
         var hardLinks = new List<(int Layer, string Path, string Target, FileRequest Request)>();
 
+        var wholeRequests = requests.Where(r => r.Mode == FileReadMode.Whole).ToList();
+        var goRequests = requests.Where(r => r.Mode == FileReadMode.GoBuildInfo).ToList();
+        bool Pass1Interesting(TarEntryHeader entry, string path) => entry.Kind switch
+        {
+            TarEntryKind.Symlink => true,
+            TarEntryKind.HardLink => wholeRequests.Any(r => r.Matches(path)),
+            TarEntryKind.File => wholeRequests.Any(r => r.Matches(path)) || (goRequests.Count > 0 && IsExecutableCandidate(entry) && goRequests.Any(r => r.Matches(path))),
+            _ => false,
+        };
+
         // Pass 1: everything visible that a request matches.
-        await WalkAsync(layers, budget, async (layer, image, entry, path, reader, ct) =>
+        await WalkAsync(layers, budget, Pass1Interesting, async (layer, image, entry, path, reader, ct) =>
         {
             switch (entry.Kind)
             {
@@ -56,7 +66,8 @@ public sealed class ImageFileSystemReader
                 case TarEntryKind.HardLink when entry.LinkName is not null:
                     var target = LayerPaths.NormalizeEntry(entry.LinkName)
                         ?? throw new ScanException($"layer {image.Digest}: hard link '{entry.Name}' points outside the image root ('{entry.LinkName}')");
-                    foreach (var request in requests)
+                    // Hard links count for whole-file requests (a Go binary's other name is read as the file it is).
+                    foreach (var request in wholeRequests)
                     {
                         if (request.Matches(path))
                         {
@@ -118,13 +129,8 @@ public sealed class ImageFileSystemReader
 
         // Pass 2: the symlinks' visible targets, and hard links' targets in their own layer (visible or not).
         var linkTargets = hardLinks.ToLookup(h => (h.Layer, h.Target));
-        await WalkAsync(layers, budget, async (layer, image, entry, path, reader, ct) =>
+        await WalkAsync(layers, budget, (entry, path) => entry.Kind == TarEntryKind.File, async (layer, image, entry, path, reader, ct) =>
         {
-            if (entry.Kind != TarEntryKind.File)
-            {
-                return;
-            }
-
             var wanted = new List<(string AskedPath, FileRequest Request)>();
             if (byTarget.TryGetValue(path, out var askers))
             {
@@ -194,6 +200,7 @@ public sealed class ImageFileSystemReader
     private async Task WalkAsync(
         IReadOnlyList<ImageLayer> layers,
         ByteBudget budget,
+        Func<TarEntryHeader, string, bool> isInteresting,
         EntryVisitor visit,
         CancellationToken cancellationToken,
         Func<int, string, bool>? includeHidden = null)
@@ -239,6 +246,11 @@ public sealed class ImageFileSystemReader
                     continue;
                 }
 
+                if (path.Count('/') >= _limits.MaxPathDepth)
+                {
+                    throw new ScanException($"{what}: entry '{entry.Name[..Math.Min(entry.Name.Length, 200)]}…' is more than {_limits.MaxPathDepth} directories deep");
+                }
+
                 var name = LayerPaths.FileName(path);
                 if (name.StartsWith(".wh.", StringComparison.Ordinal))
                 {
@@ -259,13 +271,17 @@ public sealed class ImageFileSystemReader
                     continue;
                 }
 
-                var isHidden = top > 0 && marks.IsHidden(path, top);
+                // Only entries the visitor may use need the (hashing) visibility check; every entry is recorded for the
+                // layers below. Recording an entry that is itself hidden changes nothing: what hides it hides the paths
+                // below it too.
+                var interesting = isInteresting(entry, path);
+                var isHidden = interesting && top > 0 && marks.IsHidden(path, top);
                 if (top < bottom)
                 {
                     marks.AddEntry(path, top, entry.Kind == TarEntryKind.Directory);
                 }
 
-                if (isHidden && (includeHidden is null || !includeHidden(top, path)))
+                if (!interesting || (isHidden && (includeHidden is null || !includeHidden(top, path))))
                 {
                     continue;
                 }
@@ -274,6 +290,9 @@ public sealed class ImageFileSystemReader
             }
         }
     }
+
+    private bool IsExecutableCandidate(TarEntryHeader entry) =>
+        (entry.Mode & 0b001_001_001) != 0 && entry.Size <= _limits.MaxExecutableBytes && entry.Size >= 64;
 
     private static List<FileRequest> Matching(IReadOnlyList<FileRequest> requests, string path)
     {
@@ -301,7 +320,7 @@ public sealed class ImageFileSystemReader
     {
         var whole = requests.Where(r => r.Mode == FileReadMode.Whole).ToList();
         var goRequests = requests.Where(r => r.Mode == FileReadMode.GoBuildInfo).ToList();
-        var executable = (entry.Mode & 0b001_001_001) != 0 && entry.Size <= _limits.MaxExecutableBytes && entry.Size >= 64;
+        var executable = IsExecutableCandidate(entry);
 
         var wholeCap = whole.Count == 0 ? -1 : whole.Max(r => r.MaxBytes);
         if (whole.Count > 0 && entry.Size > wholeCap)

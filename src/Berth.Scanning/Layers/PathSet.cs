@@ -14,6 +14,8 @@ internal sealed class PathMarks
     // bits, int.MaxValue for none), in one 8-byte value: about 36 bytes a path with the dictionary's own overhead.
     private readonly Dictionary<UInt128, long> _entries = [];
     private readonly Dictionary<UInt128, int> _whiteouts = [];
+    private readonly Dictionary<string, bool> _directoryCache = new(StringComparer.Ordinal);
+    private int _cacheLayer = -1;
     private readonly Dictionary<UInt128, int> _opaques = [];
 
     public int Count => _entries.Count + _whiteouts.Count + _opaques.Count;
@@ -59,39 +61,41 @@ internal sealed class PathMarks
     /// <summary>
     /// Whether a layer above <paramref name="layer"/> hides <paramref name="path"/>: the same path exists above (any type)
     /// or was whited out; or an ancestor was whited out, made opaque, or replaced by something that is not a directory.
+    /// Calls for one layer must come together (layers top-down): what a directory's ancestors hide is cached for the
+    /// layer, as a tar lists a directory's entries together.
     /// </summary>
     public bool IsHidden(string path, int layer)
     {
+        if (_cacheLayer != layer || _directoryCache.Count > 65536)
+        {
+            _directoryCache.Clear();
+            _cacheLayer = layer;
+        }
+
         var key = Key(path);
         if ((_entries.TryGetValue(key, out var packed) && (int)(packed >> 32) < layer) || Above(_whiteouts, key, layer))
         {
             return true;
         }
 
-        var end = path.Length;
-        while (true)
+        return DirectoryHides(LayerPaths.Parent(path), layer);
+    }
+
+    private bool DirectoryHides(string directory, int layer)
+    {
+        if (_directoryCache.TryGetValue(directory, out var cached))
         {
-            var slash = path.LastIndexOf('/', end - 1);
-            var ancestor = slash < 0 ? string.Empty : path[..slash];
-            var ancestorKey = Key(ancestor);
-            if (Above(_opaques, ancestorKey, layer))
-            {
-                return true;
-            }
-
-            if (ancestor.Length == 0)
-            {
-                return false;
-            }
-
-            if (Above(_whiteouts, ancestorKey, layer) ||
-                (_entries.TryGetValue(ancestorKey, out var ancestorPacked) && (int)(ancestorPacked & 0xffffffff) < layer))
-            {
-                return true;
-            }
-
-            end = slash;
+            return cached;
         }
+
+        var key = Key(directory);
+        var hides = Above(_opaques, key, layer) ||
+            (directory.Length > 0 &&
+             (Above(_whiteouts, key, layer) ||
+              (_entries.TryGetValue(key, out var packed) && (int)(packed & 0xffffffff) < layer) ||
+              DirectoryHides(LayerPaths.Parent(directory), layer)));
+        _directoryCache[directory] = hides;
+        return hides;
     }
 
     private static bool Above(Dictionary<UInt128, int> marks, UInt128 key, int layer) =>

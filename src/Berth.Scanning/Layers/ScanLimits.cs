@@ -25,6 +25,9 @@ public sealed record ScanLimits
     /// <summary>Longest path (after PAX/GNU long names) accepted, in bytes. Default 4096 (PATH_MAX).</summary>
     public int MaxPathBytes { get; init; } = 4096;
 
+    /// <summary>Most path segments accepted (bounds the work of checking ancestors for whiteouts). Default 256.</summary>
+    public int MaxPathDepth { get; init; } = 256;
+
     /// <summary>Largest PAX extended header or GNU long-name record accepted. Default 1 MiB.</summary>
     public int MaxExtendedHeaderBytes { get; init; } = 1 << 20;
 

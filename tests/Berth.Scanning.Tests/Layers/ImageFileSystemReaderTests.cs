@@ -130,6 +130,54 @@ public class ImageFileSystemReaderTests
     }
 
     [Fact]
+    public async Task ReadAsync_DirectoryOverAFileOverADirectory_HidesTheBottomChildren()
+    {
+        // Overlay semantics: the middle layer's file replaced the directory, and the top layer's new directory starts empty.
+        var bottom = new LayerBuilder().File("data/x", "bottom").Layer();
+        var middle = new LayerBuilder().File("data", "a file").Layer();
+        var top = new LayerBuilder().Directory("data").File("data/y", "top").Layer();
+
+        var files = await TestScan.FilesAsync([bottom, middle, top], All);
+
+        Assert.Equal(["data/y"], files.Keys);
+    }
+
+    [Fact]
+    public async Task ReadAsync_ManyFilesInManyDirectoriesBelowWhiteouts_AreSortedOutPerDirectory()
+    {
+        var lower = new LayerBuilder();
+        for (var d = 0; d < 50; d++)
+        {
+            for (var f = 0; f < 20; f++)
+            {
+                lower.File($"srv/d{d}/sub/f{f}", $"{d}/{f}");
+            }
+        }
+
+        var upper = new LayerBuilder();
+        for (var d = 0; d < 50; d += 2)
+        {
+            upper.Whiteout($"srv/d{d}");
+        }
+
+        var files = await TestScan.FilesAsync([lower.Layer(), upper.Layer()], All);
+
+        Assert.Equal(25 * 20, files.Count);
+        Assert.All(files.Keys, k => Assert.True(int.Parse(k.Split('/')[1][1..], System.Globalization.CultureInfo.InvariantCulture) % 2 == 1, k));
+    }
+
+    [Fact]
+    public async Task ReadAsync_PathDeeperThanTheCap_IsRefused()
+    {
+        var deep = string.Join('/', Enumerable.Repeat("d", 300)) + "/file";
+        var layer = new LayerBuilder().File(deep, "x").Layer();
+
+        var error = await Assert.ThrowsAsync<ScanException>(() => TestScan.FilesAsync([layer], All));
+
+        Assert.Contains("more than 256 directories deep", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReadAsync_SameFileInUpperLayerWithoutWhiteout_OnlyUpperIsSeen()
     {
         var lower = new LayerBuilder().File("f", "lower").Layer();
