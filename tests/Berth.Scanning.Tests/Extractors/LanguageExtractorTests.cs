@@ -124,6 +124,31 @@ public class LanguageExtractorTests
     }
 
     [Fact]
+    public async Task Go_RealBinaryBuiltByDebian_GivesItsModules()
+    {
+        // skopeo is a Go program packaged by Debian (built with Go >= 1.19); the tests' machines install it.
+        const string path = "/usr/bin/skopeo";
+        if (!File.Exists(path))
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") is { Length: > 0 }, "skopeo is not installed");
+            return;
+        }
+
+        var bytes = await File.ReadAllBytesAsync(path);
+        var layer = new LayerBuilder().Executable("usr/bin/skopeo", bytes).Layer();
+
+        var inventory = await TestScan.InventoryAsync(layer);
+
+        // Debian builds Go programs without module mode, so the build info names the Go version and the main package
+        // path but no modules: stdlib is all there is. The version is cross-checked by a plain byte search.
+        var text = Encoding.Latin1.GetString(bytes);
+        var magicAt = text.IndexOf("\u00ff Go buildinf:", StringComparison.Ordinal);
+        var version = System.Text.RegularExpressions.Regex.Match(text.Substring(magicAt, 64), @"go(1\.\d+(\.\d+)?)").Groups[1].Value;
+        var stdlib = Assert.Single(inventory.Packages);
+        Assert.Equal(("stdlib", "v" + version, "usr/bin/skopeo"), (stdlib.Name, stdlib.Version, stdlib.FilePath));
+    }
+
+    [Fact]
     public void Go_ParseWithoutInlineStrings_IsNull()
     {
         var block = new byte[64];
