@@ -94,8 +94,10 @@ public sealed class ImageArchiveTests : IDisposable
         Assert.Equal([("base", "sha256:" + baseId)], inventory.Packages.Select(p => (p.Name, p.LayerDigest)));
     }
 
-    [Fact]
-    public async Task SkopeoDockerArchive_IsRead()
+    [Theory]
+    [InlineData("docker-archive")]
+    [InlineData("oci-archive")]
+    public async Task ArchiveWrittenBySkopeo_IsRead(string transport)
     {
         if (!OnPath("skopeo"))
         {
@@ -104,8 +106,8 @@ public sealed class ImageArchiveTests : IDisposable
         }
 
         var layout = WriteOciLayout(Path.Combine(_root, "oci"), platforms: 1);
-        var archive = Path.Combine(_root, "docker.tar");
-        Run("skopeo", "copy", "--quiet", $"oci:{layout}:shop/api:v1", $"docker-archive:{archive}:shop/api:v1");
+        var archive = Path.Combine(_root, transport + ".tar");
+        Run("skopeo", "copy", "--quiet", $"oci:{layout}:shop/api:v1", $"{transport}:{archive}:shop/api:v1");
 
         var image = await ImageArchive.LoadAsync(archive, null, CancellationToken.None);
         var inventory = (await new InventoryScanner().ScanAsync(image.Layers, CancellationToken.None)).Inventory;
