@@ -117,6 +117,41 @@ public sealed class ImageArchiveTests : IDisposable
     }
 
     [Fact]
+    public async Task WhiteoutWrittenByUmoci_HidesTheDeletedPackage()
+    {
+        // umoci writes real layers: the second repack records the deleted dist-info directory as a ".wh." whiteout.
+        if (!OnPath("umoci"))
+        {
+            Assert.False(Environment.GetEnvironmentVariable("CI") is { Length: > 0 }, "umoci is not installed");
+            return;
+        }
+
+        var layout = Path.Combine(_root, "umoci");
+        var first = Path.Combine(_root, "bundle1");
+        var second = Path.Combine(_root, "bundle2");
+        var rootless = Environment.UserName == "root" ? [] : new[] { "--rootless" };
+        Run("umoci", "init", "--layout", layout);
+        Run("umoci", "new", "--image", layout + ":v1");
+        Run(["umoci", "unpack", .. rootless, "--image", layout + ":v1", first]);
+        var site = Path.Combine(first, "rootfs", "usr", "lib", "python3", "site-packages");
+        Directory.CreateDirectory(Path.Combine(site, "gone-1.0.dist-info"));
+        Directory.CreateDirectory(Path.Combine(site, "kept-2.0.dist-info"));
+        await File.WriteAllTextAsync(Path.Combine(site, "gone-1.0.dist-info", "METADATA"), "Name: gone\nVersion: 1.0\n");
+        await File.WriteAllTextAsync(Path.Combine(site, "kept-2.0.dist-info", "METADATA"), "Name: kept\nVersion: 2.0\n");
+        Run(["umoci", "repack", .. rootless, "--image", layout + ":v1", first]);
+        Run(["umoci", "unpack", .. rootless, "--image", layout + ":v1", second]);
+        Directory.Delete(Path.Combine(second, "rootfs", "usr", "lib", "python3", "site-packages", "gone-1.0.dist-info"), recursive: true);
+        Run(["umoci", "repack", .. rootless, "--image", layout + ":v1", second]);
+
+        var image = await ImageArchive.LoadAsync(layout, null, CancellationToken.None);
+        var inventory = (await new InventoryScanner().ScanAsync(image.Layers, CancellationToken.None)).Inventory;
+
+        Assert.Equal(2, image.Layers.Count);
+        var kept = Assert.Single(inventory.Packages);
+        Assert.Equal(("kept", "2.0", image.Layers[0].Digest), (kept.Name, kept.Version, kept.LayerDigest));
+    }
+
+    [Fact]
     public async Task NotAnImageArchive_IsAClearError()
     {
         var path = Path.Combine(_root, "plain.tar");
