@@ -56,7 +56,7 @@ public sealed class ImageFileSystemReader
         };
 
         // Pass 1: everything visible that a request matches.
-        await WalkAsync(layers, budget, Pass1Interesting, async (layer, image, entry, path, reader, ct) =>
+        await WalkAsync(layers, budget, Pass1Interesting, async (layer, image, entry, path, _, reader, ct) =>
         {
             switch (entry.Kind)
             {
@@ -129,10 +129,14 @@ public sealed class ImageFileSystemReader
 
         // Pass 2: the symlinks' visible targets, and hard links' targets in their own layer (visible or not).
         var linkTargets = hardLinks.ToLookup(h => (h.Layer, h.Target));
-        await WalkAsync(layers, budget, (entry, path) => entry.Kind == TarEntryKind.File, async (layer, image, entry, path, reader, ct) =>
+        var linkTargetPaths = hardLinks.Select(h => h.Target).ToHashSet(StringComparer.Ordinal);
+        bool Pass2Interesting(TarEntryHeader entry, string path) =>
+            entry.Kind == TarEntryKind.File && (byTarget.ContainsKey(path) || linkTargetPaths.Contains(path));
+
+        await WalkAsync(layers, budget, Pass2Interesting, async (layer, image, entry, path, hidden, reader, ct) =>
         {
             var wanted = new List<(string AskedPath, FileRequest Request)>();
-            if (byTarget.TryGetValue(path, out var askers))
+            if (!hidden && byTarget.TryGetValue(path, out var askers))
             {
                 wanted.AddRange(askers);
             }
@@ -195,7 +199,7 @@ public sealed class ImageFileSystemReader
         return current;
     }
 
-    private delegate ValueTask EntryVisitor(int layer, ImageLayer image, TarEntryHeader entry, string path, TarStreamReader reader, CancellationToken cancellationToken);
+    private delegate ValueTask EntryVisitor(int layer, ImageLayer image, TarEntryHeader entry, string path, bool hidden, TarStreamReader reader, CancellationToken cancellationToken);
 
     private async Task WalkAsync(
         IReadOnlyList<ImageLayer> layers,
@@ -286,7 +290,7 @@ public sealed class ImageFileSystemReader
                     continue;
                 }
 
-                await visit(top, layer, entry, path, reader, cancellationToken).ConfigureAwait(false);
+                await visit(top, layer, entry, path, isHidden, reader, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -277,6 +277,18 @@ public class ImageFileSystemReaderTests
     }
 
     [Fact]
+    public async Task ReadAsync_HardLinkWhoseTargetIsReplacedAbove_KeepsItsOwnLayersContent()
+    {
+        // A hard link shares its layer's inode: replacing the other name in an upper layer does not change it.
+        var lower = new LayerBuilder().File("var/backups/s", "old").HardLink("var/lib/dpkg/status", "var/backups/s").Layer();
+        var upper = new LayerBuilder().File("var/backups/s", "new").Layer();
+
+        var files = await TestScan.FilesAsync([lower, upper], p => p == "var/lib/dpkg/status");
+
+        Assert.Equal(("old", lower.Digest), (files["var/lib/dpkg/status"].Text, files["var/lib/dpkg/status"].Layer));
+    }
+
+    [Fact]
     public async Task ReadAsync_FileOverItsCap_IsSkippedWithAWarning()
     {
         var layer = new LayerBuilder().File("big", new byte[5000]).File("small", "s").Layer();
