@@ -45,7 +45,7 @@ public sealed class InventoryScanner(ScanLimits? limits = null)
         var reader = new ImageFileSystemReader(_limits);
         var warnings = await reader.ReadAsync(layers, [.. owner.Keys], (file, _) =>
         {
-            owner[file.Request].Extract(file, collector);
+            Extract(owner[file.Request], file, collector);
             return ValueTask.CompletedTask;
         }, cancellationToken).ConfigureAwait(false);
 
@@ -55,5 +55,19 @@ public sealed class InventoryScanner(ScanLimits? limits = null)
         }
 
         return new InventoryResult(collector.Build(), [.. warnings, .. collector.Warnings]);
+    }
+
+    private static void Extract(PackageExtractor extractor, ImageFile file, InventoryCollector collector)
+    {
+        try
+        {
+            extractor.Extract(file, collector);
+        }
+#pragma warning disable CA1031 // One file's metadata that trips a parser (a zip with an unknown method, say) must not end the scan.
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException and not ScanException)
+#pragma warning restore CA1031
+        {
+            collector.Warn(file, $"{file.Request.Name}: could not be read ({ex.GetType().Name}: {ex.Message})");
+        }
     }
 }

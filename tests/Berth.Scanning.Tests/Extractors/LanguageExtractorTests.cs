@@ -231,6 +231,23 @@ public class LanguageExtractorTests
         Assert.Contains(result.Warnings, w => w.Path == "bomb.jar" && w.Message.Contains("zip bomb", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Java_EntryWithAnUnknownCompressionMethod_IsAWarning()
+    {
+        var zip = Zip(("META-INF/maven/g/a/pom.properties", "groupId=g\nartifactId=a\nversion=1\n"));
+
+        // Compression method 99 (AES, which .NET cannot read) in the local header and the central directory.
+        zip[8] = 99;
+        var central = zip.AsSpan().LastIndexOf("PK\u0001\u0002"u8);
+        zip[central + 10] = 99;
+        var layer = new LayerBuilder().File("odd.jar", zip).Layer();
+
+        var result = await new InventoryScanner().ScanAsync([layer], CancellationToken.None);
+
+        Assert.Empty(result.Inventory.Packages);
+        Assert.Contains(result.Warnings, w => w.Path == "odd.jar");
+    }
+
     internal static byte[] Zip(params (string Name, object Content)[] entries)
     {
         using var output = new MemoryStream();
