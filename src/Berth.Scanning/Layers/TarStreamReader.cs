@@ -132,13 +132,8 @@ public sealed class TarStreamReader
                 _ => TarEntryKind.Other,
             };
 
-            // Links and directories carry no data, whatever their size field says (a hard link's size is sometimes set).
-            var dataSize = kind is TarEntryKind.HardLink or TarEntryKind.Symlink or TarEntryKind.Directory ? 0 : size;
-            if (kind is TarEntryKind.HardLink or TarEntryKind.Symlink && size > 0 && type == '1')
-            {
-                dataSize = 0;
-            }
-
+            // Links, directories, devices and FIFOs are header-only: no data follows, whatever the size field says.
+            var dataSize = type is '1' or '2' or '3' or '4' or '5' or '6' ? 0 : size;
             var mode = (int)Math.Min(ParseNumber(_header.AsSpan(100, 8), "mode"), int.MaxValue);
             _remaining = dataSize;
             _padding = Pad(dataSize);

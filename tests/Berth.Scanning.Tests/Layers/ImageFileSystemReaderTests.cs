@@ -370,6 +370,25 @@ public class ImageFileSystemReaderTests
     }
 
     [Fact]
+    public async Task ReadAsync_HeaderOnlyEntriesWithASizeField_AreFollowedByTheNextHeader()
+    {
+        // Some writers set the size of hard links and devices; no data follows them (as POSIX and GNU tar read it).
+        var tar = new byte[512 * 6];
+        var header = new byte[512];
+        WriteHeader(header, "dev/null", '3', 4096);
+        header.CopyTo(tar, 0);
+        WriteHeader(header, "etc/link", '1', 100);
+        header.CopyTo(tar, 512);
+        WriteHeader(header, "etc/next", '0', 3);
+        header.CopyTo(tar, 1024);
+        "abc"u8.CopyTo(tar.AsSpan(1536));
+
+        var files = await TestScan.FilesAsync([LayerBuilder.ToLayer(tar, LayerDecompression.OciLayerTar)], All);
+
+        Assert.Equal("abc", files["etc/next"].Text);
+    }
+
+    [Fact]
     public async Task ReadAsync_HugePaxHeader_IsRefusedBeforeAllocating()
     {
         var tar = new byte[1024];
