@@ -1,3 +1,5 @@
+using System.IO.Compression;
+
 namespace Berth.Scanning.Layers;
 
 /// <summary>Named files of a local image archive: a directory, or a tar indexed by entry name (data read in place).</summary>
@@ -85,11 +87,13 @@ internal sealed class TarArchiveSource : ArchiveSource
 {
     private readonly string _path;
     private readonly Dictionary<string, (long Offset, long Size)> _entries;
+    private readonly bool _gzip;
 
-    private TarArchiveSource(string path, Dictionary<string, (long, long)> entries)
+    private TarArchiveSource(string path, Dictionary<string, (long, long)> entries, bool gzip)
     {
         _path = path;
         _entries = entries;
+        _gzip = gzip;
     }
 
     public override string Description => _path;
@@ -98,17 +102,16 @@ internal sealed class TarArchiveSource : ArchiveSource
     {
         var files = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
         var links = new Dictionary<string, string>(StringComparer.Ordinal);
-        await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.Asynchronous))
+        bool gzip;
+        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous))
         {
             var head = new byte[2];
-            if (await stream.ReadAtLeastAsync(head, 2, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) == 2 && head[0] == 0x1f && head[1] == 0x8b)
-            {
-                throw new ScanException($"{path}: the archive is gzip-compressed; decompress it first (gunzip)");
-            }
+            gzip = await file.ReadAtLeastAsync(head, 2, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) == 2 && head[0] == 0x1f && head[1] == 0x8b;
+            file.Position = 0;
 
-            stream.Position = 0;
-
-            // Entry names and sizes only; no layer is in memory (the reader seeks past data).
+            // Entry names and sizes only; no layer is in memory (the reader seeks past data, or for "docker save | gzip"
+            // streams through it: offsets are then in the decompressed tar, and each open decompresses up to its entry).
+            await using var stream = gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : (Stream)file;
             var reader = new TarStreamReader(stream, ScanLimits.Default with { MaxExtendedHeaderBytes = 1 << 16 }, path);
             var count = 0;
             while (await reader.NextAsync(cancellationToken).ConfigureAwait(false) is { } entry)
@@ -153,7 +156,7 @@ internal sealed class TarArchiveSource : ArchiveSource
             }
         }
 
-        return new TarArchiveSource(path, files);
+        return new TarArchiveSource(path, files, gzip);
     }
 
     public override bool Exists(string name) => Normalize(name) is { } n && _entries.ContainsKey(n);
@@ -166,8 +169,39 @@ internal sealed class TarArchiveSource : ArchiveSource
         }
 
         var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        file.Position = entry.Offset;
-        return ValueTask.FromResult<Stream>(new WindowStream(file, entry.Size));
+        if (!_gzip)
+        {
+            file.Position = entry.Offset;
+            return ValueTask.FromResult<Stream>(new WindowStream(file, entry.Size));
+        }
+
+        return OpenCompressedAsync(file, entry.Offset, entry.Size, cancellationToken);
+    }
+
+    private async ValueTask<Stream> OpenCompressedAsync(FileStream file, long offset, long size, CancellationToken cancellationToken)
+    {
+        var stream = new GZipStream(file, CompressionMode.Decompress, leaveOpen: false);
+        try
+        {
+            var buffer = new byte[81920];
+            for (var left = offset; left > 0;)
+            {
+                var n = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    throw new ScanException($"{_path}: the compressed archive ended before an entry it listed");
+                }
+
+                left -= n;
+            }
+
+            return new WindowStream(stream, size);
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>A read-only window of <c>size</c> bytes from the inner stream's current position.</summary>

@@ -39,7 +39,8 @@ public sealed record LoadedImage(string? ManifestDigest, ImagePlatform? Platform
 /// <c>blobs/sha256/…</c>), the same layout in a tar (<c>skopeo copy … oci-archive:</c>, and <c>docker save</c> since Docker
 /// 25, which also writes manifest.json), or a legacy <c>docker save</c> archive (<c>manifest.json</c>, <c>ID/layer.tar</c>,
 /// layers identified by the config's diff_ids). Tars are indexed once (headers only: data is skipped by seeking) and each
-/// layer is then streamed from its offset; nothing is extracted. For an index, the platform asked for is chosen (default
+/// layer is then streamed from its offset; a gzip-compressed tar is indexed while decompressing and each entry reached by
+/// decompressing up to it again. Nothing is extracted. For an index, the platform asked for is chosen (default
 /// linux/amd64; a single image is taken whatever its platform when none was asked for).
 /// </summary>
 public static class ImageArchive

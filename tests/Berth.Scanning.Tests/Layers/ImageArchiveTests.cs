@@ -57,6 +57,22 @@ public sealed class ImageArchiveTests : IDisposable
     }
 
     [Fact]
+    public async Task GzippedOciArchive_IsStreamedThroughTheDecompressor()
+    {
+        // As "docker save IMAGE | gzip > image.tar.gz" leaves it for CI.
+        var layout = WriteOciLayout(Path.Combine(_root, "oci"));
+        var archive = Path.Combine(_root, "oci.tar");
+        await TarFile.CreateFromDirectoryAsync(layout, archive, includeBaseDirectory: false);
+        var gz = Path.Combine(_root, "oci.tar.gz");
+        await File.WriteAllBytesAsync(gz, LayerBuilder.Compress(await File.ReadAllBytesAsync(archive), LayerCompression.Gzip));
+
+        var image = await ImageArchive.LoadAsync(gz, ImagePlatform.Parse("linux/arm64"), CancellationToken.None);
+        var inventory = (await new InventoryScanner().ScanAsync(image.Layers, CancellationToken.None)).Inventory;
+
+        Assert.Equal("arm64-only", Assert.Single(inventory.Packages).Name);
+    }
+
+    [Fact]
     public async Task LegacyDockerSave_LayersAreKnownByDiffIdAndRepeatedLayersLinked()
     {
         var baseTar = new LayerBuilder().File("etc/os-release", "ID=debian\nVERSION_ID=12\n").File("var/lib/dpkg/status", "Package: base\nStatus: install ok installed\nVersion: 1\n").Tar();
@@ -156,15 +172,11 @@ public sealed class ImageArchiveTests : IDisposable
     {
         var path = Path.Combine(_root, "plain.tar");
         await File.WriteAllBytesAsync(path, new LayerBuilder().File("hello", "x").Tar());
-        var gz = Path.Combine(_root, "save.tar.gz");
-        await File.WriteAllBytesAsync(gz, new LayerBuilder().File("manifest.json", "[]").Build(LayerCompression.Gzip));
 
         var error = await Assert.ThrowsAsync<ScanException>(() => ImageArchive.LoadAsync(path, null, CancellationToken.None));
-        var gzError = await Assert.ThrowsAsync<ScanException>(() => ImageArchive.LoadAsync(gz, null, CancellationToken.None));
         var missing = await Assert.ThrowsAsync<ScanException>(() => ImageArchive.LoadAsync(Path.Combine(_root, "nope"), null, CancellationToken.None));
 
         Assert.Contains("neither an OCI image layout", error.Message, StringComparison.Ordinal);
-        Assert.Contains("gunzip", gzError.Message, StringComparison.Ordinal);
         Assert.Contains("no such file", missing.Message, StringComparison.Ordinal);
     }
 
