@@ -414,6 +414,33 @@ public class ImageFileSystemReaderTests
     }
 
     [Fact]
+    public async Task ReadAsync_EntriesOfAllLayersOverTheImageCap_AreRefused()
+    {
+        var one = new LayerBuilder();
+        var two = new LayerBuilder();
+        for (var i = 0; i < 60; i++)
+        {
+            one.File($"a{i}", string.Empty);
+            two.File($"b{i}", string.Empty);
+        }
+
+        var error = await Assert.ThrowsAsync<ScanException>(() => TestScan.FilesAsync([one.Layer(), two.Layer()], All, new ScanLimits { MaxEntriesPerImage = 100 }));
+
+        Assert.Contains("more than 100 entries in all", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_Cancelled_StopsWithOperationCanceled()
+    {
+        var layer = new LayerBuilder().File("a", "x").Layer();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            new ImageFileSystemReader().ReadAsync([layer], [new FileRequest("t", All, 10)], (_, _) => ValueTask.CompletedTask, cancelled.Token));
+    }
+
+    [Fact]
     public async Task ReadAsync_AMillionTinyEntries_IsRefusedWithTheDefaultCap()
     {
         // 1,000,001 empty files, streamed as generated (about 0.5 GB of tar); the default cap is 1,000,000 per layer.
