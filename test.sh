@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 need=()
-for tool in skopeo podman umoci debootstrap; do
+for tool in skopeo podman umoci debootstrap rpm; do
     command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
 # dockerd comes from Debian's docker.io, without its recommends (a docker CLI installed otherwise is fine too; the
