@@ -1,8 +1,8 @@
 namespace Berth.Scanning.Versions;
 
 /// <summary>
-/// RPM's ordering of <c>[epoch:]version[-release]</c>: epochs numerically (absent = 0), then version, then release
-/// (only when both sides have one; an advisory's "1.2" then matches every release of 1.2). Version and release compare
+/// RPM's ordering of <c>[epoch:]version[-release]</c>, as <c>rpm.vercmp</c> orders EVR strings: epochs numerically
+/// (absent = 0), then version, then release (an absent release is empty, so "1.2-1" is newer than "1.2"). Version and release compare
 /// with rpm's segment rule: separators (anything not alphanumeric, <c>~</c> or <c>^</c>) only split segments; <c>~</c>
 /// sorts before everything including the end; <c>^</c> sorts after the end but before any other segment; a numeric
 /// segment is newer than an alphabetic one; numeric segments compare numerically, alphabetic ones by code point; when
@@ -33,12 +33,7 @@ public sealed class RpmVersionComparer : IVersionComparer
         }
 
         c = CompareSegments(xv, yv);
-        if (c != 0 || xr.IsEmpty || yr.IsEmpty)
-        {
-            return c;
-        }
-
-        return CompareSegments(xr, yr);
+        return c != 0 ? c : CompareSegments(xr, yr);
     }
 
     private static bool TrySplit(string v, out ReadOnlySpan<char> epoch, out ReadOnlySpan<char> version, out ReadOnlySpan<char> release)
