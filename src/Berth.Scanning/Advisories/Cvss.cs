@@ -375,8 +375,9 @@ public static class Cvss
 
         var result = value - (count == 0 ? 0 : sum / count);
         result = Math.Clamp(result, 0, 10);
-        // Round half up at one decimal; the epsilon absorbs binary noise such as 6.8499999999.
-        return Math.Floor((result * 10) + 0.5 + 1e-9) / 10;
+        // Round half up at one decimal after adding 1e-6, as FIRST's calculator does, so binary noise such as
+        // 8.6 - 7.15 = 1.4499999999999993 rounds as the decimal 1.45 would.
+        return Math.Floor(((result + 1e-6) * 10) + 0.5) / 10;
     }
 
     private static double? Max(double? a, double? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
