@@ -19,11 +19,21 @@ public sealed class InMemoryAdvisorySource : IAdvisorySource
     private readonly Dictionary<(string Ecosystem, string Name), List<OsvRecord>> _index = [];
 
     /// <summary>Indexes <paramref name="records"/>; withdrawn records are left out; a record listing one package in
-    /// several entries is indexed once for it.</summary>
+    /// several entries is indexed once for it; when two records share an id (a republished advisory), the one with the
+    /// later <c>modified</c> time is kept (the later one given on a tie).</summary>
     public InMemoryAdvisorySource(IEnumerable<OsvRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
+        var latest = new Dictionary<string, OsvRecord>(StringComparer.Ordinal);
         foreach (var record in records)
+        {
+            if (!latest.TryGetValue(record.Id, out var seen) || (record.Modified ?? DateTimeOffset.MinValue) >= (seen.Modified ?? DateTimeOffset.MinValue))
+            {
+                latest[record.Id] = record;
+            }
+        }
+
+        foreach (var record in latest.Values)
         {
             if (record.Withdrawn is not null)
             {
