@@ -91,15 +91,25 @@ public static class OsvRangeEvaluator
 
     private static bool IsListed(IReadOnlyList<string> versions, string version, IVersionComparer? comparer)
     {
-        var valid = comparer?.IsValid(version) == true;
         foreach (var listed in versions)
         {
             if (string.Equals(listed, version, StringComparison.Ordinal))
             {
                 return true;
             }
+        }
 
-            if (valid && comparer!.IsValid(listed) && comparer.Compare(listed, version) == 0)
+        // OSV lists exact version strings; orders with several spellings of one version (PEP 440's "1.0" == "1.0.0",
+        // Maven's "1" == "1.0", SemVer's build metadata) also match a listed spelling that is equal in the order.
+        // Distribution lists (dpkg, apk, rpm) are compared as text: they are long, and their spellings are canonical.
+        if (comparer is not (Pep440VersionComparer or MavenVersionComparer or SemVerComparer) || !comparer.IsValid(version))
+        {
+            return false;
+        }
+
+        foreach (var listed in versions)
+        {
+            if (comparer.IsValid(listed) && comparer.Compare(listed, version) == 0)
             {
                 return true;
             }
@@ -109,6 +119,9 @@ public static class OsvRangeEvaluator
     }
 
     private enum Kind { Introduced, Fixed, LastAffected }
+
+    private static int CompareEventVersions(string? a, string? b, IVersionComparer comparer) =>
+        a is null ? (b is null ? 0 : -1) : b is null ? 1 : comparer.Compare(a, b);
 
     /// <summary>Whether one range includes <paramref name="version"/>; also the smallest fix above it in that range.</summary>
     internal static bool Includes(OsvRange range, string version, IVersionComparer comparer, out string? fixedAbove)
@@ -161,20 +174,24 @@ public static class OsvRangeEvaluator
             return false;
         }
 
-        // Walk the events in version order ("0" = before everything); a stable sort keeps the record's order on ties.
-        var ordered = events
-            .Select((e, index) => (e.Kind, e.Version, index))
-            .OrderBy(e => e, Comparer<(Kind Kind, string? Version, int Index)>.Create((a, b) =>
+        // Walk the events in version order ("0" = before everything). An insertion sort: ranges hold a handful of
+        // events, and it is stable, so the record's order decides ties.
+        var ordered = events;
+        for (var i = 1; i < ordered.Count; i++)
+        {
+            var item = ordered[i];
+            var j = i - 1;
+            while (j >= 0 && CompareEventVersions(ordered[j].Version, item.Version, comparer) > 0)
             {
-                var c = a.Version is null
-                    ? (b.Version is null ? 0 : -1)
-                    : b.Version is null ? 1 : comparer.Compare(a.Version, b.Version);
-                return c != 0 ? c : a.Index.CompareTo(b.Index);
-            }))
-            .ToList();
+                ordered[j + 1] = ordered[j];
+                j--;
+            }
+
+            ordered[j + 1] = item;
+        }
 
         var affected = false;
-        foreach (var (kind, v, _) in ordered)
+        foreach (var (kind, v) in ordered)
         {
             switch (kind)
             {
@@ -195,7 +212,7 @@ public static class OsvRangeEvaluator
             return false;
         }
 
-        foreach (var (kind, v, _) in ordered)
+        foreach (var (kind, v) in ordered)
         {
             if (kind == Kind.Fixed && comparer.Compare(v!, version) > 0)
             {

@@ -4,6 +4,7 @@ using Berth.Scanning.Advisories;
 using Berth.Scanning.Findings;
 using Berth.Scanning.Inventory;
 using Berth.Scanning.Matching;
+using Xunit.Abstractions;
 
 namespace Berth.Scanning.Tests.Matching;
 
@@ -12,7 +13,7 @@ namespace Berth.Scanning.Tests.Matching;
 /// (vulnerability, package) pairs computed here by an independent route (the JSON read with JsonDocument, the
 /// versions ordered by <c>dpkg --compare-versions</c>, not by Berth's comparer).
 /// </summary>
-public sealed class DebianRealDataTests
+public sealed class DebianRealDataTests(ITestOutputHelper output)
 {
     private static readonly Lazy<(ImageInventory Inventory, List<OsvRecord> Records)> Data = new(Load);
 
@@ -173,17 +174,21 @@ public sealed class DebianRealDataTests
         var matcher = new VulnerabilityMatcher(source);
         await matcher.MatchAsync(inventory); // warm up (JIT)
 
+        // CPU time, not wall time: the test machines are shared and often far more loaded than they have cores.
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
-        const int Runs = 5;
+        const int Runs = 20;
         for (var i = 0; i < Runs; i++)
         {
             await matcher.MatchAsync(inventory);
         }
 
-        var perRun = sw.Elapsed.TotalMilliseconds / Runs;
-        // Measured about 10-20 ms per run for 131 packages and ~750 records on the 2-core test machine; the bound
-        // leaves room for a loaded CI machine while still catching an accidental quadratic or regex hot path.
-        Assert.True(perRun < 250, $"{perRun:F1} ms per match of {inventory.Packages.Count} packages");
+        var perRunCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / Runs;
+        var perRunWall = sw.Elapsed.TotalMilliseconds / Runs;
+        output.WriteLine($"{perRunCpu:F2} ms CPU ({perRunWall:F2} ms wall) per match of {inventory.Packages.Count} packages against {records.Count} records");
+        // Measured: 8-10 ms of CPU per match (15-40 ms wall under load) on the shared 2-core test machine. The bound leaves room for a slow CI machine
+        // while still catching an accidental quadratic path or a regex per comparison.
+        Assert.True(perRunCpu < 100, $"{perRunCpu:F1} ms CPU per match of {inventory.Packages.Count} packages");
     }
 
     /// <summary>
