@@ -10,14 +10,19 @@ namespace Berth.Scanning.Versions;
 /// a number is newer than a list, which is newer than a qualifier. A missing item compares as null: 0 for a number,
 /// "" for a qualifier, an empty list for a list.
 /// </summary>
-/// <remarks>Every string is a valid Maven version (Maven orders any text); only an empty one is invalid.</remarks>
+/// <remarks>Maven orders any text; here an empty version, or one longer than <see cref="MaxLength"/> characters, is
+/// invalid: each letter/digit switch nests a list, and a hostile version string must not nest deep enough to exhaust
+/// the stack when compared.</remarks>
 public sealed class MavenVersionComparer : IVersionComparer
 {
     public static readonly MavenVersionComparer Instance = new();
 
     public string Name => "maven";
 
-    public bool IsValid(string version) => !string.IsNullOrWhiteSpace(version);
+    /// <summary>The longest version compared by Maven's rules (real versions are far shorter).</summary>
+    public const int MaxLength = 256;
+
+    public bool IsValid(string version) => !string.IsNullOrWhiteSpace(version) && version.Length <= MaxLength;
 
     public int Compare(string x, string y)
     {

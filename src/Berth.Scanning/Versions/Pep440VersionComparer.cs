@@ -10,7 +10,9 @@ namespace Berth.Scanning.Versions;
 /// release &lt; its pre-releases (each with its own dev releases first) &lt; the release &lt; its post releases; a
 /// local version sorts after the same public version, local segments numeric above alphanumeric.
 /// </summary>
-/// <remarks>Invalid: anything the grammar of PEP 440's appendix does not accept (e.g. "1.0-foo", "latest").</remarks>
+/// <remarks>Invalid: anything the grammar of PEP 440's appendix does not accept (e.g. "1.0-foo", "latest"), and versions
+/// longer than <see cref="Pep440Version.MaxLength"/> characters (numbers are arbitrary-precision; a hostile
+/// 400,000-digit release number must not cost seconds to parse).</remarks>
 public sealed class Pep440VersionComparer : IVersionComparer
 {
     public static readonly Pep440VersionComparer Instance = new();
@@ -43,9 +45,16 @@ internal sealed class Pep440Version : IComparable<Pep440Version>
     private BigInteger? _dev;
     private readonly List<string> _local = [];
 
+    public const int MaxLength = 256;
+
     public static bool TryParse(string text, out Pep440Version? version)
     {
         version = null;
+        if (text.Length > MaxLength)
+        {
+            return false;
+        }
+
         var s = text.Trim().ToLowerInvariant();
         var p = new Pep440Version();
         var i = 0;

@@ -273,6 +273,34 @@ public sealed class ComparerTableTests
     public void Factory_UnknownEcosystem_IsFalse() => Assert.False(VersionComparers.TryGet("Nonesuch:1", out _));
 
     [Fact]
+    public void EveryComparer_HostileLongVersions_AreFastAndNeverOverflowTheStack()
+    {
+        string[] hostile =
+        [
+            string.Concat(Enumerable.Repeat("a1", 200_000)), // a nested list per switch in Maven's order
+            string.Concat(Enumerable.Repeat("1.", 200_000)) + "1",
+            string.Concat(Enumerable.Repeat("1-", 200_000)) + "1",
+            string.Concat(Enumerable.Repeat("~", 200_000)),
+            new string('9', 400_000),
+        ];
+        IVersionComparer[] all = [DebianVersionComparer.Instance, ApkVersionComparer.Instance, RpmVersionComparer.Instance,
+            SemVerComparer.Instance, SemVerComparer.NuGet, Pep440VersionComparer.Instance, MavenVersionComparer.Instance];
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var c in all)
+        {
+            foreach (var h in hostile)
+            {
+                _ = c.IsValid(h);
+                _ = c.Compare(h, h + "1");
+                _ = c.Compare("1.0", h);
+            }
+        }
+
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), sw.Elapsed.ToString()); // well under a second when the machine is idle
+        Assert.False(MavenVersionComparer.Instance.IsValid(hostile[0]));
+    }
+
+    [Fact]
     public void EveryComparer_GarbageNeverThrows_AndSortsStably()
     {
         string[] garbage = ["", " ", "::", "--", "~", "^", "+", "+incompatible", "v", "!", "1!", "💥", new string('9', 500), "1." + new string('.', 100), "\0"];
