@@ -19,6 +19,11 @@ public static class OsvParser
     public static bool TryParse(ReadOnlySpan<byte> utf8Json, [NotNullWhen(true)] out OsvRecord? record, [NotNullWhen(false)] out string? error)
     {
         record = null;
+        if (utf8Json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            utf8Json = utf8Json[3..]; // a UTF-8 byte order mark, as some editors write
+        }
+
         try
         {
             var parsed = JsonSerializer.Deserialize<OsvRecord>(utf8Json, Options);
@@ -37,7 +42,7 @@ public static class OsvParser
         record = null;
         try
         {
-            var parsed = JsonSerializer.Deserialize<OsvRecord>(json, Options);
+            var parsed = JsonSerializer.Deserialize<OsvRecord>(json.AsSpan().TrimStart('\uFEFF'), Options);
             return Check(parsed, out record, out error);
         }
         catch (JsonException e)

@@ -88,6 +88,25 @@ public sealed class OsvParserTests
     }
 
     [Fact]
+    public void Utf8ByteOrderMark_IsAccepted()
+    {
+        var bytes = new byte[] { 0xEF, 0xBB, 0xBF }.Concat(Encoding.UTF8.GetBytes("{\"id\":\"BOM-1\"}")).ToArray();
+        Assert.True(OsvParser.TryParse(bytes, out var r, out var error), error);
+        Assert.Equal("BOM-1", r.Id);
+        Assert.True(OsvParser.TryParse("\uFEFF{\"id\":\"BOM-2\"}", out var r2, out _));
+        Assert.Equal("BOM-2", r2.Id);
+    }
+
+    [Fact]
+    public async Task Utf8ByteOrderMark_InAStream_IsAccepted()
+    {
+        await using var s = new MemoryStream(new byte[] { 0xEF, 0xBB, 0xBF }.Concat(Encoding.UTF8.GetBytes("{\"id\":\"BOM-3\"}")).ToArray());
+        var (r, error) = await OsvParser.ParseAsync(s);
+        Assert.Null(error);
+        Assert.Equal("BOM-3", r!.Id);
+    }
+
+    [Fact]
     public void UnknownFields_AreIgnored()
     {
         Assert.True(OsvParser.TryParse("""{"id":"X","future_field":{"a":[1,2]},"affected":[{"package":{"ecosystem":"npm","name":"a"},"new":1}]}""", out var r, out _));
