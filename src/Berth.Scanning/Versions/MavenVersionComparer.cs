@@ -1,9 +1,10 @@
 namespace Berth.Scanning.Versions;
 
 /// <summary>
-/// Maven's version order (the POM reference's "Version Order Specification"): the version splits into items at
-/// <c>.</c>, at <c>-</c> and where digits meet letters; a <c>-</c> (or a digit/letter transition) opens a nested list,
-/// so "1-1" is [1, [1]] and sorts before "1.1" = [1, 1]. Empty items are 0. Trailing "null" items (0, "", "ga",
+/// Maven's version order (the POM reference's "Version Order Specification", as Maven 3.8's ComparableVersion
+/// applies it): the version splits into items at <c>.</c>, at <c>-</c> and where digits meet letters; a <c>-</c> (or a
+/// digit/letter transition) opens a nested list, so "1-1" is [1, [1]] and sorts before "1.1" = [1, 1]; a qualifier
+/// followed by digits or ending the version after a <c>.</c> is read as if after a <c>-</c> ("1.0.x" == "1-x"). Empty items are 0. Trailing "null" items (0, "", "ga",
 /// "final", "release") are dropped from each list. Items compare: numbers numerically; qualifiers by
 /// alpha=a &lt; beta=b &lt; milestone=m &lt; rc=cr &lt; snapshot &lt; ""=ga=final=release &lt; sp &lt; unknown ones
 /// (case-insensitive, among themselves lexically), where a/b/m are the short forms only when a digit follows;
@@ -86,6 +87,12 @@ public sealed class MavenVersionComparer : IVersionComparer
             {
                 if (!digit && i > start)
                 {
+                    // ".X1" reads as "-X1": a qualifier starting a list that already has items opens a new one.
+                    if (current.Items.Count > 0)
+                    {
+                        current = OpenList(current, lists);
+                    }
+
                     current.Items.Add(MakeItem(v, start, i, false, followedByDigit: true));
                     start = i;
                     current = OpenList(current, lists);
@@ -108,6 +115,12 @@ public sealed class MavenVersionComparer : IVersionComparer
 
         if (v.Length > start)
         {
+            // A final ".X" qualifier reads as "-X" too.
+            if (!digit && current.Items.Count > 0)
+            {
+                current = OpenList(current, lists);
+            }
+
             current.Items.Add(MakeItem(v, start, v.Length, digit));
         }
 
@@ -199,7 +212,7 @@ public sealed class MavenVersionComparer : IVersionComparer
             case ListItem l:
                 return b switch
                 {
-                    null => l.Items.Count == 0 ? 0 : CompareItems(l.Items[0], null),
+                    null => CompareListWithNull(l),
                     NumberItem => -1,
                     QualifierItem => 1,
                     ListItem m => CompareLists(l, m),
@@ -208,6 +221,21 @@ public sealed class MavenVersionComparer : IVersionComparer
             default:
                 return 0;
         }
+    }
+
+    // A list against a missing item: the first of its items that differs from null decides.
+    private static int CompareListWithNull(ListItem list)
+    {
+        foreach (var item in list.Items)
+        {
+            var c = CompareItems(item, null);
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+
+        return 0;
     }
 
     private static int CompareLists(ListItem a, ListItem b)

@@ -86,10 +86,10 @@ internal sealed class Pep440Version : IComparable<Pep440Version>
             p._release.Add(n);
         }
 
-        // Pre-release.
+        // Pre-release: [sep](a|b|c|rc|alpha|beta|pre|preview)[sep][N]; a separator may follow the word without a number.
         var save = i;
         SkipSeparator(s, ref i);
-        var kind = ReadWord(s, ref i) switch
+        var kind = MatchWord(s, ref i, PreWords) switch
         {
             "a" or "alpha" => 0,
             "b" or "beta" => 1,
@@ -99,13 +99,8 @@ internal sealed class Pep440Version : IComparable<Pep440Version>
         if (kind >= 0)
         {
             p._preKind = kind;
-            var beforeNum = i;
             SkipSeparator(s, ref i);
-            if (!ReadNumber(s, ref i, out p._pre))
-            {
-                i = beforeNum;
-                p._pre = 0;
-            }
+            ReadNumber(s, ref i, out p._pre);
         }
         else
         {
@@ -123,16 +118,10 @@ internal sealed class Pep440Version : IComparable<Pep440Version>
         else
         {
             SkipSeparator(s, ref i);
-            if (ReadWord(s, ref i) is "post" or "rev" or "r")
+            if (MatchWord(s, ref i, PostWords) is not null)
             {
-                var beforeNum = i;
                 SkipSeparator(s, ref i);
-                if (!ReadNumber(s, ref i, out var post))
-                {
-                    i = beforeNum;
-                    post = 0;
-                }
-
+                ReadNumber(s, ref i, out var post);
                 p._post = post;
             }
             else
@@ -141,19 +130,13 @@ internal sealed class Pep440Version : IComparable<Pep440Version>
             }
         }
 
-        // Dev release.
+        // Dev release: [sep]dev[sep][N].
         save = i;
         SkipSeparator(s, ref i);
-        if (ReadWord(s, ref i) == "dev")
+        if (MatchWord(s, ref i, DevWords) is not null)
         {
-            var beforeNum = i;
             SkipSeparator(s, ref i);
-            if (!ReadNumber(s, ref i, out var dev))
-            {
-                i = beforeNum;
-                dev = 0;
-            }
-
+            ReadNumber(s, ref i, out var dev);
             p._dev = dev;
         }
         else
@@ -208,15 +191,23 @@ internal sealed class Pep440Version : IComparable<Pep440Version>
         }
     }
 
-    private static string ReadWord(string s, ref int i)
+    // Longer spellings first, so "preview" is not read as "pre" + "view".
+    private static readonly string[] PreWords = ["preview", "alpha", "beta", "pre", "rc", "a", "b", "c"];
+    private static readonly string[] PostWords = ["post", "rev", "r"];
+    private static readonly string[] DevWords = ["dev"];
+
+    private static string? MatchWord(string s, ref int i, string[] words)
     {
-        var start = i;
-        while (i < s.Length && s[i] is >= 'a' and <= 'z')
+        foreach (var w in words)
         {
-            i++;
+            if (s.AsSpan(i).StartsWith(w, StringComparison.Ordinal))
+            {
+                i += w.Length;
+                return w;
+            }
         }
 
-        return s[start..i];
+        return null;
     }
 
     private static bool ReadNumber(string s, ref int i, out BigInteger value)
