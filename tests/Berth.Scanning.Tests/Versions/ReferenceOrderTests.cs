@@ -4,7 +4,7 @@ using Berth.Scanning.Versions;
 namespace Berth.Scanning.Tests.Versions;
 
 /// <summary>Maven and PEP 440 orders against pairs ordered by Maven's ComparableVersion and Python's packaging
-/// (tests/testdata/versions, see its README).</summary>
+/// (Versions/ReferenceOrders, see its README).</summary>
 public sealed class ReferenceOrderTests
 {
     [Theory]
@@ -13,7 +13,7 @@ public sealed class ReferenceOrderTests
     public void Comparer_AgreesWithTheReferenceImplementation(string file, string ordering)
     {
         IVersionComparer comparer = ordering == "maven" ? MavenVersionComparer.Instance : Pep440VersionComparer.Instance;
-        var path = Path.Combine(VulnDbTestData.Root, "..", "versions", file);
+        var path = Path.Combine(VulnDbTestData.Root, "..", "..", "Berth.Scanning.Tests", "Versions", "ReferenceOrders", file);
         var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToList();
         Assert.True(lines.Count >= 4000);
         var disagreements = new List<string>();
