@@ -107,6 +107,24 @@ public sealed class OsvParserTests
     }
 
     [Fact]
+    public void Record_RoundTripsThroughJson_ForStorage()
+    {
+        var path = Directory.EnumerateFiles(VulnDbTestData.PathOf("ghsa"), "GHSA-hrpp-h998-j3pp.json", SearchOption.AllDirectories).Single();
+        Assert.True(OsvParser.TryParse(File.ReadAllBytes(path), out var r, out _));
+        var json = System.Text.Json.JsonSerializer.Serialize(r);
+        Assert.True(OsvParser.TryParse(json, out var again, out var error), error);
+        Assert.Equal(r.Id, again.Id);
+        Assert.Equal(r.Aliases, again.Aliases);
+        Assert.Equal(r.Modified, again.Modified);
+        Assert.Equal(r.Affected.Count, again.Affected.Count);
+        Assert.Equal(
+            r.Affected.SelectMany(a => a.Ranges).SelectMany(g => g.Events).Select(e => e.Introduced + "|" + e.Fixed),
+            again.Affected.SelectMany(a => a.Ranges).SelectMany(g => g.Events).Select(e => e.Introduced + "|" + e.Fixed));
+        Assert.Equal(SeverityResolver.FromDatabaseSpecific(r.DatabaseSpecific), SeverityResolver.FromDatabaseSpecific(again.DatabaseSpecific));
+        Assert.Contains("\"database_specific\"", json, StringComparison.Ordinal); // OSV's own field names
+    }
+
+    [Fact]
     public void UnknownFields_AreIgnored()
     {
         Assert.True(OsvParser.TryParse("""{"id":"X","future_field":{"a":[1,2]},"affected":[{"package":{"ecosystem":"npm","name":"a"},"new":1}]}""", out var r, out _));
