@@ -70,10 +70,11 @@ public static class ReportResults
         ArgumentNullException.ThrowIfNull(report);
         var os = report.Inventory.Os;
         var osTarget = OsTarget(report.ArtifactName, os);
+        var osType = report.Inventory.Packages.FirstOrDefault(IsOsPackage)?.Type is { Length: > 0 } t ? t : os?.Id ?? "unknown";
         var groups = new Dictionary<(string Target, string Class, string Type), (List<InstalledPackage> Packages, List<Finding> Findings)>();
 
         (string, string, string) KeyOf(InstalledPackage p) => IsOsPackage(p)
-            ? (osTarget, ReportResult.OsClass, OsType(os, p))
+            ? (osTarget, ReportResult.OsClass, osType)
             : (AggregatedTypes.TryGetValue(p.Type, out var lang) ? lang : p.FilePath, ReportResult.LangClass, p.Type);
 
         (List<InstalledPackage>, List<Finding>) Group((string, string, string) key)
@@ -89,7 +90,7 @@ public static class ReportResults
 
         if (os is not null)
         {
-            Group((osTarget, ReportResult.OsClass, OsType(os, null)));
+            Group((osTarget, ReportResult.OsClass, osType));
         }
 
         foreach (var package in report.Inventory.Packages)
@@ -113,7 +114,4 @@ public static class ReportResults
     /// <summary>"name (debian 12.15)", as Trivy names the OS result; "name" alone when the OS is unknown.</summary>
     public static string OsTarget(string artifactName, OsInfo? os) =>
         os is null ? artifactName : $"{artifactName} ({os.Id} {os.VersionId})";
-
-    private static string OsType(OsInfo? os, InstalledPackage? package) =>
-        package?.Type is { Length: > 0 } type ? type : os?.Id ?? "unknown";
 }
