@@ -6,7 +6,7 @@ namespace Berth.Scanning.Sbom;
 
 /// <summary>
 /// An SPDX 2.3 JSON document of an image: the image as a CONTAINER package that the document DESCRIBES, the OS as an
-/// OPERATING-SYSTEM package the image CONTAINS, and one LIBRARY package per installed package (the OS CONTAINS OS
+/// OPERATING_SYSTEM package the image CONTAINS, and one LIBRARY package per installed package (the OS CONTAINS OS
 /// packages, the image the others), each with its purl as a PACKAGE-MANAGER external reference, its source package in
 /// <c>sourceInfo</c>, its layer and file path as annotations, and declared licences as an SPDX expression (recognised ids as
 /// they are, anything else as a <c>LicenseRef-</c> whose text is in <c>hasExtractedLicensingInfos</c>; NOASSERTION when
@@ -87,7 +87,7 @@ public static class SpdxJsonWriter
             w.WriteString("SPDXID", OsId);
             w.WriteString("versionInfo", os.VersionId);
             WriteNoAssertions(w, null);
-            w.WriteString("primaryPackagePurpose", "OPERATING-SYSTEM");
+            w.WriteString("primaryPackagePurpose", "OPERATING_SYSTEM"); // the JSON schema spells it with an underscore
             w.WriteEndObject();
         }
 
