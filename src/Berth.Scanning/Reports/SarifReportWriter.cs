@@ -35,7 +35,7 @@ public static class SarifReportWriter
             .ToList();
         var ruleIndex = rules.Select((r, i) => (r.Id, i)).ToDictionary(x => x.Id, x => x.i, StringComparer.Ordinal);
 
-        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true, Encoder = JsonText.Encoder });
         w.WriteStartObject();
         w.WriteString("version", "2.1.0");
         w.WriteString("$schema", SchemaUri);
@@ -148,9 +148,9 @@ public static class SarifReportWriter
     private static string Markdown(string id, Finding worst, string title, string? url)
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"**Vulnerability {MarkdownText(id)}**\n");
+        sb.Append(CultureInfo.InvariantCulture, $"**Vulnerability {MarkdownText(id)}**\n\n");
         sb.Append("| Severity | Package | Fixed Version | Link |\n| --- | --- | --- | --- |\n");
-        var link = url is null ? string.Empty : $"[{MarkdownText(id)}]({url.Replace(")", "%29", StringComparison.Ordinal)})";
+        var link = url is null ? string.Empty : $"[{MarkdownText(id)}]({url.Replace(")", "%29", StringComparison.Ordinal).Replace(" ", "%20", StringComparison.Ordinal)})";
         sb.Append(CultureInfo.InvariantCulture,
             $"|{worst.Severity.ToName()}|{MarkdownText(worst.Package.Name)}|{MarkdownText(worst.FixedVersion ?? string.Empty)}|{link}|\n\n");
         sb.Append(MarkdownText(title));

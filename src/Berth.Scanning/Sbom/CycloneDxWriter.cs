@@ -37,7 +37,7 @@ public static class CycloneDxWriter
         var imagePurl = SbomPackages.ImagePurl(report.ArtifactName, report.Image.ManifestDigest);
         var imageRef = imagePurl ?? ImageRef;
 
-        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true, Encoder = JsonText.Encoder });
         w.WriteStartObject();
         w.WriteString("$schema", "http://cyclonedx.org/schema/bom-1.6.schema.json");
         w.WriteString("bomFormat", "CycloneDX");

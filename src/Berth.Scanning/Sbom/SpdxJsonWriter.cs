@@ -64,7 +64,7 @@ public static class SpdxJsonWriter
             return terms.Count == 0 ? null : string.Join(" AND ", terms.Distinct(StringComparer.Ordinal));
         }
 
-        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true, Encoder = JsonText.Encoder });
         w.WriteStartObject();
         w.WriteString("spdxVersion", "SPDX-2.3");
         w.WriteString("dataLicense", "CC0-1.0");

@@ -141,6 +141,14 @@ public sealed class JsonReportWriterTests
     }
 
     [Fact]
+    public void Write_VersionsStayGreppable_PlusNotEscaped()
+    {
+        var text = Encoding.UTF8.GetString(Write(Report()));
+
+        Assert.Contains("\"InstalledVersion\": \"2.36-9+deb12u4\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Write_ControlCharactersInStrings_AreEscapedJson()
     {
         var finding = LodashHigh with { Title = "a\u001b[31mb\u0000c\"d" };

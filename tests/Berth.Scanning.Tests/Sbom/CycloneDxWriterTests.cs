@@ -30,6 +30,15 @@ public sealed class CycloneDxWriterTests
         var broken = """{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"libary","name":"x"}]}"""u8.ToArray();
 
         Assert.NotEmpty(Schemas.CycloneDxErrors(broken));
+
+        // The licence id enum lives in the referenced spdx.schema.json: an unknown id fails only if that reference resolves.
+        var badLicence = """{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"x","licenses":[{"license":{"id":"NOT-A-LICENCE"}}]}]}"""u8.ToArray();
+        var goodLicence = """{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"type":"library","name":"x","licenses":[{"license":{"id":"MIT"}}]}]}"""u8.ToArray();
+        Assert.NotEmpty(Schemas.CycloneDxErrors(badLicence));
+        Assert.Empty(Schemas.CycloneDxErrors(goodLicence));
+
+        var badTimestamp = """{"bomFormat":"CycloneDX","specVersion":"1.6","metadata":{"timestamp":"yesterday"}}"""u8.ToArray();
+        Assert.NotEmpty(Schemas.CycloneDxErrors(badTimestamp));
     }
 
     [Fact]
