@@ -42,6 +42,7 @@ public static class JsonReportWriter
                 foreach (var finding in result.Findings)
                 {
                     WriteVulnerability(w, report, finding);
+                    JsonText.FlushIfFull(w);
                 }
 
                 w.WriteEndArray();

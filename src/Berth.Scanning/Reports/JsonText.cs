@@ -10,4 +10,16 @@ namespace Berth.Scanning.Reports;
 internal static class JsonText
 {
     public static JavaScriptEncoder Encoder => JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+
+    /// <summary>
+    /// Hands what the writer holds to its stream once it passes 64 KiB, so a report of an image with a hundred thousand
+    /// packages is written as it is made instead of being held whole in the writer's buffer.
+    /// </summary>
+    public static void FlushIfFull(System.Text.Json.Utf8JsonWriter writer)
+    {
+        if (writer.BytesPending > 64 * 1024)
+        {
+            writer.Flush();
+        }
+    }
 }

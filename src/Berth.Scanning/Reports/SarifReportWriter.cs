@@ -51,6 +51,7 @@ public static class SarifReportWriter
         foreach (var (id, worst, resultClass) in rules)
         {
             WriteRule(w, id, worst, resultClass);
+            JsonText.FlushIfFull(w);
         }
 
         w.WriteEndArray();
@@ -61,6 +62,7 @@ public static class SarifReportWriter
         foreach (var (result, finding) in findings)
         {
             WriteResult(w, finding, ruleIndex[finding.VulnerabilityId]);
+            JsonText.FlushIfFull(w);
         }
 
         w.WriteEndArray();

@@ -78,6 +78,7 @@ public static class CycloneDxWriter
         foreach (var p in packages)
         {
             WriteComponent(w, p);
+            JsonText.FlushIfFull(w);
         }
 
         w.WriteEndArray();
@@ -354,6 +355,7 @@ public static class CycloneDxWriter
 
             w.WriteEndArray();
             w.WriteEndObject();
+            JsonText.FlushIfFull(w);
         }
 
         w.WriteEndArray();

@@ -126,6 +126,7 @@ public static class SpdxJsonWriter
 
             w.WriteEndArray();
             w.WriteEndObject();
+            JsonText.FlushIfFull(w);
         }
 
         w.WriteEndArray();
@@ -155,6 +156,7 @@ public static class SpdxJsonWriter
         for (var i = 0; i < packages.Count; i++)
         {
             Relationship(w, os is not null && packages[i].IsOs ? OsId : ImageId, "CONTAINS", ids[i]);
+            JsonText.FlushIfFull(w);
         }
 
         w.WriteEndArray();
