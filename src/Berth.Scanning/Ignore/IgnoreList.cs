@@ -76,7 +76,8 @@ public sealed record IgnoreEntry(
         }
 
         var regex = "^" + Regex.Escape(pattern).Replace(@"\*\*", ".*", StringComparison.Ordinal).Replace(@"\*", "[^/]*", StringComparison.Ordinal) + "$";
-        return Regex.IsMatch(path, regex, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
+        // Non-backtracking: a pattern like "**a**a**a" costs linear time, never a timeout.
+        return Regex.IsMatch(path, regex, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
     }
 }
 
@@ -113,14 +114,24 @@ public sealed class IgnoreList
         return null;
     }
 
+    /// <summary>The largest ignore file read (4 MiB): far above any real list, small enough to parse in memory.</summary>
+    public const long MaxFileBytes = 4 * 1024 * 1024;
+
     /// <summary>
     /// Reads an ignore file: the YAML form when the name ends in ".yaml" or ".yml", the line form otherwise. A missing file
-    /// throws <see cref="FileNotFoundException"/>; a malformed one <see cref="IgnoreFileException"/>.
+    /// throws <see cref="FileNotFoundException"/>; a malformed one, or one over <see cref="MaxFileBytes"/>,
+    /// <see cref="IgnoreFileException"/>.
     /// </summary>
     public static IgnoreList Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var reader = new StreamReader(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        if (stream.CanSeek && stream.Length > MaxFileBytes)
+        {
+            throw new IgnoreFileException($"ignore file {path} is {stream.Length} bytes; the limit is {MaxFileBytes}");
+        }
+
+        using var reader = new StreamReader(stream);
         return path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
             ? TrivyIgnoreYaml.Parse(reader)
             : TrivyIgnoreFile.Parse(reader);

@@ -59,7 +59,7 @@ public static class SarifReportWriter
         w.WriteEndObject();
 
         w.WriteStartArray("results");
-        foreach (var (result, finding) in findings)
+        foreach (var (_, finding) in findings)
         {
             WriteResult(w, finding, ruleIndex[finding.VulnerabilityId]);
             JsonText.FlushIfFull(w);

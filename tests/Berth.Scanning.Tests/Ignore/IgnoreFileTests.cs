@@ -132,6 +132,17 @@ public sealed class IgnoreFileTests
     }
 
     [Fact]
+    public void Match_PathologicalGlob_AnswersQuickly()
+    {
+        var list = TrivyIgnoreYaml.Parse("vulnerabilities:\n  - id: CVE-2021-23337\n    paths: [\"" + string.Concat(Enumerable.Repeat("**a", 200)) + "b\"]\n");
+        var finding = LodashHigh with { Package = Lodash with { FilePath = new string('a', 5000) } };
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Null(list.Match(finding, Today));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), watch.Elapsed.ToString());
+    }
+
+    [Fact]
     public void Parse_Yaml_EmptyDocument_NoEntries()
     {
         Assert.Empty(TrivyIgnoreYaml.Parse(string.Empty).Entries);
@@ -152,6 +163,14 @@ public sealed class IgnoreFileTests
             Assert.Null(IgnoreList.Load(plain).Entries.Single().Statement);
             Assert.Equal("yaml", IgnoreList.Load(yaml).Entries.Single().Statement);
             Assert.Throws<FileNotFoundException>(() => IgnoreList.Load(Path.Combine(dir.FullName, "missing")));
+
+            var huge = Path.Combine(dir.FullName, "huge");
+            using (var stream = File.Create(huge))
+            {
+                stream.SetLength(IgnoreList.MaxFileBytes + 1);
+            }
+
+            Assert.Contains("the limit is", Assert.Throws<IgnoreFileException>(() => IgnoreList.Load(huge)).Message, StringComparison.Ordinal);
         }
         finally
         {
