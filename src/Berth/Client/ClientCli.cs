@@ -25,6 +25,7 @@ internal static class ClientCli
         .. ImmutabilityCommands.All,
         .. RetentionCommands.All,
         .. QuotaCommands.All,
+        .. ScanCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>
@@ -61,7 +62,7 @@ internal static class ClientCli
                 return 0;
             }
 
-            if (parsed.Value("--output") is { } output && output is not ("table" or "json"))
+            if (command.ServerOptions && parsed.Value("--output") is { } output && output is not ("table" or "json"))
             {
                 throw new CommandLineException("--output must be table or json");
             }
@@ -168,6 +169,7 @@ internal static class ClientCli
         ["gc"] = "garbage collection of unreferenced blobs: run now (--dry-run), status (administrators)",
         ["immutability"] = "tag immutability rules of a project (tags that can never be moved or deleted)",
         ["quota"] = "storage quota and usage of a project (quota set PROJECT 10GiB)",
+        ["scan"] = "scan a local image archive for vulnerabilities, offline (--input IMAGE --vulndb OSV)",
         ["retention"] = "retention policy of a project: what old artifacts its runs delete, runs now and their history",
     };
 }
