@@ -6,7 +6,7 @@ namespace Berth.Tests;
 /// </summary>
 public sealed class SocketCompletionsTests
 {
-    private static Dictionary<string, string?> Settings(string? storage, string? metadata)
+    internal static Dictionary<string, string?> Settings(string? storage, string? metadata)
     {
         var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { ["Berth:Data"] = "/tmp/data" };
         if (storage is not null)
@@ -80,22 +80,6 @@ public sealed class SocketCompletionsTests
 /// <summary>Thread-pool spinning is turned off exactly where socket completions go to the pool (ThreadPoolSpinning says why).</summary>
 public sealed class ThreadPoolSpinningTests
 {
-    private static Dictionary<string, string?> Settings(string? storage, string? metadata)
-    {
-        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { ["Berth:Data"] = "/tmp/data" };
-        if (storage is not null)
-        {
-            settings[ProviderCatalog.StorageKey] = storage;
-        }
-
-        if (metadata is not null)
-        {
-            settings[ProviderCatalog.MetadataKey] = metadata;
-        }
-
-        return settings;
-    }
-
     [Theory]
     [InlineData("s3://bucket/prefix?endpoint=http://127.0.0.1:7480&region=us-east-1", "postgres://berth@db.example/berth")]
     [InlineData(null, "postgres://berth@db.example:5432/berth")]
@@ -103,7 +87,7 @@ public sealed class ThreadPoolSpinningTests
     public void NetworkProviders_TurnSpinningOff(string? storage, string? metadata)
     {
         var set = new Dictionary<string, object?>();
-        Assert.True(ThreadPoolSpinning.Apply(Settings(storage, metadata), _ => null, (k, v) => set[k] = v));
+        Assert.True(ThreadPoolSpinning.Apply(SocketCompletionsTests.Settings(storage, metadata), _ => null, (k, v) => set[k] = v));
         Assert.Equal(0, set[ThreadPoolSpinning.Switch]);
     }
 
@@ -111,7 +95,7 @@ public sealed class ThreadPoolSpinningTests
     public void EmbeddedDefault_LeavesSpinningAlone()
     {
         var set = new Dictionary<string, object?>();
-        Assert.False(ThreadPoolSpinning.Apply(Settings(null, null), _ => null, (k, v) => set[k] = v));
+        Assert.False(ThreadPoolSpinning.Apply(SocketCompletionsTests.Settings(null, null), _ => null, (k, v) => set[k] = v));
         Assert.Empty(set);
     }
 
@@ -120,7 +104,7 @@ public sealed class ThreadPoolSpinningTests
     {
         var set = new Dictionary<string, object?>();
         var environment = new Dictionary<string, string?> { [ThreadPoolSpinning.Variable] = "70" };
-        Assert.False(ThreadPoolSpinning.Apply(Settings("s3://bucket", "postgres://berth@db/berth"), k => environment.GetValueOrDefault(k), (k, v) => set[k] = v));
+        Assert.False(ThreadPoolSpinning.Apply(SocketCompletionsTests.Settings("s3://bucket", "postgres://berth@db/berth"), k => environment.GetValueOrDefault(k), (k, v) => set[k] = v));
         Assert.Empty(set);
     }
 }
