@@ -28,7 +28,7 @@ public sealed class SqliteAdvisoryStore(SqliteDatabase db) : IAdvisoryStore
 
     public Task<AdvisoryImportStart> BeginImportAsync(string source, string actor, DateTimeOffset now, TimeSpan staleAfter, CancellationToken cancellationToken)
     {
-        RequireSource(source);
+        ScanStoreChecks.RequireSource(source);
         ArgumentNullException.ThrowIfNull(actor);
         var at = now.ToUnixTimeMilliseconds();
         var staleBefore = (now - staleAfter).ToUnixTimeMilliseconds();
@@ -53,7 +53,7 @@ public sealed class SqliteAdvisoryStore(SqliteDatabase db) : IAdvisoryStore
         ArgumentNullException.ThrowIfNull(records);
         foreach (var record in records)
         {
-            RequireRecord(record);
+            ScanStoreChecks.RequireRecord(record);
         }
 
         var at = now.ToUnixTimeMilliseconds();
@@ -212,26 +212,4 @@ public sealed class SqliteAdvisoryStore(SqliteDatabase db) : IAdvisoryStore
         }));
 
     private sealed record Stored(long Modified, string Body);
-
-    internal static void RequireSource(string source)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(source);
-        if (source.Length > AdvisoryLimits.MaxSourceLength || source.Any(char.IsControl))
-        {
-            throw new ArgumentException($"The source label is longer than {AdvisoryLimits.MaxSourceLength} characters or holds control characters.", nameof(source));
-        }
-    }
-
-    internal static void RequireRecord(AdvisoryRecord record)
-    {
-        ArgumentNullException.ThrowIfNull(record);
-        ArgumentException.ThrowIfNullOrEmpty(record.Id);
-        ArgumentNullException.ThrowIfNull(record.Json);
-        ArgumentNullException.ThrowIfNull(record.Packages);
-        if (record.Id.Length > AdvisoryLimits.MaxIdLength || record.Json.Length > AdvisoryLimits.MaxRecordBytes || record.Packages.Count > AdvisoryLimits.MaxPackagesPerRecord
-            || record.Packages.Any(p => p.Ecosystem.Length > AdvisoryLimits.MaxNameLength || p.Name.Length > AdvisoryLimits.MaxNameLength))
-        {
-            throw new ArgumentException($"Record {record.Id} is beyond the advisory limits (AdvisoryLimits).", nameof(record));
-        }
-    }
 }

@@ -43,3 +43,32 @@ public static class CveAllowChecks
         }
     }
 }
+
+/// <summary>The argument checks every advisory store makes before it writes.</summary>
+public static class ScanStoreChecks
+{
+    public static void RequireSource(string source)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(source);
+        if (source.Length > AdvisoryLimits.MaxSourceLength || source.Any(char.IsControl))
+        {
+            throw new ArgumentException($"The source label is longer than {AdvisoryLimits.MaxSourceLength} characters or holds control characters.", nameof(source));
+        }
+    }
+
+    public static void RequireRecord(AdvisoryRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentException.ThrowIfNullOrEmpty(record.Id);
+        ArgumentNullException.ThrowIfNull(record.Json);
+        ArgumentNullException.ThrowIfNull(record.Packages);
+        if (record.Id.Length > AdvisoryLimits.MaxIdLength || record.Id.Any(char.IsControl) || record.Json.Length > AdvisoryLimits.MaxRecordBytes
+            || record.Packages.Count > AdvisoryLimits.MaxPackagesPerRecord
+            || record.Packages.Any(p => p.Ecosystem.Length > AdvisoryLimits.MaxNameLength || p.Name.Length > AdvisoryLimits.MaxNameLength
+                || p.Ecosystem.Contains('\0', StringComparison.Ordinal) || p.Name.Contains('\0', StringComparison.Ordinal))
+            || record.Json.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Record {record.Id} is beyond the advisory limits (AdvisoryLimits) or holds U+0000.", nameof(record));
+        }
+    }
+}
