@@ -25,6 +25,8 @@ internal static class ClientCli
         .. ImmutabilityCommands.All,
         .. RetentionCommands.All,
         .. QuotaCommands.All,
+        .. VulnDbCommands.All,
+        .. CveAllowCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>
