@@ -171,5 +171,7 @@ internal static class ClientCli
         ["immutability"] = "tag immutability rules of a project (tags that can never be moved or deleted)",
         ["quota"] = "storage quota and usage of a project (quota set PROJECT 10GiB)",
         ["retention"] = "retention policy of a project: what old artifacts its runs delete, runs now and their history",
+        ["vulndb"] = "the offline vulnerability database: import OSV records (administrators), status",
+        ["cve-allow"] = "CVE allowlists the pull policy lets through, per project or server-wide",
     };
 }
