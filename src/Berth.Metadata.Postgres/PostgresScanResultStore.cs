@@ -145,4 +145,47 @@ public sealed class PostgresScanResultStore(PostgresDatabase db) : IScanResultSt
             r => r.GetString(0), cancellationToken, ("at", now.ToUnixTimeMilliseconds()), ("node", node), ("stale", (now - lease).ToUnixTimeMilliseconds()));
         return claimed is null ? null : Digest.Parse(claimed);
     }
+
+    public async Task<bool> RenewClaimAsync(Digest digest, string node, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        RequireStorable(node, nameof(node));
+        return await ExecuteAsync(db, "UPDATE scan_results SET claimed_at = @at, updated_at = @at WHERE digest = @digest AND status = 'scanning' AND claimed_by = @node",
+            cancellationToken, ("at", now.ToUnixTimeMilliseconds()), ("digest", digest.ToString()), ("node", node)) > 0;
+    }
+
+    public async Task<bool> CompleteAsync(ScanResult result, string node, CancellationToken cancellationToken)
+    {
+        ScanResultChecks.Require(result);
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        RequireStorable(node, nameof(node));
+        RequireStorable(result.Inventory, nameof(result));
+        RequireStorable(result.Findings, nameof(result));
+        RequireStorable(result.Error, nameof(result));
+        RequireStorable(result.WorstIds, nameof(result));
+        await using var connection = await db.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            """
+            UPDATE scan_results SET status = @status, error = @error, db_version = @version, scanned_at = @scanned, inventory = @inventory, findings = @findings,
+                count_unknown = @unknown, count_low = @low, count_medium = @medium, count_high = @high, count_critical = @critical, worst_ids = @worst,
+                updated_at = @updated, claimed_at = NULL, claimed_by = NULL
+            WHERE digest = @digest AND status = 'scanning' AND claimed_by = @node
+            """, connection);
+        command.Parameters.AddWithValue("digest", result.Digest.ToString());
+        command.Parameters.AddWithValue("status", ScanWords.Of(result.Status));
+        Add(command, "error", NpgsqlTypes.NpgsqlDbType.Text, result.Error);
+        Add(command, "version", NpgsqlTypes.NpgsqlDbType.Bigint, result.DatabaseVersion);
+        Add(command, "scanned", NpgsqlTypes.NpgsqlDbType.Bigint, result.ScannedAt?.ToUnixTimeMilliseconds());
+        Add(command, "inventory", NpgsqlTypes.NpgsqlDbType.Text, result.Inventory);
+        Add(command, "findings", NpgsqlTypes.NpgsqlDbType.Text, result.Findings);
+        command.Parameters.AddWithValue("unknown", result.Counts.Unknown);
+        command.Parameters.AddWithValue("low", result.Counts.Low);
+        command.Parameters.AddWithValue("medium", result.Counts.Medium);
+        command.Parameters.AddWithValue("high", result.Counts.High);
+        command.Parameters.AddWithValue("critical", result.Counts.Critical);
+        Add(command, "worst", NpgsqlTypes.NpgsqlDbType.Text, result.WorstIds);
+        command.Parameters.AddWithValue("updated", result.UpdatedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("node", node);
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
 }

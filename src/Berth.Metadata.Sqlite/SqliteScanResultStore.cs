@@ -137,4 +137,36 @@ public sealed class SqliteScanResultStore(SqliteDatabase db) : IScanResultStore
             return (claimed is null ? (Digest?)null : Digest.Parse(claimed), claimed is not null);
         }, cancellationToken);
     }
+
+    public Task<bool> RenewClaimAsync(Digest digest, string node, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        return db.WriteAsync((c, _) =>
+        {
+            var n = c.Command("UPDATE scan_results SET claimed_at = $at, updated_at = $at WHERE digest = $digest AND status = 'scanning' AND claimed_by = $node",
+                ("$at", now.ToUnixTimeMilliseconds()), ("$digest", digest.ToString()), ("$node", node)).ExecuteNonQuery();
+            return (n > 0, n > 0);
+        }, cancellationToken);
+    }
+
+    public Task<bool> CompleteAsync(ScanResult result, string node, CancellationToken cancellationToken)
+    {
+        ScanResultChecks.Require(result);
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        return db.WriteAsync((c, _) =>
+        {
+            var n = c.Command(
+                """
+                UPDATE scan_results SET status = $status, error = $error, db_version = $version, scanned_at = $scanned, inventory = $inventory, findings = $findings,
+                    count_unknown = $unknown, count_low = $low, count_medium = $medium, count_high = $high, count_critical = $critical, worst_ids = $worst,
+                    updated_at = $updated, claimed_at = NULL, claimed_by = NULL
+                WHERE digest = $digest AND status = 'scanning' AND claimed_by = $node
+                """,
+                ("$digest", result.Digest.ToString()), ("$status", ScanWords.Of(result.Status)), ("$error", result.Error), ("$version", result.DatabaseVersion),
+                ("$scanned", result.ScannedAt?.ToUnixTimeMilliseconds()), ("$inventory", result.Inventory), ("$findings", result.Findings),
+                ("$unknown", result.Counts.Unknown), ("$low", result.Counts.Low), ("$medium", result.Counts.Medium), ("$high", result.Counts.High),
+                ("$critical", result.Counts.Critical), ("$worst", result.WorstIds), ("$updated", result.UpdatedAt.ToUnixTimeMilliseconds()), ("$node", node)).ExecuteNonQuery();
+            return (n > 0, n > 0);
+        }, cancellationToken);
+    }
 }

@@ -140,4 +140,33 @@ public abstract partial class ScanStoreConformance
             Task.Run(() => Results.TryClaimAsync(D(50), "node-" + n, Clock.GetUtcNow(), lease, Ct))));
         Assert.Single(tries, t => t);
     }
+
+    [Fact]
+    public async Task ScanQueue_CompleteAndRenew_OnlyByTheNodeThatHoldsTheClaim()
+    {
+        var lease = TimeSpan.FromMinutes(10);
+        await Results.EnqueueAsync(D(1), Clock.GetUtcNow(), lease, Ct);
+        Assert.False(await Results.CompleteAsync(Done(D(1)), "node-a", Ct)); // queued, not claimed
+        Assert.True(await Results.TryClaimAsync(D(1), "node-a", Clock.GetUtcNow(), lease, Ct));
+
+        // node-a renews in time: its claim is not stale at the old lease end.
+        Clock.Advance(TimeSpan.FromMinutes(8));
+        Assert.True(await Results.RenewClaimAsync(D(1), "node-a", Clock.GetUtcNow(), Ct));
+        Clock.Advance(TimeSpan.FromMinutes(8));
+        Assert.False(await Results.TryClaimAsync(D(1), "node-b", Clock.GetUtcNow(), lease, Ct));
+
+        // node-a goes quiet past its lease; node-b takes over. node-a's late result and renewal are refused.
+        Clock.Advance(lease + TimeSpan.FromSeconds(1));
+        Assert.True(await Results.TryClaimAsync(D(1), "node-b", Clock.GetUtcNow(), lease, Ct));
+        Assert.False(await Results.RenewClaimAsync(D(1), "node-a", Clock.GetUtcNow(), Ct));
+        Assert.False(await Results.CompleteAsync(Done(D(1), "{\"by\":\"a\"}"), "node-a", Ct));
+        var scanning = (await Results.GetAsync(D(1), Ct))!;
+        Assert.Equal((ScanStatus.Scanning, "node-b", (string?)null), (scanning.Status, scanning.ClaimedBy, scanning.Inventory));
+
+        Assert.True(await Results.CompleteAsync(Done(D(1), "{\"by\":\"b\"}", critical: 3), "node-b", Ct));
+        var done = (await Results.GetAsync(D(1), Ct))!;
+        Assert.Equal((ScanStatus.Done, (string?)null, "{\"by\":\"b\"}", 3), (done.Status, done.ClaimedBy, done.Inventory, done.Counts.Critical));
+        Assert.False(await Results.CompleteAsync(Done(D(1)), "node-b", Ct)); // once
+        Assert.False(await Results.CompleteAsync(Done(D(2)), "node-b", Ct)); // no such row
+    }
 }

@@ -126,4 +126,14 @@ public interface IScanResultStore
 
     /// <summary>Claims the oldest claimable digest for <paramref name="node"/>; null when the queue is empty.</summary>
     Task<Digest?> ClaimNextAsync(string node, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken);
+
+    /// <summary>Extends <paramref name="node"/>'s claim to <paramref name="now"/> (a long scan renews before its lease ends); false when the claim is no longer its own.</summary>
+    Task<bool> RenewClaimAsync(Digest digest, string node, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores <paramref name="result"/> (whole, as <see cref="UpsertAsync"/>; its claim ends) only while the digest is still
+    /// claimed by <paramref name="node"/>: a node whose claim was taken over after its lease cannot overwrite the newer
+    /// scan. False, and nothing written, otherwise.
+    /// </summary>
+    Task<bool> CompleteAsync(ScanResult result, string node, CancellationToken cancellationToken);
 }
