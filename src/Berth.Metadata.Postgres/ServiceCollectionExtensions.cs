@@ -79,6 +79,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IIpAllowRuleStore, PostgresIpAllowRuleStore>();
         services.AddSingleton<IImmutabilityRuleStore, PostgresImmutabilityRuleStore>();
         services.AddSingleton<Core.Retention.IRetentionStore, PostgresRetentionStore>();
+        services.AddSingleton<Core.Scanning.IAdvisoryStore, PostgresAdvisoryStore>();
+        services.AddSingleton<Core.Scanning.IScanResultStore, PostgresScanResultStore>();
+        services.AddSingleton<Core.Scanning.IScanPolicyStore, PostgresScanPolicyStore>();
         services.AddSingleton<Berth.Core.Quotas.IProjectQuotaStore, PostgresProjectQuotaStore>();
         services.AddSingleton<IAuditLog, PostgresAuditLog>();
         services.AddSingleton<IKnownNetworkStore, PostgresKnownNetworkStore>();

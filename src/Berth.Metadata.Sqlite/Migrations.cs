@@ -257,6 +257,85 @@ internal static class Migrations
         ALTER TABLE projects ADD COLUMN quota_bytes INTEGER CHECK (quota_bytes IS NULL OR quota_bytes >= 0);
         CREATE INDEX ix_uploads_repository ON uploads(repository);
         """,
+
+        // 10: vulnerability scanning (issue 14). The advisory database: OSV records stored whole (compact JSON text)
+        // by id, with an index of the (ecosystem with release, lookup name) pairs each names, and the imports that
+        // wrote them (the database version is the id of the last finished import). Scan results per manifest digest
+        // (global: no foreign key, the same digest is the same content everywhere), which are also the scan queue.
+        // Per project: the scanning policy and CVE allowlist entries (project_id NULL: server-wide), cascading with
+        // the project; ids compare case-insensitively within a scope.
+        """
+        CREATE TABLE vulndb_imports (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            source      TEXT NOT NULL,
+            actor       TEXT NOT NULL,
+            status      TEXT NOT NULL CHECK (status IN ('running', 'finished', 'abandoned')),
+            started_at  INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL,
+            finished_at INTEGER,
+            added       INTEGER NOT NULL DEFAULT 0,
+            updated     INTEGER NOT NULL DEFAULT 0,
+            unchanged   INTEGER NOT NULL DEFAULT 0,
+            withdrawn   INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX ix_vulndb_imports_status ON vulndb_imports(status, id);
+        CREATE INDEX ix_vulndb_imports_source ON vulndb_imports(source, id);
+        CREATE TABLE vulndb_records (
+            id           TEXT PRIMARY KEY,
+            modified     INTEGER NOT NULL,
+            withdrawn    INTEGER,
+            source       TEXT NOT NULL,
+            import_id    INTEGER NOT NULL,
+            body         TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_vulndb_records_source ON vulndb_records(source);
+        CREATE TABLE vulndb_packages (
+            ecosystem    TEXT NOT NULL,
+            lookup_name  TEXT NOT NULL,
+            record_id    TEXT NOT NULL REFERENCES vulndb_records(id) ON DELETE CASCADE,
+            name         TEXT NOT NULL,
+            PRIMARY KEY (ecosystem, lookup_name, record_id, name)
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_vulndb_packages_record ON vulndb_packages(record_id);
+        CREATE TABLE scan_results (
+            digest           TEXT PRIMARY KEY,
+            status           TEXT NOT NULL CHECK (status IN ('queued', 'scanning', 'done', 'failed', 'unsupported')),
+            error            TEXT,
+            db_version       INTEGER,
+            scanned_at       INTEGER,
+            inventory        TEXT,
+            findings         TEXT,
+            count_unknown    INTEGER NOT NULL DEFAULT 0,
+            count_low        INTEGER NOT NULL DEFAULT 0,
+            count_medium     INTEGER NOT NULL DEFAULT 0,
+            count_high       INTEGER NOT NULL DEFAULT 0,
+            count_critical   INTEGER NOT NULL DEFAULT 0,
+            worst_ids        TEXT,
+            updated_at       INTEGER NOT NULL,
+            queued_at        INTEGER,
+            claimed_at       INTEGER,
+            claimed_by       TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX ix_scan_results_queue ON scan_results(queued_at, digest) WHERE status IN ('queued', 'scanning');
+        CREATE TABLE scan_policies (
+            project_id      INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+            scan_on_push    INTEGER NOT NULL CHECK (scan_on_push IN (0, 1)),
+            block_severity  TEXT CHECK (block_severity IN ('LOW', 'MEDIUM', 'HIGH', 'CRITICAL')),
+            block_unscanned INTEGER NOT NULL CHECK (block_unscanned IN (0, 1)),
+            sbom_on_push    INTEGER NOT NULL CHECK (sbom_on_push IN (0, 1)),
+            updated_at      INTEGER NOT NULL
+        );
+        CREATE TABLE cve_allowlist (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            project_id  INTEGER REFERENCES projects(id) ON DELETE CASCADE,
+            cve_id      TEXT NOT NULL,
+            reason      TEXT NOT NULL DEFAULT '',
+            expires_at  INTEGER,
+            created_by  TEXT NOT NULL,
+            created_at  INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX ux_cve_allowlist ON cve_allowlist(IFNULL(project_id, 0), cve_id COLLATE NOCASE);
+        """,
     ];
 
     public static int Latest => Steps.Length;

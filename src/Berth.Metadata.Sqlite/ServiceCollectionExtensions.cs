@@ -45,6 +45,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IIpAllowRuleStore, SqliteIpAllowRuleStore>();
         services.AddSingleton<IImmutabilityRuleStore, SqliteImmutabilityRuleStore>();
         services.AddSingleton<Core.Retention.IRetentionStore, SqliteRetentionStore>();
+        services.AddSingleton<Core.Scanning.IAdvisoryStore, SqliteAdvisoryStore>();
+        services.AddSingleton<Core.Scanning.IScanResultStore, SqliteScanResultStore>();
+        services.AddSingleton<Core.Scanning.IScanPolicyStore, SqliteScanPolicyStore>();
         services.AddSingleton<IAuditLog, SqliteAuditLog>();
         services.AddSingleton<IKnownNetworkStore, SqliteKnownNetworkStore>();
         return services;

@@ -83,6 +83,20 @@ public sealed class PermissionMatrixTests
             return run.Id;
         }),
         ["GET openapi"] = new("GET", "/api/v1/openapi.json", Everyone),
+        ["GET vulndb"] = new("GET", "/api/v1/vulndb", [.. Everyone.Except([Anonymous])]),
+        ["POST vulndb imports"] = new("POST", "/api/v1/vulndb/imports", [Admin], (_, i) => new { source = $"s{i}" }),
+        ["GET vulndb import"] = new("GET", "/api/v1/vulndb/imports/{target}", [Admin], null, BeginImportAsync),
+        ["POST vulndb records"] = new("POST", "/api/v1/vulndb/imports/{target}/records", [Admin],
+            (_, i) => new[] { new { id = $"R-{i}", modified = "2024-01-01T00:00:00Z" } }, BeginImportAsync),
+        ["POST vulndb finish"] = new("POST", "/api/v1/vulndb/imports/{target}/finish", [Admin], null, BeginImportAsync),
+        ["GET scan-policy"] = new("GET", "/api/v1/projects/proj/scan-policy", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken]),
+        ["PUT scan-policy"] = new("PUT", "/api/v1/projects/proj/scan-policy", [Admin, Owner, Maintainer], (_, i) => new { blockUnscanned = i % 2 == 0 }),
+        ["GET cve-allowlist"] = new("GET", "/api/v1/cve-allowlist", [Admin]),
+        ["POST cve-allowlist"] = new("POST", "/api/v1/cve-allowlist", [Admin], (_, i) => new { vulnerability = $"CVE-2024-{i}" }),
+        ["DELETE cve-allowlist"] = new("DELETE", "/api/v1/cve-allowlist/{target}", [Admin], null, (w, i) => AllowAsync(w, null, i)),
+        ["GET project cve-allowlist"] = new("GET", "/api/v1/projects/proj/cve-allowlist", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken]),
+        ["POST project cve-allowlist"] = new("POST", "/api/v1/projects/proj/cve-allowlist", [Admin, Owner, Maintainer], (_, i) => new { vulnerability = $"CVE-2024-{i}" }),
+        ["DELETE project cve-allowlist"] = new("DELETE", "/api/v1/projects/proj/cve-allowlist/{target}", [Admin, Owner, Maintainer], null, (w, i) => AllowAsync(w, World.Project, i)),
     };
 
     public static TheoryData<string> RouteNames => [.. Routes.Keys];
@@ -137,6 +151,21 @@ public sealed class PermissionMatrixTests
         var repository = $"{World.Project}/app{i}/img";
         await Berth.Testing.RegistryClientExtensions.PushManifestAsync(world.App.Admin, repository, Berth.Testing.TestImages.OciImage(i), "v1");
         return repository;
+    }
+
+    /// <summary>A new running import (the previous one abandoned at once), as its id.</summary>
+    private static async Task<string> BeginImportAsync(World world, int i)
+    {
+        var start = await world.App.Service<Berth.Core.Scanning.IAdvisoryStore>().BeginImportAsync($"s{i}", "admin", DateTimeOffset.UtcNow, TimeSpan.Zero, default);
+        return start.Import.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<string> AllowAsync(World world, string? project, int i)
+    {
+        var id = $"CVE-2023-{i}";
+        await world.App.Service<Berth.Core.Scanning.IScanPolicyStore>().AddAllowAsync(
+            new Berth.Core.Scanning.CveAllowEntry(0, project is null ? null : ProjectName.Parse(project), id, "", null, "admin", DateTimeOffset.UtcNow), default);
+        return id;
     }
 
     private static async Task<string> CreateRobotAsync(World world, int i)

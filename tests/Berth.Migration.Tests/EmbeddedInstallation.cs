@@ -112,6 +112,28 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
             throw new InvalidOperationException("the installation's retention dry run listed nothing");
         }
 
+        // Scanning (migration 10): an imported advisory database (one record withdrawn; a second import left running),
+        // a finished scan and a queued one, a project's scanning policy and allowlist entries of both scopes.
+        var advisories = app.Services.GetRequiredService<Berth.Core.Scanning.IAdvisoryStore>();
+        var import = await advisories.BeginImportAsync("osv-debian.zip", "carol", app.Clock.GetUtcNow(), TimeSpan.FromHours(1), CancellationToken.None);
+        await advisories.AddBatchAsync(import.Import.Id,
+        [
+            Berth.Core.Scanning.AdvisoryRecordReader.Read("""{"id":"DSA-5000-1","modified":"2024-05-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:12","name":"openssl"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"3.0.13-1~deb12u1"}]}]}]}"""u8),
+            Berth.Core.Scanning.AdvisoryRecordReader.Read("""{"id":"GHSA-xxxx-yyyy-zzzz","modified":"2024-05-02T00:00:00Z","withdrawn":"2024-05-03T00:00:00Z","affected":[{"package":{"ecosystem":"PyPI","name":"Zope.Interface"}}]}"""u8),
+        ], app.Clock.GetUtcNow(), CancellationToken.None);
+        await advisories.FinishImportAsync(import.Import.Id, app.Clock.GetUtcNow(), CancellationToken.None);
+        app.Clock.Advance(TimeSpan.FromSeconds(1));
+        await advisories.BeginImportAsync("osv-pypi", "carol", app.Clock.GetUtcNow(), TimeSpan.FromHours(1), CancellationToken.None);
+        var scans = app.Services.GetRequiredService<Berth.Core.Scanning.IScanResultStore>();
+        await scans.UpsertAsync(new Berth.Core.Scanning.ScanResult(Berth.Oci.Digest.Parse(Images[0].Manifest.Digest), Berth.Core.Scanning.ScanStatus.Done, null, import.Import.Id, app.Clock.GetUtcNow(),
+            """{"os":{"family":"debian","name":"12"},"packages":[{"name":"openssl","version":"3.0.11-1~deb12u2"}]}""", """[{"id":"DSA-5000-1"}]""",
+            new Berth.Core.Scanning.SeverityCounts(0, 0, 0, 1, 0), "DSA-5000-1", app.Clock.GetUtcNow()), CancellationToken.None);
+        await scans.EnqueueAsync(Berth.Oci.Digest.Parse(Images[^1].Manifest.Digest), app.Clock.GetUtcNow(), TimeSpan.FromMinutes(10), CancellationToken.None);
+        var policies = app.Services.GetRequiredService<Berth.Core.Scanning.IScanPolicyStore>();
+        await policies.SetPolicyAsync(ProjectName.Parse("shop"), new Berth.Core.Scanning.ScanPolicy(true, Berth.Core.Scanning.BlockSeverity.Critical, true, false, app.Clock.GetUtcNow()), CancellationToken.None);
+        await policies.AddAllowAsync(new Berth.Core.Scanning.CveAllowEntry(0, null, "CVE-2024-0001", "server-wide", null, "carol", app.Clock.GetUtcNow()), CancellationToken.None);
+        await policies.AddAllowAsync(new Berth.Core.Scanning.CveAllowEntry(0, ProjectName.Parse("shop"), "CVE-2024-0002", "not reachable", app.Clock.GetUtcNow().AddDays(30), "alice", app.Clock.GetUtcNow()), CancellationToken.None);
+
         await app.Services.GetRequiredService<PullRecorder>().FlushAsync(CancellationToken.None);
         await app.Services.GetRequiredService<Berth.Application.Audit.AuditRecorder>().FlushAsync(CancellationToken.None);
 

@@ -33,6 +33,44 @@ public sealed class MigrateToFileStoreTests(EmbeddedInstallation installation) :
     }
 
     [Fact]
+    public async Task RunAsync_ScanningData_ReadsAsOnTheSourceAndTakesNewWrites()
+    {
+        var database = await NewDatabaseAsync();
+        var (code, _, error) = await RunAsync(NewSource(), database, await NewTargetAsync());
+        Assert.True(code == 0, error);
+        await using var db = new Berth.Metadata.Postgres.PostgresDatabase(database.ConnectionString);
+        var advisories = new Berth.Metadata.Postgres.PostgresAdvisoryStore(db);
+        var results = new Berth.Metadata.Postgres.PostgresScanResultStore(db);
+        var policies = new Berth.Metadata.Postgres.PostgresScanPolicyStore(db);
+        var shop = Berth.Core.Access.ProjectName.Parse("shop");
+
+        // The advisory database: its version, the withdrawn record, the import left running, lookups by folded name.
+        var status = await advisories.GetStatusAsync(default);
+        Assert.Equal((2L, 1L), (status.Records, status.WithdrawnRecords));
+        Assert.True(status.Version > 0);
+        Assert.Equal("osv-pypi", status.Running!.Source);
+        Assert.Equal(["DSA-5000-1"], (await advisories.FindAsync("Debian:12", "openssl", default)).Select(h => h.Id));
+        Assert.Equal("PyPI", Assert.Single((await advisories.GetAsync("GHSA-xxxx-yyyy-zzzz", default))!.Packages).Ecosystem);
+
+        // Scan results and the queue, the policy and both allowlists.
+        var done = await results.GetAsync(Berth.Oci.Digest.Parse(Installation.Images[0].Manifest.Digest), default);
+        Assert.Equal((Berth.Core.Scanning.ScanStatus.Done, 1, "DSA-5000-1", status.Version), (done!.Status, done.Counts.High, done.WorstIds, done.DatabaseVersion!.Value));
+        Assert.Contains("openssl", done.Inventory, StringComparison.Ordinal);
+        Assert.Equal([Berth.Oci.Digest.Parse(Installation.Images[^1].Manifest.Digest)],
+            (await results.ListQueueAsync(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10), 10, default)).Select(q => q.Digest));
+        Assert.Equal((Berth.Core.Scanning.BlockSeverity.Critical, true), ((await policies.GetPolicyAsync(shop, default))!.BlockSeverity, (await policies.GetPolicyAsync(shop, default))!.BlockUnscanned));
+        Assert.Equal(["CVE-2024-0001"], (await policies.ListAllowAsync(null, default)).Select(e => e.VulnerabilityId));
+        Assert.Equal(["CVE-2024-0002"], (await policies.ListAllowAsync(shop, default)).Select(e => e.VulnerabilityId));
+
+        // New rows continue past the copied ids; a new finished import makes a larger version.
+        var next = await advisories.BeginImportAsync("after", "admin", DateTimeOffset.UtcNow.AddDays(1), TimeSpan.FromHours(1), default);
+        Assert.Equal(Berth.Core.Scanning.AdvisoryImportStartStatus.Started, next.Status);
+        Assert.True((await advisories.FinishImportAsync(next.Import.Id, DateTimeOffset.UtcNow.AddDays(1), default)).Import!.Version > status.Version);
+        var added = await policies.AddAllowAsync(new Berth.Core.Scanning.CveAllowEntry(0, shop, "CVE-2024-0003", "", null, "admin", DateTimeOffset.UtcNow), default);
+        Assert.Equal(Berth.Core.Scanning.CveAllowAddStatus.Added, added.Status);
+    }
+
+    [Fact]
     public async Task RunAsync_InterruptedDuringMetadata_WritesNoRowAndRunAgainCompletes()
     {
         var source = NewSource();

@@ -67,6 +67,7 @@ public static class ManagementApi
         ImmutabilityEndpoints.Map(api);
         RetentionEndpoints.Map(api);
         QuotaEndpoints.Map(api);
+        ScanningEndpoints.Map(api);
 
         api.MapOpenApi("/openapi.json").AllowAnyone().WithName("GetOpenApiDocument").WithSummary("This API's OpenAPI document");
 

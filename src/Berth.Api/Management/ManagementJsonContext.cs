@@ -57,5 +57,13 @@ namespace Berth.Api.Management;
 [JsonSerializable(typeof(GcRunRequest))]
 [JsonSerializable(typeof(GcRunResponse))]
 [JsonSerializable(typeof(GcStatusResponse))]
+[JsonSerializable(typeof(VulnDbImportRequest))]
+[JsonSerializable(typeof(VulnDbImportResponse))]
+[JsonSerializable(typeof(VulnDbStatusResponse))]
+[JsonSerializable(typeof(ScanPolicyRequest))]
+[JsonSerializable(typeof(ScanPolicyResponse))]
+[JsonSerializable(typeof(CveAllowRequest))]
+[JsonSerializable(typeof(CveAllowResponse))]
+[JsonSerializable(typeof(PageResponse<CveAllowResponse>))]
 [JsonSerializable(typeof(string))]
 public sealed partial class ManagementJsonContext : JsonSerializerContext;

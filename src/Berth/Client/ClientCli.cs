@@ -26,6 +26,8 @@ internal static class ClientCli
         .. RetentionCommands.All,
         .. QuotaCommands.All,
         .. ScanCommands.All,
+        .. VulnDbCommands.All,
+        .. CveAllowCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>
@@ -171,5 +173,7 @@ internal static class ClientCli
         ["quota"] = "storage quota and usage of a project (quota set PROJECT 10GiB)",
         ["scan"] = "scan a local image archive for vulnerabilities, offline (--input IMAGE --vulndb OSV)",
         ["retention"] = "retention policy of a project: what old artifacts its runs delete, runs now and their history",
+        ["vulndb"] = "the offline vulnerability database: import OSV records (administrators), status",
+        ["cve-allow"] = "CVE allowlists the pull policy lets through, per project or server-wide",
     };
 }

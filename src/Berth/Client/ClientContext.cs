@@ -29,6 +29,9 @@ internal sealed class ClientContext
 
     public required TextWriter Error { get; init; }
 
+    /// <summary>Whether <see cref="Error"/> is a terminal: progress lines are then rewritten in place.</summary>
+    public bool ErrorIsTerminal { get; init; }
+
     /// <summary>The folder of <c>credentials.json</c>; created (mode 0700) on the first login.</summary>
     public required string ConfigDirectory { get; init; }
 
@@ -49,6 +52,7 @@ internal sealed class ClientContext
         In = Console.In,
         Out = Console.Out,
         Error = Console.Error,
+        ErrorIsTerminal = !Console.IsErrorRedirected,
         ConfigDirectory = DefaultConfigDirectory(Environment.GetEnvironmentVariable),
         Prompt = Console.IsInputRedirected ? null : ConsolePrompt,
     };

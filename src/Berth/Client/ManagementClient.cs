@@ -59,13 +59,14 @@ internal sealed class ManagementClient : IDisposable
 
     /// <summary>Sends one request; answers the parsed JSON body, or null for an empty one (204).</summary>
     /// <exception cref="ClientException">A non-success status, an unreachable server or an answer that is not JSON.</exception>
-    public async Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonObject? body)
+    public Task<JsonNode?> SendAsync(HttpMethod method, string path, JsonObject? body) =>
+        SendContentAsync(method, path, body is null ? null : new StringContent(body.ToJsonString(Output.CompactJson), Encoding.UTF8, "application/json"));
+
+    /// <summary>As <see cref="SendAsync(HttpMethod, string, JsonObject?)"/> with a body made by the caller (a JSON array, a large one); the content is disposed.</summary>
+    public async Task<JsonNode?> SendContentAsync(HttpMethod method, string path, HttpContent? content)
     {
         using var request = new HttpRequestMessage(method, BaseUrl + path);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body.ToJsonString(Output.CompactJson), Encoding.UTF8, "application/json");
-        }
+        request.Content = content;
 
         HttpResponseMessage response;
         try

@@ -18,6 +18,15 @@ internal static class ProjectCommands
         new("DESCRIPTION", p => Output.Text(p, "description")),
     ];
 
+    public static readonly Column[] ScanPolicyColumns =
+    [
+        new("PROJECT", p => Output.Text(p, "project")),
+        new("SCAN ON PUSH", p => Output.Text(p, "scanOnPush")),
+        new("BLOCK SEVERITY", p => Output.Text(p, "blockSeverity")),
+        new("BLOCK UNSCANNED", p => Output.Text(p, "blockUnscanned")),
+        new("SBOM ON PUSH", p => Output.Text(p, "sbomOnPush")),
+    ];
+
     public static readonly IReadOnlyList<CommandSpec> All =
     [
         new()
@@ -71,12 +80,22 @@ internal static class ProjectCommands
         {
             Path = "project update",
             Arguments = ["NAME"],
-            Summary = "Change the description or the visibility of a project (owners, administrators).",
+            Summary = "Change the description or the visibility of a project (owners, administrators), or its scanning policy (maintainers and above).",
+            Details = """
+                The scanning flags take true or false (--block-severity a severity or none); flags left out keep their value.
+                --block-severity refuses pulls of images with findings at or above it (CVE allowlists: berth cve-allow);
+                --block-unscanned refuses pulls of images not scanned yet; --scan-on-push scans each push (default true);
+                --sbom-on-push attaches a CycloneDX SBOM to each pushed image.
+                """,
             Options =
             [
                 Description,
                 new("--public", null, null, "anyone may pull"),
                 new("--private", null, null, "only members may pull"),
+                new("--scan-on-push", null, "BOOL", "scan images when they are pushed"),
+                new("--block-severity", null, "LEVEL", "refuse pulls of images with findings of CRITICAL, HIGH, MEDIUM or LOW and above; none to allow all"),
+                new("--block-unscanned", null, "BOOL", "refuse pulls of images not scanned yet"),
+                new("--sbom-on-push", null, "BOOL", "attach an SBOM to images when they are pushed"),
             ],
             Run = async run =>
             {
@@ -91,13 +110,46 @@ internal static class ProjectCommands
                     body["public"] = isPublic;
                 }
 
-                if (body.Count == 0)
+                var policy = new JsonObject();
+                foreach (var (flag, member) in new[] { ("--scan-on-push", "scanOnPush"), ("--block-unscanned", "blockUnscanned"), ("--sbom-on-push", "sbomOnPush") })
                 {
-                    throw new CommandLineException("nothing to update: give --description, --public or --private");
+                    if (run.Option(flag) is { } value)
+                    {
+                        policy[member] = value.ToLowerInvariant() switch
+                        {
+                            "true" => true,
+                            "false" => false,
+                            _ => throw new CommandLineException($"{flag} takes true or false, not '{value}'"),
+                        };
+                    }
+                }
+
+                if (run.Option("--block-severity") is { } severity)
+                {
+                    if (!Core.Scanning.ScanWords.TryParseBlockSeverity(severity, out _))
+                    {
+                        throw new CommandLineException($"--block-severity takes CRITICAL, HIGH, MEDIUM, LOW or none, not '{severity}'");
+                    }
+
+                    policy["blockSeverity"] = severity.ToUpperInvariant();
+                }
+
+                if (body.Count == 0 && policy.Count == 0)
+                {
+                    throw new CommandLineException("nothing to update: give --description, --public, --private or a scanning flag (--scan-on-push, --block-severity, --block-unscanned, --sbom-on-push)");
                 }
 
                 using var client = run.Connect();
-                run.Print(await client.SendAsync(HttpMethod.Patch, ProjectPath(run.Argument(0)), body), Columns);
+                if (body.Count > 0)
+                {
+                    run.Print(await client.SendAsync(HttpMethod.Patch, ProjectPath(run.Argument(0)), body), Columns);
+                }
+
+                if (policy.Count > 0)
+                {
+                    run.Print(await client.SendAsync(HttpMethod.Put, ProjectPath(run.Argument(0)) + "/scan-policy", policy), ScanPolicyColumns);
+                }
+
                 return 0;
             },
         },

@@ -35,7 +35,7 @@ internal sealed record MigrationColumn(string Name, ColumnKind Kind);
 internal sealed record MigrationTable(string Name, bool HasIdentity, IReadOnlyList<MigrationColumn> Columns);
 
 /// <summary>
-/// The tables of the SQLite schema (migration 9) as PostgreSQL's migrations 1 and 3 to 6 mirror them, in an order that inserts
+/// The tables of the SQLite schema (migration 10) as PostgreSQL's migrations 1 and 3 to 7 mirror them, in an order that inserts
 /// every referenced row before its references. Not copied: <c>uploads</c> (sessions of uploads in progress, whose
 /// bytes are in the source's upload folder and not in the target store: the client starts those uploads again) and
 /// PostgreSQL's own <c>job_leases</c> and <c>login_failures</c> (the shared login throttle; the embedded server counts
@@ -93,6 +93,23 @@ internal static class MigrationTables
         // Garbage collection's markers (migration 8): a finished one makes a link of its digest check the bytes, an
         // unfinished one (a collector stopped midway) is finished by the target's next collection.
         new("blob_collections", false, [T("digest"), I("started_at"), I("finished_at")]),
+
+        // Vulnerability scanning (migration 10): the advisory database with its imports (the version is the last
+        // finished import's id, so copying the ids keeps it), scan results per digest (the queue among them), and the
+        // projects' scanning policies and CVE allowlists (server-wide entries have no project).
+        new("vulndb_imports", true,
+        [
+            I("id"), T("source"), T("actor"), T("status"), I("started_at"), I("updated_at"), I("finished_at"), I("added"), I("updated"), I("unchanged"), I("withdrawn"),
+        ]),
+        new("vulndb_records", false, [T("id"), I("modified"), I("withdrawn"), T("source"), I("import_id"), T("body")]),
+        new("vulndb_packages", false, [T("ecosystem"), T("lookup_name"), T("record_id"), T("name")]),
+        new("scan_results", false,
+        [
+            T("digest"), T("status"), T("error"), I("db_version"), I("scanned_at"), T("inventory"), T("findings"), I32("count_unknown"), I32("count_low"),
+            I32("count_medium"), I32("count_high"), I32("count_critical"), T("worst_ids"), I("updated_at"), I("queued_at"), I("claimed_at"), T("claimed_by"),
+        ]),
+        new("scan_policies", false, [I("project_id"), B("scan_on_push"), T("block_severity"), B("block_unscanned"), B("sbom_on_push"), I("updated_at")]),
+        new("cve_allowlist", true, [I("id"), I("project_id"), T("cve_id"), T("reason"), I("expires_at"), T("created_by"), I("created_at")]),
     ];
 
     /// <summary>Tables of either schema that are deliberately not copied.</summary>

@@ -52,7 +52,7 @@ public sealed class ClientArgumentTests : IDisposable
         { "project list -o yaml", "--output must be table or json", "project list" },
         { "project list -o json --output table", "option --output given twice", "project list" },
         { "project show", "missing NAME", "project show" },
-        { "project update web", "nothing to update: give --description, --public or --private", "project update" },
+        { "project update web", "nothing to update: give --description, --public, --private or a scanning flag", "project update" },
         { "project update web --public --private", "--public and --private cannot be used together", "project update" },
         { "project delete", "missing NAME", "project delete" },
         { "user create", "missing NAME", "user create" },
@@ -206,7 +206,7 @@ public sealed class ClientArgumentTests : IDisposable
     {
         var help = Cli.GeneralHelp();
 
-        foreach (var group in new[] { "login URL", "logout [URL]", "whoami", "project COMMAND", "user COMMAND", "member COMMAND", "token COMMAND", "robot COMMAND", "ip-allow COMMAND", "immutability COMMAND", "quota COMMAND", "retention COMMAND", "gc COMMAND", "audit", "system storage", "scan" })
+        foreach (var group in new[] { "login URL", "logout [URL]", "whoami", "project COMMAND", "user COMMAND", "member COMMAND", "token COMMAND", "robot COMMAND", "ip-allow COMMAND", "immutability COMMAND", "quota COMMAND", "retention COMMAND", "vulndb COMMAND", "cve-allow COMMAND", "gc COMMAND", "audit", "system storage", "scan" })
         {
             Assert.Contains("berth " + group, help, StringComparison.Ordinal);
         }

@@ -1,0 +1,17 @@
+namespace Berth.Core.Scanning;
+
+/// <summary>The audit actions of vulnerability scanning (dotted names, as <c>AuditActions</c>).</summary>
+public static class ScanAuditActions
+{
+    /// <summary>An advisory import started or finished (detail: its id, source, phase and, when finished, counts and version).</summary>
+    public const string VulnDbImport = "vulndb.import";
+
+    /// <summary>A project's scanning policy was set (detail: the policy after the change).</summary>
+    public const string ScanPolicySet = "scan_policy.set";
+
+    /// <summary>A CVE allowlist entry added (project: null for server-wide).</summary>
+    public const string CveAllowAdd = "cve_allow.add";
+
+    /// <summary>A CVE allowlist entry removed.</summary>
+    public const string CveAllowRemove = "cve_allow.remove";
+}
