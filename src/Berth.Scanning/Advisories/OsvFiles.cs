@@ -127,7 +127,7 @@ public static class OsvFiles
         }
         catch (Exception ex) when (ex is YamlException or InvalidDataException)
         {
-            return new OsvFile(name, default, "not YAML: " + ex.Message);
+            return new OsvFile(name, default, "not valid YAML: " + ex.Message);
         }
     }
 
@@ -142,6 +142,11 @@ public static class OsvFiles
             if (!parser.TryConsume<DocumentStart>(out _))
             {
                 throw new InvalidDataException("an empty document");
+            }
+
+            if (parser.Current is not MappingStart)
+            {
+                throw new InvalidDataException("a record must be one YAML mapping");
             }
 
             WriteNode(parser, json, 0);
@@ -190,9 +195,15 @@ public static class OsvFiles
         else if (parser.TryConsume<MappingStart>(out _))
         {
             json.WriteStartObject();
+            var keys = new HashSet<string>(StringComparer.Ordinal);
             while (!parser.TryConsume<MappingEnd>(out _))
             {
                 var key = parser.Consume<Scalar>(); // OSV keys are plain words; a complex key is not a record
+                if (!keys.Add(key.Value))
+                {
+                    throw new InvalidDataException($"the key '{key.Value}' appears twice in one mapping");
+                }
+
                 json.WritePropertyName(key.Value);
                 WriteNode(parser, json, depth + 1);
             }

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Berth.Scanning.Findings;
-using Berth.Scanning.Sbom;
+using Berth.Scanning.Inventory;
 
 namespace Berth.Scanning.Ignore;
 

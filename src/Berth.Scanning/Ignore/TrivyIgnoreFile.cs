@@ -46,7 +46,7 @@ public static class TrivyIgnoreFile
                     if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
                     {
                         throw new IgnoreFileException(string.Create(CultureInfo.InvariantCulture,
-                            $"ignore file line {number}: \"{Reports.TerminalText.CleanAndTruncate(word, 64)}\" is not an expiry date (expected exp:YYYY-MM-DD)"));
+                            $"ignore file line {number}: \"{Text.TerminalText.CleanAndTruncate(word, 64)}\" is not an expiry date (expected exp:YYYY-MM-DD)"));
                     }
 
                     expires = date;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using YamlDotNet.Core;
-using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
+using YamlDotNet.Serialization;
 
 namespace Berth.Scanning.Ignore;
 
@@ -30,7 +30,7 @@ public static class TrivyIgnoreYaml
         catch (YamlException e)
         {
             throw new IgnoreFileException(string.Create(CultureInfo.InvariantCulture,
-                $"ignore file line {e.Start.Line}: not a valid .trivyignore.yaml ({Reports.TerminalText.CleanAndTruncate(e.InnerException?.Message ?? e.Message, 200)})"), e);
+                $"ignore file line {e.Start.Line}: not a valid .trivyignore.yaml ({Text.TerminalText.CleanAndTruncate(e.InnerException?.Message ?? e.Message, 200)})"), e);
         }
 
         var entries = new List<IgnoreEntry>();
@@ -59,7 +59,7 @@ public static class TrivyIgnoreYaml
                 else
                 {
                     throw new IgnoreFileException(string.Create(CultureInfo.InvariantCulture,
-                        $"ignore file: vulnerabilities entry {index} ({Reports.TerminalText.CleanAndTruncate(item.Id, 64)}): expired_at \"{Reports.TerminalText.CleanAndTruncate(text, 64)}\" is not a date (expected YYYY-MM-DD)"));
+                        $"ignore file: vulnerabilities entry {index} ({Text.TerminalText.CleanAndTruncate(item.Id, 64)}): expired_at \"{Text.TerminalText.CleanAndTruncate(text, 64)}\" is not a date (expected YYYY-MM-DD)"));
                 }
             }
 

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Berth.Scanning.Findings;
-using Berth.Scanning.Sbom;
+using Berth.Scanning.Inventory;
+using Berth.Scanning.Reports;
 
 namespace Berth.Scanning.Reports;
 

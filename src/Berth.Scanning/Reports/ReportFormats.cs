@@ -1,6 +1,7 @@
 using System.Text;
 using Berth.Scanning.Findings;
-using Berth.Scanning.Sbom;
+using Berth.Scanning.Inventory;
+using Berth.Scanning.Reports;
 
 namespace Berth.Scanning.Reports;
 

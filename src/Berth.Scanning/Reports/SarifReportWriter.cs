@@ -1,6 +1,7 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using Berth.Scanning.Text;
 using Berth.Scanning.Findings;
 
 namespace Berth.Scanning.Reports;

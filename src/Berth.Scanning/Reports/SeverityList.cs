@@ -1,3 +1,4 @@
+using Berth.Scanning.Text;
 using Berth.Scanning.Findings;
 
 namespace Berth.Scanning.Reports;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Berth.Scanning.Text;
 using Berth.Scanning.Findings;
 
 namespace Berth.Scanning.Reports;

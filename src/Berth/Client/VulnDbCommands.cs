@@ -6,6 +6,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Core.Scanning;
 
+using Berth.Scanning.Advisories;
+
 namespace Berth.Client;
 
 /// <summary><c>berth vulndb import|status</c>: the server's offline advisory database.</summary>
@@ -109,43 +111,28 @@ internal static class VulnDbCommands
         },
     ];
 
-    /// <summary>A file of the walk: its name (relative path or zip entry), its length and how to open it.</summary>
-    private sealed record WalkedFile(string Name, long Length, Func<Stream> Open);
-
     private static async Task<int> ImportAsync(CommandRun run)
     {
         var path = run.Argument(0);
-        ZipArchive? zip = null;
-        IEnumerable<WalkedFile> files;
-        if (Directory.Exists(path))
+        if (!Directory.Exists(path))
         {
-            var root = Path.GetFullPath(path);
-            files = Directory.EnumerateFiles(root, "*", new EnumerationOptions
+            if (!File.Exists(path))
             {
-                RecurseSubdirectories = true,
-                AttributesToSkip = FileAttributes.ReparsePoint, // symbolic links are not followed out of the tree
-                IgnoreInaccessible = false,
-            }).Select(f => new WalkedFile(Path.GetRelativePath(root, f), new FileInfo(f).Length, () => File.OpenRead(f)));
-        }
-        else if (File.Exists(path))
-        {
+                throw new CommandLineException($"{path}: no such folder or zip file");
+            }
+
             try
             {
-                zip = ZipFile.OpenRead(path);
+                using var check = ZipFile.OpenRead(path);
             }
             catch (InvalidDataException ex)
             {
                 throw new CommandLineException($"{path} is not a folder or a zip file: {ex.Message}");
             }
-
-            files = zip.Entries.Where(e => !e.FullName.EndsWith('/')).Select(e => new WalkedFile(e.FullName, e.Length, e.Open));
-        }
-        else
-        {
-            throw new CommandLineException($"{path}: no such folder or zip file");
         }
 
-        using (zip)
+        var walk = new OsvFiles.Walk();
+        var files = OsvFiles.Read(path, walk);
         {
             var source = run.Option("--source") ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
             using var client = run.Connect();
@@ -156,7 +143,6 @@ internal static class VulnDbCommands
             var batch = new List<string>(BatchRecords);
             var batchBytes = 0;
             var failed = 0;
-            var skipped = 0;
 
             async Task SendAsync()
             {
@@ -175,27 +161,20 @@ internal static class VulnDbCommands
 
             foreach (var file in files)
             {
-                var extension = Path.GetExtension(file.Name).ToLowerInvariant();
-                if (extension is not (".json" or ".yaml" or ".yml"))
-                {
-                    skipped++;
-                    continue;
-                }
-
                 string json;
                 try
                 {
-                    json = ReadRecord(file, extension);
+                    json = file.Error is { } error ? throw new FormatException(error) : AdvisoryRecordReader.Read(file.Json.ToArray()).Json;
                 }
-                catch (Exception ex) when (ex is FormatException or IOException or InvalidDataException or UnauthorizedAccessException)
+                catch (Exception ex) when (ex is FormatException or InvalidDataException)
                 {
                     failed++;
                     progress.Interrupt();
-                    run.Context.Error.WriteLine($"berth vulndb import: {file.Name}: {ex.Message}");
+                    run.Context.Error.WriteLine($"berth vulndb import: {file.Path}: {ex.Message}");
                     continue;
                 }
 
-                progress.Read(Math.Max(file.Length, 0));
+                progress.Read(file.Json.Length);
                 var size = Encoding.UTF8.GetByteCount(json);
                 if (batch.Count > 0 && batchBytes + size > BatchBytes)
                 {
@@ -217,7 +196,7 @@ internal static class VulnDbCommands
             if (run.Json)
             {
                 var report = finished.DeepClone().AsObject();
-                report["filesSkipped"] = skipped;
+                report["filesSkipped"] = walk.Skipped;
                 report["filesFailed"] = failed;
                 Output.Json(run.Out, report);
             }
@@ -225,57 +204,11 @@ internal static class VulnDbCommands
             {
                 run.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Imported '{source}': {Output.Text(finished, "added")} added, {Output.Text(finished, "updated")} updated, {Output.Text(finished, "unchanged")} unchanged, "
-                    + $"{Output.Text(finished, "withdrawn")} withdrawn; {skipped} other files skipped, {failed} invalid. Database version {Output.Text(finished, "version")}."));
+                    + $"{Output.Text(finished, "withdrawn")} withdrawn; {walk.Skipped} other files skipped, {failed} invalid. Database version {Output.Text(finished, "version")}."));
             }
 
             return failed > 0 ? 1 : 0;
         }
-    }
-
-    /// <summary>The record in the file as the compact JSON the server stores, checked as the server checks it.</summary>
-    private static string ReadRecord(WalkedFile file, string extension)
-    {
-        if (file.Length > MaxFileBytes)
-        {
-            throw new FormatException($"larger than {MaxFileBytes / (1024 * 1024)} MiB: not a record");
-        }
-
-        byte[] bytes;
-        using (var stream = file.Open())
-        using (var buffer = new MemoryStream())
-        {
-            // A zip entry's stated length may lie: read one byte past the limit at most.
-            var chunk = new byte[81920];
-            int read;
-            while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
-            {
-                buffer.Write(chunk, 0, read);
-                if (buffer.Length > MaxFileBytes)
-                {
-                    throw new FormatException($"larger than {MaxFileBytes / (1024 * 1024)} MiB: not a record");
-                }
-            }
-
-            bytes = buffer.ToArray();
-        }
-
-        if (extension == ".json")
-        {
-            return AdvisoryRecordReader.Read(bytes).Json;
-        }
-
-        string text;
-        try
-        {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw new FormatException("not UTF-8 text");
-        }
-
-        var node = OsvYaml.ToJson(text);
-        return AdvisoryRecordReader.Read(JsonSerializer.SerializeToUtf8Bytes(node, Output.CompactJson)).Json;
     }
 
     /// <summary>

@@ -43,7 +43,9 @@ public sealed class OsvFilesTests : IDisposable
     [Theory]
     [InlineData("a: &x [1, 2]\nb: *x\n", "aliases")]
     [InlineData("a: 1\n---\nb: 2\n", "more than one document")]
-    [InlineData("a: [unclosed\n", "not YAML")]
+    [InlineData("a: [unclosed\n", "not valid YAML")]
+    [InlineData("- a\n- b\n", "one YAML mapping")]
+    [InlineData("a: 1\na: 2\n", "appears twice")]
     public void HostileOrBrokenYaml_IsReportedNotThrown(string yaml, string why)
     {
         File.WriteAllText(Path.Combine(_dir, "bad.yaml"), yaml);

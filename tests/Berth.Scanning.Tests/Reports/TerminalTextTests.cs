@@ -1,3 +1,4 @@
+using Berth.Scanning.Text;
 using Berth.Scanning.Reports;
 
 namespace Berth.Scanning.Tests.Reports;

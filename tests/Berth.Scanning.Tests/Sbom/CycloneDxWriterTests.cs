@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Berth.Scanning.Inventory;
 using Berth.Scanning.Reports;
-using Berth.Scanning.Sbom;
 using Berth.Scanning.Tests.Reports;
 using static Berth.Scanning.Tests.Reports.ReportFixture;
 

@@ -1,7 +1,6 @@
 using Berth.Scanning.Findings;
 using Berth.Scanning.Inventory;
 using Berth.Scanning.Reports;
-using Berth.Scanning.Sbom;
 using Berth.Scanning.Tests.Reports;
 
 namespace Berth.Scanning.Tests.Sbom;

@@ -1,5 +1,5 @@
 using Berth.Scanning.Inventory;
-using Berth.Scanning.Sbom;
+using Berth.Scanning.Reports;
 
 namespace Berth.Scanning.Tests.Sbom;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Berth.Scanning.Inventory;
 using Berth.Scanning.Reports;
-using Berth.Scanning.Sbom;
 using Berth.Scanning.Tests.Reports;
 using static Berth.Scanning.Tests.Reports.ReportFixture;
 

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Berth.Scanning.Sbom;
+namespace Berth.Scanning.Reports;
 
 /// <summary>
 /// Licence names as packages declare them, sorted into SPDX licence ids Berth recognises and free text. Only ids in

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using Berth.Scanning.Inventory;
 using Berth.Scanning.Reports;
 
-namespace Berth.Scanning.Sbom;
+namespace Berth.Scanning.Reports;
 
 /// <summary>
 /// An SPDX 2.3 JSON document of an image: the image as a CONTAINER package that the document DESCRIBES, the OS as an

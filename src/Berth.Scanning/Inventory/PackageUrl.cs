@@ -1,7 +1,7 @@
 using System.Text;
 using Berth.Scanning.Inventory;
 
-namespace Berth.Scanning.Sbom;
+namespace Berth.Scanning.Inventory;
 
 /// <summary>
 /// Package URLs (purl, <c>pkg:type/namespace/name@version?qualifiers#subpath</c>) as the purl specification spells them:

@@ -2,7 +2,7 @@ using Berth.Oci;
 using Berth.Scanning.Inventory;
 using Berth.Scanning.Reports;
 
-namespace Berth.Scanning.Sbom;
+namespace Berth.Scanning.Reports;
 
 /// <summary>One package as both SBOM writers list it: the package, its purl, and a reference unique within the document.</summary>
 internal sealed record SbomPackage(InstalledPackage Package, string Purl, string Ref, bool IsOs);

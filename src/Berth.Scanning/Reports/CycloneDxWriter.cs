@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using Berth.Scanning.Findings;
+using Berth.Scanning.Inventory;
 using Berth.Scanning.Reports;
 
-namespace Berth.Scanning.Sbom;
+namespace Berth.Scanning.Reports;
 
 /// <summary>
 /// A CycloneDX 1.6 JSON SBOM of an image: <c>metadata.component</c> is the image (type "container", its manifest digest

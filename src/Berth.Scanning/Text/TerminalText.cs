@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Berth.Scanning.Reports;
+namespace Berth.Scanning.Text;
 
 /// <summary>
 /// Makes untrusted text (advisory titles, package names and versions read from an image) safe to print on a terminal:

@@ -1,4 +1,4 @@
-namespace Berth.Scanning.Sbom;
+namespace Berth.Scanning.Reports;
 
 /// <summary>
 /// What an SBOM needs beyond the report: a unique id and the tool's version. The caller supplies the id (a fresh
