@@ -384,7 +384,9 @@ internal sealed class FileSendConnection : IFileSendFeature, IAsyncDisposable
         {
             if (file.Source is { } source)
             {
+                Cork(true);
                 await SpliceAsync(source, file.Length);
+                Cork(false); // sends the tail now: left corked, the last partial segment waited 200 ms for the kernel's timer
                 FileSendConnections.BytesSpliced.Add(file.Length);
                 file.Complete(null);
                 return true;

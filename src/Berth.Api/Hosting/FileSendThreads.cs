@@ -282,7 +282,7 @@ internal static partial class FileSendThreads
     /// </summary>
     private sealed class SpliceJob : Job
     {
-        private const uint SpliceMove = 1, SpliceNonBlock = 2, SpliceMore = 4;
+        private const uint SpliceMove = 1, SpliceNonBlock = 2;
         private const int OCloexec = 0x80000, ONonBlock = 0x800, FGetFl = 3, FSetFl = 4, FSetPipeSize = 1031;
         private const int PipeSize = 1024 * 1024;
 
@@ -337,8 +337,9 @@ internal static partial class FileSendThreads
             {
                 if (_inPipe > 0)
                 {
-                    var more = _left > 0 ? SpliceMore : 0;
-                    var n = Splice(_pipe[0], 0, socket, 0, (nuint)_inPipe, SpliceMove | SpliceNonBlock | more);
+                    // Never SPLICE_F_MORE: like TCP_CORK it holds a partial segment back until more comes, and when the
+                    // source then made the sender wait, the client waited for the held tail (up to 200 ms, every stall).
+                    var n = Splice(_pipe[0], 0, socket, 0, (nuint)_inPipe, SpliceMove | SpliceNonBlock);
                     if (n > 0)
                     {
                         _inPipe -= n;
