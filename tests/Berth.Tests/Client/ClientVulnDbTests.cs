@@ -27,23 +27,9 @@ public sealed class ClientVulnDbTests : IDisposable
         Directory.Delete(_work, recursive: true);
     }
 
-    private async Task<RunResult> Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var context = new ClientContext
-        {
-            Handler = _app.Server.CreateHandler(),
-            In = new StringReader(args.Length > 0 && args[0] == "login" ? BerthApplication.AdminPassword + "\n" : string.Empty),
-            Out = output,
-            Error = error,
-            ConfigDirectory = _config,
-        };
-        var exit = await ClientCli.RunAsync(args, context);
-        return new RunResult(exit, output.ToString(), error.ToString());
-    }
+    private Task<RunResult> Run(params string[] args) => InProcessCli.RunAsync(_app, _config, args);
 
-    private static void Ok(RunResult result) => Assert.True(result.Exit == 0, $"exit {result.Exit}: {result.Error}{result.Out}");
+    private static void Ok(RunResult result) => InProcessCli.Ok(result);
 
     private async Task LoginAsync() => Ok(await Run("login", Url, "-u", BerthApplication.AdminUser, "--password-stdin"));
 
