@@ -333,6 +333,11 @@ internal static class Migrations
         );
         CREATE UNIQUE INDEX ux_cve_allowlist ON cve_allowlist(COALESCE(project_id, 0), lower(cve_id COLLATE "C"));
         """,
+
+        // 8: manifests by digest alone (the scan runner's FindRepositoryOfManifestAsync), as SQLite's step 11.
+        """
+        CREATE INDEX ix_manifests_digest ON manifests(digest);
+        """,
     ];
 
     public static int Latest => Steps.Length;

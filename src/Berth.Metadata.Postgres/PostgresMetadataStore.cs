@@ -361,6 +361,15 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
         }, cancellationToken);
 
+    public Task<RepositoryName?> FindRepositoryOfManifestAsync(Digest digest, CancellationToken cancellationToken) =>
+        database.ReadAsync(async (c, ct) =>
+        {
+            await using var command = Command(c,
+                "SELECT r.name FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE m.digest = $1 ORDER BY m.repository_id LIMIT 1",
+                Text(digest.ToString()));
+            return await command.ExecuteScalarAsync(ct) is string name ? RepositoryName.Parse(name) : (RepositoryName?)null;
+        }, cancellationToken);
+
     public Task<ManifestDeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, _, ct) =>
         {

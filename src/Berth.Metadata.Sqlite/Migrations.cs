@@ -336,6 +336,12 @@ internal static class Migrations
         );
         CREATE UNIQUE INDEX ux_cve_allowlist ON cve_allowlist(IFNULL(project_id, 0), cve_id COLLATE NOCASE);
         """,
+
+        // 11: manifests by digest alone: the scan runner finds a repository holding a manifest it is to scan
+        // (scan results are per digest, manifest bodies per repository; FindRepositoryOfManifestAsync).
+        """
+        CREATE INDEX ix_manifests_digest ON manifests(digest);
+        """,
     ];
 
     public static int Latest => Steps.Length;

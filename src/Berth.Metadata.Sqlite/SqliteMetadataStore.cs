@@ -212,6 +212,15 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
         }));
 
+    public Task<RepositoryName?> FindRepositoryOfManifestAsync(Digest digest, CancellationToken cancellationToken) =>
+        Task.FromResult(_db.Read(c =>
+        {
+            var name = c.Command(
+                "SELECT r.name FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE m.digest = $digest ORDER BY m.repository_id LIMIT 1",
+                ("$digest", digest.ToString())).ExecuteScalar() as string;
+            return name is null ? (RepositoryName?)null : RepositoryName.Parse(name);
+        }));
+
     public Task<ManifestDeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {

@@ -529,6 +529,56 @@ public abstract partial class MetadataStoreConformance : IAsyncLifetime
         AssertSameManifest(record, await Manifests.GetAsync(App, Reference.Of(record.Digest), None));
     }
 
+    // ---------------------------------------------------------------- IManifestIndex: find a manifest's repository
+
+    [Fact]
+    public async Task FindRepositoryOfManifest_UnknownDigest_IsNull()
+    {
+        await PutAsync(App, Manifest(1), [], "v1");
+
+        Assert.Null(await Manifests.FindRepositoryOfManifestAsync(Manifest(2).Digest, None));
+    }
+
+    [Fact]
+    public async Task FindRepositoryOfManifest_OneHolder_IsThatRepository()
+    {
+        await PutAsync(App, Manifest(1), [], null);
+        await PutAsync(Other, Manifest(2), [], "v1");
+
+        Assert.Equal(App, await Manifests.FindRepositoryOfManifestAsync(Manifest(1).Digest, None));
+        Assert.Equal(Other, await Manifests.FindRepositoryOfManifestAsync(Manifest(2).Digest, None));
+    }
+
+    [Fact]
+    public async Task FindRepositoryOfManifest_SeveralHolders_IsOneOfThemAndFollowsDeletes()
+    {
+        await PutAsync(App, Manifest(1), [], "v1");
+        await PutAsync(Other, Manifest(1), [], "v1");
+
+        var found = await Manifests.FindRepositoryOfManifestAsync(Manifest(1).Digest, None);
+        Assert.True(found == App || found == Other, $"found {found}");
+
+        Assert.Equal(ManifestDeleteStatus.Deleted, (await Manifests.DeleteManifestAsync(found!.Value, Manifest(1).Digest, None)).Status);
+        var remaining = found == App ? Other : App;
+        Assert.Equal(remaining, await Manifests.FindRepositoryOfManifestAsync(Manifest(1).Digest, None));
+
+        await Manifests.DeleteManifestAsync(remaining, Manifest(1).Digest, None);
+        Assert.Null(await Manifests.FindRepositoryOfManifestAsync(Manifest(1).Digest, None));
+    }
+
+    [Fact]
+    public async Task FindRepositoryOfManifest_ABlobOrAReferenceWithThatDigest_IsNotAManifest()
+    {
+        var child = Manifest(2);
+        await BlobIndex.LinkAsync(App, Blob(7), 10, None);
+        await PutAsync(App, child, [], null);
+        await PutAsync(App, Manifest(3), [new ManifestReference(child.Digest, child.Body.Length, true)], "v1");
+        await Manifests.DeleteManifestAsync(App, Manifest(3).Digest, None);
+
+        Assert.Null(await Manifests.FindRepositoryOfManifestAsync(Blob(7), None));
+        Assert.Equal(App, await Manifests.FindRepositoryOfManifestAsync(child.Digest, None));
+    }
+
     // ---------------------------------------------------------------- IManifestIndex: delete
 
     [Fact]

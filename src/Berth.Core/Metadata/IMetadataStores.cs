@@ -72,6 +72,12 @@ public interface IManifestIndex
     Task<ManifestRecord?> GetAsync(RepositoryName repository, Reference reference, CancellationToken cancellationToken);
 
     /// <summary>
+    /// A repository that holds the manifest <paramref name="digest"/> (any one of them when several do: the same digest
+    /// is the same content everywhere); null when no repository holds it. Reads an index on the digest alone.
+    /// </summary>
+    Task<RepositoryName?> FindRepositoryOfManifestAsync(Digest digest, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Deletes the manifest and every tag that points at it; when one of those tags is immutable (the project's rules read
     /// in the same transaction) nothing is deleted: <see cref="ManifestDeleteStatus.Immutable"/> naming the first such tag.
     /// </summary>
