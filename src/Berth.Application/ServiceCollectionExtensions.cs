@@ -15,7 +15,7 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers what the HTTP layer and background jobs share: Berth.Auth's building blocks, the caches of project
     /// settings, IP allow lists and known sign-in networks, the audit recorder and pruner, project provisioning and
-    /// deletion, the first-administrator bootstrap and the signing-key reloader. Settings from section <c>Berth</c>
+    /// deletion, the first-administrator bootstrap, the signing-key reloader and the scanner runtime (<see cref="Scanning.ScanningOptions"/>, section <c>Berth:Scanning</c>). Settings from section <c>Berth</c>
     /// (<see cref="AccessSettings"/>) and <c>Berth:Auth:*</c>. Needs Berth.Core's services and a metadata store.
     /// </summary>
     public static IServiceCollection AddBerthApplication(this IServiceCollection services, IConfiguration configuration)
@@ -41,6 +41,13 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<Retention.RetentionRunner>();
         services.AddPeriodicJob<Retention.RetentionScheduler>();
         services.AddPeriodicJob<Storage.GarbageCollection>();
+        // The scanner runtime (issue 14): scan on push, the queue on every node, re-matching after advisory imports.
+        services.AddOptions<Scanning.ScanningOptions>().Bind(configuration.GetSection(Scanning.ScanningOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Options.IValidateOptions<Scanning.ScanningOptions>, Scanning.ScanningOptionsValidator>());
+        services.TryAddSingleton<Scanning.ScanRunner>();
+        services.AddRegistryEventSubscriber<Scanning.ScanOnPushSubscriber>();
+        services.AddPeriodicJob<Scanning.ScanQueueJob>();
+        services.AddPeriodicJob<Scanning.RescanAfterImportJob>();
         return services;
     }
 }

@@ -73,7 +73,7 @@ public sealed class SqliteMigrationTests : IDisposable
     {
         Open().Dispose();
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
         Assert.Superset(
             new HashSet<string> { "projects", "users", "project_members", "robot_accounts", "access_tokens", "ip_allow_rules", "audit_log", "repositories", "known_networks", "retention_policies", "retention_runs", "retention_run_items" },
             new HashSet<string>(Tables()));
@@ -100,7 +100,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(userId, (await users.GetAsync(UserName.Parse("alice"), Ct))!.Id);
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
     }
 
     [Fact]
@@ -131,7 +131,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(BlobLinkResult.ProjectNotFound, await metadata.LinkAsync(RepositoryName.Parse("legacy/other"), Digest.Parse("sha256:" + new string('b', 64)), 5, Ct));
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
     }
 
     [Fact]
@@ -167,7 +167,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(UpdateResult.Updated, await networks.RememberAsync(alice.Id, "10.0.0.1", DateTimeOffset.UnixEpoch, Ct));
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
     }
 
     [Fact]
@@ -202,7 +202,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(7L, (await sessions.GetAsync("abc", Ct))!.Offset);
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
     }
 
     [Fact]
@@ -231,7 +231,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal("{\"parts\":1}", (await sessions.GetAsync("abc", Ct))!.StoreState);
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
     }
 
     [Fact]
