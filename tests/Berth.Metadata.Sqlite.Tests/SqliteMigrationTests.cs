@@ -113,7 +113,7 @@ public sealed class SqliteMigrationTests : IDisposable
             """
             INSERT INTO repositories (name, created_at) VALUES ('shop/app', 0); INSERT INTO repositories (name, created_at) VALUES ('legacy/app', 0);
             DROP TABLE known_networks; DROP TABLE access_tokens; DROP TABLE ip_allow_rules; DROP TABLE robot_accounts; DROP TABLE project_members;
-            DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version >= 2;
+            DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version >= 2;
             """,
             c => c.ExecuteNonQuery());
         Assert.Equal([1L], SchemaVersions());
@@ -148,7 +148,7 @@ public sealed class SqliteMigrationTests : IDisposable
         // Turn the file back into what Berth before migration 3 left behind.
         Raw(
             """
-            DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;
+            DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;
             """,
             c => c.ExecuteNonQuery());
         Assert.Equal([1L, 2L], SchemaVersions());
@@ -183,7 +183,7 @@ public sealed class SqliteMigrationTests : IDisposable
         // What Berth before migration 4 left behind: a session without offset or hash state columns.
         Raw(
             """
-            DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DELETE FROM schema_version WHERE version >= 4;
+            DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DELETE FROM schema_version WHERE version >= 4;
             """,
             c => c.ExecuteNonQuery());
 
@@ -216,7 +216,7 @@ public sealed class SqliteMigrationTests : IDisposable
         }
 
         // What Berth before migration 5 left behind: offset and hash state, no store state column.
-        Raw("DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN store_state; DELETE FROM schema_version WHERE version >= 5;", c => c.ExecuteNonQuery());
+        Raw("DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN store_state; DELETE FROM schema_version WHERE version >= 5;", c => c.ExecuteNonQuery());
 
         using (var db = Open())
         {
@@ -300,7 +300,7 @@ public sealed class SqliteMigrationTests : IDisposable
     public void Open_PartlyMigrated_ThrowsOneLineWithoutMigrating()
     {
         Open().Dispose();
-        Raw("DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;", c => c.ExecuteNonQuery());
+        Raw("DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;", c => c.ExecuteNonQuery());
 
         var error = Assert.Throws<Berth.Core.StartupException>(() => new SqliteDatabase(DatabaseOptions));
 
