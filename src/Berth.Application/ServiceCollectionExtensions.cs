@@ -41,6 +41,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<Retention.RetentionRunner>();
         services.AddPeriodicJob<Retention.RetentionScheduler>();
         services.AddPeriodicJob<Storage.GarbageCollection>();
+        // SBOM at push: the pushes waiting for their scan's inventory (this node's), attached by a job on every node.
+        services.TryAddSingleton<Scanning.SbomOnPush>();
+        services.AddRegistryEventSubscriber<Scanning.SbomOnPushSubscriber>();
+        services.AddPeriodicJob<Scanning.SbomOnPushJob>();
         return services;
     }
 }
