@@ -48,6 +48,10 @@ public static class ServiceCollectionExtensions
         services.AddRegistryEventSubscriber<Scanning.ScanOnPushSubscriber>();
         services.AddPeriodicJob<Scanning.ScanQueueJob>();
         services.AddPeriodicJob<Scanning.RescanAfterImportJob>();
+        // SBOM at push: the pushes waiting for their scan's inventory (this node's), attached by a job on every node.
+        services.TryAddSingleton<Scanning.SbomOnPush>();
+        services.AddRegistryEventSubscriber<Scanning.SbomOnPushSubscriber>();
+        services.AddPeriodicJob<Scanning.SbomOnPushJob>();
         return services;
     }
 }
