@@ -296,7 +296,6 @@ public sealed class PullPolicyTests : RegistryTest
     [Fact]
     public async Task Get_SbomArtifactTypeWithTarLayers_OrARealImageUnderASignatureTag_IsGated()
     {
-        await PolicyAsync(BlockSeverity.Critical, blockUnscanned: true);
         var config = Config("disguised");
         var layer = Bytes(128, 5);
         var disguised = new TestManifest(OciManifest,
@@ -305,6 +304,7 @@ public sealed class PullPolicyTests : RegistryTest
         var image = OciImage(2);
         var signatureTag = "sha256-" + image.Digest["sha256:".Length..] + ".sig";
         await Client.PushManifestAsync(Repository, image, signatureTag);
+        await PolicyAsync(BlockSeverity.Critical, blockUnscanned: true);
 
         foreach (var reference in new[] { disguised.Digest, signatureTag })
         {
@@ -461,8 +461,8 @@ public sealed class PullPolicyTests : RegistryTest
         return image;
     }
 
-    private Task PolicyAsync(BlockSeverity severity, bool blockUnscanned = false) =>
-        Policies.SetPolicyAsync(ProjectName.Parse("shop"), new ScanPolicy(true, severity, blockUnscanned, false), Ct);
+    private async Task PolicyAsync(BlockSeverity severity, bool blockUnscanned = false) =>
+        Assert.True(await Policies.SetPolicyAsync(ProjectName.Parse("shop"), new ScanPolicy(true, severity, blockUnscanned, false), Ct), "no project shop");
 
     private async Task SetPolicyThroughApiAsync(object body)
     {
