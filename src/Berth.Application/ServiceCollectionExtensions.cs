@@ -29,6 +29,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ProjectDeleter>();
         services.TryAddSingleton<Repositories.RepositoryDeleter>();
         services.TryAddSingleton<Core.Lifecycle.ImmutableTags>();
+        services.TryAddSingleton<Scanning.PullPolicyGate>();
         services.TryAddSingleton<AuditRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditRecorder>());
         services.AddRegistryEventSubscriber<RegistryAuditSubscriber>(); // pushes, pulls and deletes, from /v2 or from jobs

@@ -97,7 +97,7 @@ public static class DistributionApi
                 {
                     _ when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) =>
                         await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Pull)])
-                            ?? (valid ? await ManifestEndpoints.GetAsync(context, repository, reference, manifests) : ManifestEndpoints.Unknown(repository, route.Argument)),
+                            ?? (valid ? await ManifestEndpoints.GetAsync(context, repository, reference, manifests, services.GetRequiredService<Application.Scanning.PullPolicyGate>()) : ManifestEndpoints.Unknown(repository, route.Argument)),
                     _ when HttpMethods.IsDelete(method) =>
                         await AuthorizeAsync(context, authorizer, [new(repository, RegistryActions.Delete)])
                             ?? (valid ? await ManifestEndpoints.DeleteAsync(context, repository, reference, manifests) : ManifestEndpoints.Unknown(repository, route.Argument)),

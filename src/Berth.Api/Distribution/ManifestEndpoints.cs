@@ -1,3 +1,6 @@
+using Berth.Api.Access;
+using Berth.Application.Access;
+using Berth.Application.Scanning;
 using Berth.Core.Registry;
 using Berth.Oci;
 using Microsoft.AspNetCore.Http;
@@ -7,16 +10,31 @@ namespace Berth.Api.Distribution;
 /// <summary>GET/HEAD/PUT/DELETE /v2/&lt;name&gt;/manifests/&lt;reference&gt;.</summary>
 internal static class ManifestEndpoints
 {
-    public static async Task<IResult> GetAsync(HttpContext context, RepositoryName repository, Reference reference, ManifestService manifests)
+    /// <summary>
+    /// The manifest, once the project's vulnerability pull policy lets it through (<see cref="PullPolicyGate"/>, for GET
+    /// and HEAD alike); only a served GET counts as a pull.
+    /// </summary>
+    public static async Task<IResult> GetAsync(HttpContext context, RepositoryName repository, Reference reference, ManifestService manifests, PullPolicyGate gate)
     {
         var isHead = HttpMethods.IsHead(context.Request.Method);
-        var result = await manifests.GetAsync(repository, reference, countAsPull: !isHead, context.RequestAborted);
+        var result = await manifests.GetAsync(repository, reference, countAsPull: false, context.RequestAborted);
         if (!result.IsSuccess)
         {
             return Http.Error(result.Error!);
         }
 
         var manifest = result.Value!;
+        var caller = context.GetCaller() ?? Caller.Anonymous(context.Connection.RemoteIpAddress);
+        if (await gate.CheckAsync(caller, repository, reference, manifest, context.RequestAborted) is { } refused)
+        {
+            return Http.Error(refused);
+        }
+
+        if (!isHead)
+        {
+            await manifests.RecordPullAsync(repository, reference, manifest);
+        }
+
         var response = context.Response;
         response.Headers[Http.ContentDigest] = manifest.Digest.ToString();
         response.Headers.ETag = $"\"{manifest.Digest}\"";

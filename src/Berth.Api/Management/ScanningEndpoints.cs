@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Berth.Api.Hosting;
+using Berth.Application.Scanning;
 using Berth.Auth.Permissions;
 using Berth.Core.Access;
 using Berth.Core.Metadata;
@@ -10,6 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Berth.Api.Management;
 
@@ -243,6 +245,7 @@ internal static class ScanningEndpoints
             return Problems.ProjectNotFound(project);
         }
 
+        context.RequestServices.GetRequiredService<PullPolicyGate>().Invalidate(name); // in force at once on this node
         var response = ScanPolicyResponse.From(name.Value, policy);
         await services.Audit.RecordAsync(context.Caller(), ScanAuditActions.ScanPolicySet, name, detail: new
         {
@@ -316,6 +319,7 @@ internal static class ScanningEndpoints
         }
 
         var entry = result.Entry!;
+        context.RequestServices.GetRequiredService<PullPolicyGate>().Invalidate(project);
         await services.Audit.RecordAsync(caller, ScanAuditActions.CveAllowAdd, project, detail: new
         {
             vulnerability = entry.VulnerabilityId, reason = entry.Reason, expiresAt = Wire.Time(entry.ExpiresAt),
@@ -332,6 +336,7 @@ internal static class ScanningEndpoints
             return Problems.NotFound($"{(project is { } p ? $"project '{p}'" : "the server-wide allowlist")} does not list {Cut(vulnerability)}");
         }
 
+        context.RequestServices.GetRequiredService<PullPolicyGate>().Invalidate(project);
         await services.Audit.RecordAsync(context.Caller(), ScanAuditActions.CveAllowRemove, project, detail: new { vulnerability });
         return TypedResults.NoContent();
     }

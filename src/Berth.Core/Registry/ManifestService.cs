@@ -127,12 +127,22 @@ public sealed class ManifestService
 
         if (countAsPull)
         {
-            var at = _clock.GetUtcNow();
-            _pulls.Record(new PullRecord(repository, record.Digest, reference.Tag, at));
-            await _events.PublishAsync(new ManifestPulled(repository, at, EventActorContext.Current, record.Digest, record.MediaType, reference.Tag)).ConfigureAwait(false);
+            await RecordPullAsync(repository, reference, record).ConfigureAwait(false);
         }
 
         return record;
+    }
+
+    /// <summary>
+    /// Counts a pull of <paramref name="record"/> (read with <see cref="GetAsync"/> and <c>countAsPull: false</c>) and
+    /// raises <see cref="ManifestPulled"/>: for a caller that decides whether to serve the manifest after reading it.
+    /// </summary>
+    public ValueTask RecordPullAsync(RepositoryName repository, Reference reference, ManifestRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var at = _clock.GetUtcNow();
+        _pulls.Record(new PullRecord(repository, record.Digest, reference.Tag, at));
+        return _events.PublishAsync(new ManifestPulled(repository, at, EventActorContext.Current, record.Digest, record.MediaType, reference.Tag));
     }
 
     /// <summary>The <c>DENIED</c> error for a push that does not fit in its project's quota (what docker and skopeo print).</summary>

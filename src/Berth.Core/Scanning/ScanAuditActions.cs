@@ -14,4 +14,7 @@ public static class ScanAuditActions
 
     /// <summary>A CVE allowlist entry removed.</summary>
     public const string CveAllowRemove = "cve_allow.remove";
+
+    /// <summary>A manifest GET or HEAD refused by the project's pull policy (detail: reference, digest and the reason given to the client).</summary>
+    public const string PullDenied = "pull.denied";
 }
