@@ -14,4 +14,7 @@ public static class ScanAuditActions
 
     /// <summary>A CVE allowlist entry removed.</summary>
     public const string CveAllowRemove = "cve_allow.remove";
+
+    /// <summary>A scan was asked for (detail: the reference, its digest, the digests queued by this request and the database version).</summary>
+    public const string ScanRequest = "scan.request";
 }
