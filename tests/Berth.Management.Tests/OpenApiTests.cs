@@ -62,6 +62,9 @@ public sealed class OpenApiTests : IDisposable
         ("get", "/api/v1/projects/{project}/cve-allowlist"),
         ("post", "/api/v1/projects/{project}/cve-allowlist"),
         ("delete", "/api/v1/projects/{project}/cve-allowlist/{vulnerability}"),
+        ("get", "/api/v1/repositories/scan"),
+        ("post", "/api/v1/repositories/scan"),
+        ("get", "/api/v1/repositories/sbom"),
         ("get", "/api/v1/openapi.json"),
     ];
 

@@ -96,6 +96,9 @@ public sealed class PermissionMatrixTests
         ["DELETE cve-allowlist"] = new("DELETE", "/api/v1/cve-allowlist/{target}", [Admin], null, (w, i) => AllowAsync(w, null, i)),
         ["GET project cve-allowlist"] = new("GET", "/api/v1/projects/proj/cve-allowlist", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken]),
         ["POST project cve-allowlist"] = new("POST", "/api/v1/projects/proj/cve-allowlist", [Admin, Owner, Maintainer], (_, i) => new { vulnerability = $"CVE-2024-{i}" }),
+        ["GET scan"] = new("GET", "/api/v1/repositories/scan?repository={target}&reference=v1", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken], null, PushImageAsync),
+        ["POST scan"] = new("POST", "/api/v1/repositories/scan?repository={target}&reference=v1", [Admin, Owner, Maintainer, Developer, AdminToken, RobotToken], null, PushImageAsync),
+        ["GET sbom"] = new("GET", "/api/v1/repositories/sbom?repository={target}&reference=v1", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken], null, PushScannedImageAsync),
         ["DELETE project cve-allowlist"] = new("DELETE", "/api/v1/projects/proj/cve-allowlist/{target}", [Admin, Owner, Maintainer], null, (w, i) => AllowAsync(w, World.Project, i)),
     };
 
@@ -150,6 +153,14 @@ public sealed class PermissionMatrixTests
     {
         var repository = $"{World.Project}/app{i}/img";
         await Berth.Testing.RegistryClientExtensions.PushManifestAsync(world.App.Admin, repository, Berth.Testing.TestImages.OciImage(i), "v1");
+        return repository;
+    }
+
+    /// <summary>As <see cref="PushImageAsync"/>, with a finished scan stored for it (its SBOM can be made).</summary>
+    private static async Task<string> PushScannedImageAsync(World world, int i)
+    {
+        var repository = await PushImageAsync(world, i);
+        await Berth.Testing.TestScans.StoreAsync(world.App.App.Services, Berth.Testing.TestScans.Done(Berth.Testing.TestImages.OciImage(i).Digest));
         return repository;
     }
 

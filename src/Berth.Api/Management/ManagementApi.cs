@@ -68,6 +68,7 @@ public static class ManagementApi
         RetentionEndpoints.Map(api);
         QuotaEndpoints.Map(api);
         ScanningEndpoints.Map(api);
+        ScanResultEndpoints.Map(api);
 
         api.MapOpenApi("/openapi.json").AllowAnyone().WithName("GetOpenApiDocument").WithSummary("This API's OpenAPI document");
 

@@ -65,5 +65,6 @@ namespace Berth.Api.Management;
 [JsonSerializable(typeof(CveAllowRequest))]
 [JsonSerializable(typeof(CveAllowResponse))]
 [JsonSerializable(typeof(PageResponse<CveAllowResponse>))]
+[JsonSerializable(typeof(RepositoryScanResponse))]
 [JsonSerializable(typeof(string))]
 public sealed partial class ManagementJsonContext : JsonSerializerContext;

@@ -17,4 +17,7 @@ public static class ScanAuditActions
 
     /// <summary>A manifest GET or HEAD refused by the project's pull policy (detail: reference, digest and the reason given to the client).</summary>
     public const string PullDenied = "pull.denied";
+
+    /// <summary>A scan was asked for (detail: the reference, its digest, the digests queued by this request and the database version).</summary>
+    public const string ScanRequest = "scan.request";
 }

@@ -14,7 +14,8 @@ using Berth.Scanning.Reports;
 namespace Berth.Client;
 
 /// <summary>
-/// <c>berth scan --input PATH --vulndb PATH</c>: scans a local image (a <c>docker save</c> archive, an OCI layout folder
+/// <c>berth scan REF</c> reads the registry's scan of an image (<see cref="RegistryScanCommands"/>);
+/// <c>berth scan --input PATH --vulndb PATH</c> scans a local image (a <c>docker save</c> archive, an OCI layout folder
 /// or its tar) against OSV advisories from a folder or zip, without a server, and reports the way Trivy does (table,
 /// json, sarif, cyclonedx, spdx-json), so CI can gate before it pushes. The options are spelled as Trivy spells them:
 /// <c>--format</c> chooses the report, <c>--output FILE</c> names the file it goes to (stdout without it).
@@ -26,11 +27,19 @@ internal static class ScanCommands
         new()
         {
             Path = "scan",
-            Summary = "Scan a local image archive for known vulnerabilities (offline, against OSV advisories you give it).",
+            Arguments = ["REF"],
+            RequiredArguments = 0,
+            Summary = "Scan an image in the registry (REF), or a local image archive offline (--input), for known vulnerabilities.",
             Details = """
+                REF is [HOST/]PROJECT/REPO[:TAG|@DIGEST] (tag latest when none): the stored scan is read; an image not scanned
+                yet is scanned on the server and waited for (up to --timeout). An index is reported per platform unless
+                --platform picks one. Without REF, --input PATH scans a local archive against --vulndb PATH, no server needed.
                 Exit code: 0 when nothing is found after the filters (or --exit-code is 0, its default), the --exit-code
-                value when something is; 1 for an image or database that cannot be read, 2 for a usage mistake.
+                value when something is; 1 for an image or database that cannot be read, a failed or unsupported scan, or
+                a wait that timed out; 2 for a usage mistake.
                 Examples:
+                  berth scan shop/api:v1.0 --severity CRITICAL,HIGH --exit-code 1
+                  berth scan registry.example.com/shop/api@sha256:... --format json --output report.json
                   berth scan --input app.tar --vulndb osv-debian.zip --severity CRITICAL,HIGH --exit-code 1
                   berth scan --input ./oci-layout --vulndb ./advisories --format json --output report.json
                   berth scan --input app.tar --vulndb ./advisories --format cyclonedx --output sbom.cdx.json
@@ -38,62 +47,49 @@ internal static class ScanCommands
             ServerOptions = false,
             Options =
             [
-                new("--input", "-i", "PATH", "the image: a docker save archive, an OCI layout folder, or an OCI archive (tar)"),
-                new("--vulndb", null, "PATH", "OSV advisories: a folder tree or .zip of OSV .json/.yaml records"),
-                new("--platform", null, "OS/ARCH", "the platform to scan in a multi-platform archive (default linux/amd64)"),
+                new("--input", "-i", "PATH", "a local image: a docker save archive, an OCI layout folder, or an OCI archive (tar)"),
+                new("--vulndb", null, "PATH", "with --input: OSV advisories, a folder tree or .zip of OSV .json/.yaml records"),
+                new("--platform", null, "OS/ARCH", "the platform of a multi-platform image (an archive: default linux/amd64; REF: default all)"),
                 new("--severity", "-s", "LIST", "severities to report, e.g. CRITICAL,HIGH (default: all)"),
                 new("--ignore-unfixed", null, null, "leave out vulnerabilities with no fixed version"),
                 new("--ignorefile", null, "FILE", ".trivyignore (ids, exp:DATE) or .trivyignore.yaml; default ./.trivyignore when present"),
                 new("--exit-code", null, "N", "exit with N when anything is reported (default 0)"),
                 new("--format", "-f", "FORMAT", "table, json, sarif, cyclonedx or spdx-json (default table)"),
                 new("--output", "-o", "FILE", "write the report to FILE instead of stdout"),
+                new("--timeout", null, "DURATION", "with REF: how long to wait for a scan the server runs (default 5m)"),
+                CommandSpec.Server,
             ],
             Run = RunAsync,
         },
+        RegistryScanCommands.Sbom,
     ];
 
     private static async Task<int> RunAsync(CommandRun run)
     {
-        var input = run.Option("--input") ?? throw new CommandLineException("give the image with --input PATH (scanning images in the registry is not available yet)");
+        var settings = ScanReportSettings.Read(run);
+        if (run.OptionalArgument(0) is { } reference)
+        {
+            if (run.Option("--input") is not null || run.Option("--vulndb") is not null)
+            {
+                throw new CommandLineException("give an image in the registry (REF) or a local one (--input PATH --vulndb PATH), not both");
+            }
+
+            return await RegistryScanCommands.ScanAsync(run, reference, settings);
+        }
+
+        if (run.Option("--server") is not null || run.Option("--timeout") is not null)
+        {
+            throw new CommandLineException("--server and --timeout are for an image in the registry (berth scan REF)");
+        }
+
+        var input = run.Option("--input") ?? throw new CommandLineException("give the image: REF (in the registry, e.g. shop/api:v1) or --input PATH (a local archive)");
         var vulndb = run.Option("--vulndb") ?? throw new CommandLineException("give the advisories with --vulndb PATH (a folder or .zip of OSV records)");
-        var formatText = run.Option("--format") ?? "table";
-        if (!ReportFormats.TryParse(formatText, out var format))
-        {
-            throw new CommandLineException($"--format is one of {string.Join(", ", ReportFormats.Names)}, not '{formatText}'");
-        }
-
-        var severities = run.Option("--severity") is { } severityText ? SeverityList.Parse(severityText) : new SeverityListParse(null, null);
-        if (!severities.Success)
-        {
-            throw new CommandLineException(severities.Error!);
-        }
-
-        var exitCode = 0;
-        if (run.Option("--exit-code") is { } exitText && (!int.TryParse(exitText, NumberStyles.None, CultureInfo.InvariantCulture, out exitCode) || exitCode > 255))
-        {
-            throw new CommandLineException($"--exit-code is a number from 0 to 255, not '{exitText}'");
-        }
-
-        ImagePlatform? platform = null;
-        if (run.Option("--platform") is { } platformText)
-        {
-            try
-            {
-                platform = ImagePlatform.Parse(platformText);
-            }
-            catch (ScanException ex)
-            {
-                throw new CommandLineException("--platform: " + ex.Message);
-            }
-        }
-
-        var ignore = LoadIgnore(run.Option("--ignorefile"));
         var cancellation = CancellationToken.None;
 
         LoadedImage image;
         try
         {
-            image = await ImageArchive.LoadAsync(input, platform, cancellation);
+            image = await ImageArchive.LoadAsync(input, settings.Platform, cancellation);
         }
         catch (Exception ex) when (ex is ScanException or IOException or UnauthorizedAccessException or InvalidDataException or JsonException)
         {
@@ -118,48 +114,11 @@ internal static class ScanCommands
 
         var findings = await new VulnerabilityMatcher(advisories).MatchAsync(inventory.Inventory, cancellation);
         var now = run.Context.Time.GetUtcNow();
-        var outcome = new FindingFilter(severities.Severities, run.Switch("--ignore-unfixed"), ignore).Apply(findings, DateOnly.FromDateTime(now.UtcDateTime));
+        var outcome = settings.Filter.Apply(findings, DateOnly.FromDateTime(now.UtcDateTime));
         var report = new ScanReport(image.Names.FirstOrDefault() ?? input, FactsOf(image), inventory.Inventory, outcome.Kept, now);
-        var options = new ReportWriteOptions(ToolVersion(), Guid.NewGuid(), severities.Severities);
-
-        if (run.Option("--output") is { } file)
-        {
-            try
-            {
-                await using var stream = new FileStream(file, FileMode.Create, FileAccess.Write, FileShare.None);
-                ReportFormats.Write(format, report, stream, options);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new ClientException($"--output {file}: {ex.Message}");
-            }
-        }
-        else
-        {
-            using var buffer = new MemoryStream();
-            ReportFormats.Write(format, report, buffer, options);
-            await run.Out.WriteAsync(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
-        }
-
-        return outcome.ExitCode(exitCode);
-    }
-
-    private static IgnoreList LoadIgnore(string? path)
-    {
-        var chosen = path ?? (File.Exists(".trivyignore") ? ".trivyignore" : null);
-        if (chosen is null)
-        {
-            return IgnoreList.Empty;
-        }
-
-        try
-        {
-            return IgnoreList.Load(chosen);
-        }
-        catch (Exception ex) when (ex is IgnoreFileException or IOException or UnauthorizedAccessException)
-        {
-            throw new ClientException($"--ignorefile {chosen}: {ex.Message}");
-        }
+        var options = settings.WriteOptions;
+        await settings.WriteAsync(run, stream => ReportFormats.Write(settings.Format, report, stream, options));
+        return outcome.ExitCode(settings.ExitCode);
     }
 
     /// <summary>Every record under the path, parsed; unreadable files are counted and the first few named on stderr.</summary>
@@ -246,7 +205,4 @@ internal static class ScanCommands
         Digest? manifest = image.ManifestDigest is { } m && Digest.TryParse(m, out var md) ? md : null;
         return new ImageFacts(imageId, manifest, image.Names.Where(n => n.Contains(':', StringComparison.Ordinal)).ToList(), null, layers, diffIds, os, architecture, created);
     }
-
-    private static string ToolVersion() =>
-        typeof(ScanCommands).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 }
