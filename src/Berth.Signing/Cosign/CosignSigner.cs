@@ -89,7 +89,7 @@ public static class CosignSigner
         }
 
         var manifest = buffer.ToArray();
-        return new SignatureArtifact(manifest, Digest.Compute(DigestAlgorithm.Sha256, manifest), MediaTypes.OciManifest, [configBlob, .. layers]);
+        return new SignatureArtifact(manifest, Digest.Compute(DigestAlgorithm.Sha256, manifest), MediaTypes.OciManifest, [.. new[] { configBlob }.Concat(layers).DistinctBy(b => b.Digest)]);
     }
 
     /// <summary>go-containerregistry's config of an image whose layers are the payloads (cosign's config, 233 bytes for one).</summary>
