@@ -113,7 +113,7 @@ public static class SignatureVerifier
             return SignatureVerdict.Invalid(SignatureFailure.Malformed, "the signature manifest is larger than 1 MiB");
         }
 
-        var manifest = Manifest.TryParse(signatureManifest, MediaTypes.OciManifest, out var error);
+        var manifest = Manifest.TryParse(signatureManifest, contentType: null, out var error);
         return manifest is null
             ? SignatureVerdict.Invalid(SignatureFailure.Malformed, "the signature manifest cannot be read: " + error)
             : Verify(manifest, blobs, subject, trust, now);
