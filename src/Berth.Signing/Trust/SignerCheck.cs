@@ -1,8 +1,8 @@
 using System.Security.Cryptography.X509Certificates;
 using Berth.Signing.Keys;
-using Berth.Signing.Trust;
+using Berth.Signing.Verification;
 
-namespace Berth.Signing.Verification;
+namespace Berth.Signing.Trust;
 
 /// <summary>
 /// The part every format shares: who made a signature. With a certificate: the signature must verify with the

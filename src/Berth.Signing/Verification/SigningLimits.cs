@@ -1,4 +1,4 @@
-namespace Berth.Signing;
+namespace Berth.Signing.Verification;
 
 /// <summary>Bounds on untrusted input: anything larger is refused as malformed before it is parsed.</summary>
 public static class SigningLimits
