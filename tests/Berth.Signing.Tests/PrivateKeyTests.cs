@@ -110,6 +110,7 @@ public sealed class PrivateKeyTests
         }
     }
 
+    // The last case asks scrypt for N = 2^30 (128 GiB of memory): refused before any is taken.
     [Theory]
     [InlineData("not a key at all")]
     [InlineData("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")]

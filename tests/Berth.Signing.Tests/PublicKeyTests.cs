@@ -74,4 +74,28 @@ public sealed class PublicKeyTests
     {
         Assert.Throws<KeyFormatException>(() => SigningPublicKey.FromPem(new string('A', 10 * 1024 * 1024)));
     }
+
+    [Theory]
+    [InlineData("p256")]
+    [InlineData("p384")]
+    [InlineData("rsa")]
+    [InlineData("ed25519")]
+    public void Verify_RandomSignatureBytes_AreFalseNeverAnException(string kind)
+    {
+        using var folder = new TempFolder();
+        var (_, publicPath) = OpenSslKeys.Generate(folder, kind, "k");
+        var key = SigningPublicKey.FromPem(File.ReadAllText(publicPath));
+        var data = "data"u8.ToArray();
+
+        foreach (var length in new[] { 0, 1, 8, 63, 64, 70, 71, 72, 96, 104, 256, 512, 4096 })
+        {
+            var signature = System.Security.Cryptography.RandomNumberGenerator.GetBytes(length);
+            Assert.False(key.VerifyData(data, signature));
+            Assert.False(key.VerifySha256Hash(System.Security.Cryptography.SHA256.HashData(data), signature));
+            foreach (var alg in new[] { "ES256", "ES384", "PS256", "RS512", "EdDSA", "none", "HS256" })
+            {
+                Assert.False(key.VerifyJws(alg, data, signature));
+            }
+        }
+    }
 }

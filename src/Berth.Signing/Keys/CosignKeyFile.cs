@@ -20,8 +20,11 @@ internal static class CosignKeyFile
     private const int DefaultR = 8;
     private const int DefaultP = 1;
 
-    /// <summary>Largest scrypt cost accepted from a file (2^20: 1 GiB of memory at r = 8 would be refused far earlier).</summary>
-    private const int MaxN = 1 << 20;
+    /// <summary>
+    /// Most memory scrypt may take for a key file (128 · r · N bytes): 256 MiB, eight times cosign's default
+    /// (N = 32768, r = 8: 32 MiB), so a hostile file cannot make the reader allocate gigabytes.
+    /// </summary>
+    private const long MaxScryptMemory = 256L * 1024 * 1024;
 
     public static string Encrypt(ReadOnlySpan<byte> pkcs8, string passphrase)
     {
@@ -84,7 +87,7 @@ internal static class CosignKeyFile
             throw new KeyFormatException("the encrypted cosign key is malformed", ex);
         }
 
-        if (n < 2 || n > MaxN || (n & (n - 1)) != 0 || r is < 1 or > 32 || p is < 1 or > 16 || nonce.Length != SecretBox.NonceSize || salt.Length is 0 or > 1024)
+        if (n < 2 || (n & (n - 1)) != 0 || r is < 1 or > 32 || p is < 1 or > 16 || 128L * r * n > MaxScryptMemory || nonce.Length != SecretBox.NonceSize || salt.Length is 0 or > 1024)
         {
             throw new KeyFormatException("the encrypted cosign key has parameters out of range");
         }
