@@ -9,14 +9,6 @@ public sealed class SupplyChainArtifactsTests
     private static readonly string Blob = Digest.Compute(DigestAlgorithm.Sha256, "x"u8).ToString();
 
     [Theory]
-    [InlineData("cosign-tag-scheme.manifest.json")]
-    [InlineData("cosign-bundle.manifest.json")]
-    public void CapturedCosignSignatures_AreArtifacts(string file)
-    {
-        Assert.True(SupplyChainArtifacts.IsSupplyChainArtifact(Manifest.TryParse(TestData.Bytes(file), null, out _)!));
-    }
-
-    [Theory]
     [InlineData(MediaTypes.OciConfig, "application/vnd.dsse.envelope.v1+json", true)] // cosign attestation (.att)
     [InlineData(MediaTypes.OciConfig, "text/spdx+json", true)] // cosign attach sbom
     [InlineData("application/vnd.cyclonedx+json", "application/vnd.cyclonedx+json", true)] // an SBOM referrer
