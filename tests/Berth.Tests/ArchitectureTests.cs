@@ -16,6 +16,7 @@ public sealed class ArchitectureTests
         ["Berth.Oci"] = [],
         ["Berth.Core"] = ["Berth.Oci"],
         ["Berth.Scanning"] = ["Berth.Oci"],
+        ["Berth.Signing"] = ["Berth.Oci"],
         ["Berth.Storage.FileSystem"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Storage.S3"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Metadata.Sqlite"] = ["Berth.Oci", "Berth.Core"],
@@ -24,7 +25,7 @@ public sealed class ArchitectureTests
         ["Berth.Auth"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Application"] = ["Berth.Oci", "Berth.Core", "Berth.Scanning", "Berth.Auth"],
         ["Berth.Api"] = ["Berth.Oci", "Berth.Core", "Berth.Scanning", "Berth.Auth", "Berth.Application"],
-        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Scanning", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Storage.S3", "Berth.Storage.Azure", "Berth.Metadata.Sqlite", "Berth.Metadata.Postgres"],
+        ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Scanning", "Berth.Signing", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Storage.S3", "Berth.Storage.Azure", "Berth.Metadata.Sqlite", "Berth.Metadata.Postgres"],
     };
 
     public static TheoryData<string> Assemblies => new(AllowedReferences.Keys);
@@ -41,6 +42,7 @@ public sealed class ArchitectureTests
     [InlineData("Berth.Oci")]
     [InlineData("Berth.Core")]
     [InlineData("Berth.Scanning")]
+    [InlineData("Berth.Signing")]
     [InlineData("Berth.Auth")]
     [InlineData("Berth.Application")]
     [InlineData("Berth.Storage.FileSystem")]
