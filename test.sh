@@ -50,6 +50,16 @@ if [[ " ${servers[*]} " == *" azure "* && ! -x "$AZURITE_HOME/node_modules/.bin/
     $sudo mkdir -p "$AZURITE_HOME"
     $sudo npm install --prefix "$AZURITE_HOME" --no-audit --no-fund --loglevel=error azurite@3.35.0 >/dev/null
 fi
+# The signing tests verify sigstore bundles made by npm's @sigstore/sign (offline, with a key pair), installed once
+# into BERTH_SIGSTORE_HOME; the tests find it through BERTH_SIGSTORE_MODULES.
+export BERTH_SIGSTORE_HOME=${BERTH_SIGSTORE_HOME:-/opt/berth-sigstore}
+export BERTH_SIGSTORE_MODULES=${BERTH_SIGSTORE_MODULES:-$BERTH_SIGSTORE_HOME/node_modules}
+if [[ ! -d "$BERTH_SIGSTORE_MODULES/@sigstore/sign" ]]; then
+    command -v npm >/dev/null 2>&1 || { $sudo apt-get update -qq; DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+    echo "test.sh: installing @sigstore/sign@5.1.0 into $BERTH_SIGSTORE_HOME"
+    $sudo mkdir -p "$BERTH_SIGSTORE_HOME"
+    $sudo npm install --prefix "$BERTH_SIGSTORE_HOME" --no-audit --no-fund --loglevel=error @sigstore/sign@5.1.0 @sigstore/bundle@5.0.1 >/dev/null
+fi
 
 log=$(mktemp)
 state=""

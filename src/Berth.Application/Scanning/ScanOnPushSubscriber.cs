@@ -10,7 +10,9 @@ namespace Berth.Application.Scanning;
 
 /// <summary>
 /// Queues a scan of every manifest pushed into a project whose policy has <see cref="ScanPolicy.ScanOnPush"/> (the default).
-/// An index is not queued: its platform manifests are pushed before it, each with its own event. Everything else is
+/// An index is not queued: its platform manifests are pushed before it, each with its own event. A digest that has a
+/// scan already (done, queued, running or unsupported: pushed before under another tag or into another repository) is
+/// not queued again (advisory imports re-match it; a failed one is); nor are the SBOMs Berth attaches. Everything else is
 /// queued and the runner decides (an artifact becomes <see cref="ScanStatus.Unsupported"/>). Policies are cached per
 /// project for <see cref="PolicyCacheTime"/>, so a push costs one queue write; a failure is logged and never fails the push.
 /// </summary>
@@ -25,7 +27,7 @@ public sealed partial class ScanOnPushSubscriber(IScanPolicyStore policies, ISca
     public async ValueTask HandleAsync(RegistryEvent registryEvent)
     {
         if (registryEvent is not ManifestPushed pushed || !options.Value.Enabled
-            || pushed.MediaType is MediaTypes.OciIndex or MediaTypes.DockerManifestList)
+            || pushed.MediaType is MediaTypes.OciIndex or MediaTypes.DockerManifestList || pushed.Actor == SbomOnPushJob.Actor)
         {
             return;
         }
@@ -36,6 +38,11 @@ public sealed partial class ScanOnPushSubscriber(IScanPolicyStore policies, ISca
             if (policy is not { ScanOnPush: true })
             {
                 return;
+            }
+
+            if (await results.GetAsync(pushed.Digest, CancellationToken.None).ConfigureAwait(false) is { Status: not ScanStatus.Failed })
+            {
+                return; // pushed before (another tag, another repository): scanned, queued or unsupported already; imports re-match it
             }
 
             var queued = await results.EnqueueAsync(pushed.Digest, clock.GetUtcNow(), options.Value.Lease, CancellationToken.None).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Berth.Core.Metadata;
@@ -46,6 +47,7 @@ public sealed partial class ScanRunner(IManifestIndex manifests, IBlobStore blob
 
     public async Task<ScanResult> ScanAsync(Digest digest, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         var repository = await manifests.FindRepositoryOfManifestAsync(digest, cancellationToken).ConfigureAwait(false);
         var record = repository is { } repo ? await manifests.GetAsync(repo, Reference.Of(digest), cancellationToken).ConfigureAwait(false) : null;
         if (record is null)
@@ -108,12 +110,12 @@ public sealed partial class ScanRunner(IManifestIndex manifests, IBlobStore blob
         var now = clock.GetUtcNow();
         if (version <= 0)
         {
-            LogScanned(logger, digest, inventory.Inventory.Packages.Count, -1, 0);
+            LogScanned(logger, digest, inventory.Inventory.Packages.Count, -1, 0, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return new ScanResult(digest, ScanStatus.Done, null, null, now, inventoryJson, null, default, null, now);
         }
 
         var match = await MatchAsync(inventory.Inventory, cancellationToken).ConfigureAwait(false);
-        LogScanned(logger, digest, inventory.Inventory.Packages.Count, match.FindingCount, version);
+        LogScanned(logger, digest, inventory.Inventory.Packages.Count, match.FindingCount, version, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new ScanResult(digest, ScanStatus.Done, null, version, now, inventoryJson, match.FindingsJson, match.Counts, match.WorstIds, now);
     }
 
@@ -249,8 +251,8 @@ public sealed partial class ScanRunner(IManifestIndex manifests, IBlobStore blob
     private static string? Text(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Scanned {Digest}: {Packages} packages, {Findings} findings (advisory database version {Version}; -1 findings: none imported)")]
-    private static partial void LogScanned(ILogger logger, Digest digest, int packages, int findings, long version);
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Scanned {Digest}: {Packages} packages, {Findings} findings (advisory database version {Version}; -1 findings: none imported) in {Milliseconds} ms")]
+    private static partial void LogScanned(ILogger logger, Digest digest, int packages, int findings, long version, long milliseconds);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "{Count} stored advisories could not be parsed and were left out of matching")]
     private static partial void LogUnreadableAdvisories(ILogger logger, int count);
