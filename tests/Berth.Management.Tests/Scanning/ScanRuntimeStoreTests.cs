@@ -6,6 +6,7 @@ using Berth.Scanning.Results;
 using Berth.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Berth.Management.Tests.Scanning;
 
@@ -58,6 +59,24 @@ public sealed class ScanRuntimeStoreTests
         Assert.Null(failed.ClaimedBy);
         Assert.Equal(ScanStatus.Done, (await results.GetAsync(good, Ct))!.Status);
         Assert.Empty(await results.ListQueueAsync(app.App.Clock.GetUtcNow(), TimeSpan.FromMinutes(10), 10, Ct));
+    }
+
+    [Fact]
+    public void Options_OutOfRange_AreRefusedByTheRegisteredValidatorNamingTheSetting()
+    {
+        using var app = new ManagementApp(Settings);
+        var validators = app.Service<IEnumerable<IValidateOptions<ScanningOptions>>>().ToList();
+        Assert.NotEmpty(validators);
+
+        string? Refusal(ScanningOptions options) =>
+            validators.Select(v => v.Validate(null, options)).FirstOrDefault(r => r.Failed)?.FailureMessage;
+
+        Assert.Null(Refusal(new ScanningOptions()));
+        Assert.Contains("Berth:Scanning:Concurrency", Refusal(new ScanningOptions { Concurrency = 0 }), StringComparison.Ordinal);
+        Assert.Contains("Berth:Scanning:Concurrency", Refusal(new ScanningOptions { Concurrency = 65 }), StringComparison.Ordinal);
+        Assert.Contains("Berth:Scanning:Lease", Refusal(new ScanningOptions { Lease = TimeSpan.FromSeconds(1) }), StringComparison.Ordinal);
+        Assert.Contains("PollInterval", Refusal(new ScanningOptions { PollInterval = TimeSpan.Zero }), StringComparison.Ordinal);
+        Assert.Equal(3, app.Service<IOptions<ScanningOptions>>().Value.Concurrency); // bound from Berth:Scanning
     }
 
     private static async Task AssertScansAsync(ManagementApp app)
