@@ -26,6 +26,7 @@ public static class ManagementApi
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.TypeInfoResolverChain.Insert(0, ManagementJsonContext.Default));
         services.TryAddSingleton<ManagementAuthorization>();
         services.TryAddSingleton<ManagementServices>();
+        services.TryAddSingleton<AdvisoryVersionCache>();
         services.AddOpenApi("v1", options =>
         {
             options.ShouldInclude = description => description.RelativePath?.StartsWith("api/v1/", StringComparison.Ordinal) == true;

@@ -57,7 +57,7 @@ internal static class ScanResultEndpoints
 
     private static async Task<Results<Ok<RepositoryScanResponse>, ValidationProblem, ProblemHttpResult>> GetAsync(
         [FromQuery(Name = "reference")] string? referenceText, [FromQuery(Name = "findings")] string? findingsText,
-        [FromServices] ManifestService manifests, [FromServices] IScanResultStore results, [FromServices] IAdvisoryStore advisories,
+        [FromServices] ManifestService manifests, [FromServices] IScanResultStore results, [FromServices] AdvisoryVersionCache advisories,
         HttpContext context, CancellationToken cancellationToken)
     {
         if (!TryReadFindings(findingsText, out var withFindings, out var invalid))
@@ -76,12 +76,12 @@ internal static class ScanResultEndpoints
             return invalidReference;
         }
 
-        var version = (await advisories.GetStatusAsync(cancellationToken)).Version;
+        var version = await advisories.GetAsync(cancellationToken);
         return TypedResults.Ok(await DescribeAsync(target.Value!, results, version, withFindings, cancellationToken));
     }
 
     private static async Task<Results<Accepted<RepositoryScanResponse>, ValidationProblem, ProblemHttpResult>> RequestAsync(
-        [FromQuery(Name = "reference")] string? referenceText, [FromServices] ManifestService manifests, [FromServices] IScanResultStore results, [FromServices] IAdvisoryStore advisories,
+        [FromQuery(Name = "reference")] string? referenceText, [FromServices] ManifestService manifests, [FromServices] IScanResultStore results, [FromServices] AdvisoryVersionCache advisories,
         ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
         var target = await ResolveAsync(referenceText, manifests, context, cancellationToken);
@@ -106,7 +106,7 @@ internal static class ScanResultEndpoints
             }
         }
 
-        var version = (await advisories.GetStatusAsync(cancellationToken)).Version;
+        var version = await advisories.GetAsync(cancellationToken);
         await services.Audit.RecordAsync(context.Caller(), ScanAuditActions.ScanRequest, ProjectName.Of(resolved.Repository), resolved.Repository,
             new { reference = resolved.Reference.ToString(), digest = resolved.Digest.ToString(), queued, databaseVersion = version });
         var body = await DescribeAsync(resolved, results, version, withFindings: false, cancellationToken);
