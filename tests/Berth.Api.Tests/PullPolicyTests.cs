@@ -293,6 +293,37 @@ public sealed class PullPolicyTests : RegistryTest
         }
     }
 
+    [Theory]
+    [InlineData("application/vnd.cncf.notary.signature", OciEmpty, "application/jose+json", true)]
+    [InlineData("application/vnd.dev.sigstore.bundle.v0.3+json", OciEmpty, "application/vnd.dev.sigstore.bundle.v0.3+json", true)]
+    [InlineData("application/spdx+json", OciEmpty, "application/spdx+json", true)]
+    [InlineData("application/vnd.in-toto+json", OciEmpty, "application/vnd.in-toto+json; predicateType=https://slsa.dev/provenance/v1", true)]
+    [InlineData(null, "application/vnd.cyclonedx+xml", "application/octet-stream", true)]
+    [InlineData("application/vnd.example.thing", OciEmpty, "application/octet-stream", false)]
+    [InlineData("application/vnd.dev.cosign.artifact.sig.v1+json", OciEmpty, "application/x-tar", false)]
+    [InlineData("application/vnd.cncf.notary.signature", OciEmpty, "application/vnd.docker.image.rootfs.diff.tar.gzip", false)]
+    public async Task Get_ArtifactUnderBlockUnscanned_ServedOnlyWhenASignatureOrSbomTypeWithoutTarLayers(string? artifactType, string configType, string layerType, bool served)
+    {
+        await PushAsync(1, "v1");
+        var payload = "{\"x\":1}"u8.ToArray();
+        var config = configType == OciEmpty ? EmptyJson : "{\"bom\":1}"u8.ToArray();
+        var manifest = new TestManifest(OciManifest,
+            OciManifestBody(TestDescriptor.Of(configType, config), [TestDescriptor.Of(layerType, payload)], artifactType: artifactType), [config, payload], []);
+        await Client.PushManifestAsync(Repository, manifest);
+        await PolicyAsync(BlockSeverity.Critical, blockUnscanned: true);
+
+        using var response = await Client.GetAsync($"/v2/{Repository}/manifests/{manifest.Digest}");
+
+        if (served)
+        {
+            await OciAssert.StatusAsync(response, HttpStatusCode.OK);
+        }
+        else
+        {
+            await OciAssert.ErrorAsync(response, HttpStatusCode.Forbidden, "DENIED");
+        }
+    }
+
     [Fact]
     public async Task Get_SbomArtifactTypeWithTarLayers_OrARealImageUnderASignatureTag_IsGated()
     {
