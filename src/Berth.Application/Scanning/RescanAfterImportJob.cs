@@ -63,7 +63,7 @@ public sealed partial class RescanAfterImportJob(IScanResultStore results, IAdvi
                     }
                 }
 
-                if (!page.HasMore)
+                if (!page.HasMore || page.Items.Count == 0)
                 {
                     _cursor = null;
                     break;

@@ -48,8 +48,19 @@ public sealed partial class ScanRunner(IManifestIndex manifests, IBlobStore blob
     public async Task<ScanResult> ScanAsync(Digest digest, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var repository = await manifests.FindRepositoryOfManifestAsync(digest, cancellationToken).ConfigureAwait(false);
-        var record = repository is { } repo ? await manifests.GetAsync(repo, Reference.Of(digest), cancellationToken).ConfigureAwait(false) : null;
+        ManifestRecord? record = null;
+        for (var attempt = 0; attempt < 2 && record is null; attempt++)
+        {
+            // Twice: the repository found may lose the manifest before it is read while another still holds it.
+            var repository = await manifests.FindRepositoryOfManifestAsync(digest, cancellationToken).ConfigureAwait(false);
+            if (repository is not { } repo)
+            {
+                break;
+            }
+
+            record = await manifests.GetAsync(repo, Reference.Of(digest), cancellationToken).ConfigureAwait(false);
+        }
+
         if (record is null)
         {
             return Failed(digest, "manifest no longer stored");
