@@ -170,6 +170,26 @@ public sealed class ScanResultTests : IDisposable
     }
 
     [Fact]
+    public async Task Post_ConcurrentRequests_QueueTheImageOnce()
+    {
+        await _app.CreateProjectAsync("shop");
+        var image = await PushImageAsync();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => _app.Admin.PostAsync(ScanPath("shop/app", "v1"), null)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+
+        var audit = await _app.AuditAsync(ScanAuditActions.ScanRequest);
+        Assert.Equal(6, audit.Count);
+        Assert.Single(audit, e => e.Detail!.Contains($"\"queued\":[\"{image.Digest}\"]", StringComparison.Ordinal));
+        Assert.Equal(ScanStatus.Queued, (await _app.Service<IScanResultStore>().GetAsync(Berth.Oci.Digest.Parse(image.Digest), default))!.Status);
+    }
+
+    [Fact]
     public async Task Post_Index_QueuesEveryPlatform()
     {
         await _app.CreateProjectAsync("shop");
