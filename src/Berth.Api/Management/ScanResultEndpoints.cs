@@ -32,9 +32,6 @@ internal static class ScanResultEndpoints
     /// <summary>The status word of an image with no usable scan.</summary>
     public const string NotScanned = "not_scanned";
 
-    /// <summary>A claim older than this is taken over when a scan is requested (as the scanner's queue does).</summary>
-    public static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(10);
-
     private const string DockerConfig = "application/vnd.docker.container.image.v1+json";
 
     public static void Map(RouteGroupBuilder api)
@@ -82,7 +79,7 @@ internal static class ScanResultEndpoints
 
     private static async Task<Results<Accepted<RepositoryScanResponse>, ValidationProblem, ProblemHttpResult>> RequestAsync(
         [FromQuery(Name = "reference")] string? referenceText, [FromServices] ManifestService manifests, [FromServices] IScanResultStore results, [FromServices] AdvisoryVersionCache advisories,
-        ManagementServices services, HttpContext context, CancellationToken cancellationToken)
+        [FromServices] Microsoft.Extensions.Options.IOptions<Berth.Application.Scanning.ScanningOptions> scanning, ManagementServices services, HttpContext context, CancellationToken cancellationToken)
     {
         var target = await ResolveAsync(referenceText, manifests, context, cancellationToken);
         if (target.Problem is { } problem)
@@ -100,7 +97,7 @@ internal static class ScanResultEndpoints
         var queued = new List<string>();
         foreach (var image in resolved.Images.Where(i => i.IsImage))
         {
-            if (await results.EnqueueAsync(image.Digest, now, ClaimLease, cancellationToken) == ScanEnqueueResult.Queued)
+            if (await results.EnqueueAsync(image.Digest, now, scanning.Value.Lease, cancellationToken) == ScanEnqueueResult.Queued)
             {
                 queued.Add(image.Digest.ToString());
             }
