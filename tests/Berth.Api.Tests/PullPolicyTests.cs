@@ -21,6 +21,12 @@ namespace Berth.Api.Tests;
 /// </summary>
 public sealed class PullPolicyTests : RegistryTest
 {
+    // The scanner runtime is off: the tests write the results themselves, and a push must not queue a scan over them.
+    public PullPolicyTests()
+        : base(new Dictionary<string, string?> { ["Berth:Scanning:Enabled"] = "false" })
+    {
+    }
+
     private const string Repository = "shop/api";
     private static readonly CancellationToken Ct = CancellationToken.None;
 

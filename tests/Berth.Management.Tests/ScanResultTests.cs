@@ -15,7 +15,8 @@ namespace Berth.Management.Tests;
 /// </summary>
 public sealed class ScanResultTests : IDisposable
 {
-    private readonly ManagementApp _app = new();
+    // The scanner runtime is off: these tests write the stored results themselves (a push would queue a scan).
+    private readonly ManagementApp _app = new(new Dictionary<string, string?> { ["Berth:Scanning:Enabled"] = "false" });
 
     public void Dispose() => _app.Dispose();
 
