@@ -307,7 +307,9 @@ public sealed class DebianImageScanTests : IClassFixture<BerthServerFixture>
             if (response.StatusCode == HttpStatusCode.OK)
             {
                 using var json = JsonDocument.Parse(last);
-                var status = json.RootElement.TryGetProperty("status", out var s) ? s.GetString() : null;
+                // {"digest", ..., "scan": {"status", ...}} (docs/management-api.md, ImageScan)
+                var status = json.RootElement.TryGetProperty("scan", out var scan) && scan.ValueKind == JsonValueKind.Object
+                    && scan.TryGetProperty("status", out var s) ? s.GetString() : null;
                 if (status == "done")
                 {
                     return;
