@@ -175,9 +175,12 @@ public sealed class DebianImageScanTests : IClassFixture<BerthServerFixture>
             var aliases = Strings(record, "aliases");
             // As Berth reports it (VulnerabilityMatcher.VulnerabilityIdOf): a CVE record's own id, else its first CVE alias, else its id.
             var reportId = IsCve(id) ? id : aliases.FirstOrDefault(IsCve) ?? id;
-            foreach (var affected in record.GetProperty("affected").EnumerateArray())
+            // Some entries carry an empty "package" object (the Debian export's leftovers); they name nothing.
+            var affectedEntries = record.TryGetProperty("affected", out var a) ? a.EnumerateArray().ToList() : [];
+            foreach (var affected in affectedEntries)
             {
-                if (!affected.TryGetProperty("package", out var package) || package.GetProperty("ecosystem").GetString() != Ecosystem)
+                if (!affected.TryGetProperty("package", out var package) || !package.TryGetProperty("ecosystem", out var ecosystem)
+                    || ecosystem.GetString() != Ecosystem)
                 {
                     continue;
                 }
