@@ -106,7 +106,9 @@ public sealed class PullPolicyTests : IClassFixture<AccessServerFixture>
             if (response.StatusCode == HttpStatusCode.OK)
             {
                 using var json = JsonDocument.Parse(last);
-                if (json.RootElement.TryGetProperty("status", out var status) && status.GetString() == "done")
+                // {"digest", ..., "scan": {"status", ...}} (docs/management-api.md, ImageScan)
+                if (json.RootElement.TryGetProperty("scan", out var scan) && scan.ValueKind == JsonValueKind.Object
+                    && scan.TryGetProperty("status", out var status) && status.GetString() == "done")
                 {
                     return;
                 }
