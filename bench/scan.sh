@@ -90,7 +90,7 @@ start_server() { # log file, extra environment assignments
 stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
 hwm() { awk '/^VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
 api() { curl -fsS -u "admin:$PASSWORD" "$@"; }
-status_of() { api "$url/api/v1/repositories/scan?repository=bench/debian&reference=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
+status_of() { api "$url/api/v1/repositories/scan?repository=bench/debian&reference=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["scan"]["status"])'; }
 wait_done() { # count of event-2101 lines to wait for in the log
   local want=$1 file=$2 i
   for i in $(seq 1 600); do
