@@ -45,6 +45,7 @@ public sealed partial class RescanAfterImportJob(IScanResultStore results, IAdvi
             }
 
             var (seen, updated) = (0, 0);
+            var source = runner.CreateSource(); // one per run: each advisory parsed once for all the inventories it matches
             while (seen < MaxPerRun)
             {
                 var page = await results.ListInventoriesAsync(_cursor, PageSize, cancellationToken).ConfigureAwait(false);
@@ -57,7 +58,7 @@ public sealed partial class RescanAfterImportJob(IScanResultStore results, IAdvi
                         continue;
                     }
 
-                    if (await RematchOneAsync(stored, version, cancellationToken).ConfigureAwait(false))
+                    if (await RematchOneAsync(stored, version, source, cancellationToken).ConfigureAwait(false))
                     {
                         updated++;
                     }
@@ -83,7 +84,7 @@ public sealed partial class RescanAfterImportJob(IScanResultStore results, IAdvi
         }
     }
 
-    private async Task<bool> RematchOneAsync(StoredInventory stored, long version, CancellationToken cancellationToken)
+    private async Task<bool> RematchOneAsync(StoredInventory stored, long version, AdvisoryStoreSource source, CancellationToken cancellationToken)
     {
         InventoryDocument document;
         try
@@ -103,7 +104,7 @@ public sealed partial class RescanAfterImportJob(IScanResultStore results, IAdvi
             return false;
         }
 
-        var match = await runner.MatchAsync(document.Inventory, cancellationToken).ConfigureAwait(false);
+        var match = await runner.MatchAsync(document.Inventory, source, cancellationToken).ConfigureAwait(false);
         await results.UpsertAsync(current with
         {
             Findings = match.FindingsJson,

@@ -134,14 +134,22 @@ public sealed partial class ScanRunner(IManifestIndex manifests, IBlobStore blob
     /// Matches <paramref name="inventory"/> against the stored advisories (each package name asked once, in batches per
     /// ecosystem): the findings document and its counts and worst ids. Used by a scan and by the re-match after an import.
     /// </summary>
-    public async Task<ScanMatch> MatchAsync(ImageInventory inventory, CancellationToken cancellationToken)
+    public Task<ScanMatch> MatchAsync(ImageInventory inventory, CancellationToken cancellationToken) =>
+        MatchAsync(inventory, CreateSource(), cancellationToken);
+
+    /// <summary>A source over the stored advisories that remembers what it read: share one across matches made against one database version.</summary>
+    public AdvisoryStoreSource CreateSource() => new(advisories);
+
+    /// <summary>As <see cref="MatchAsync(ImageInventory, CancellationToken)"/> through <paramref name="source"/> (its records parsed once for many inventories).</summary>
+    public async Task<ScanMatch> MatchAsync(ImageInventory inventory, AdvisoryStoreSource source, CancellationToken cancellationToken)
     {
-        var source = new AdvisoryStoreSource(advisories);
+        ArgumentNullException.ThrowIfNull(source);
+        var unreadableBefore = source.Unreadable;
         await source.PrefetchAsync(inventory, cancellationToken).ConfigureAwait(false);
         var findings = await new VulnerabilityMatcher(source).MatchAsync(inventory, cancellationToken).ConfigureAwait(false);
-        if (source.Unreadable > 0)
+        if (source.Unreadable > unreadableBefore)
         {
-            LogUnreadableAdvisories(logger, source.Unreadable);
+            LogUnreadableAdvisories(logger, source.Unreadable - unreadableBefore);
         }
 
         return new ScanMatch(ScanDocuments.WriteFindings(findings), FindingSummary.Counts(findings), FindingSummary.WorstIds(findings), findings.Count);
