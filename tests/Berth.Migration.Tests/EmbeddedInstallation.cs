@@ -43,6 +43,8 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
         {
             [ProviderCatalog.StorageKey] = "filesystem",
             [ProviderCatalog.MetadataKey] = "sqlite",
+            // The scanner runtime is off: the scan queue and results are the ones written below, not scans of the pushes.
+            ["Berth:Scanning:Enabled"] = "false",
         });
         var setup = new AccessSetup(app);
         var alice = await setup.UserAsync("alice", "alice-password-1");
@@ -129,8 +131,9 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
             """{"os":{"family":"debian","name":"12"},"packages":[{"name":"openssl","version":"3.0.11-1~deb12u2"}]}""", """[{"id":"DSA-5000-1"}]""",
             new Berth.Core.Scanning.SeverityCounts(0, 0, 0, 1, 0), "DSA-5000-1", app.Clock.GetUtcNow()), CancellationToken.None);
         await scans.EnqueueAsync(Berth.Oci.Digest.Parse(Images[^1].Manifest.Digest), app.Clock.GetUtcNow(), TimeSpan.FromMinutes(10), CancellationToken.None);
+        // Unscanned images stay pullable: the migrated server must serve every image (its pull policy is in force).
         var policies = app.Services.GetRequiredService<Berth.Core.Scanning.IScanPolicyStore>();
-        await policies.SetPolicyAsync(ProjectName.Parse("shop"), new Berth.Core.Scanning.ScanPolicy(true, Berth.Core.Scanning.BlockSeverity.Critical, true, false, app.Clock.GetUtcNow()), CancellationToken.None);
+        await policies.SetPolicyAsync(ProjectName.Parse("shop"), new Berth.Core.Scanning.ScanPolicy(true, Berth.Core.Scanning.BlockSeverity.Critical, false, false, app.Clock.GetUtcNow()), CancellationToken.None);
         await policies.AddAllowAsync(new Berth.Core.Scanning.CveAllowEntry(0, null, "CVE-2024-0001", "server-wide", null, "carol", app.Clock.GetUtcNow()), CancellationToken.None);
         await policies.AddAllowAsync(new Berth.Core.Scanning.CveAllowEntry(0, ProjectName.Parse("shop"), "CVE-2024-0002", "not reachable", app.Clock.GetUtcNow().AddDays(30), "alice", app.Clock.GetUtcNow()), CancellationToken.None);
 

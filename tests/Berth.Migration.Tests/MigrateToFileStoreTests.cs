@@ -58,7 +58,7 @@ public sealed class MigrateToFileStoreTests(EmbeddedInstallation installation) :
         Assert.Contains("openssl", done.Inventory, StringComparison.Ordinal);
         Assert.Equal([Berth.Oci.Digest.Parse(Installation.Images[^1].Manifest.Digest)],
             (await results.ListQueueAsync(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10), 10, default)).Select(q => q.Digest));
-        Assert.Equal((Berth.Core.Scanning.BlockSeverity.Critical, true), ((await policies.GetPolicyAsync(shop, default))!.BlockSeverity, (await policies.GetPolicyAsync(shop, default))!.BlockUnscanned));
+        Assert.Equal((Berth.Core.Scanning.BlockSeverity.Critical, false), ((await policies.GetPolicyAsync(shop, default))!.BlockSeverity, (await policies.GetPolicyAsync(shop, default))!.BlockUnscanned));
         Assert.Equal(["CVE-2024-0001"], (await policies.ListAllowAsync(null, default)).Select(e => e.VulnerabilityId));
         Assert.Equal(["CVE-2024-0002"], (await policies.ListAllowAsync(shop, default)).Select(e => e.VulnerabilityId));
 

@@ -15,7 +15,8 @@ namespace Berth.Tests.Client;
 public sealed class ClientRegistryScanTests : IDisposable
 {
     private const string Url = "http://localhost";
-    private readonly BerthApplication _app = new() { DefaultCredentials = null };
+    // The scanner runtime is off: the tests play the scanner (a push would queue a scan at once).
+    private readonly BerthApplication _app = new(new Dictionary<string, string?> { ["Berth:Scanning:Enabled"] = "false" }) { DefaultCredentials = null };
     private readonly string _config = Directory.CreateTempSubdirectory("berth-cli-scan-").FullName;
     private readonly string _work = Directory.CreateTempSubdirectory("berth-cli-scan-out-").FullName;
     private HttpClient? _admin;
