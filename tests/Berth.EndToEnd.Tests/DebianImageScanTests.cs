@@ -45,7 +45,7 @@ public sealed class DebianImageScanTests : IClassFixture<BerthServerFixture>
 
         var reference = $"{_server.Host}/scan/debian:{DebianImageFixture.Tag}";
         await Skopeo.PushAsync(_image, reference);
-        await WaitForScanAsync("scan/debian", DebianImageFixture.Tag);
+        await _server.WaitForScanAsync("scan/debian", DebianImageFixture.Tag, TimeSpan.FromMinutes(5));
 
         var reportFile = work.Sub("report.json");
         await cli.RunAsync(null, "scan", reference, "--format", "json", "--output", reportFile);
@@ -300,36 +300,6 @@ public sealed class DebianImageScanTests : IClassFixture<BerthServerFixture>
             : [];
 
     private static bool IsCve(string id) => id.StartsWith("CVE-", StringComparison.Ordinal);
-
-    /// <summary>Polls <c>GET /api/v1/repositories/scan</c> until the scan is <c>done</c> (scan on push), at most five minutes.</summary>
-    private async Task WaitForScanAsync(string repository, string reference)
-    {
-        using var http = new RegistryHttp(_server.BaseAddress);
-        var deadline = DateTimeOffset.UtcNow.AddMinutes(5);
-        var last = string.Empty;
-        while (DateTimeOffset.UtcNow < deadline)
-        {
-            using var response = await http.Client.GetAsync($"/api/v1/repositories/scan?repository={Uri.EscapeDataString(repository)}&reference={Uri.EscapeDataString(reference)}");
-            last = await response.Content.ReadAsStringAsync();
-            if (response.StatusCode == HttpStatusCode.OK)
-            {
-                using var json = JsonDocument.Parse(last);
-                // {"digest", ..., "scan": {"status", ...}} (docs/management-api.md, ImageScan)
-                var status = json.RootElement.TryGetProperty("scan", out var scan) && scan.ValueKind == JsonValueKind.Object
-                    && scan.TryGetProperty("status", out var s) ? s.GetString() : null;
-                if (status == "done")
-                {
-                    return;
-                }
-
-                Assert.True(status is not ("failed" or "unsupported"), $"the scan of {repository}:{reference} ended {status}: {last}");
-            }
-
-            await Task.Delay(500);
-        }
-
-        Assert.Fail($"the scan of {repository}:{reference} is not done after five minutes; last answer: {last}\n{_server.LogTail()}");
-    }
 
     private static string TestData(string relative)
     {

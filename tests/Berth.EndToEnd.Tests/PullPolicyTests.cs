@@ -37,7 +37,7 @@ public sealed class PullPolicyTests : IClassFixture<AccessServerFixture>
 
         var reference = $"{_server.Host}/gate/app:v1";
         await Skopeo.PushAsync(image, reference);
-        await WaitForScanAsync("gate/app", "v1");
+        await _server.WaitForScanAsync("gate/app", "v1", TimeSpan.FromMinutes(2));
         await ServerSetup.WaitForServerCachesAsync();
 
         var expected = $"gate/app@{image.Root.Digest}: 1 vulnerability at or above CRITICAL ({Vulnerability} CRITICAL) is blocked by project gate's pull policy";
@@ -91,33 +91,6 @@ public sealed class PullPolicyTests : IClassFixture<AccessServerFixture>
         var built = builder.AddImage(OciPlatform.LinuxAmd64, [layer], "pull policy");
         builder.Tag(built.Manifest, "v1");
         return new TestImage(builder.Layout, "v1", built.Manifest, [built]);
-    }
-
-    /// <summary>Polls <c>GET /api/v1/repositories/scan</c> until the scan is <c>done</c> (scan on push), at most two minutes.</summary>
-    private async Task WaitForScanAsync(string repository, string reference)
-    {
-        using var http = new RegistryHttp(_server.BaseAddress);
-        var deadline = DateTimeOffset.UtcNow.AddMinutes(2);
-        var last = string.Empty;
-        while (DateTimeOffset.UtcNow < deadline)
-        {
-            using var response = await http.Client.GetAsync($"/api/v1/repositories/scan?repository={Uri.EscapeDataString(repository)}&reference={Uri.EscapeDataString(reference)}");
-            last = await response.Content.ReadAsStringAsync();
-            if (response.StatusCode == HttpStatusCode.OK)
-            {
-                using var json = JsonDocument.Parse(last);
-                // {"digest", ..., "scan": {"status", ...}} (docs/management-api.md, ImageScan)
-                if (json.RootElement.TryGetProperty("scan", out var scan) && scan.ValueKind == JsonValueKind.Object
-                    && scan.TryGetProperty("status", out var status) && status.GetString() == "done")
-                {
-                    return;
-                }
-            }
-
-            await Task.Delay(250);
-        }
-
-        Assert.Fail($"the scan of {repository}:{reference} is not done after two minutes; last answer: {last}\n{_server.LogTail()}");
     }
 
     private static string TestData(string relative)
