@@ -15,9 +15,10 @@ public enum BlockSeverity
 
 /// <summary>
 /// A project's scanning policy. <see cref="Default"/> applies when the project has none stored: scan on push, block
-/// nothing, let unscanned images be pulled, no SBOM at push.
+/// nothing, let unscanned images be pulled, no SBOM at push, unsigned images pullable. <see cref="SignedOnly"/> (issue 15):
+/// only images with a valid signature from the project's trust (<see cref="Signing.ITrustStore"/>) may be pulled.
 /// </summary>
-public sealed record ScanPolicy(bool ScanOnPush, BlockSeverity BlockSeverity, bool BlockUnscanned, bool SbomOnPush, DateTimeOffset? UpdatedAt = null)
+public sealed record ScanPolicy(bool ScanOnPush, BlockSeverity BlockSeverity, bool BlockUnscanned, bool SbomOnPush, DateTimeOffset? UpdatedAt = null, bool SignedOnly = false)
 {
     public static ScanPolicy Default { get; } = new(true, BlockSeverity.None, false, false);
 }
