@@ -108,7 +108,7 @@ public sealed class TrustTests : IDisposable
         await Expect.ValidationAsync(await _app.Admin.SendJsonAsync(HttpMethod.Post, "/api/v1/projects/shop/trust",
             new { name = "leaf", pem = Certificate(ca: false), identities = new[] { "*" } }), "pem");
         await Expect.ValidationAsync(await _app.Admin.SendJsonAsync(HttpMethod.Post, "/api/v1/projects/shop/trust",
-            new { name = "old", pem = Certificate(notAfter: DateTimeOffset.UtcNow.AddDays(-1)), identities = new[] { "*" } }), "pem");
+            new { name = "old", pem = Certificate(notAfter: _app.Service<TimeProvider>().GetUtcNow().AddDays(-1)), identities = new[] { "*" } }), "pem");
         await Expect.ValidationAsync(await _app.Admin.SendJsonAsync(HttpMethod.Post, "/api/v1/projects/shop/trust",
             new { name = "two", pem = root + Certificate(), identities = new[] { "*" } }), "pem");
 
