@@ -65,6 +65,12 @@ public sealed class OpenApiTests : IDisposable
         ("get", "/api/v1/repositories/scan"),
         ("post", "/api/v1/repositories/scan"),
         ("get", "/api/v1/repositories/sbom"),
+        ("get", "/api/v1/trust"),
+        ("post", "/api/v1/trust"),
+        ("delete", "/api/v1/trust/{name}"),
+        ("get", "/api/v1/projects/{project}/trust"),
+        ("post", "/api/v1/projects/{project}/trust"),
+        ("delete", "/api/v1/projects/{project}/trust/{name}"),
         ("get", "/api/v1/openapi.json"),
     ];
 

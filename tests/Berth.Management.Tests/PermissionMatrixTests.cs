@@ -100,6 +100,12 @@ public sealed class PermissionMatrixTests
         ["POST scan"] = new("POST", "/api/v1/repositories/scan?repository={target}&reference=v1", [Admin, Owner, Maintainer, Developer, AdminToken, RobotToken], null, PushImageAsync),
         ["GET sbom"] = new("GET", "/api/v1/repositories/sbom?repository={target}&reference=v1", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken], null, PushScannedImageAsync),
         ["DELETE project cve-allowlist"] = new("DELETE", "/api/v1/projects/proj/cve-allowlist/{target}", [Admin, Owner, Maintainer], null, (w, i) => AllowAsync(w, World.Project, i)),
+        ["GET trust"] = new("GET", "/api/v1/trust", [.. Everyone.Except([Anonymous])]),
+        ["POST trust"] = new("POST", "/api/v1/trust", [Admin], (_, i) => new { name = $"k{i}", pem = TrustTests.EcPublicKeyPem() }),
+        ["DELETE trust"] = new("DELETE", "/api/v1/trust/{target}", [Admin], null, (w, i) => TrustAsync(w, null, i)),
+        ["GET project trust"] = new("GET", "/api/v1/projects/proj/trust", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken]),
+        ["POST project trust"] = new("POST", "/api/v1/projects/proj/trust", [Admin, Owner, Maintainer], (_, i) => new { name = $"k{i}", pem = TrustTests.EcPublicKeyPem() }),
+        ["DELETE project trust"] = new("DELETE", "/api/v1/projects/proj/trust/{target}", [Admin, Owner, Maintainer], null, (w, i) => TrustAsync(w, World.Project, i)),
     };
 
     public static TheoryData<string> RouteNames => [.. Routes.Keys];
@@ -177,6 +183,14 @@ public sealed class PermissionMatrixTests
         await world.App.Service<Berth.Core.Scanning.IScanPolicyStore>().AddAllowAsync(
             new Berth.Core.Scanning.CveAllowEntry(0, project is null ? null : ProjectName.Parse(project), id, "", null, "admin", DateTimeOffset.UtcNow), default);
         return id;
+    }
+
+    private static async Task<string> TrustAsync(World world, string? project, int i)
+    {
+        var name = $"key{i}";
+        await world.App.Service<Berth.Core.Signing.ITrustStore>().AddAsync(new Berth.Core.Signing.TrustEntry(0, project is null ? null : ProjectName.Parse(project), name,
+            Berth.Core.Signing.TrustKind.Key, TrustTests.EcPublicKeyPem(), [], "fingerprint", "admin", DateTimeOffset.UtcNow), default);
+        return name;
     }
 
     private static async Task<string> CreateRobotAsync(World world, int i)

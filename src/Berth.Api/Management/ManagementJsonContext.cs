@@ -66,5 +66,8 @@ namespace Berth.Api.Management;
 [JsonSerializable(typeof(CveAllowResponse))]
 [JsonSerializable(typeof(PageResponse<CveAllowResponse>))]
 [JsonSerializable(typeof(RepositoryScanResponse))]
+[JsonSerializable(typeof(TrustRequest))]
+[JsonSerializable(typeof(TrustResponse))]
+[JsonSerializable(typeof(PageResponse<TrustResponse>))]
 [JsonSerializable(typeof(string))]
 public sealed partial class ManagementJsonContext : JsonSerializerContext;

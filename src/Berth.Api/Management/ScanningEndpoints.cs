@@ -239,7 +239,7 @@ internal static class ScanningEndpoints
         }
 
         var policy = new ScanPolicy(request.ScanOnPush ?? current.ScanOnPush, request.BlockSeverity is null ? current.BlockSeverity : severity,
-            request.BlockUnscanned ?? current.BlockUnscanned, request.SbomOnPush ?? current.SbomOnPush, clock.GetUtcNow());
+            request.BlockUnscanned ?? current.BlockUnscanned, request.SbomOnPush ?? current.SbomOnPush, clock.GetUtcNow(), request.SignedOnly ?? current.SignedOnly);
         if (!await store.SetPolicyAsync(name, policy, cancellationToken))
         {
             return Problems.ProjectNotFound(project);
@@ -249,7 +249,7 @@ internal static class ScanningEndpoints
         var response = ScanPolicyResponse.From(name.Value, policy);
         await services.Audit.RecordAsync(context.Caller(), ScanAuditActions.ScanPolicySet, name, detail: new
         {
-            scanOnPush = policy.ScanOnPush, blockSeverity = response.BlockSeverity, blockUnscanned = policy.BlockUnscanned, sbomOnPush = policy.SbomOnPush,
+            scanOnPush = policy.ScanOnPush, blockSeverity = response.BlockSeverity, blockUnscanned = policy.BlockUnscanned, sbomOnPush = policy.SbomOnPush, signedOnly = policy.SignedOnly,
         });
         return TypedResults.Ok(response);
     }

@@ -42,13 +42,16 @@ public sealed record ScanPolicyRequest
     public bool? BlockUnscanned { get; init; }
 
     public bool? SbomOnPush { get; init; }
+
+    /// <summary>Only images with a valid signature from the project's trust may be pulled (issue 15).</summary>
+    public bool? SignedOnly { get; init; }
 }
 
 /// <summary>A project's scanning policy; <see cref="BlockSeverity"/> is <c>NONE</c> or a severity in upper case.</summary>
-public sealed record ScanPolicyResponse(string Project, bool ScanOnPush, string BlockSeverity, bool BlockUnscanned, bool SbomOnPush, string? UpdatedAt)
+public sealed record ScanPolicyResponse(string Project, bool ScanOnPush, string BlockSeverity, bool BlockUnscanned, bool SbomOnPush, bool SignedOnly, string? UpdatedAt)
 {
     public static ScanPolicyResponse From(string project, ScanPolicy p) =>
-        new(project, p.ScanOnPush, ScanWords.Of(p.BlockSeverity) ?? "NONE", p.BlockUnscanned, p.SbomOnPush, Wire.Time(p.UpdatedAt));
+        new(project, p.ScanOnPush, ScanWords.Of(p.BlockSeverity) ?? "NONE", p.BlockUnscanned, p.SbomOnPush, p.SignedOnly, Wire.Time(p.UpdatedAt));
 }
 
 /// <summary><c>POST …/cve-allowlist</c>: the vulnerability id (CVE, GHSA, DSA…), why, and when the entry stops applying (a date or an RFC 3339 time; none: never).</summary>

@@ -25,6 +25,7 @@ internal static class ProjectCommands
         new("BLOCK SEVERITY", p => Output.Text(p, "blockSeverity")),
         new("BLOCK UNSCANNED", p => Output.Text(p, "blockUnscanned")),
         new("SBOM ON PUSH", p => Output.Text(p, "sbomOnPush")),
+        new("SIGNED ONLY", p => Output.Text(p, "signedOnly")),
     ];
 
     public static readonly IReadOnlyList<CommandSpec> All =
@@ -86,6 +87,7 @@ internal static class ProjectCommands
                 --block-severity refuses pulls of images with findings at or above it (CVE allowlists: berth cve-allow);
                 --block-unscanned refuses pulls of images not scanned yet; --scan-on-push scans each push (default true);
                 --sbom-on-push attaches a CycloneDX SBOM to each pushed image.
+                --signed-only refuses pulls of images without a valid signature from the project's trust (berth trust).
                 """,
             Options =
             [
@@ -96,6 +98,7 @@ internal static class ProjectCommands
                 new("--block-severity", null, "LEVEL", "refuse pulls of images with findings of CRITICAL, HIGH, MEDIUM or LOW and above; none to allow all"),
                 new("--block-unscanned", null, "BOOL", "refuse pulls of images not scanned yet"),
                 new("--sbom-on-push", null, "BOOL", "attach an SBOM to images when they are pushed"),
+                new("--signed-only", null, "BOOL", "refuse pulls of images without a valid signature from the project's trust"),
             ],
             Run = async run =>
             {
@@ -111,7 +114,7 @@ internal static class ProjectCommands
                 }
 
                 var policy = new JsonObject();
-                foreach (var (flag, member) in new[] { ("--scan-on-push", "scanOnPush"), ("--block-unscanned", "blockUnscanned"), ("--sbom-on-push", "sbomOnPush") })
+                foreach (var (flag, member) in new[] { ("--scan-on-push", "scanOnPush"), ("--block-unscanned", "blockUnscanned"), ("--sbom-on-push", "sbomOnPush"), ("--signed-only", "signedOnly") })
                 {
                     if (run.Option(flag) is { } value)
                     {
@@ -136,7 +139,7 @@ internal static class ProjectCommands
 
                 if (body.Count == 0 && policy.Count == 0)
                 {
-                    throw new CommandLineException("nothing to update: give --description, --public, --private or a scanning flag (--scan-on-push, --block-severity, --block-unscanned, --sbom-on-push)");
+                    throw new CommandLineException("nothing to update: give --description, --public, --private or a policy flag (--scan-on-push, --block-severity, --block-unscanned, --sbom-on-push, --signed-only)");
                 }
 
                 using var client = run.Connect();

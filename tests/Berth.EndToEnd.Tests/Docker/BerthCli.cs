@@ -15,6 +15,14 @@ public sealed class BerthCli : IDisposable
     /// <summary><c>berth ARGUMENTS</c> with <paramref name="standardInput"/>; must exit 0; returns standard output.</summary>
     public async Task<string> RunAsync(string? standardInput, params string[] arguments)
     {
+        var result = await TryRunAsync(standardInput, arguments);
+        Assert.True(result.ExitCode == 0, $"berth {string.Join(' ', arguments)} failed\n{result.Describe()}");
+        return result.StandardOutputText;
+    }
+
+    /// <summary><c>berth ARGUMENTS</c> with <paramref name="standardInput"/>, whatever its exit code.</summary>
+    public async Task<ProcessResult> TryRunAsync(string? standardInput, params string[] arguments)
+    {
         var environment = new Dictionary<string, string?>
         {
             ["BERTH_CONFIG_DIR"] = _config.Path,
@@ -26,10 +34,8 @@ public sealed class BerthCli : IDisposable
             environment[key] = null;
         }
 
-        var result = await ProcessRunner.RunAsync(BerthProcess.DotnetHost(), [BerthProcess.ServerAssemblyPath(), .. arguments],
+        return await ProcessRunner.RunAsync(BerthProcess.DotnetHost(), [BerthProcess.ServerAssemblyPath(), .. arguments],
             TimeSpan.FromMinutes(2), environment, _config.Path, standardInput);
-        Assert.True(result.ExitCode == 0, $"berth {string.Join(' ', arguments)} failed\n{result.Describe()}");
-        return result.StandardOutputText;
     }
 
     /// <summary><c>echo PASSWORD | berth login URL -u USER --password-stdin</c>.</summary>

@@ -52,7 +52,7 @@ public sealed class ClientArgumentTests : IDisposable
         { "project list -o yaml", "--output must be table or json", "project list" },
         { "project list -o json --output table", "option --output given twice", "project list" },
         { "project show", "missing NAME", "project show" },
-        { "project update web", "nothing to update: give --description, --public, --private or a scanning flag", "project update" },
+        { "project update web", "nothing to update: give --description, --public, --private or a policy flag", "project update" },
         { "project update web --public --private", "--public and --private cannot be used together", "project update" },
         { "project delete", "missing NAME", "project delete" },
         { "user create", "missing NAME", "user create" },
