@@ -49,13 +49,31 @@ internal sealed class RegistryClient : IDisposable
     /// <summary>HEAD of a manifest by tag or digest: its digest, media type and size; null when there is none (404).</summary>
     public async Task<RegistryManifest?> HeadManifestAsync(RepositoryName repository, string reference)
     {
+        var (manifest, denied) = await TryHeadManifestAsync(repository, reference);
+        return denied is null ? manifest : throw new ClientException(denied);
+    }
+
+    /// <summary>
+    /// As <see cref="HeadManifestAsync"/>, but a refusal (403, such as a "signed images only" policy's <c>DENIED</c>)
+    /// comes back as <c>Denied</c>, the registry's message, for the caller to try another way.
+    /// </summary>
+    public async Task<(RegistryManifest? Manifest, string? Denied)> TryHeadManifestAsync(RepositoryName repository, string reference)
+    {
         using var response = await SendAsync(HttpMethod.Head, ManifestPath(repository, reference), ManifestAccept, null);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
-            return null;
+            return (null, null);
         }
 
-        await EnsureSuccessAsync(response, $"{repository}:{reference}");
+        var what = $"{repository}:{reference}";
+        if (response.StatusCode == HttpStatusCode.Forbidden)
+        {
+            // A HEAD has no body: ask with a GET for the registry's reason.
+            using var get = await SendAsync(HttpMethod.Get, ManifestPath(repository, reference), ManifestAccept, null);
+            return (null, get.StatusCode == HttpStatusCode.Forbidden ? await FailureAsync(get, what) : await FailureAsync(response, what));
+        }
+
+        await EnsureSuccessAsync(response, what);
         var type = response.Content.Headers.ContentType?.MediaType;
         var size = response.Content.Headers.ContentLength;
         if (type is null || size is null
@@ -63,10 +81,10 @@ internal sealed class RegistryClient : IDisposable
             || !Digest.TryParse(values.FirstOrDefault(), out var digest))
         {
             // Not every registry says all of it on a HEAD: read the manifest instead.
-            return await GetManifestAsync(repository, reference);
+            return (await GetManifestAsync(repository, reference), null);
         }
 
-        return new RegistryManifest(null, digest, type, size.Value);
+        return (new RegistryManifest(null, digest, type, size.Value), null);
     }
 
     /// <summary>
@@ -230,15 +248,19 @@ internal sealed class RegistryClient : IDisposable
     /// <summary>Throws for a non-success status: 401 says to log in, an OCI error body gives its code and message.</summary>
     private async Task EnsureSuccessAsync(HttpResponseMessage response, string what)
     {
-        if (response.IsSuccessStatusCode)
+        if (!response.IsSuccessStatusCode)
         {
-            return;
+            throw new ClientException(await FailureAsync(response, what));
         }
+    }
 
+    /// <summary>The message for a failed response: 401 says to log in, an OCI error body gives its code and message.</summary>
+    private async Task<string> FailureAsync(HttpResponseMessage response, string what)
+    {
         var status = (int)response.StatusCode;
         if (response.StatusCode == HttpStatusCode.Unauthorized)
         {
-            throw new ClientException($"{what}: not logged in to {BaseUrl} or the credentials were refused (HTTP 401); run berth login {BaseUrl}");
+            return $"{what}: not logged in to {BaseUrl} or the credentials were refused (HTTP 401); run berth login {BaseUrl}";
         }
 
         string? reason = null;
@@ -260,7 +282,7 @@ internal sealed class RegistryClient : IDisposable
         }
 
         reason = string.IsNullOrWhiteSpace(reason) ? response.ReasonPhrase ?? "refused" : Output.Clean(reason);
-        throw new ClientException($"{what}: {reason} (HTTP {status})");
+        return $"{what}: {reason} (HTTP {status})";
     }
 
     private static string Text(JsonElement element, string name) =>

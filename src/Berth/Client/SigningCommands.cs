@@ -69,7 +69,7 @@ internal static class SigningCommands
         using var key = KeyPassphrase.ReadPrivateKey(run, keyPath);
         var (url, login) = image.Server(run);
         using var registry = run.Context.Registry(url, login);
-        var target = await ResolveAsync(registry, image);
+        var target = await ResolveAsync(run, registry, image, needDescriptor: run.Switch("--referrer"));
         var repository = image.Repository;
         var signature = CosignSigner.Sign(key, $"{registry.Host}/{repository}", target.Digest);
 
@@ -209,7 +209,7 @@ internal static class SigningCommands
         var trust = SignatureTrust.FromKeys(keys);
         var (url, login) = image.Server(run);
         using var registry = run.Context.Registry(url, login);
-        var target = await ResolveAsync(registry, image);
+        var target = await ResolveAsync(run, registry, image, needDescriptor: false);
         var repository = image.Repository;
         var now = run.Context.Time.GetUtcNow();
 
@@ -319,8 +319,51 @@ internal static class SigningCommands
         ["detail"] = verdict.Detail,
     };
 
-    /// <summary>The image's digest, media type and size (HEAD with every manifest type accepted).</summary>
-    private static async Task<RegistryManifest> ResolveAsync(RegistryClient registry, ImageReference image) =>
-        await registry.HeadManifestAsync(image.Repository, image.Reference.ToString())
-            ?? throw new ClientException($"{image.Text}: no such image in {registry.BaseUrl}");
+    /// <summary>
+    /// The image's digest, media type and size: a HEAD with every manifest type accepted. When the registry refuses the
+    /// manifest (403: a "signed images only" policy refuses an image that is not signed yet, which is exactly what is
+    /// about to be signed), the management API's tag listing names it instead (reading it there is not a pull). A
+    /// digest that no tag names still serves the tag scheme, which needs no more than the digest.
+    /// </summary>
+    private static async Task<RegistryManifest> ResolveAsync(CommandRun run, RegistryClient registry, ImageReference image, bool needDescriptor)
+    {
+        var (found, denied) = await registry.TryHeadManifestAsync(image.Repository, image.Reference.ToString());
+        if (found is not null)
+        {
+            return found;
+        }
+
+        if (denied is null)
+        {
+            throw new ClientException($"{image.Text}: no such image in {registry.BaseUrl}");
+        }
+
+        JsonArray tags;
+        using (var management = image.Connect(run))
+        {
+            try
+            {
+                tags = await management.GetAllAsync("/api/v1/repositories/tags", ("repository", image.Repository.Value));
+            }
+            catch (ClientException)
+            {
+                throw new ClientException(denied);
+            }
+        }
+
+        var wanted = image.Reference.ToString();
+        var match = tags.OfType<JsonObject>().FirstOrDefault(t => Output.Scalar(t[image.Reference.IsDigest ? "digest" : "name"]) == wanted);
+        if (match is not null && Digest.TryParse(Output.Scalar(match["digest"]), out var digest)
+            && Output.Scalar(match["mediaType"]) is { } mediaType && match["size"] is JsonValue size && size.TryGetValue<long>(out var bytes))
+        {
+            return new RegistryManifest(null, digest, mediaType, bytes);
+        }
+
+        if (image.Reference.Digest is { } asked && !needDescriptor)
+        {
+            return new RegistryManifest(null, asked, MediaTypes.OciManifest, 0);
+        }
+
+        throw new ClientException(denied);
+    }
 }

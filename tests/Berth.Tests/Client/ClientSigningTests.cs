@@ -26,6 +26,9 @@ public sealed class ClientSigningTests : IDisposable
     private readonly string _work = Directory.CreateTempSubdirectory("berth-cli-sign-keys-").FullName;
     private HttpClient? _admin;
 
+    /// <summary>Manifests the registry refuses with 403 DENIED on /v2, as a "signed images only" policy does for an unsigned image.</summary>
+    private readonly HashSet<string> _denied = new(StringComparer.Ordinal);
+
     public void Dispose()
     {
         _admin?.Dispose();
@@ -45,7 +48,7 @@ public sealed class ClientSigningTests : IDisposable
         using var error = new StringWriter();
         var context = new ClientContext
         {
-            Handler = _app.Server.CreateHandler(),
+            Handler = new DenyingHandler(_denied) { InnerHandler = _app.Server.CreateHandler() },
             In = new StringReader(stdin),
             Out = output,
             Error = error,
@@ -418,6 +421,47 @@ public sealed class ClientSigningTests : IDisposable
 
         Assert.Equal(1, result.Exit);
         Assert.Contains("berth login", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sign_WhenThePolicyDeniesTheUnsignedManifest_ResolvesItThroughTheManagementApi()
+    {
+        var image = await SetUpAsync();
+        var key = await GenerateAsync("ci");
+        _denied.UnionWith(["/v2/shop/app/manifests/v1", $"/v2/shop/app/manifests/{image.Digest}"]);
+
+        var unsigned = await Run("verify", "shop/app:v1", "--key", key + ".pub");
+        Assert.Equal(1, unsigned.Exit);
+        Assert.Contains("NoSignature", unsigned.Out, StringComparison.Ordinal);
+
+        Ok(await Run("sign", "shop/app:v1", "--key", key + ".key"));
+        Ok(await Run("sign", $"shop/app@{image.Digest}", "--key", key + ".key", "--referrer"));
+        var verified = await Run("verify", "shop/app:v1", "--key", key + ".pub");
+        Ok(verified);
+        Assert.Contains($"shop/app@{image.Digest}", verified.Out, StringComparison.Ordinal);
+
+        // An image no tag names and the registry refuses: the refusal is the answer.
+        _denied.Add("/v2/shop/app/manifests/v9");
+        var refused = await Run("sign", "shop/app:v9", "--key", key + ".key");
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("DENIED: signed images only", refused.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>Answers 403 DENIED for GET and HEAD of the manifest paths listed, passes everything else on.</summary>
+    private sealed class DenyingHandler(HashSet<string> denied) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if ((request.Method == HttpMethod.Get || request.Method == HttpMethod.Head) && denied.Contains(request.RequestUri!.AbsolutePath))
+            {
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.Forbidden)
+                {
+                    Content = new StringContent("""{"errors":[{"code":"DENIED","message":"signed images only: no signature"}]}""", Encoding.UTF8, "application/json"),
+                });
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 
     [Fact]
