@@ -215,14 +215,32 @@ internal static class SigningCommands
 
         var found = new List<(string Source, string Name, SignatureFormat Format, int Count, SignatureVerdict Verdict)>();
         var tag = CosignFormat.SignatureTag(target.Digest);
-        if (await registry.GetManifestAsync(repository, tag) is { } tagged)
+        try
         {
-            found.Add(await CheckAsync(registry, repository, "tag", tag, tagged, target.Digest, trust, now));
+            if (await registry.GetManifestAsync(repository, tag) is { } tagged)
+            {
+                found.Add(await CheckAsync(registry, repository, "tag", tag, tagged, target.Digest, trust, now));
+            }
+        }
+        catch (ClientException ex)
+        {
+            found.Add(("tag", tag, SignatureFormat.None, 0, SignatureVerdict.Invalid(SignatureFailure.Malformed, ex.Message)));
         }
 
         foreach (var referrer in (await registry.ReferrersAsync(repository, target.Digest)).Take(MaxReferrers))
         {
-            var fetched = referrer.Size <= RegistryClient.MaxManifestBytes ? await registry.GetManifestAsync(repository, referrer.Digest.ToString()) : null;
+            RegistryManifest? fetched;
+            try
+            {
+                fetched = referrer.Size <= RegistryClient.MaxManifestBytes ? await registry.GetManifestAsync(repository, referrer.Digest.ToString()) : null;
+            }
+            catch (ClientException ex)
+            {
+                // One unreadable referrer does not hide the others; it is no valid signature either.
+                found.Add(("referrer", referrer.Digest.ToString(), SignatureFormat.None, 0, SignatureVerdict.Invalid(SignatureFailure.Malformed, ex.Message)));
+                continue;
+            }
+
             if (fetched is null)
             {
                 continue;
