@@ -178,7 +178,7 @@ internal static class ClientCli
         ["retention"] = "retention policy of a project: what old artifacts its runs delete, runs now and their history",
         ["vulndb"] = "the offline vulnerability database: import OSV records (administrators), status",
         ["cve-allow"] = "CVE allowlists the pull policy lets through, per project or server-wide",
-        ["key"] = "signing keys: key generate NAME writes NAME.key (encrypted, cosign's format) and NAME.pub",
+        ["key"] = "write a signing key pair: NAME.key (encrypted, cosign's format, 0600) and NAME.pub",
         ["sign"] = "sign an image with a private key, cosign-compatible (REF --key NAME.key [--referrer])",
         ["verify"] = "check an image's signatures against public keys (REF --key NAME.pub): exit 0 valid, 1 not",
     };
