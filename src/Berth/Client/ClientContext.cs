@@ -23,7 +23,16 @@ internal sealed class ClientContext
             ? new ManagementClient(make(trust), url, login, ownsHandler: true)
             : new ManagementClient(Handler, url, login);
 
+    /// <summary>A <c>/v2</c> client for <paramref name="url"/> with <paramref name="login"/>, over the handler its trust needs.</summary>
+    public RegistryClient Registry(string url, Login? login) =>
+        ServerTrust.Of(login) is { } trust && TrustingHandler is { } make
+            ? new RegistryClient(make(trust), url, login, ownsHandler: true)
+            : new RegistryClient(Handler, url, login);
+
     public required TextReader In { get; init; }
+
+    /// <summary>Reads an environment variable (<c>BERTH_KEY_PASSWORD</c>, <c>COSIGN_PASSWORD</c>); null when it is not set.</summary>
+    public Func<string, string?> EnvironmentVariable { get; init; } = Environment.GetEnvironmentVariable;
 
     public required TextWriter Out { get; init; }
 

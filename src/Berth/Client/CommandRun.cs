@@ -43,6 +43,13 @@ internal sealed class CommandRun(ClientContext context, CommandSpec spec, Parsed
     /// </summary>
     public ManagementClient Connect()
     {
+        var (url, login) = Server();
+        return context.Client(url, login);
+    }
+
+    /// <summary>The server <see cref="Connect"/> talks to and the stored login for it (null: anonymous).</summary>
+    public (string Url, Login? Login) Server()
+    {
         var store = Credentials;
         string url;
         if (Option("--server") is { } server)
@@ -55,7 +62,7 @@ internal sealed class CommandRun(ClientContext context, CommandSpec spec, Parsed
                 ?? throw new ClientException("not logged in to any server; run berth login URL (or pass --server URL)");
         }
 
-        return context.Client(url, store.Find(url));
+        return (url, store.Find(url));
     }
 
     /// <summary>One object: a one-row table, or the JSON as the server sent it.</summary>

@@ -65,17 +65,24 @@ internal sealed record ImageReference(string Text, string? Host, RepositoryName 
     /// </summary>
     public ManagementClient Connect(CommandRun run)
     {
+        var (server, login) = Server(run);
+        return run.Context.Client(server, login);
+    }
+
+    /// <summary>The server URL and stored login <see cref="Connect"/> uses (for the <c>/v2</c> client too).</summary>
+    public (string Url, Login? Login) Server(CommandRun run)
+    {
         ArgumentNullException.ThrowIfNull(run);
         if (Host is null || run.Option("--server") is not null)
         {
-            return run.Connect();
+            return run.Server();
         }
 
         var store = run.Credentials;
         var login = store.Read().Logins.FirstOrDefault(l => Uri.TryCreate(l.Url, UriKind.Absolute, out var url)
             && string.Equals(url.Authority, Host, StringComparison.OrdinalIgnoreCase));
         var server = login?.Url ?? ServerUrl.Normalize(Host);
-        return run.Context.Client(server, login ?? store.Find(server));
+        return (server, login ?? store.Find(server));
     }
 
     /// <summary>The query naming this image in <c>/api/v1/repositories/scan</c> and <c>/sbom</c>.</summary>

@@ -160,9 +160,12 @@ internal sealed class ManagementClient : IDisposable
     /// <summary>A path segment, escaped (a name may hold characters that mean something in a URL).</summary>
     public static string Segment(string value) => Uri.EscapeDataString(value);
 
-    private string ConnectionFailure(HttpRequestException ex)
+    private string ConnectionFailure(HttpRequestException ex) => ConnectionFailure(ex, BaseUrl);
+
+    /// <summary>What to tell the user when <paramref name="baseUrl"/> cannot be reached (TLS, refused, unknown host, timeout).</summary>
+    internal static string ConnectionFailure(HttpRequestException ex, string baseUrl)
     {
-        if (ClientTls.Describe(ex, BaseUrl) is { } tls)
+        if (ClientTls.Describe(ex, baseUrl) is { } tls)
         {
             return tls;
         }
@@ -170,10 +173,10 @@ internal sealed class ManagementClient : IDisposable
         var socket = ex.InnerException as SocketException ?? ex.InnerException?.InnerException as SocketException;
         return socket?.SocketErrorCode switch
         {
-            SocketError.ConnectionRefused => $"cannot connect to {BaseUrl}: connection refused (is the server running, and is the URL right?)",
-            SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => $"cannot connect to {BaseUrl}: unknown host",
-            SocketError.TimedOut => $"cannot connect to {BaseUrl}: timed out",
-            _ => $"cannot connect to {BaseUrl}: {ex.Message}" + (ex.InnerException is { } inner ? $" ({inner.Message})" : string.Empty),
+            SocketError.ConnectionRefused => $"cannot connect to {baseUrl}: connection refused (is the server running, and is the URL right?)",
+            SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => $"cannot connect to {baseUrl}: unknown host",
+            SocketError.TimedOut => $"cannot connect to {baseUrl}: timed out",
+            _ => $"cannot connect to {baseUrl}: {ex.Message}" + (ex.InnerException is { } inner ? $" ({inner.Message})" : string.Empty),
         };
     }
 
