@@ -342,6 +342,25 @@ internal static class Migrations
         """
         CREATE INDEX ix_manifests_digest ON manifests(digest);
         """,
+
+        // 12: signatures (issue 15). Trusted keys and X.509 roots per project (project_id NULL: server-wide), cascading
+        // with the project; names compare case-insensitively within a scope; identities are a JSON array of text
+        // (empty for a key). The scanning policy gains the signed-only pull switch.
+        """
+        CREATE TABLE trust_entries (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            project_id  INTEGER REFERENCES projects(id) ON DELETE CASCADE,
+            name        TEXT NOT NULL,
+            kind        TEXT NOT NULL CHECK (kind IN ('key', 'root')),
+            pem         TEXT NOT NULL,
+            identities  TEXT NOT NULL DEFAULT '[]',
+            fingerprint TEXT NOT NULL,
+            created_by  TEXT NOT NULL,
+            created_at  INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX ux_trust_entries ON trust_entries(IFNULL(project_id, 0), name COLLATE NOCASE);
+        ALTER TABLE scan_policies ADD COLUMN signed_only INTEGER NOT NULL DEFAULT 0 CHECK (signed_only IN (0, 1));
+        """,
     ];
 
     public static int Latest => Steps.Length;

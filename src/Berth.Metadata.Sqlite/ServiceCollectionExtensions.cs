@@ -48,6 +48,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Core.Scanning.IAdvisoryStore, SqliteAdvisoryStore>();
         services.AddSingleton<Core.Scanning.IScanResultStore, SqliteScanResultStore>();
         services.AddSingleton<Core.Scanning.IScanPolicyStore, SqliteScanPolicyStore>();
+        services.AddSingleton<Core.Signing.ITrustStore, SqliteTrustStore>();
         services.AddSingleton<IAuditLog, SqliteAuditLog>();
         services.AddSingleton<IKnownNetworkStore, SqliteKnownNetworkStore>();
         return services;

@@ -7,7 +7,7 @@ using static Berth.Metadata.Sqlite.SqliteAccess;
 namespace Berth.Metadata.Sqlite;
 
 /// <summary>
-/// <see cref="IScanPolicyStore"/> on SQLite: <c>scan_policies</c> and <c>cve_allowlist</c> (migration 10), deleted with
+/// <see cref="IScanPolicyStore"/> on SQLite: <c>scan_policies</c> (migration 10; <c>signed_only</c> from migration 12) and <c>cve_allowlist</c> (migration 10), deleted with
 /// their project by <c>ON DELETE CASCADE</c>; server-wide entries have no project.
 /// </summary>
 public sealed class SqliteScanPolicyStore(SqliteDatabase db) : IScanPolicyStore
@@ -23,10 +23,10 @@ public sealed class SqliteScanPolicyStore(SqliteDatabase db) : IScanPolicyStore
         var name = Require(project);
         return Task.FromResult(db.Read(c => Single(c.Command(
             """
-            SELECT s.project_id, s.scan_on_push, s.block_severity, s.block_unscanned, s.sbom_on_push, s.updated_at
+            SELECT s.project_id, s.scan_on_push, s.block_severity, s.block_unscanned, s.sbom_on_push, s.updated_at, s.signed_only
             FROM projects p LEFT JOIN scan_policies s ON s.project_id = p.id WHERE p.name = $project
             """, ("$project", name)),
-            r => r.IsDBNull(0) ? ScanPolicy.Default : new ScanPolicy(r.GetInt64(1) == 1, Severity(Text(r, 2)), r.GetInt64(3) == 1, r.GetInt64(4) == 1, Time(r.GetInt64(5))))));
+            r => r.IsDBNull(0) ? ScanPolicy.Default : new ScanPolicy(r.GetInt64(1) == 1, Severity(Text(r, 2)), r.GetInt64(3) == 1, r.GetInt64(4) == 1, Time(r.GetInt64(5)), r.GetInt64(6) == 1))));
     }
 
     internal static BlockSeverity Severity(string? word) =>
@@ -45,13 +45,14 @@ public sealed class SqliteScanPolicyStore(SqliteDatabase db) : IScanPolicyStore
 
             c.Command(
                 """
-                INSERT INTO scan_policies (project_id, scan_on_push, block_severity, block_unscanned, sbom_on_push, updated_at)
-                VALUES ($id, $scan, $block, $unscanned, $sbom, $at)
+                INSERT INTO scan_policies (project_id, scan_on_push, block_severity, block_unscanned, sbom_on_push, updated_at, signed_only)
+                VALUES ($id, $scan, $block, $unscanned, $sbom, $at, $signed)
                 ON CONFLICT (project_id) DO UPDATE SET scan_on_push = excluded.scan_on_push, block_severity = excluded.block_severity,
-                    block_unscanned = excluded.block_unscanned, sbom_on_push = excluded.sbom_on_push, updated_at = excluded.updated_at
+                    block_unscanned = excluded.block_unscanned, sbom_on_push = excluded.sbom_on_push, updated_at = excluded.updated_at,
+                    signed_only = excluded.signed_only
                 """,
                 ("$id", id), ("$scan", policy.ScanOnPush ? 1 : 0), ("$block", ScanWords.Of(policy.BlockSeverity)), ("$unscanned", policy.BlockUnscanned ? 1 : 0),
-                ("$sbom", policy.SbomOnPush ? 1 : 0), ("$at", (policy.UpdatedAt ?? DateTimeOffset.UnixEpoch).ToUnixTimeMilliseconds())).ExecuteNonQuery();
+                ("$sbom", policy.SbomOnPush ? 1 : 0), ("$at", (policy.UpdatedAt ?? DateTimeOffset.UnixEpoch).ToUnixTimeMilliseconds()), ("$signed", policy.SignedOnly ? 1 : 0)).ExecuteNonQuery();
             return (true, true);
         }, cancellationToken);
     }

@@ -73,9 +73,9 @@ public sealed class SqliteMigrationTests : IDisposable
     {
         Open().Dispose();
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L], SchemaVersions());
         Assert.Superset(
-            new HashSet<string> { "projects", "users", "project_members", "robot_accounts", "access_tokens", "ip_allow_rules", "audit_log", "repositories", "known_networks", "retention_policies", "retention_runs", "retention_run_items" },
+            new HashSet<string> { "projects", "users", "project_members", "robot_accounts", "access_tokens", "ip_allow_rules", "audit_log", "repositories", "known_networks", "retention_policies", "retention_runs", "retention_run_items", "scan_policies", "trust_entries" },
             new HashSet<string>(Tables()));
     }
 
@@ -100,7 +100,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(userId, (await users.GetAsync(UserName.Parse("alice"), Ct))!.Id);
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L], SchemaVersions());
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class SqliteMigrationTests : IDisposable
             """
             INSERT INTO repositories (name, created_at) VALUES ('shop/app', 0); INSERT INTO repositories (name, created_at) VALUES ('legacy/app', 0);
             DROP TABLE known_networks; DROP TABLE access_tokens; DROP TABLE ip_allow_rules; DROP TABLE robot_accounts; DROP TABLE project_members;
-            DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version >= 2;
+            DROP TABLE trust_entries; DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DROP TABLE users; DROP TABLE projects; DROP TABLE audit_log; DELETE FROM schema_version WHERE version >= 2;
             """,
             c => c.ExecuteNonQuery());
         Assert.Equal([1L], SchemaVersions());
@@ -131,7 +131,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(BlobLinkResult.ProjectNotFound, await metadata.LinkAsync(RepositoryName.Parse("legacy/other"), Digest.Parse("sha256:" + new string('b', 64)), 5, Ct));
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L], SchemaVersions());
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class SqliteMigrationTests : IDisposable
         // Turn the file back into what Berth before migration 3 left behind.
         Raw(
             """
-            DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;
+            DROP TABLE trust_entries; DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;
             """,
             c => c.ExecuteNonQuery());
         Assert.Equal([1L, 2L], SchemaVersions());
@@ -167,7 +167,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(UpdateResult.Updated, await networks.RememberAsync(alice.Id, "10.0.0.1", DateTimeOffset.UnixEpoch, Ct));
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L], SchemaVersions());
     }
 
     [Fact]
@@ -183,7 +183,7 @@ public sealed class SqliteMigrationTests : IDisposable
         // What Berth before migration 4 left behind: a session without offset or hash state columns.
         Raw(
             """
-            DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DELETE FROM schema_version WHERE version >= 4;
+            DROP TABLE trust_entries; DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN acknowledged; ALTER TABLE uploads DROP COLUMN hash_state; ALTER TABLE uploads DROP COLUMN store_state; DELETE FROM schema_version WHERE version >= 4;
             """,
             c => c.ExecuteNonQuery());
 
@@ -202,7 +202,7 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal(7L, (await sessions.GetAsync("abc", Ct))!.Offset);
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L], SchemaVersions());
     }
 
     [Fact]
@@ -216,7 +216,7 @@ public sealed class SqliteMigrationTests : IDisposable
         }
 
         // What Berth before migration 5 left behind: offset and hash state, no store state column.
-        Raw("DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN store_state; DELETE FROM schema_version WHERE version >= 5;", c => c.ExecuteNonQuery());
+        Raw("DROP TABLE trust_entries; DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; ALTER TABLE uploads DROP COLUMN store_state; DELETE FROM schema_version WHERE version >= 5;", c => c.ExecuteNonQuery());
 
         using (var db = Open())
         {
@@ -231,7 +231,30 @@ public sealed class SqliteMigrationTests : IDisposable
             Assert.Equal("{\"parts\":1}", (await sessions.GetAsync("abc", Ct))!.StoreState);
         }
 
-        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L], SchemaVersions());
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L], SchemaVersions());
+    }
+
+    [Fact]
+    public async Task Open_Version11DatabaseWithAScanPolicy_KeepsItNotSignedOnlyAndStartsWithNoTrust()
+    {
+        var shop = ProjectName.Parse("shop");
+        var policy = new Core.Scanning.ScanPolicy(false, Core.Scanning.BlockSeverity.High, true, true, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000));
+        using (var db = Open())
+        {
+            await ((IProjectStore)new SqliteProjectStore(db, TimeProvider.System)).CreateAsync(shop, "", ProjectVisibility.Private, Ct);
+            Assert.True(await new SqliteScanPolicyStore(db).SetPolicyAsync(shop, policy with { SignedOnly = true }, Ct));
+        }
+
+        // What Berth before migration 12 left behind: no trust table, no signed-only column.
+        Raw("DROP TABLE trust_entries; ALTER TABLE scan_policies DROP COLUMN signed_only; DELETE FROM schema_version WHERE version >= 12;", c => c.ExecuteNonQuery());
+
+        using (var db = Open())
+        {
+            Assert.Equal(policy, await new SqliteScanPolicyStore(db).GetPolicyAsync(shop, Ct));
+            Assert.Empty(await new SqliteTrustStore(db).ListEffectiveAsync(shop, Ct));
+        }
+
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L], SchemaVersions());
     }
 
     [Fact]
@@ -300,7 +323,7 @@ public sealed class SqliteMigrationTests : IDisposable
     public void Open_PartlyMigrated_ThrowsOneLineWithoutMigrating()
     {
         Open().Dispose();
-        Raw("DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;", c => c.ExecuteNonQuery());
+        Raw("DROP TABLE trust_entries; DROP INDEX ix_manifests_digest; DROP TABLE cve_allowlist; DROP TABLE scan_policies; DROP TABLE scan_results; DROP TABLE vulndb_packages; DROP TABLE vulndb_records; DROP TABLE vulndb_imports; DROP INDEX ix_uploads_repository; ALTER TABLE projects DROP COLUMN quota_bytes; DROP TABLE retention_run_items; DROP TABLE retention_runs; DROP TABLE retention_policies; DROP TABLE immutability_rules; DROP TABLE blob_collections; DROP TABLE known_networks; ALTER TABLE users DROP COLUMN security_stamp; DELETE FROM schema_version WHERE version >= 3;", c => c.ExecuteNonQuery());
 
         var error = Assert.Throws<Berth.Core.StartupException>(() => new SqliteDatabase(DatabaseOptions));
 
@@ -336,6 +359,8 @@ public sealed class SqliteMigrationTests : IDisposable
         Assert.IsType<SqliteIpAllowRuleStore>(provider.GetRequiredService<IIpAllowRuleStore>());
         Assert.IsType<SqliteAuditLog>(provider.GetRequiredService<IAuditLog>());
         Assert.IsType<SqliteKnownNetworkStore>(provider.GetRequiredService<IKnownNetworkStore>());
+        Assert.IsType<SqliteTrustStore>(provider.GetRequiredService<Core.Signing.ITrustStore>());
+        Assert.IsType<SqliteScanPolicyStore>(provider.GetRequiredService<Core.Scanning.IScanPolicyStore>());
         Assert.Same(provider.GetRequiredService<IProjectStore>(), provider.GetRequiredService<IProjectStore>());
         Assert.Same(provider.GetRequiredService<IAuditLog>(), provider.GetRequiredService<IAuditLog>());
         Assert.NotNull(provider.GetRequiredService<IRepositoryIndex>());
