@@ -70,6 +70,7 @@ public static class ManagementApi
         QuotaEndpoints.Map(api);
         ScanningEndpoints.Map(api);
         ScanResultEndpoints.Map(api);
+        SignatureStateEndpoints.Map(api);
 
         api.MapOpenApi("/openapi.json").AllowAnyone().WithName("GetOpenApiDocument").WithSummary("This API's OpenAPI document");
 

@@ -66,5 +66,6 @@ namespace Berth.Api.Management;
 [JsonSerializable(typeof(CveAllowResponse))]
 [JsonSerializable(typeof(PageResponse<CveAllowResponse>))]
 [JsonSerializable(typeof(RepositoryScanResponse))]
+[JsonSerializable(typeof(RepositorySignatureResponse))]
 [JsonSerializable(typeof(string))]
 public sealed partial class ManagementJsonContext : JsonSerializerContext;
