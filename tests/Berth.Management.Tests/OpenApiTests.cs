@@ -65,6 +65,7 @@ public sealed class OpenApiTests : IDisposable
         ("get", "/api/v1/repositories/scan"),
         ("post", "/api/v1/repositories/scan"),
         ("get", "/api/v1/repositories/sbom"),
+        ("get", "/api/v1/repositories/signature"),
         ("get", "/api/v1/openapi.json"),
     ];
 
