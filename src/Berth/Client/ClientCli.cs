@@ -28,6 +28,7 @@ internal static class ClientCli
         .. ScanCommands.All,
         .. VulnDbCommands.All,
         .. CveAllowCommands.All,
+        .. SignatureCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>
