@@ -177,5 +177,6 @@ internal static class ClientCli
         ["retention"] = "retention policy of a project: what old artifacts its runs delete, runs now and their history",
         ["vulndb"] = "the offline vulnerability database: import OSV records (administrators), status",
         ["cve-allow"] = "CVE allowlists the pull policy lets through, per project or server-wide",
+        ["signature"] = "whether an image in the registry is signed by a key its project trusts, or why not (REF)",
     };
 }
