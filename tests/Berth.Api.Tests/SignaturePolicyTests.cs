@@ -380,6 +380,32 @@ public sealed class SignaturePolicyTests : RegistryTest, IDisposable
         Assert.Contains("no valid signature: malformed signature", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Get_BothPolicies_SignatureCheckedFirst_ThenVulnerabilities()
+    {
+        var unsigned = await PushAsync(1, "v1");
+        var signed = await PushAsync(2, "v2");
+        await Client.PushManifestAsync(Repository, Cosign(_key, Repository, signed.Digest), SignatureTag(signed.Digest));
+        await TrustAsync(App, "shop", "ci", _key);
+        foreach (var image in new[] { unsigned, signed })
+        {
+            await App.Services.StoreAsync(TestScans.Done(image.Digest));
+        }
+
+        Assert.True(await App.Services.GetRequiredService<IScanPolicyStore>().SetPolicyAsync(ProjectName.Parse("shop"),
+            new ScanPolicy(true, BlockSeverity.Critical, false, false, SignedOnly: true), Ct));
+
+        using (var first = await Client.GetAsync($"/v2/{Repository}/manifests/v1"))
+        {
+            var error = await OciAssert.ErrorAsync(first, HttpStatusCode.Forbidden, "DENIED");
+            Assert.Contains("no valid signature: no signature", error.Message, StringComparison.Ordinal);
+        }
+
+        using var second = await Client.GetAsync($"/v2/{Repository}/manifests/v2");
+        var vulnerable = await OciAssert.ErrorAsync(second, HttpStatusCode.Forbidden, "DENIED");
+        Assert.Contains("1 vulnerability at or above CRITICAL", vulnerable.Message, StringComparison.Ordinal);
+    }
+
     private Berth.Signing.Cosign.CosignSignature CosignSigner(string digest) =>
         Berth.Signing.Cosign.CosignSigner.Sign(_key, Repository, Oci.Digest.Parse(digest));
 

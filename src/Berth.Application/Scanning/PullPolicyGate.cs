@@ -79,9 +79,18 @@ public sealed partial class PullPolicyGate
         var project = slash < 0 ? name.AsSpan() : name.AsSpan(0, slash);
 
         // The hot path: a project that blocks nothing (neither vulnerabilities nor unsigned images) pays one lookup and no allocation.
-        if (_policyBySpan.TryGetValue(project, out var cached) && Fresh(cached.ReadAt, now) && !IsActive(cached.Policy))
+        if (_policyBySpan.TryGetValue(project, out var cached) && Fresh(cached.ReadAt, now))
         {
-            return ValueTask.FromResult<RegistryError?>(null);
+            if (!IsActive(cached.Policy))
+            {
+                return ValueTask.FromResult<RegistryError?>(null);
+            }
+
+            // Signed-only alone, and this image's valid signature already verified here: one more lookup, no I/O.
+            if (!IsVulnerabilityActive(cached.Policy) && _signatures.IsCachedAllowed(repository, manifest.Digest))
+            {
+                return ValueTask.FromResult<RegistryError?>(null);
+            }
         }
 
         return CheckSlowAsync(caller, repository, reference, manifest, cancellationToken);

@@ -40,8 +40,10 @@ public sealed partial class SignatureFinder(IManifestIndex manifests, BlobServic
             }
         }
 
+        // Referrers whose artifact type says signature are read first, so other attachments (SBOMs, attestations) cannot
+        // crowd them out of the bound; the decision is still made by content.
         var referrers = await manifests.ListReferrersAsync(repository, subject, null, cancellationToken).ConfigureAwait(false);
-        foreach (var referrer in referrers)
+        foreach (var referrer in referrers.OrderBy(r => LooksLikeSignature(r.ArtifactType) ? 0 : 1))
         {
             if (seen.Count >= MaxSignatureManifests)
             {
@@ -140,6 +142,11 @@ public sealed partial class SignatureFinder(IManifestIndex manifests, BlobServic
             return null; // collected meanwhile: as missing
         }
     }
+
+    private static bool LooksLikeSignature(string? artifactType) =>
+        artifactType is not null && (artifactType.StartsWith("application/vnd.dev.cosign.", StringComparison.OrdinalIgnoreCase)
+            || artifactType.StartsWith("application/vnd.dev.sigstore.", StringComparison.OrdinalIgnoreCase)
+            || artifactType.StartsWith("application/vnd.cncf.notary.", StringComparison.OrdinalIgnoreCase));
 
     [LoggerMessage(EventId = 2762, Level = LogLevel.Information, Message = "{Repository}@{Digest} has more than {Limit} referrers and signatures; the rest are not read")]
     private static partial void LogTooMany(ILogger logger, string repository, string digest, int limit);

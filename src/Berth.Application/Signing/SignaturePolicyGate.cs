@@ -86,6 +86,14 @@ public sealed partial class SignaturePolicyGate
         return new RegistryError(OciErrorCode.Denied, message, new { repository = repository.Value, digest, signedOnly = true, reason, detail = evaluation.Verdict.Detail });
     }
 
+    /// <summary>
+    /// True when this node holds a fresh evaluation that serves <paramref name="digest"/> in <paramref name="repository"/>:
+    /// the hot path of a signed-only project (one lookup, no I/O, no allocation). False means "ask <see cref="CheckAsync"/>".
+    /// </summary>
+    public bool IsCachedAllowed(RepositoryName repository, Digest digest) =>
+        _cache.TryGetValue((repository.Value, digest), out var cached) && cached.Evaluation.Allowed
+        && _clock.GetElapsedTime(cached.Oldest, _clock.GetTimestamp()) < CacheLifetime;
+
     /// <summary>The evaluation of <paramref name="manifest"/> in <paramref name="repository"/>, cached as described on the class.</summary>
     public async ValueTask<SignatureEvaluation> DecideAsync(RepositoryName repository, ManifestRecord manifest, CancellationToken cancellationToken)
     {
