@@ -7,7 +7,7 @@ using static Berth.Metadata.Postgres.PostgresAccess;
 namespace Berth.Metadata.Postgres;
 
 /// <summary>
-/// <see cref="IScanPolicyStore"/> on PostgreSQL: <c>scan_policies</c> and <c>cve_allowlist</c> (migration 7), as
+/// <see cref="IScanPolicyStore"/> on PostgreSQL: <c>scan_policies</c> (migration 7; <c>signed_only</c> from migration 9) and <c>cve_allowlist</c> (migration 7), as
 /// <c>SqliteScanPolicyStore</c>. Adding an entry checks and inserts in one SERIALIZABLE transaction (retried); the unique
 /// index on (scope, lower(id)) is the last word when two adds race.
 /// </summary>
@@ -24,10 +24,10 @@ public sealed class PostgresScanPolicyStore(PostgresDatabase db) : IScanPolicySt
         var name = Require(project);
         return db.ReadAsync((c, ct) => SingleAsync(c,
             """
-            SELECT s.project_id, s.scan_on_push, s.block_severity, s.block_unscanned, s.sbom_on_push, s.updated_at
+            SELECT s.project_id, s.scan_on_push, s.block_severity, s.block_unscanned, s.sbom_on_push, s.updated_at, s.signed_only
             FROM projects p LEFT JOIN scan_policies s ON s.project_id = p.id WHERE p.name = @project
             """,
-            r => r.IsDBNull(0) ? ScanPolicy.Default : new ScanPolicy(r.GetBoolean(1), Severity(Text(r, 2)), r.GetBoolean(3), r.GetBoolean(4), Time(r.GetInt64(5))),
+            r => r.IsDBNull(0) ? ScanPolicy.Default : new ScanPolicy(r.GetBoolean(1), Severity(Text(r, 2)), r.GetBoolean(3), r.GetBoolean(4), Time(r.GetInt64(5)), r.GetBoolean(6)),
             ct, ("project", name)), cancellationToken);
     }
 
@@ -41,10 +41,11 @@ public sealed class PostgresScanPolicyStore(PostgresDatabase db) : IScanPolicySt
         await using var connection = await db.DataSource.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             """
-            INSERT INTO scan_policies (project_id, scan_on_push, block_severity, block_unscanned, sbom_on_push, updated_at)
-            SELECT id, @scan, @block, @unscanned, @sbom, @at FROM projects WHERE name = @project
+            INSERT INTO scan_policies (project_id, scan_on_push, block_severity, block_unscanned, sbom_on_push, updated_at, signed_only)
+            SELECT id, @scan, @block, @unscanned, @sbom, @at, @signed FROM projects WHERE name = @project
             ON CONFLICT (project_id) DO UPDATE SET scan_on_push = excluded.scan_on_push, block_severity = excluded.block_severity,
-                block_unscanned = excluded.block_unscanned, sbom_on_push = excluded.sbom_on_push, updated_at = excluded.updated_at
+                block_unscanned = excluded.block_unscanned, sbom_on_push = excluded.sbom_on_push, updated_at = excluded.updated_at,
+                signed_only = excluded.signed_only
             """, connection);
         command.Parameters.AddWithValue("project", name);
         command.Parameters.AddWithValue("scan", policy.ScanOnPush);
@@ -52,6 +53,7 @@ public sealed class PostgresScanPolicyStore(PostgresDatabase db) : IScanPolicySt
         command.Parameters.AddWithValue("unscanned", policy.BlockUnscanned);
         command.Parameters.AddWithValue("sbom", policy.SbomOnPush);
         command.Parameters.AddWithValue("at", (policy.UpdatedAt ?? DateTimeOffset.UnixEpoch).ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("signed", policy.SignedOnly);
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 

@@ -82,6 +82,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Core.Scanning.IAdvisoryStore, PostgresAdvisoryStore>();
         services.AddSingleton<Core.Scanning.IScanResultStore, PostgresScanResultStore>();
         services.AddSingleton<Core.Scanning.IScanPolicyStore, PostgresScanPolicyStore>();
+        services.AddSingleton<Core.Signing.ITrustStore, PostgresTrustStore>();
         services.AddSingleton<Berth.Core.Quotas.IProjectQuotaStore, PostgresProjectQuotaStore>();
         services.AddSingleton<IAuditLog, PostgresAuditLog>();
         services.AddSingleton<IKnownNetworkStore, PostgresKnownNetworkStore>();

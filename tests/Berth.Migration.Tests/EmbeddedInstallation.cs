@@ -37,6 +37,15 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
     /// <summary>The source's clock when <see cref="Access"/> was taken (the expired token had expired).</summary>
     public DateTimeOffset ObservedAt { get; private set; }
 
+    /// <summary>The trust entries the installation holds (their ids are the store's), as added at <paramref name="at"/>.</summary>
+    public static IReadOnlyList<Berth.Core.Signing.TrustEntry> TrustEntries(DateTimeOffset at) =>
+    [
+        new(0, null, "release", Berth.Core.Signing.TrustKind.Key, "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n", [], "SHA256:release", "carol", at),
+        new(0, ProjectName.Parse("shop"), "corp-root", Berth.Core.Signing.TrustKind.Root, "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n",
+            ["x509.subject: CN=ci, O=Shop", "email:ci@example.com"], "SHA256:corp", "alice", at),
+        new(0, ProjectName.Parse("vault"), "vault-key", Berth.Core.Signing.TrustKind.Key, "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n", [], "SHA256:vault", "carol", at),
+    ];
+
     public async Task InitializeAsync()
     {
         using var app = new BerthApplication(new Dictionary<string, string?>
@@ -136,6 +145,20 @@ public sealed class EmbeddedInstallation : IAsyncLifetime
         await policies.SetPolicyAsync(ProjectName.Parse("shop"), new Berth.Core.Scanning.ScanPolicy(true, Berth.Core.Scanning.BlockSeverity.Critical, false, false, app.Clock.GetUtcNow()), CancellationToken.None);
         await policies.AddAllowAsync(new Berth.Core.Scanning.CveAllowEntry(0, null, "CVE-2024-0001", "server-wide", null, "carol", app.Clock.GetUtcNow()), CancellationToken.None);
         await policies.AddAllowAsync(new Berth.Core.Scanning.CveAllowEntry(0, ProjectName.Parse("shop"), "CVE-2024-0002", "not reachable", app.Clock.GetUtcNow().AddDays(30), "alice", app.Clock.GetUtcNow()), CancellationToken.None);
+
+        // Signatures (migration 12): trusted keys and roots of both scopes, and the signed-only policy on a project of
+        // its own without images (the migrated server must serve every image).
+        await setup.ProjectAsync("vault");
+        var trust = app.Services.GetRequiredService<Berth.Core.Signing.ITrustStore>();
+        foreach (var entry in TrustEntries(app.Clock.GetUtcNow()))
+        {
+            if ((await trust.AddAsync(entry, CancellationToken.None)).Status != Berth.Core.Signing.TrustAddStatus.Added)
+            {
+                throw new InvalidOperationException($"trust entry {entry.Name} was not added");
+            }
+        }
+
+        await policies.SetPolicyAsync(ProjectName.Parse("vault"), Berth.Core.Scanning.ScanPolicy.Default with { SignedOnly = true, UpdatedAt = app.Clock.GetUtcNow() }, CancellationToken.None);
 
         await app.Services.GetRequiredService<PullRecorder>().FlushAsync(CancellationToken.None);
         await app.Services.GetRequiredService<Berth.Application.Audit.AuditRecorder>().FlushAsync(CancellationToken.None);

@@ -84,7 +84,7 @@ public abstract class MigrateCommandTests(EmbeddedInstallation installation) : I
 
         Assert.True(code == 0, error);
         Assert.Contains("Dry run: nothing is written", output, StringComparison.Ordinal);
-        Assert.Matches(@"projects\s+3\b", output);
+        Assert.Matches(@"projects\s+4\b", output);
         Assert.Matches(@"users\s+4\b", output);
         Assert.Matches(@"robots\s+2\b", output);
         Assert.Matches(@"tokens\s+6\b", output);

@@ -71,6 +71,35 @@ public sealed class MigrateToFileStoreTests(EmbeddedInstallation installation) :
     }
 
     [Fact]
+    public async Task RunAsync_TrustAndSignedOnly_ReadAsOnTheSourceAndTakeNewWrites()
+    {
+        var database = await NewDatabaseAsync();
+        var (code, _, error) = await RunAsync(NewSource(), database, await NewTargetAsync());
+        Assert.True(code == 0, error);
+        await using var db = new Berth.Metadata.Postgres.PostgresDatabase(database.ConnectionString);
+        var trust = new Berth.Metadata.Postgres.PostgresTrustStore(db);
+        var policies = new Berth.Metadata.Postgres.PostgresScanPolicyStore(db);
+        var (shop, vault) = (Berth.Core.Access.ProjectName.Parse("shop"), Berth.Core.Access.ProjectName.Parse("vault"));
+
+        // Every entry as added on the source (identities in order), in its scope; the signed-only switch only where it was set.
+        var expected = EmbeddedInstallation.TrustEntries(DateTimeOffset.UnixEpoch);
+        var stored = (await trust.ListAsync(null, default)).Concat(await trust.ListAsync(shop, default)).Concat(await trust.ListAsync(vault, default)).ToList();
+        Assert.Equal(expected.Select(e => (e.Project, e.Name, e.Kind, e.Pem, e.Fingerprint, e.CreatedBy, string.Join('|', e.Identities))),
+            stored.Select(e => (e.Project, e.Name, e.Kind, e.Pem, e.Fingerprint, e.CreatedBy, string.Join('|', e.Identities))));
+        Assert.Equal(["corp-root", "release"], (await trust.ListEffectiveAsync(shop, default)).Select(e => e.Name));
+        Assert.True((await policies.GetPolicyAsync(vault, default))!.SignedOnly);
+        Assert.False((await policies.GetPolicyAsync(shop, default))!.SignedOnly);
+
+        // Names stay unique per scope; a new entry takes an id past the copied ones; the cascade still holds.
+        Assert.Equal(Berth.Core.Signing.TrustAddStatus.Exists, (await trust.AddAsync(expected[1] with { Name = "CORP-ROOT" }, default)).Status);
+        var added = await trust.AddAsync(expected[0] with { Project = shop, Name = "after" }, default);
+        Assert.Equal(Berth.Core.Signing.TrustAddStatus.Added, added.Status);
+        Assert.True(added.Entry!.Id > stored.Max(e => e.Id));
+        Assert.Equal(Berth.Core.Access.ProjectDeleteStatus.Deleted, (await ((Berth.Core.Access.IProjectStore)new Berth.Metadata.Postgres.PostgresProjectStore(db, TimeProvider.System)).DeleteAsync(vault, force: true, default)).Status);
+        Assert.Empty(await trust.ListAsync(vault, default));
+    }
+
+    [Fact]
     public async Task RunAsync_InterruptedDuringMetadata_WritesNoRowAndRunAgainCompletes()
     {
         var source = NewSource();

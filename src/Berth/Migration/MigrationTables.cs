@@ -35,7 +35,7 @@ internal sealed record MigrationColumn(string Name, ColumnKind Kind);
 internal sealed record MigrationTable(string Name, bool HasIdentity, IReadOnlyList<MigrationColumn> Columns);
 
 /// <summary>
-/// The tables of the SQLite schema (migration 10) as PostgreSQL's migrations 1 and 3 to 7 mirror them, in an order that inserts
+/// The tables of the SQLite schema (migration 12) as PostgreSQL's migrations 1 and 3 to 9 mirror them, in an order that inserts
 /// every referenced row before its references. Not copied: <c>uploads</c> (sessions of uploads in progress, whose
 /// bytes are in the source's upload folder and not in the target store: the client starts those uploads again) and
 /// PostgreSQL's own <c>job_leases</c> and <c>login_failures</c> (the shared login throttle; the embedded server counts
@@ -108,8 +108,12 @@ internal static class MigrationTables
             T("digest"), T("status"), T("error"), I("db_version"), I("scanned_at"), T("inventory"), T("findings"), I32("count_unknown"), I32("count_low"),
             I32("count_medium"), I32("count_high"), I32("count_critical"), T("worst_ids"), I("updated_at"), I("queued_at"), I("claimed_at"), T("claimed_by"),
         ]),
-        new("scan_policies", false, [I("project_id"), B("scan_on_push"), T("block_severity"), B("block_unscanned"), B("sbom_on_push"), I("updated_at")]),
+        new("scan_policies", false, [I("project_id"), B("scan_on_push"), T("block_severity"), B("block_unscanned"), B("sbom_on_push"), I("updated_at"), B("signed_only")]),
         new("cve_allowlist", true, [I("id"), I("project_id"), T("cve_id"), T("reason"), I("expires_at"), T("created_by"), I("created_at")]),
+
+        // Signatures (SQLite migration 12, PostgreSQL 9): the projects' and the server's trusted keys and roots (the
+        // identities stay JSON text in both), and the policy's signed-only switch (above).
+        new("trust_entries", true, [I("id"), I("project_id"), T("name"), T("kind"), T("pem"), T("identities"), T("fingerprint"), T("created_by"), I("created_at")]),
     ];
 
     /// <summary>Tables of either schema that are deliberately not copied.</summary>
