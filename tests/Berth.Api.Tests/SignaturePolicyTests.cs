@@ -406,6 +406,33 @@ public sealed class SignaturePolicyTests : RegistryTest, IDisposable
         Assert.Contains("1 vulnerability at or above CRITICAL", vulnerable.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Get_ATrustEntryThatNoLongerParses_IsSkipped_TheOthersStillVouch()
+    {
+        var image = await PushAsync(1, "v1");
+        await Client.PushManifestAsync(Repository, Cosign(_key, Repository, image.Digest), SignatureTag(image.Digest));
+        var store = App.Services.GetRequiredService<Core.Signing.ITrustStore>();
+        foreach (var (name, kind) in new[] { ("broken-key", Core.Signing.TrustKind.Key), ("broken-root", Core.Signing.TrustKind.Root) })
+        {
+            var added = await store.AddAsync(new Core.Signing.TrustEntry(0, ProjectName.Parse("shop"), name, kind,
+                "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n", kind == Core.Signing.TrustKind.Root ? ["no such rule"] : [], "sha256:00", "admin",
+                App.Clock.GetUtcNow()), Ct);
+            Assert.Equal(Core.Signing.TrustAddStatus.Added, added.Status);
+        }
+
+        await SignedOnlyAsync();
+        using (var untrusted = await Client.GetAsync($"/v2/{Repository}/manifests/v1"))
+        {
+            var error = await OciAssert.ErrorAsync(untrusted, HttpStatusCode.Forbidden, "DENIED");
+            Assert.Contains("signature from an untrusted key", error.Message, StringComparison.Ordinal);
+        }
+
+        await TrustAsync(App, "shop", "ci", _key);
+        Gate.Invalidate(ProjectName.Parse("shop"));
+        using var served = await Client.GetAsync($"/v2/{Repository}/manifests/v1");
+        await OciAssert.StatusAsync(served, HttpStatusCode.OK);
+    }
+
     private Berth.Signing.Cosign.CosignSignature CosignSigner(string digest) =>
         Berth.Signing.Cosign.CosignSigner.Sign(_key, Repository, Oci.Digest.Parse(digest));
 
