@@ -30,6 +30,11 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<Repositories.RepositoryDeleter>();
         services.TryAddSingleton<Core.Lifecycle.ImmutableTags>();
         services.TryAddSingleton<Scanning.PullPolicyGate>();
+        // The signed-only pull policy (issue 15): trust per project, signatures found and verified, evaluations cached.
+        services.TryAddSingleton<Signing.ProjectTrustCache>();
+        services.TryAddSingleton<Signing.SignatureFinder>();
+        services.TryAddSingleton<Signing.SignaturePolicyGate>();
+        services.AddRegistryEventSubscriber<Signing.SignatureCacheSubscriber>();
         services.TryAddSingleton<AuditRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditRecorder>());
         services.AddRegistryEventSubscriber<RegistryAuditSubscriber>(); // pushes, pulls and deletes, from /v2 or from jobs

@@ -370,6 +370,29 @@ public sealed class PostgresMetadataStore(PostgresDatabase database, TimeProvide
             return await command.ExecuteScalarAsync(ct) is string name ? RepositoryName.Parse(name) : (RepositoryName?)null;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<Digest>> ListParentManifestsAsync(RepositoryName repository, Digest digest, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return database.ReadAsync<IReadOnlyList<Digest>>(async (c, ct) =>
+        {
+            await using var command = Command(c,
+                """
+                SELECT mr.manifest_digest FROM manifest_references mr JOIN repositories r ON r.id = mr.repository_id
+                WHERE mr.digest = $1 AND r.name = $2 AND mr.is_manifest
+                ORDER BY mr.manifest_digest LIMIT $3
+                """,
+                Text(digest.ToString()), Text(repository.Value), Int(limit));
+            var list = new List<Digest>();
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                list.Add(Digest.Parse(reader.GetString(0)));
+            }
+
+            return list;
+        }, cancellationToken);
+    }
+
     public Task<ManifestDeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
         database.WriteAsync(async (c, _, ct) =>
         {

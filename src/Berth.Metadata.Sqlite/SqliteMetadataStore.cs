@@ -221,6 +221,31 @@ public sealed class SqliteMetadataStore : IRepositoryIndex, IBlobIndex, IManifes
             return name is null ? (RepositoryName?)null : RepositoryName.Parse(name);
         }));
 
+    public Task<IReadOnlyList<Digest>> ListParentManifestsAsync(RepositoryName repository, Digest digest, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return Task.FromResult(_db.Read<IReadOnlyList<Digest>>(c =>
+        {
+            var repositoryId = RepositoryId(c, repository);
+            if (repositoryId is null)
+            {
+                return [];
+            }
+
+            var command = c.Command(
+                "SELECT manifest_digest FROM manifest_references WHERE digest = $digest AND repository_id = $repo AND is_manifest = 1 ORDER BY manifest_digest LIMIT $limit",
+                ("$digest", digest.ToString()), ("$repo", repositoryId.Value), ("$limit", limit));
+            var list = new List<Digest>();
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                list.Add(Digest.Parse(reader.GetString(0)));
+            }
+
+            return list;
+        }));
+    }
+
     public Task<ManifestDeleteResult> DeleteManifestAsync(RepositoryName repository, Digest digest, CancellationToken cancellationToken) =>
         _db.WriteAsync((c, _) =>
         {

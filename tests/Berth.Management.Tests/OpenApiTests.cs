@@ -71,6 +71,7 @@ public sealed class OpenApiTests : IDisposable
         ("get", "/api/v1/projects/{project}/trust"),
         ("post", "/api/v1/projects/{project}/trust"),
         ("delete", "/api/v1/projects/{project}/trust/{name}"),
+        ("get", "/api/v1/repositories/signature"),
         ("get", "/api/v1/openapi.json"),
     ];
 

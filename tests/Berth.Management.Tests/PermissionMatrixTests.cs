@@ -98,6 +98,7 @@ public sealed class PermissionMatrixTests
         ["POST project cve-allowlist"] = new("POST", "/api/v1/projects/proj/cve-allowlist", [Admin, Owner, Maintainer], (_, i) => new { vulnerability = $"CVE-2024-{i}" }),
         ["GET scan"] = new("GET", "/api/v1/repositories/scan?repository={target}&reference=v1", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken], null, PushImageAsync),
         ["POST scan"] = new("POST", "/api/v1/repositories/scan?repository={target}&reference=v1", [Admin, Owner, Maintainer, Developer, AdminToken, RobotToken], null, PushImageAsync),
+        ["GET signature"] = new("GET", "/api/v1/repositories/signature?repository={target}&reference=v1", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken], null, PushImageAsync),
         ["GET sbom"] = new("GET", "/api/v1/repositories/sbom?repository={target}&reference=v1", [Admin, Owner, Maintainer, Developer, Reader, AdminToken, RobotToken], null, PushScannedImageAsync),
         ["DELETE project cve-allowlist"] = new("DELETE", "/api/v1/projects/proj/cve-allowlist/{target}", [Admin, Owner, Maintainer], null, (w, i) => AllowAsync(w, World.Project, i)),
         ["GET trust"] = new("GET", "/api/v1/trust", [.. Everyone.Except([Anonymous])]),

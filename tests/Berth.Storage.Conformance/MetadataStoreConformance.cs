@@ -579,6 +579,45 @@ public abstract partial class MetadataStoreConformance : IAsyncLifetime
         Assert.Equal(App, await Manifests.FindRepositoryOfManifestAsync(child.Digest, None));
     }
 
+    // ---------------------------------------------------------------- IManifestIndex: parents of a manifest
+
+    [Fact]
+    public async Task ListParentManifests_IndexesReferringToTheManifest_InDigestOrder()
+    {
+        var child = Manifest(2);
+        var first = Manifest(3, MediaTypes.OciIndex);
+        var second = Manifest(4, MediaTypes.OciIndex);
+        await PutAsync(App, child, [], null);
+        await PutAsync(App, first, [new ManifestReference(child.Digest, child.Body.Length, true)], "a");
+        await PutAsync(App, second, [new ManifestReference(child.Digest, child.Body.Length, true)], "b");
+        await PutAsync(App, Manifest(5, MediaTypes.OciIndex), [], "c");
+
+        var parents = await Manifests.ListParentManifestsAsync(App, child.Digest, 10, None);
+
+        Assert.Equal(new[] { first.Digest, second.Digest }.OrderBy(d => d.ToString(), StringComparer.Ordinal), parents);
+        Assert.Single(await Manifests.ListParentManifestsAsync(App, child.Digest, 1, None));
+    }
+
+    [Fact]
+    public async Task ListParentManifests_OtherRepositoryBlobReferenceOrDeletedParent_AreNotParents()
+    {
+        var child = Manifest(2);
+        var elsewhere = Manifest(3, MediaTypes.OciIndex);
+        var deleted = Manifest(5, MediaTypes.OciIndex);
+        await BlobIndex.LinkAsync(App, Blob(7), 10, None);
+        await PutAsync(App, child, [], null);
+        await PutAsync(Other, child, [], null);
+        await PutAsync(Other, elsewhere, [new ManifestReference(child.Digest, child.Body.Length, true)], "a");
+        await PutAsync(App, Manifest(4), [new ManifestReference(Blob(7), 10, false)], "b");
+        await PutAsync(App, deleted, [new ManifestReference(child.Digest, child.Body.Length, true)], "c");
+        await Manifests.DeleteManifestAsync(App, deleted.Digest, None);
+
+        Assert.Empty(await Manifests.ListParentManifestsAsync(App, child.Digest, 10, None));
+        Assert.Empty(await Manifests.ListParentManifestsAsync(App, Blob(7), 10, None));
+        Assert.Equal([elsewhere.Digest], await Manifests.ListParentManifestsAsync(Other, child.Digest, 10, None));
+        Assert.Empty(await Manifests.ListParentManifestsAsync(RepositoryName.Parse("project/unknown"), child.Digest, 10, None));
+    }
+
     // ---------------------------------------------------------------- IManifestIndex: delete
 
     [Fact]

@@ -23,8 +23,8 @@ public sealed class ArchitectureTests
         ["Berth.Storage.Azure"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Metadata.Postgres"] = ["Berth.Oci", "Berth.Core"],
         ["Berth.Auth"] = ["Berth.Oci", "Berth.Core"],
-        ["Berth.Application"] = ["Berth.Oci", "Berth.Core", "Berth.Scanning", "Berth.Auth"],
-        ["Berth.Api"] = ["Berth.Oci", "Berth.Core", "Berth.Scanning", "Berth.Auth", "Berth.Application"],
+        ["Berth.Application"] = ["Berth.Oci", "Berth.Core", "Berth.Scanning", "Berth.Signing", "Berth.Auth"],
+        ["Berth.Api"] = ["Berth.Oci", "Berth.Core", "Berth.Scanning", "Berth.Signing", "Berth.Auth", "Berth.Application"],
         ["Berth"] = ["Berth.Oci", "Berth.Core", "Berth.Scanning", "Berth.Signing", "Berth.Auth", "Berth.Application", "Berth.Api", "Berth.Storage.FileSystem", "Berth.Storage.S3", "Berth.Storage.Azure", "Berth.Metadata.Sqlite", "Berth.Metadata.Postgres"],
     };
 

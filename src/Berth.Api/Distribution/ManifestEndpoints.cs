@@ -11,7 +11,7 @@ namespace Berth.Api.Distribution;
 internal static class ManifestEndpoints
 {
     /// <summary>
-    /// The manifest, once the project's vulnerability pull policy lets it through (<see cref="PullPolicyGate"/>, for GET
+    /// The manifest, once the project's pull policies (signed-only, then vulnerabilities) let it through (<see cref="PullPolicyGate"/>, for GET
     /// and HEAD alike); only a served GET counts as a pull.
     /// </summary>
     public static async Task<IResult> GetAsync(HttpContext context, RepositoryName repository, Reference reference, ManifestService manifests, PullPolicyGate gate)

@@ -71,6 +71,7 @@ public static class ManagementApi
         ScanningEndpoints.Map(api);
         ScanResultEndpoints.Map(api);
         TrustEndpoints.Map(api);
+        SignatureStateEndpoints.Map(api);
 
         api.MapOpenApi("/openapi.json").AllowAnyone().WithName("GetOpenApiDocument").WithSummary("This API's OpenAPI document");
 

@@ -69,5 +69,6 @@ namespace Berth.Api.Management;
 [JsonSerializable(typeof(TrustRequest))]
 [JsonSerializable(typeof(TrustResponse))]
 [JsonSerializable(typeof(PageResponse<TrustResponse>))]
+[JsonSerializable(typeof(RepositorySignatureResponse))]
 [JsonSerializable(typeof(string))]
 public sealed partial class ManagementJsonContext : JsonSerializerContext;

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Berth.Api.Management;
 
@@ -126,10 +127,6 @@ internal static class TrustEndpoints
     private static string Scope(ProjectName? project) => project is { } p ? $"project '{p}'" : "the server-wide trust";
 
     /// <summary>In force at once on this node: the signed-only gate forgets the trust and verdicts it cached.</summary>
-    private static void TrustChanged(HttpContext context, ProjectName? project)
-    {
-        // Wired to the signature gate's caches when it lands (integration).
-        _ = context;
-        _ = project;
-    }
+    private static void TrustChanged(HttpContext context, ProjectName? project) =>
+        context.RequestServices.GetRequiredService<SignaturePolicyGate>().Invalidate(project);
 }

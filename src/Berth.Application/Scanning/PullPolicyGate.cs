@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Berth.Application.Access;
 using Berth.Application.Audit;
+using Berth.Application.Signing;
 using Berth.Core.Access;
 using Berth.Core.Metadata;
 using Berth.Core.Registry;
@@ -16,8 +17,10 @@ using Microsoft.Extensions.Options;
 namespace Berth.Application.Scanning;
 
 /// <summary>
-/// The vulnerability pull policy (issue 14 item 7) on manifest GET and HEAD, for every caller, administrators too.
-/// A project whose policy blocks nothing (<see cref="BlockSeverity.None"/>, unscanned allowed) costs one dictionary
+/// The pull policies on manifest GET and HEAD, for every caller, administrators too: the signed-only policy
+/// (issue 15, <see cref="ScanPolicy.SignedOnly"/>: asked first, decided by <see cref="SignaturePolicyGate"/>) and the
+/// vulnerability pull policy (issue 14 item 7) described here. A project whose policy blocks nothing
+/// (<see cref="BlockSeverity.None"/>, unscanned allowed, not signed-only) costs one dictionary
 /// lookup per request (the policy is cached per node for <see cref="CacheLifetime"/>, as <see cref="ProjectDirectory"/>
 /// caches project settings). Otherwise: an index, and a signature/attestation/SBOM manifest without tar layers, are
 /// served (<see cref="PullExemptions"/>); a manifest without a usable scan (<c>Done</c> with a database version) is
@@ -38,6 +41,7 @@ public sealed partial class PullPolicyGate
     private readonly IScanPolicyStore _policies;
     private readonly IScanResultStore _results;
     private readonly AuditRecorder _audit;
+    private readonly SignaturePolicyGate _signatures;
     private readonly TimeProvider _clock;
     private readonly ILogger<PullPolicyGate> _logger;
     private readonly ConcurrentDictionary<string, PolicyEntry> _policyCache = new(StringComparer.Ordinal);
@@ -45,13 +49,14 @@ public sealed partial class PullPolicyGate
     private readonly ConcurrentDictionary<string, AllowEntry> _allowCache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Project, Digest Digest), VerdictEntry> _verdicts = new();
 
-    public PullPolicyGate(IScanPolicyStore policies, IScanResultStore results, AuditRecorder audit, TimeProvider clock, IOptions<AccessSettings> settings,
-        ILogger<PullPolicyGate> logger)
+    public PullPolicyGate(IScanPolicyStore policies, IScanResultStore results, AuditRecorder audit, SignaturePolicyGate signatures, TimeProvider clock,
+        IOptions<AccessSettings> settings, ILogger<PullPolicyGate> logger)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _policies = policies;
         _results = results;
         _audit = audit;
+        _signatures = signatures;
         _clock = clock;
         _logger = logger;
         CacheLifetime = settings.Value.CacheLifetime;
@@ -73,10 +78,19 @@ public sealed partial class PullPolicyGate
         var slash = name.IndexOf('/', StringComparison.Ordinal);
         var project = slash < 0 ? name.AsSpan() : name.AsSpan(0, slash);
 
-        // The hot path: a project that blocks nothing pays one lookup and no allocation.
-        if (_policyBySpan.TryGetValue(project, out var cached) && Fresh(cached.ReadAt, now) && !IsActive(cached.Policy))
+        // The hot path: a project that blocks nothing (neither vulnerabilities nor unsigned images) pays one lookup and no allocation.
+        if (_policyBySpan.TryGetValue(project, out var cached) && Fresh(cached.ReadAt, now))
         {
-            return ValueTask.FromResult<RegistryError?>(null);
+            if (!IsActive(cached.Policy))
+            {
+                return ValueTask.FromResult<RegistryError?>(null);
+            }
+
+            // Signed-only alone, and this image's valid signature already verified here: one more lookup, no I/O.
+            if (!IsVulnerabilityActive(cached.Policy) && _signatures.IsCachedAllowed(repository, manifest.Digest))
+            {
+                return ValueTask.FromResult<RegistryError?>(null);
+            }
         }
 
         return CheckSlowAsync(caller, repository, reference, manifest, cancellationToken);
@@ -112,7 +126,7 @@ public sealed partial class PullPolicyGate
         ArgumentNullException.ThrowIfNull(manifest);
         var now = _clock.GetTimestamp();
         var policy = await GetPolicyAsync(project, now, cancellationToken);
-        if (!IsActive(policy.Policy))
+        if (!IsVulnerabilityActive(policy.Policy))
         {
             return PullVerdict.Allowed;
         }
@@ -151,6 +165,14 @@ public sealed partial class PullPolicyGate
     private async ValueTask<RegistryError?> CheckSlowAsync(Caller caller, RepositoryName repository, Reference reference, ManifestRecord manifest, CancellationToken cancellationToken)
     {
         var project = repository.Project;
+
+        // The signed-only policy first (issue 15): an unsigned image is refused for that whatever its scan says.
+        var policy = await GetPolicyAsync(project, _clock.GetTimestamp(), cancellationToken);
+        if (policy.Policy is { SignedOnly: true } && await _signatures.CheckAsync(caller, repository, reference, manifest, cancellationToken) is { } unsigned)
+        {
+            return unsigned;
+        }
+
         var verdict = await DecideAsync(project, manifest, cancellationToken);
         if (verdict.Kind == PullVerdictKind.Allowed)
         {
@@ -282,7 +304,9 @@ public sealed partial class PullPolicyGate
 
     private bool Fresh(long readAt, long now) => _clock.GetElapsedTime(readAt, now) < CacheLifetime;
 
-    private static bool IsActive(ScanPolicy? policy) => policy is not null && (policy.BlockSeverity != BlockSeverity.None || policy.BlockUnscanned);
+    private static bool IsActive(ScanPolicy? policy) => policy is not null && (policy.SignedOnly || IsVulnerabilityActive(policy));
+
+    private static bool IsVulnerabilityActive(ScanPolicy? policy) => policy is not null && (policy.BlockSeverity != BlockSeverity.None || policy.BlockUnscanned);
 
     private static int AtOrAbove(SeverityCounts counts, Severity threshold) =>
         (threshold <= Severity.Low ? counts.Low : 0) + (threshold <= Severity.Medium ? counts.Medium : 0) +

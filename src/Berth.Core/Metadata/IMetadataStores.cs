@@ -78,6 +78,13 @@ public interface IManifestIndex
     Task<RepositoryName?> FindRepositoryOfManifestAsync(Digest digest, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The digests of the manifests (indexes) in <paramref name="repository"/> that list <paramref name="digest"/> as a
+    /// manifest, in digest order, at most <paramref name="limit"/>; empty when none does or the repository is unknown.
+    /// A blob reference (a layer or config of that digest) does not count. Reads an index on the referenced digest.
+    /// </summary>
+    Task<IReadOnlyList<Digest>> ListParentManifestsAsync(RepositoryName repository, Digest digest, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Deletes the manifest and every tag that points at it; when one of those tags is immutable (the project's rules read
     /// in the same transaction) nothing is deleted: <see cref="ManifestDeleteStatus.Immutable"/> naming the first such tag.
     /// </summary>

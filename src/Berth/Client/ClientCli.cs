@@ -31,6 +31,7 @@ internal static class ClientCli
         .. TrustCommands.All,
         .. KeyCommands.All,
         .. SigningCommands.All,
+        .. SignatureCommands.All,
     ];
 
     /// <summary>Whether <paramref name="command"/> (the first word) is a client command.</summary>
@@ -179,8 +180,10 @@ internal static class ClientCli
         ["retention"] = "retention policy of a project: what old artifacts its runs delete, runs now and their history",
         ["vulndb"] = "the offline vulnerability database: import OSV records (administrators), status",
         ["cve-allow"] = "CVE allowlists the pull policy lets through, per project or server-wide",
+        ["trust"] = "public keys and root certificates that verify signatures, per project or server-wide",
         ["key"] = "write a signing key pair: NAME.key (encrypted, cosign's format, 0600) and NAME.pub",
         ["sign"] = "sign an image with a private key, cosign-compatible (REF --key NAME.key [--referrer])",
         ["verify"] = "check an image's signatures against public keys (REF --key NAME.pub): exit 0 valid, 1 not",
+        ["signature"] = "whether an image in the registry is signed by a key its project trusts, or why not (REF)",
     };
 }

@@ -206,7 +206,7 @@ public sealed class ClientArgumentTests : IDisposable
     {
         var help = Cli.GeneralHelp();
 
-        foreach (var group in new[] { "login URL", "logout [URL]", "whoami", "project COMMAND", "user COMMAND", "member COMMAND", "token COMMAND", "robot COMMAND", "ip-allow COMMAND", "immutability COMMAND", "quota COMMAND", "retention COMMAND", "vulndb COMMAND", "cve-allow COMMAND", "gc COMMAND", "audit", "system storage", "scan [REF]", "sbom REF" })
+        foreach (var group in new[] { "login URL", "logout [URL]", "whoami", "project COMMAND", "user COMMAND", "member COMMAND", "token COMMAND", "robot COMMAND", "ip-allow COMMAND", "immutability COMMAND", "quota COMMAND", "retention COMMAND", "vulndb COMMAND", "cve-allow COMMAND", "gc COMMAND", "audit", "system storage", "scan [REF]", "sbom REF", "signature REF" })
         {
             Assert.Contains("berth " + group, help, StringComparison.Ordinal);
         }
