@@ -433,6 +433,43 @@ public sealed class SignaturePolicyTests : RegistryTest, IDisposable
         await OciAssert.StatusAsync(served, HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task Get_SigstoreBundleReferrer_MessageSignatureByATrustedKey_Served_AndTheStateNamesItsFormat()
+    {
+        const string bundleType = "application/vnd.dev.sigstore.bundle.v0.3+json";
+        var image = await PushAsync(1, "v1");
+        var bundle = new System.Text.Json.Nodes.JsonObject
+        {
+            ["mediaType"] = bundleType,
+            ["verificationMaterial"] = new System.Text.Json.Nodes.JsonObject { ["publicKey"] = new System.Text.Json.Nodes.JsonObject() },
+            ["messageSignature"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["messageDigest"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["algorithm"] = "SHA2_256",
+                    ["digest"] = Convert.ToBase64String(Convert.FromHexString(image.Digest["sha256:".Length..])),
+                },
+                ["signature"] = Convert.ToBase64String(_key.Sign(image.Body)), // ECDSA over SHA-256 of the manifest: its digest
+            },
+        };
+        var content = Encoding.UTF8.GetBytes(bundle.ToJsonString());
+        var referrer = new TestManifest(OciManifest,
+            OciManifestBody(EmptyDescriptor, [TestDescriptor.Of(bundleType, content)], image.Descriptor(), bundleType), [EmptyJson, content], []);
+        await Client.PushManifestAsync(Repository, referrer);
+        await TrustAsync(App, "shop", "ci", _key);
+        await SignedOnlyAsync();
+
+        using var response = await Client.GetAsync($"/v2/{Repository}/manifests/v1");
+        await OciAssert.StatusAsync(response, HttpStatusCode.OK);
+
+        using var state = await Client.GetAsync($"/api/v1/repositories/signature?repository={Repository}&reference=v1");
+        await OciAssert.StatusAsync(state, HttpStatusCode.OK);
+        using var json = System.Text.Json.JsonDocument.Parse(await state.Content.ReadAsStringAsync());
+        var signature = Assert.Single(json.RootElement.GetProperty("signatures").EnumerateArray());
+        Assert.Equal(("sigstore-bundle", "referrer", true, "ci"), (signature.GetProperty("format").GetString(), signature.GetProperty("location").GetString(),
+            signature.GetProperty("valid").GetBoolean(), signature.GetProperty("trustedBy").GetString()));
+    }
+
     private Berth.Signing.Cosign.CosignSignature CosignSigner(string digest) =>
         Berth.Signing.Cosign.CosignSigner.Sign(_key, Repository, Oci.Digest.Parse(digest));
 
