@@ -13,7 +13,8 @@
 #    round), through the load generator (32 connections, Basic auth as the administrator: the policy applies to
 #    administrators too);
 # 4. at the end the key is removed from the trust and a GET must be refused (403 DENIED): the policy really was on.
-# Results: DIR/results.jsonl (the load generator's) and DIR/signed-only.md (medians and the ratio on/off).
+# Results: DIR/results.jsonl (the load generator's), DIR/signed-only.md (medians and the ratio on/off) and DIR/refused.json
+# (the refusal of step 4).
 # --smoke: one short round, no target check (CI runs it to keep the script working).
 set -euo pipefail
 
@@ -66,6 +67,8 @@ export BERTH_CONFIG_DIR="$WORK/cli"
 DATA="$WORK/data"
 SERVER_PID=""
 cleanup() {
+  local status=$?
+  [[ $status -eq 0 || ! -f "$WORK/server.log" ]] || { echo "== the server's log ends:" >&2; tail -20 "$WORK/server.log" >&2; }
   [[ -z "$SERVER_PID" ]] || kill "$SERVER_PID" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$DATA"
@@ -76,7 +79,8 @@ trap cleanup EXIT
 port=$("${BENCH[@]}" free-port)
 url="http://127.0.0.1:$port"
 log "server on $url, data in $DATA"
-BERTH_ADMIN_PASSWORD="$PASSWORD" "${BERTH[@]}" serve --listen "$url" --data "$DATA" > "$OUT/server.log" 2>&1 &
+# The server's request log is large (one line per request): kept in the work folder, its tail shown on failure.
+BERTH_ADMIN_PASSWORD="$PASSWORD" "${BERTH[@]}" serve --listen "$url" --data "$DATA" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 "${BENCH[@]}" wait --registry "$url" --timeout 60s >/dev/null
 
