@@ -473,6 +473,68 @@ public sealed class SignaturePolicyTests : RegistryTest, IDisposable
     private Berth.Signing.Cosign.CosignSignature CosignSigner(string digest) =>
         Berth.Signing.Cosign.CosignSigner.Sign(_key, Repository, Oci.Digest.Parse(digest));
 
+    [Fact]
+    public async Task Get_SignedWithACertificate_ServedThroughARootAddedWithTheTrustApi_OnlyForTheIdentitiesItVouchesFor()
+    {
+        var now = App.Clock.GetUtcNow();
+        using var rootKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var rootRequest = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Acme Signing Root, O=Acme", rootKey, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        rootRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension(true, false, 0, true));
+        rootRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509KeyUsageExtension(
+            System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyCertSign | System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.CrlSign, true));
+        using var root = rootRequest.CreateSelfSigned(now.AddDays(-1), now.AddYears(2));
+        using var leafKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var leafRequest = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=ci, O=Acme", leafKey, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        leafRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509KeyUsageExtension(System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.DigitalSignature, true));
+        using var leaf = leafRequest.Create(root, now.AddHours(-1), now.AddDays(30), [1, 2, 3, 4, 5, 6, 7, 8]);
+
+        // The leaf signs cosign's payload (ASN.1 DER ECDSA, as cosign does) and travels in the certificate annotation.
+        var image = await PushAsync(1, "v1");
+        var payload = Berth.Signing.Cosign.SimpleSigningPayload.Create(Repository, Berth.Oci.Digest.Parse(image.Digest));
+        var signature = Convert.ToBase64String(leafKey.SignData(payload, System.Security.Cryptography.HashAlgorithmName.SHA256,
+            System.Security.Cryptography.DSASignatureFormat.Rfc3279DerSequence));
+        var artifact = Berth.Signing.Cosign.CosignSigner.BuildManifest([new Berth.Signing.Cosign.CosignSignature(payload, signature, leaf.ExportCertificatePem())]);
+        await Client.PushManifestAsync(Repository, new TestManifest(artifact.MediaType, artifact.Manifest, [.. artifact.Blobs.Select(b => b.Content)], []), SignatureTag(image.Digest));
+        await SignedOnlyAsync();
+
+        async Task<HttpResponseMessage> TrustRootAsync(string name, string identity) =>
+            await Client.PostAsync("/api/v1/projects/shop/trust", new StringContent(
+                System.Text.Json.JsonSerializer.Serialize(new { name, pem = root.ExportCertificatePem(), identities = new[] { identity } }), Encoding.UTF8, "application/json"));
+
+        // A root that vouches only for another identity: chained, but the signer is not trusted.
+        using (var added = await TrustRootAsync("release-root", "x509.subject: O=Acme, CN=release"))
+        {
+            Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        }
+
+        using (var refused = await Client.GetAsync($"/v2/{Repository}/manifests/v1"))
+        {
+            var error = await OciAssert.ErrorAsync(refused, HttpStatusCode.Forbidden, "DENIED");
+            Assert.Equal("signer identity not trusted", error.Detail.GetProperty("reason").GetString());
+        }
+
+        // The same root for the signer's identity (added through the API: in force at once on this node).
+        using (var removed = await Client.DeleteAsync("/api/v1/projects/shop/trust/release-root"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, removed.StatusCode);
+        }
+
+        using (var added = await TrustRootAsync("ci-root", "x509.subject: O=Acme, CN=ci"))
+        {
+            Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        }
+
+        using (var served = await Client.GetAsync($"/v2/{Repository}/manifests/v1"))
+        {
+            await OciAssert.StatusAsync(served, HttpStatusCode.OK);
+            Assert.Equal(image.Body, await served.Content.ReadAsByteArrayAsync());
+        }
+
+        using var state = await Client.GetAsync($"/api/v1/repositories/signature?repository={Repository}&reference=v1");
+        using var json = System.Text.Json.JsonDocument.Parse(await state.Content.ReadAsStringAsync());
+        Assert.Equal((true, "ci-root"), (json.RootElement.GetProperty("signed").GetBoolean(), json.RootElement.GetProperty("trustedBy").GetString()));
+    }
+
     private async Task<TestManifest> PushAsync(int seed, string tag)
     {
         var image = OciImage(seed);
