@@ -41,6 +41,9 @@ public sealed partial class SignaturePolicyGate
     private readonly TimeProvider _clock;
     private readonly ILogger<SignaturePolicyGate> _logger;
     private readonly ConcurrentDictionary<(string Repository, Digest Digest), CachedEvaluation> _cache = new();
+    // Bumped by Invalidate (trust or policy: every repository) and per repository by InvalidateRepository, so an
+    // evaluation that overlapped a change is not stored, while pushes to one repository leave the others' caching alone.
+    private readonly ConcurrentDictionary<string, long> _repositoryGenerations = new(StringComparer.Ordinal);
     private long _generation;
 
     public SignaturePolicyGate(ProjectTrustCache trust, SignatureFinder finder, IManifestIndex manifests, AuditRecorder audit, TimeProvider clock,
@@ -106,6 +109,7 @@ public sealed partial class SignaturePolicyGate
         }
 
         var generation = Volatile.Read(ref _generation);
+        var repositoryGeneration = _repositoryGenerations.GetValueOrDefault(repository.Value);
         var (evaluation, oldest) = await ComputeAsync(repository, manifest, cancellationToken).ConfigureAwait(false);
         if (_cache.Count >= MaxEntries)
         {
@@ -113,7 +117,7 @@ public sealed partial class SignaturePolicyGate
         }
 
         // Stored only when nothing was invalidated meanwhile: a signature pushed or a key removed while this ran must not be hidden by it.
-        if (Volatile.Read(ref _generation) == generation)
+        if (Volatile.Read(ref _generation) == generation && _repositoryGenerations.GetValueOrDefault(repository.Value) == repositoryGeneration)
         {
             _cache[key] = new CachedEvaluation(evaluation, oldest);
         }
@@ -152,7 +156,14 @@ public sealed partial class SignaturePolicyGate
     /// <summary>Forgets this node's evaluations of manifests in <paramref name="repository"/> (its signatures or indexes changed).</summary>
     public void InvalidateRepository(RepositoryName repository)
     {
-        Interlocked.Increment(ref _generation);
+        if (_repositoryGenerations.Count >= MaxEntries)
+        {
+            // Forgetting the counters could let an overlapping evaluation match again: bump the global one instead.
+            _repositoryGenerations.Clear();
+            Interlocked.Increment(ref _generation);
+        }
+
+        _repositoryGenerations.AddOrUpdate(repository.Value, 1, static (_, g) => g + 1);
         foreach (var key in _cache.Keys)
         {
             if (key.Repository == repository.Value)
